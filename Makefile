@@ -1,0 +1,65 @@
+# The course's commands. The README's two: `make lab` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+STAMP := $(VENV)/.installed-from-pyproject
+PORT ?= 8888
+FIRST_LESSON := lessons/01_pixels_and_labels/01_pixels_and_labels.ipynb
+
+# nbgrader shells out to alembic, and the tests call jupyter: the venv's bin/ first.
+export PATH := $(BIN):$(PATH)
+# TensorFlow's start-up chatter hides what matters to a learner.
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: help venv data lab test test-quick lessons check lint format bench clean
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "The course needs Python 3.11 or newer; this $(PYTHON) is " + sys.version.split()[0] + ". Install a newer Python, or run: make PYTHON=python3.11 ...")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { echo "Could not create $(VENV): on Debian/Ubuntu, 'sudo apt-get install python3-venv'"; exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+venv: $(STAMP) ## create .venv and install the course (only again when pyproject.toml changes)
+
+data: venv ## make sure the Fashion-MNIST data is present and verified
+	$(BIN)/python -m fmnist_utils.course data
+
+lab: venv data ## set up, then open the course in JupyterLab (127.0.0.1, with a token)
+	@echo "Starting JupyterLab on http://127.0.0.1:$(PORT)/ -- open the URL with the token printed below."
+	$(BIN)/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
+	  --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/$(FIRST_LESSON)
+
+test: venv data ## set up, then run the whole test suite (what CI runs)
+	$(BIN)/python -m pytest
+
+test-quick: venv ## run only the quick tests
+	$(BIN)/python -m pytest -m "not slow"
+
+lessons: venv ## regenerate solutions/*.ipynb and lessons/ from the solutions/*/*.py sources
+	$(BIN)/python -m fmnist_utils.course build $(if $(FORCE),--force)
+
+check: venv ## fail if a generated lesson file is out of date
+	$(BIN)/python -m fmnist_utils.course check
+
+lint: venv ## ruff: lint and check formatting
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv ## ruff: fix what can be fixed, format
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: venv data ## measure speed and memory (prints a table and JSON)
+	$(BIN)/python -m benchmarks.run
+
+clean: ## remove caches (keeps .venv and your work)
+	rm -rf .pytest_cache .ruff_cache build *.egg-info
+	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +
