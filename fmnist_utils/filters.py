@@ -7,8 +7,8 @@ shape ``(3, 3)``, written the way Keras applies it: as a *cross-correlation*
 
 ==================  ======================================================
 ``IDENTITY``        copies the image: a single 1 in the centre
-``VERTICAL_EDGE``   Sobel: bright where the image gets darker to the right
-``HORIZONTAL_EDGE`` Sobel: bright where the image gets darker downwards
+``VERTICAL_EDGE``   Sobel: left minus right, positive where values fall to the right
+``HORIZONTAL_EDGE`` Sobel: top minus bottom, positive where values fall downwards
 ``BLUR``            box blur: the mean of the 3×3 neighbourhood
 ``SHARPEN``         the centre minus its four neighbours, plus the centre
 ==================  ======================================================

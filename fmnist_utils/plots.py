@@ -138,6 +138,16 @@ def examples_per_class(
 # --- Lesson 3: convolution filters ---------------------------------------------
 
 
+def _detached(fig: Figure) -> Figure:
+    """Close ``fig`` in pyplot, so a notebook shows it once: as the cell's value.
+
+    A figure pyplot still holds is drawn by the inline backend at the end of
+    the cell *and* again as the cell's value; a closed one only as the value.
+    """
+    plt.close(fig)
+    return fig
+
+
 def _show_map(ax, values: np.ndarray, title: str | None = None) -> None:
     """Draw a 2-D map: white at 0, red/blue for signed maps, dark ink for non-negative ones."""
     values = np.asarray(values, dtype=np.float64)
@@ -206,7 +216,7 @@ def convolution_step(image: np.ndarray, kernel: np.ndarray, row: int, col: int) 
         fontsize=11,
     )
     fig.tight_layout()
-    return fig
+    return _detached(fig)
 
 
 def filter_gallery(
@@ -254,11 +264,15 @@ def filter_gallery(
         for ax, title in zip(axes[0, 1:], outputs, strict=True):
             _show_numbers(ax, kernels[title], fmt="{:.2g}")
     fig.tight_layout()
-    return fig
+    return _detached(fig)
 
 
 def feature_map_row(
-    maps: np.ndarray, titles: Sequence[str] | None = None, *, size: float = 2.0
+    maps: np.ndarray,
+    titles: Sequence[str] | None = None,
+    *,
+    title: str | None = None,
+    size: float = 2.0,
 ) -> Figure:
     """Show the channels of a feature-map stack side by side.
 
@@ -268,6 +282,8 @@ def feature_map_row(
         A stack of shape ``(height, width, channels)``.
     titles : sequence of str, optional
         One title per channel (default: ``channel 0``, ``channel 1``, ...).
+    title : str, optional
+        The figure's title (default: the stack's shape).
     size : float, optional
         Inches per map.
 
@@ -286,9 +302,9 @@ def feature_map_row(
     fig, axes = plt.subplots(1, channels, figsize=(channels * size, size * 1.15), squeeze=False)
     for c, ax in enumerate(axes[0]):
         _show_map(ax, maps[..., c], f"{titles[c]}\n[:, :, {c}]")
-    fig.suptitle(f"a feature-map stack of shape {maps.shape}", fontsize=10)
+    fig.suptitle(title or f"a feature-map stack of shape {maps.shape}", fontsize=10)
     fig.tight_layout()
-    return fig
+    return _detached(fig)
 
 
 # --- Lesson 4: pooling, padding, stride and shapes ----------------------------
@@ -348,7 +364,7 @@ def pooling_grid(x: np.ndarray, outputs: dict[str, np.ndarray], size: int = 2) -
     for ax, (title, out) in zip(axes[0, 1:], outputs.items(), strict=True):
         draw(ax, np.asarray(out, dtype=np.float64), 1, title)
     fig.tight_layout()
-    return fig
+    return _detached(fig)
 
 
 def _receptive_width(layers: Sequence[tuple[str, int, int]]) -> int:
@@ -428,7 +444,7 @@ def receptive_field_diagram(
     ax.set_ylim(-0.6, len(layers) + 0.6)
     ax.axis("off")
     fig.tight_layout()
-    return fig
+    return _detached(fig)
 
 
 def shift_tolerance(shifts: Sequence[int], distances: dict[str, Sequence[float]]) -> Figure:
@@ -458,7 +474,7 @@ def shift_tolerance(shifts: Sequence[int], distances: dict[str, Sequence[float]]
     ax.grid(alpha=0.3)
     ax.legend(fontsize=9)
     fig.tight_layout()
-    return fig
+    return _detached(fig)
 
 
 def layer_sizes(
@@ -496,7 +512,7 @@ def layer_sizes(
         ax.set_xlim(0, max(max(values), 1) * 30)
     left.set_yticks(y, labels, fontsize=9)
     fig.tight_layout()
-    return fig
+    return _detached(fig)
 
 
 # --- Lesson 5: build and train the CNN -----------------------------------------
