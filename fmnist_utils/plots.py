@@ -413,7 +413,7 @@ def receptive_field_diagram(
         active.append(np.arange(lows.min(), lows.max() + kernel))
     active = active[::-1]
 
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * n_input + 2.5), 1.1 * (len(layers) + 1) + 0.4))
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.32 * n_input + 3.0), 1.1 * (len(layers) + 1) + 0.4))
     names = ["input", *(name for name, _, _ in layers)]
     for level, (xs, on) in enumerate(zip(centres, active, strict=True)):
         if level > 0:
