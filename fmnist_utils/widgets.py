@@ -110,6 +110,7 @@ class KernelEditor:
         if start not in self.presets:
             raise ValueError(f"start={start!r} is not a preset; choose from {list(self.presets)}")
         self.scale = scale
+        self.filtered: np.ndarray | None = None  # the last filtered image
         self._filling = False
 
         box = widgets.Layout(width="72px")
@@ -129,13 +130,14 @@ class KernelEditor:
         controls = widgets.VBox(
             [self.preset, widgets.Label("kernel (edit any box, then Enter)"), grid, self.status]
         )
+        spaced = widgets.Layout(margin="0 0 0 16px")
         self.widget = widgets.HBox(
             [
                 controls,
-                widgets.VBox([widgets.Label("original"), self.original]),
-                widgets.VBox([widgets.Label("filtered"), self.output]),
+                widgets.VBox([widgets.Label("original"), self.original], layout=spaced),
+                widgets.VBox([widgets.Label("filtered"), self.output], layout=spaced),
             ],
-            layout=widgets.Layout(align_items="flex-start", gap="16px"),
+            layout=widgets.Layout(align_items="flex-start"),
         )
         for cell in self.cells:
             cell.observe(self._on_cell, names="value")
