@@ -4,22 +4,32 @@ The course directory is this repository:
 
 - ``solutions/NN_slug/`` -- the source of every lesson (nbgrader's "source").
 - ``lessons/NN_slug/``   -- the student copies (nbgrader's "release").
+- ``instructor/``        -- gitignored: submissions, autograded copies, feedback, the
+  gradebook (``instructor/submitted/<student>/<lesson>/<lesson>.ipynb`` and so on).
 
 Maintainers regenerate ``lessons/`` with ``make lessons``; instructors follow
-INSTRUCTORS.md.
+INSTRUCTORS.md. JupyterLab's nbgrader extension loads this file too: it must not
+change the environment of the process that loads it (learners' kernels inherit it).
 """
 
 import os
+import sys
 from pathlib import Path
 
 c = get_config()  # noqa: F821 -- provided by traitlets when it loads this file
 
 COURSE_ROOT = Path(__file__).resolve().parent
+INSTRUCTOR = COURSE_ROOT / "instructor"
 
 c.CourseDirectory.course_id = "fmnist-cnn"
 c.CourseDirectory.root = str(COURSE_ROOT)
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "lessons"
+# Everything about learners stays in the gitignored instructor area.
+c.CourseDirectory.submitted_directory = "instructor/submitted"
+c.CourseDirectory.autograded_directory = "instructor/autograded"
+c.CourseDirectory.feedback_directory = "instructor/feedback"
+c.ZipCollectApp.downloaded_directory = "instructor/downloaded"
 
 # The paired .py beside each source notebook holds the solutions: never copy
 # it into a student's release (nbgrader copies every other file by default).
@@ -32,12 +42,56 @@ c.CourseDirectory.ignore = [
     "*.py",
 ]
 
-# The gradebook lives in the gitignored instructor area unless an instructor
-# points FMNIST_GRADEBOOK_URL elsewhere (for example a PostgreSQL URL).
+# The gradebook: SQLite in the instructor area, unless FMNIST_GRADEBOOK_URL names
+# another database, e.g. postgresql://user:password@host/fmnist for several graders.
 c.CourseDirectory.db_url = os.environ.get(
-    "FMNIST_GRADEBOOK_URL", f"sqlite:///{COURSE_ROOT / 'instructor' / 'gradebook.db'}"
+    "FMNIST_GRADEBOOK_URL", f"sqlite:///{INSTRUCTOR / 'gradebook.db'}"
 )
+if c.CourseDirectory.db_url.startswith("sqlite:///"):
+    try:  # SQLite creates the file, not its folder
+        Path(c.CourseDirectory.db_url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass  # a read-only checkout: nbgrader reports the missing gradebook itself
 
 # What a learner sees in place of a solution.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# --- autograding ----------------------------------------------------------------------
+# Seconds one cell may run; then it is interrupted, its tests score zero, and grading
+# goes on. Override for a run with --Execute.timeout=SECONDS.
+c.Execute.timeout = 120
+c.Execute.interrupt_on_timeout = True
+# A test cell the student deleted is put back (from the gradebook) and graded.
+c.OverwriteCells.add_missing_cells = True
+# Late submissions (timestamp after the due date set with `nbgrader db assignment add
+# LESSON --duedate=...`) are flagged, with no penalty: "zero" would score them 0.
+c.LateSubmissionPlugin.penalty_method = "none"
+# Downloaded submissions for `nbgrader zip_collect`: files named
+# STUDENT--LESSON.ipynb, or STUDENT--YYYY-MM-DD-HH-MM-SS--LESSON.ipynb (a UTC timestamp).
+c.FileNameCollectorPlugin.named_regexp = (
+    r"^(?:.*/)?(?P<student_id>[A-Za-z0-9_.@+-]+?)--"
+    r"(?:(?P<timestamp>\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d)--)?(?P<file_id>[^/]+)$"
+)
+
+# Every autograded notebook runs in a bubblewrap sandbox, with FMNIST_FAST=1 in the
+# grading kernel only (never in this process). traitlets only logs an exception raised
+# in a config file and goes on, which would grade without the sandbox: any failure
+# here stops nbgrader instead.
+try:
+    from fmnist_utils.grading import recovery, sandbox
+
+    sandbox.configure(c, COURSE_ROOT)
+    recovery.configure(c, INSTRUCTOR, INSTRUCTOR / "autograded")
+except SystemExit:
+    raise
+except BaseException as error:  # noqa: BLE001
+    sys.stderr.write(f"nbgrader_config.py: cannot set up sandboxed grading: {error!r}\n")
+    raise SystemExit(2) from error
+
+# Feedback shows each learner's results without the hidden tests' code.
+c.GenerateFeedback.preprocessors = [
+    "fmnist_utils.grading.feedback.StripHiddenTests",
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""Start an IPython kernel for ``nbgrader autograde`` inside a bubblewrap sandbox.
+
+This file is the ``argv`` of the ``fmnist-grader`` kernelspec::
+
+    python {resource_dir}/sandbox_kernel.py -f {connection_file}
+
+It is run as a script by the grading process (``nbgrader autograde``) and imports
+nothing from the course. What the kernel gets:
+
+- no network: an empty network namespace of its own;
+- its own PID, IPC, UTS, cgroup and user namespaces; it runs as uid/gid 65534;
+- read-only: ``/usr`` and the ``/bin``, ``/lib*``, ``/sbin`` links, a few files of
+  ``/etc``, the Python installation running this script (virtual environment and base
+  prefix), and the extra paths named in ``FMNIST_SANDBOX_RO_PATHS`` (the course's
+  ``fmnist_utils`` package and the Fashion-MNIST folder);
+- a private, empty ``/tmp`` (also ``HOME``);
+- read-write: the submission's working folder (``instructor/autograded/<student>/
+  <lesson>``) and the private folder holding the connection file and ipc sockets;
+- nothing else: not the course folder, ``solutions/``, the gradebook, other students'
+  folders or the instructor's home;
+- a cleared environment (a short allow-list) with ``FMNIST_FAST=1``;
+- limits: ``RLIMIT_DATA`` (``FMNIST_SANDBOX_MEM_MB``; ``RLIMIT_AS`` would break
+  TensorFlow) and ``RLIMIT_CPU`` (``FMNIST_SANDBOX_CPU_S``).
+
+If bubblewrap is missing or cannot build the sandbox, the kernel is not started
+(exit status 3) unless ``FMNIST_UNSANDBOXED_GRADING=1``: then it runs unsandboxed,
+with the limits and the cleared environment only, after a loud warning.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+
+OPT_OUT_VAR = "FMNIST_UNSANDBOXED_GRADING"
+# Variables passed into the sandbox: names, or prefixes ending in "*". Never a
+# FMNIST_* wildcard: FMNIST_GRADEBOOK_URL may hold a database password.
+ENV_KEEP = (
+    "LANG",
+    "LC_*",
+    "TZ",
+    "TERM",
+    "PYTHONHASHSEED",
+    "MPLBACKEND",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_CPP_MIN_LOG_LEVEL",
+    "NBGRADER_EXECUTION",
+    "FMNIST_DATA_DIR",
+)
+# /etc entries Python, NumPy, TensorFlow and Matplotlib read (read-only, if present).
+ETC_KEEP = (
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "alternatives",
+    "localtime",
+    "timezone",
+    "nsswitch.conf",
+    "host.conf",
+    "passwd",
+    "group",
+    "fonts",
+    "ssl",
+    "ca-certificates",
+    "mime.types",
+    "matplotlibrc",
+    "os-release",
+)
+# System paths bound read-only; symlinks (/bin -> usr/bin) are re-created as symlinks.
+SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+
+
+def _die(message: str, code: int = 3) -> None:
+    sys.stderr.write(f"\n[fmnist-grader] {message}\n\n")
+    sys.stderr.flush()
+    sys.exit(code)
+
+
+def _connection_file(argv: list[str]) -> str:
+    for i, arg in enumerate(argv):
+        if arg == "-f" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--f="):
+            return arg[4:]
+    _die("no '-f CONNECTION_FILE' argument given")
+    return ""  # not reached
+
+
+def _under(path: str, folder: str) -> bool:
+    """Tell whether ``path`` is ``folder`` or inside it (both real paths)."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _course_root() -> str | None:
+    root = os.environ.get("FMNIST_SANDBOX_COURSE_ROOT")
+    return os.path.realpath(root) if root else None
+
+
+def _exposes_course(path: str) -> bool:
+    """Tell whether binding ``path`` would show the course folder (it or an ancestor)."""
+    root = _course_root()
+    return root is not None and _under(root, path)
+
+
+def kernel_env() -> dict[str, str]:
+    """Return the environment of the sandboxed kernel: an allow-list, and fixed values."""
+    env = {}
+    for key, value in os.environ.items():
+        for pattern in ENV_KEEP:
+            if key == pattern or (pattern.endswith("*") and key.startswith(pattern[:-1])):
+                env[key] = value
+    env.update(
+        HOME="/tmp",
+        TMPDIR="/tmp",
+        PATH=f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
+        FMNIST_FAST="1",  # grading never trains on the full data
+        MPLBACKEND=env.get("MPLBACKEND", "Agg"),
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTHONNOUSERSITE="1",
+        # Inside the PID namespace the kernel's parent is bwrap: with the real
+        # JPY_PARENT_PID, ipykernel's parent poller would stop the kernel at once.
+        # 1 turns the poller off; --die-with-parent does its job.
+        JPY_PARENT_PID="1",
+    )
+    return env
+
+
+def extra_ro_paths() -> list[tuple[str, str]]:
+    """Return the ``FMNIST_SANDBOX_RO_PATHS`` entries (``SRC`` or ``SRC=DEST``) that exist."""
+    out = []
+    for item in filter(None, os.environ.get("FMNIST_SANDBOX_RO_PATHS", "").split(os.pathsep)):
+        src, _, dest = item.partition("=")
+        src = os.path.realpath(src)
+        if not os.path.exists(src):
+            continue
+        if _exposes_course(src):
+            _die(f"refusing to show {src} in the sandbox: it would expose the course folder")
+        out.append((src, dest or src))
+    return out
+
+
+def python_roots() -> list[str]:
+    """Return the folders of this Python: virtual environment and base installation.
+
+    Only the prefixes, never other ``sys.path`` entries: an editable install or a
+    ``PYTHONPATH`` may point at a whole repository, ``solutions/`` included.
+    """
+    roots = {
+        os.path.realpath(p)
+        for p in (sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix)
+    }
+    roots.add(os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))))
+    for root in roots:
+        if root == "/" or _exposes_course(root):
+            _die(f"refusing to show the Python installation {root} in the sandbox: it holds "
+                 "the course folder. Install the course's Python outside the course folder.")
+    outermost: list[str] = []
+    for root in sorted(roots, key=len):
+        if not any(_under(root, o) for o in outermost):
+            outermost.append(root)
+    return outermost
+
+
+def bwrap_args(cwd: str, rundir: str) -> list[str]:
+    """Return bubblewrap's arguments for a kernel working in ``cwd``."""
+    args = [
+        "--unshare-all",  # network, PID, IPC, UTS, cgroup, user
+        "--unshare-user",
+        "--uid", "65534",
+        "--gid", "65534",
+        "--die-with-parent",
+        "--hostname", "grader",
+        "--proc", "/proc",
+        "--dev", "/dev",
+        "--tmpfs", "/tmp",
+    ]  # fmt: skip
+    for path in SYSTEM_PATHS:
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    args += ["--dir", "/etc"]
+    for name in ETC_KEEP:
+        path = os.path.join("/etc", name)
+        if os.path.exists(path):
+            args += ["--ro-bind", path, path]
+    for root in python_roots():
+        if not _under(root, "/usr"):
+            args += ["--ro-bind", root, root]
+    for src, dest in extra_ro_paths():
+        args += ["--ro-bind", src, dest]
+    args += ["--bind", rundir, rundir]  # connection file and ipc sockets
+    args += ["--bind", cwd, cwd, "--chdir", cwd]  # the submission's folder
+    args += ["--remount-ro", "/"]  # the skeleton holding the mount points
+    args += ["--clearenv"]
+    for key, value in sorted(kernel_env().items()):
+        args += ["--setenv", key, value]
+    return args
+
+
+def bwrap_problem() -> str | None:
+    """Return None if bubblewrap can build the sandbox here, else what is wrong."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return "bubblewrap ('bwrap') is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    try:
+        done = subprocess.run(
+            [bwrap, "--unshare-all", "--unshare-user", "--die-with-parent",
+             "--ro-bind", "/", "/", "true"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError) as error:
+        return f"running bwrap failed: {error!r}"
+    if done.returncode != 0:
+        return (
+            f"bwrap is installed but cannot create a sandbox here ({done.stderr.strip()}); "
+            "unprivileged user namespaces may be disabled (sysctl "
+            "kernel.unprivileged_userns_clone or kernel.apparmor_restrict_unprivileged_userns)"
+        )
+    return None
+
+
+def main() -> None:
+    """Start the kernel in the sandbox, or refuse."""
+    argv = sys.argv[1:]
+    connection_file = os.path.realpath(_connection_file(argv))
+    rundir = os.path.dirname(connection_file)
+    cwd = os.path.realpath(os.getcwd())
+
+    # Limits apply to bwrap and everything it starts (rlimits are inherited).
+    mem = int(os.environ.get("FMNIST_SANDBOX_MEM_MB", "3072")) * 2**20
+    cpu = int(os.environ.get("FMNIST_SANDBOX_CPU_S", "900"))
+    resource.setrlimit(resource.RLIMIT_DATA, (mem, mem))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    kernel_cmd = [sys.executable, "-m", "ipykernel_launcher", *argv]
+    # jupyter_client interrupts with killpg(SIGINT), which reaches bwrap too: an
+    # ignored signal stays ignored across exec, so bwrap survives it, and ipykernel
+    # installs its own SIGINT handler while it runs a cell.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    problem = bwrap_problem()
+    if problem is None:
+        bwrap = shutil.which("bwrap") or "bwrap"
+        os.execv(bwrap, [bwrap, *bwrap_args(cwd, rundir), "--", *kernel_cmd])
+    if os.environ.get(OPT_OUT_VAR) == "1":
+        sys.stderr.write(
+            f"\n[fmnist-grader] WARNING: {problem}\n[fmnist-grader] WARNING: {OPT_OUT_VAR}=1: "
+            "running student code WITHOUT a sandbox, with your rights.\n\n"
+        )
+        env = kernel_env()
+        env["HOME"] = os.environ.get("HOME", "/tmp")
+        env["TMPDIR"] = os.environ.get("TMPDIR", "/tmp")
+        os.execve(sys.executable, kernel_cmd, env)
+    _die(
+        f"REFUSING to start a grading kernel: {problem}. Student code would run with your "
+        f"rights. Fix the sandbox, or set {OPT_OUT_VAR}=1 to grade without it "
+        "(trusted submissions only)."
+    )
+
+
+if __name__ == "__main__":
+    main()

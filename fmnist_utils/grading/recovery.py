@@ -1,0 +1,123 @@
+"""Let the next ``nbgrader autograde`` finish what a killed run left half done.
+
+nbgrader skips a submission whose ``autograded/<student>/<lesson>`` folder exists. A
+run stopped with Ctrl-C removes the half-graded folder itself, but a run that is
+killed (``kill -9``, a closed laptop lid, a full disk, the machine going down) leaves
+it behind, and the next run would skip that student, whose grades stay incomplete.
+
+So :func:`configure` installs two nbgrader hooks: before a submission is graded, a
+marker naming its output folder is written to ``instructor/.autograde-in-progress/``;
+after it is graded, the marker is removed. When ``nbgrader autograde`` starts, every
+marker left over from a killed run has its output folder removed, so the student is
+graded again, and the gradebook is completed. A marker whose process is still running
+(another ``nbgrader autograde`` in the same course) is left alone. Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["InProgress", "configure"]
+
+
+class InProgress:
+    """Markers for the submissions being graded.
+
+    Parameters
+    ----------
+    markers : pathlib.Path
+        The folder holding one marker per submission being graded.
+    autograded : pathlib.Path
+        nbgrader's ``autograded`` folder (``<student>/<lesson>`` inside).
+    """
+
+    def __init__(self, markers: Path, autograded: Path) -> None:
+        self.markers = markers
+        self.autograded = autograded
+
+    def _marker(self, notebooks: list[str]) -> tuple[Path, Path] | None:
+        if not notebooks:
+            return None
+        submission = Path(notebooks[0]).parent  # submitted/<student>/<lesson>
+        student, lesson = submission.parent.name, submission.name
+        return self.markers / f"{student}__{lesson}", self.autograded / student / lesson
+
+    def started(self, assignment: str, student: str, notebooks: list[str]) -> None:
+        """Write the marker of the submission about to be graded (nbgrader's pre-hook)."""
+        found = self._marker(notebooks)
+        if found is not None:
+            marker, output = found
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(f"{os.getpid()}\n{output}\n", encoding="utf-8")
+
+    def finished(self, assignment: str, student: str, notebooks: list[str]) -> None:
+        """Remove the marker of the submission just graded (nbgrader's post-hook)."""
+        found = self._marker(notebooks)
+        if found is not None:
+            found[0].unlink(missing_ok=True)
+
+    def recover(self) -> list[Path]:
+        """Remove the output of every submission a killed run left half graded.
+
+        Returns
+        -------
+        list of pathlib.Path
+            The output folders removed (their students are graded again).
+        """
+        import shutil
+
+        removed = []
+        if not self.markers.is_dir():
+            return removed
+        for marker in sorted(self.markers.iterdir()):
+            pid, _, rest = marker.read_text(encoding="utf-8").partition("\n")
+            if _alive(int(pid or 0)):
+                continue  # another autograde run is grading it right now
+            output = Path(rest.strip())
+            # only ever a folder inside autograded/, whatever the marker says
+            if output.resolve().parent.parent == self.autograded.resolve() and output.is_dir():
+                shutil.rmtree(output)
+                removed.append(output)
+            marker.unlink()
+        return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def configure(c: Any, instructor: Path, autograded: Path, argv: list[str] | None = None) -> None:
+    """Install the hooks, and recover a killed run when ``nbgrader autograde`` starts.
+
+    Parameters
+    ----------
+    c : traitlets.config.Config
+        The config being loaded.
+    instructor : pathlib.Path
+        The instructor area (markers go in ``.autograde-in-progress/`` inside).
+    autograded : pathlib.Path
+        nbgrader's ``autograded`` folder.
+    argv : list of str, optional
+        The command line (default ``sys.argv``).
+    """
+    progress = InProgress(instructor / ".autograde-in-progress", autograded)
+    c.Autograde.pre_convert_hook = progress.started
+    c.Autograde.post_convert_hook = progress.finished
+    args = sys.argv if argv is None else argv
+    if "autograde" in args[1:3]:
+        for output in progress.recover():
+            sys.stderr.write(
+                f"[nbgrader_config.py] {output} was left half graded by an interrupted "
+                "run: grading it again.\n"
+            )

@@ -1,0 +1,280 @@
+"""Sandboxed execution for ``nbgrader autograde``.
+
+:class:`SandboxedExecute` replaces nbgrader's ``Execute`` preprocessor in
+``Autograde.autograde_preprocessors`` only (``nbgrader validate`` and the learners'
+own kernels are untouched). For every submission it starts the ``fmnist-grader``
+kernelspec shipped in ``fmnist_utils/grading/kernels/``, whatever kernel the notebook
+names, over jupyter_client's ``ipc`` transport, with the connection file and sockets
+in a fresh private folder under ``/tmp``. The kernelspec's wrapper
+(``kernels/fmnist-grader/sandbox_kernel.py``) runs the kernel in bubblewrap, with
+``FMNIST_FAST=1``. The ``c.Execute`` settings (``timeout``, ...) still apply.
+
+A kernel that dies (``os._exit``, a resource limit) or cannot be stopped after its
+time limit does not stop the grading: the cells after it get a ``NotExecuted`` error,
+so their tests score zero, and the next student is graded as usual.
+
+:func:`configure` applies all of this to an nbgrader config; ``nbgrader_config.py``
+calls it. Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+import tempfile
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_core.utils import run_sync
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import Execute
+from traitlets import List, Unicode
+
+__all__ = [
+    "KERNELS_DIR",
+    "KERNEL_NAME",
+    "OPT_OUT_VAR",
+    "SandboxUnavailable",
+    "SandboxedExecute",
+    "configure",
+    "data_folder",
+    "refusal_message",
+    "sandbox_problem",
+]
+
+KERNELS_DIR = Path(__file__).resolve().parent / "kernels"
+"""The folder holding the course's grading kernelspec."""
+
+KERNEL_NAME = "fmnist-grader"
+"""The kernelspec every autograded notebook runs in."""
+
+OPT_OUT_VAR = "FMNIST_UNSANDBOXED_GRADING"
+"""Set to ``1`` to grade without a sandbox (trusted submissions only)."""
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+"""The ``fmnist_utils`` package: visible read-only in the sandbox, lessons import it."""
+
+
+def _wrapper() -> ModuleType:
+    """Load the kernel wrapper script as a module (its folder name is not importable)."""
+    path = KERNELS_DIR / KERNEL_NAME / "sandbox_kernel.py"
+    spec = importlib.util.spec_from_file_location("fmnist_sandbox_kernel", path)
+    if spec is None or spec.loader is None:  # pragma: no cover - the file ships with us
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@cache
+def sandbox_problem() -> str | None:
+    """Tell whether the bubblewrap sandbox works on this machine.
+
+    Returns
+    -------
+    str or None
+        None when it works, else what is wrong (checked once per process).
+    """
+    return _wrapper().bwrap_problem()
+
+
+def refusal_message(problem: str) -> str:
+    """Explain why grading stops without a sandbox, and how to go on.
+
+    Parameters
+    ----------
+    problem : str
+        What :func:`sandbox_problem` found.
+
+    Returns
+    -------
+    str
+        The message shown to the instructor.
+    """
+    return (
+        f"REFUSING to autograde: the grading sandbox is not available: {problem}.\n"
+        "Without it, student code would run with your rights: it could read solutions/ "
+        "and the gradebook, change other students' grades and use the network.\n"
+        f"Fix the sandbox, or, only for submissions you trust, run again with {OPT_OUT_VAR}=1 "
+        "to grade WITHOUT a sandbox."
+    )
+
+
+class SandboxUnavailable(RuntimeError):
+    """The sandbox does not work here and the opt-out is not set."""
+
+
+def data_folder() -> Path | None:
+    """Find the folder the course's data loader would read Fashion-MNIST from.
+
+    Follows :func:`fmnist_utils.data.load_fashion_mnist`'s order without loading:
+    ``FMNIST_DATA_DIR``, Keras' cache, then Debian's package folder.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The folder, or None when the data is nowhere (the kernel then has no network
+        to download it, and lessons that need it fail as they would for a learner).
+    """
+    from fmnist_utils import data
+
+    named = os.environ.get(data.DATA_DIR_ENV)
+    if named:
+        return Path(named).expanduser().resolve()
+    for folder in (data.keras_cache_dir(), Path(data.OS_DATA_DIR)):
+        if all((folder / name).is_file() for name in data.FILES):
+            return folder.resolve()
+    return None
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's ``Execute``, always in the sandboxed ``fmnist-grader`` kernel."""
+
+    course_root = Unicode(
+        "", help="The course folder: the sandbox refuses to show it or a parent of it."
+    ).tag(config=True)
+    readonly_paths = List(
+        Unicode(),
+        [],
+        help="Extra paths visible read-only in the sandbox (SRC or SRC=DEST).",
+    ).tag(config=True)
+
+    def preprocess(self, nb: Any, resources: Any = None, km: Any = None) -> Any:
+        """Check the sandbox, then execute the notebook in it."""
+        problem = sandbox_problem()
+        if problem is not None:
+            if os.environ.get(OPT_OUT_VAR) != "1":
+                raise SandboxUnavailable(refusal_message(problem))
+            self.log.warning("%s=1: grading WITHOUT a sandbox (%s)", OPT_OUT_VAR, problem)
+        self._fmg_dead: str | None = None
+        return super().preprocess(nb, resources, km=km)
+
+    def kernel_environment(self) -> dict[str, str]:
+        """Return the environment the wrapper starts with (it filters what gets in).
+
+        Returns
+        -------
+        dict
+            This process's environment plus the sandbox's settings: the course root,
+            the read-only paths (``fmnist_utils`` and the data folder) and
+            ``FMNIST_DATA_DIR`` pointing at the data. ``os.environ`` is not changed.
+        """
+        env = dict(os.environ)
+        readonly = [str(PACKAGE_DIR), *self.readonly_paths]
+        folder = data_folder()
+        if folder is not None:
+            readonly.append(str(folder))
+            env["FMNIST_DATA_DIR"] = str(folder)
+        env["FMNIST_SANDBOX_COURSE_ROOT"] = str(Path(self.course_root or os.getcwd()).resolve())
+        env["FMNIST_SANDBOX_RO_PATHS"] = os.pathsep.join(readonly)
+        return env
+
+    async def async_start_new_kernel(self, **kwargs: Any) -> None:
+        """Start the kernel with :meth:`kernel_environment`."""
+        kwargs.setdefault("env", self.kernel_environment())
+        await super().async_start_new_kernel(**kwargs)
+
+    # nbclient binds the sync wrapper to the base class's coroutine at class creation.
+    start_new_kernel = run_sync(async_start_new_kernel)
+
+    def preprocess_cell(self, cell: Any, resources: Any, index: int) -> Any:
+        """Run a cell; after a dead or unstoppable kernel, mark the rest not executed."""
+        if self._fmg_dead is not None:
+            if cell.cell_type == "code":
+                cell.outputs = [
+                    new_output(
+                        "error",
+                        ename="NotExecuted",
+                        evalue=self._fmg_dead,
+                        traceback=[f"NotExecuted: {self._fmg_dead}"],
+                    )
+                ]
+            return cell, resources
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except (DeadKernelError, CellTimeoutError) as error:
+            what = (
+                "the kernel died (os._exit, a crash, or the CPU or memory limit)"
+                if isinstance(error, DeadKernelError)
+                else "the cell could not be stopped after its time limit"
+            )
+            self.log.error("Cell %d: %s; later cells are not executed and score 0.", index, what)
+            name = type(error).__name__
+            cell.outputs.append(
+                new_output("error", ename=name, evalue=what, traceback=[f"{name}: {what}"])
+            )
+            self._fmg_dead = f"not executed: in an earlier cell {what}"
+            try:
+                run_sync(self.km.shutdown_kernel)(now=True)
+            except Exception:  # noqa: BLE001 - the kernel is gone either way
+                pass
+            return cell, resources
+
+    def create_kernel_manager(self) -> Any:
+        """Make a kernel manager for the course's kernelspec, over ipc in a private folder."""
+        self.kernel_name = KERNEL_NAME
+        # A Unix socket path must stay under ~107 bytes, and the sandbox binds exactly
+        # this folder (0700), so it is short and holds nothing else.
+        self._fmg_rundir = tempfile.mkdtemp(prefix="fmg-", dir="/tmp" if os.path.isdir("/tmp") else None)
+        connection_file = os.path.join(self._fmg_rundir, "k.json")
+        self.km = self.kernel_manager_class(
+            kernel_name=KERNEL_NAME,
+            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(KERNELS_DIR)]),
+            transport="ipc",
+            connection_file=connection_file,
+            config=self.config,
+        )
+        return self.km
+
+    async def _async_cleanup_kernel(self) -> None:
+        rundir = getattr(self, "_fmg_rundir", None)
+        try:
+            await super()._async_cleanup_kernel()
+        finally:
+            if rundir:
+                shutil.rmtree(rundir, ignore_errors=True)
+
+    # nbclient binds the sync wrapper to the base class's coroutine at class creation.
+    _cleanup_kernel = run_sync(_async_cleanup_kernel)
+
+
+def configure(c: Any, root: Path, argv: list[str] | None = None) -> None:
+    """Make ``nbgrader autograde`` run every notebook in the sandbox.
+
+    Parameters
+    ----------
+    c : traitlets.config.Config
+        The config being loaded (``get_config()`` in ``nbgrader_config.py``).
+    root : pathlib.Path
+        The course folder.
+    argv : list of str, optional
+        The command line (default ``sys.argv``): for ``nbgrader autograde`` the
+        sandbox is checked at once, and a missing one stops the command.
+
+    Raises
+    ------
+    SystemExit
+        For ``nbgrader autograde`` when the sandbox does not work and the opt-out is
+        not set (traitlets would log and ignore any other exception in a config file).
+    """
+    from nbgrader.converters.autograde import Autograde
+
+    default = Autograde.class_traits()["autograde_preprocessors"].default()
+    if Execute not in default:
+        raise RuntimeError("nbgrader's autograde preprocessors changed: cannot sandbox them")
+    c.Autograde.autograde_preprocessors = [
+        SandboxedExecute if step is Execute else step for step in default
+    ]
+    c.SandboxedExecute.course_root = str(root)
+    args = sys.argv if argv is None else argv
+    if "autograde" in args[1:3]:
+        problem = sandbox_problem()
+        if problem is not None and os.environ.get(OPT_OUT_VAR) != "1":
+            sys.stderr.write(f"\n[nbgrader_config.py] {refusal_message(problem)}\n\n")
+            raise SystemExit(2)
