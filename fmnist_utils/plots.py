@@ -79,6 +79,7 @@ def image_grid(
         elif labels is not None:
             ax.set_title(names[int(labels[index])], fontsize=8)
     fig.tight_layout()
+    plt.close(fig)  # shown once, as the cell's value: not again by the inline backend
     return fig
 
 
@@ -126,6 +127,7 @@ def examples_per_class(
                 spine.set_visible(False)
         row[0].set_ylabel(names[int(label)], rotation=0, ha="right", va="center", fontsize=10)
     fig.subplots_adjust(left=0.14, right=0.99, top=0.99, bottom=0.01, wspace=0.05, hspace=0.05)
+    plt.close(fig)  # shown once, as the cell's value: not again by the inline backend
     return fig
 
 
