@@ -18,6 +18,7 @@ Command line::
     python -m fmnist_utils.course build [--force] [LESSON ...]
     python -m fmnist_utils.course check
     python -m fmnist_utils.course data
+    python -m fmnist_utils.course readme-figure
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from pathlib import Path
 
 LESSON_ID = re.compile(r"^\d\d_[a-z0-9_]+$")
 SOURCE_DIR = "solutions"
+README_FIGURE = ".github/readme/fashion_mnist_grid.png"
 RELEASE_DIR = "lessons"
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
@@ -452,6 +454,32 @@ def build(root: Path, lessons: list[Lesson] | None = None, *, force: bool = Fals
     return sorted(planned)
 
 
+def readme_figure(out: Path) -> Path:
+    """Draw the README's picture: eight real test images of every class, named.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        Where to write the PNG.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from fmnist_utils.data import load_fashion_mnist
+    from fmnist_utils.plots import examples_per_class
+
+    _, (x_test, y_test) = load_fashion_mnist()
+    fig = examples_per_class(x_test, y_test, per_class=8, seed=0)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=80)
+    return out
+
+
 def _select(root: Path, names: list[str]) -> list[Lesson]:
     lessons = find_lessons(root)
     if not names:
@@ -472,6 +500,8 @@ def main(argv: list[str] | None = None) -> int:
     p_build.add_argument("--force", action="store_true", help="overwrite uncommitted edits")
     sub.add_parser("check", help="fail if a derived lesson file is missing or out of date")
     sub.add_parser("data", help="make sure the Fashion-MNIST data is present and verified")
+    p_fig = sub.add_parser("readme-figure", help="draw the README's grid of real images")
+    p_fig.add_argument("--out", type=Path, default=Path(README_FIGURE))
     args = parser.parse_args(argv)
 
     try:
@@ -480,6 +510,9 @@ def main(argv: list[str] | None = None) -> int:
 
             (x_train, _), (x_test, _) = load_fashion_mnist()
             print(f"Fashion-MNIST ready: {len(x_train)} training and {len(x_test)} test images.")
+            return 0
+        if args.command == "readme-figure":
+            print(f"wrote {readme_figure(args.out)}")
             return 0
         root = find_root()
         if args.command == "build":

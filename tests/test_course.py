@@ -212,3 +212,15 @@ def test_student_copy_holds_no_answer(lesson: Lesson) -> None:
 def test_student_py_is_made_from_the_student_notebook(lesson: Lesson) -> None:
     expected = jupytext.writes(jupytext.read(lesson.release_ipynb), fmt="py:percent")
     assert lesson.release_py.read_text() == expected
+
+
+def test_readme_figure_is_drawn_from_real_data(tmp_path: Path) -> None:
+    from matplotlib.image import imread
+
+    from fmnist_utils.course import main
+
+    out = tmp_path / "grid.png"
+    assert main(["readme-figure", "--out", str(out)]) == 0
+    image = imread(out)
+    assert image.shape[0] > 400 and image.shape[1] > 400, image.shape
+    assert image[..., :3].std() > 0.1, "the figure should show images, not a blank canvas"

@@ -16,7 +16,9 @@ pytestmark = pytest.mark.slow
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.lesson_id)
 def test_solution_runs_to_the_end_in_fast_mode(lesson: Lesson) -> None:
     result = run_notebook(lesson.source_ipynb, fast=True, timeout=300)
-    print(f"{lesson.lesson_id}: {result.seconds:.1f} s, kernel peak {result.peak_rss_bytes / 2**20:.0f} MiB")
+    print(
+        f"{lesson.lesson_id}: {result.seconds:.1f} s, kernel peak {result.peak_rss_bytes / 2**20:.0f} MiB"
+    )
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.lesson_id)
@@ -34,5 +36,9 @@ def test_student_copy_runs_until_its_first_exercise(lesson: Lesson) -> None:
     )
     # the cell that raised comes at or after the first exercise
     failing_source = str(error).split("------------------")[1].strip()
-    failing = next(i for i, cell in enumerate(cells) if cell.source.strip() and cell.source.strip() in failing_source)
+    failing = next(
+        i
+        for i, cell in enumerate(cells)
+        if cell.source.strip() and cell.source.strip() in failing_source
+    )
     assert failing >= first_solution, f"cell {failing + 1} failed before the first exercise"

@@ -1,0 +1,828 @@
+"""Load and verify the Fashion-MNIST data; read and write Kaggle-style CSV files.
+
+:func:`load_fashion_mnist` returns exactly what ``keras.datasets.fashion_mnist.load_data()``
+returns, but finds the four ``.gz`` files without the network when it can, checks every
+one of them, and explains what to do when something is wrong.
+
+Where the files are looked for, in this order:
+
+1. the ``data_dir`` argument;
+2. the ``FMNIST_DATA_DIR`` environment variable;
+3. Keras' cache, ``$KERAS_HOME/datasets/fashion-mnist`` (``~/.keras/...`` by default);
+4. the Debian/Ubuntu package ``dataset-fashion-mnist`` (:data:`OS_DATA_DIR`);
+5. the network: each of :data:`MIRRORS` in turn, into Keras' cache.
+
+A folder named explicitly (1 or 2) is the only place looked at: missing files are
+downloaded into it, and a bad file there is an error, never a reason to use another copy.
+Keras' cache and the package folder count only when all four files are there. Data found
+only in the package folder is also copied into Keras' cache, so that the stock
+``keras.datasets.fashion_mnist.load_data()`` works offline afterwards.
+
+Every file is checked on every load: its decompressed content must have the length and
+SHA-256 in :data:`CHECKSUMS`. A bad file raises :class:`DataError` (a ``ValueError``);
+no data at all raises :class:`DataNotFoundError` (a :class:`DataError` and a
+``FileNotFoundError``), whose message lists the three ways to get the data.
+
+Nothing here runs at import time, and Keras is never imported.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import re
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import warnings
+import zlib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+__all__ = [
+    "CHECKSUMS",
+    "CLASS_NAMES",
+    "CSVFormatError",
+    "DATA_DIR_ENV",
+    "DataError",
+    "DataNotFoundError",
+    "DownloadError",
+    "FILES",
+    "MIRRORS",
+    "OS_DATA_DIR",
+    "keras_cache_dir",
+    "load_csv",
+    "load_fashion_mnist",
+    "read_idx",
+    "save_csv",
+    "verify_file",
+]
+
+CLASS_NAMES: tuple[str, ...] = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+"""The ten class names, in label order: ``CLASS_NAMES[y]`` names label ``y``."""
+
+FILES: tuple[str, str, str, str] = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
+"""The four files, under the names Zalando, Keras and Debian all use."""
+
+MIRRORS: tuple[str, ...] = (
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
+)
+"""Base URLs tried in order when the files must be downloaded (Zalando's, then Keras')."""
+
+OS_DATA_DIR: Path = Path("/usr/share/datasets/fashion-mnist")
+"""Where Debian's ``dataset-fashion-mnist`` package installs the files (read at each call)."""
+
+DATA_DIR_ENV = "FMNIST_DATA_DIR"
+"""The environment variable naming a folder that holds the four files."""
+
+CHECKSUMS: dict[str, tuple[int, str]] = {
+    "train-images-idx3-ubyte.gz": (
+        47_040_016,
+        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    ),
+    "train-labels-idx1-ubyte.gz": (
+        60_008,
+        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    ),
+    "t10k-images-idx3-ubyte.gz": (
+        7_840_016,
+        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    ),
+    "t10k-labels-idx1-ubyte.gz": (
+        10_008,
+        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+    ),
+}
+"""Length and SHA-256 of each file's *decompressed* content.
+
+The compressed archives differ between copies (Debian re-compressed them), so only
+the decompressed bytes are compared.
+"""
+
+DOWNLOAD_TIMEOUT: float = 30.0
+"""Seconds to wait for a mirror to answer (per connection attempt and per read)."""
+
+_IDX_IMAGES = 0x00000803
+_IDX_LABELS = 0x00000801
+_GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1 << 18
+_PACKAGE = "dataset-fashion-mnist"
+
+
+class DataError(ValueError):
+    """A data file is missing, corrupt, truncated or not what it should be."""
+
+
+class DataNotFoundError(DataError, FileNotFoundError):
+    """The Fashion-MNIST files are nowhere to be found and could not be downloaded.
+
+    It is both a :class:`DataError` (so a ``ValueError``) and a ``FileNotFoundError``;
+    its message lists the three ways to get the data.
+    """
+
+
+class DownloadError(DataNotFoundError):
+    """Every mirror failed for a file; the message says what happened at each one."""
+
+
+class CSVFormatError(ValueError):
+    """A CSV file is not in the Kaggle Fashion-MNIST format (label, then 784 pixels)."""
+
+
+# --------------------------------------------------------------------------- IDX files
+
+
+def _decompress(raw: bytes, path: Path) -> bytes:
+    """Decompress a whole gzip file held in memory, or raise DataError naming it."""
+    dec = zlib.decompressobj(31)  # 31: gzip wrapper; checks the CRC-32 and the length
+    try:
+        out = dec.decompress(raw)
+    except zlib.error as exc:
+        raise DataError(f"{path}: corrupt gzip data ({exc}).") from exc
+    if not dec.eof:
+        raise DataError(f"{path}: the gzip data is truncated (the file ends too early).")
+    if dec.unused_data:  # several gzip members, or junk after the first one
+        try:
+            out = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise DataError(f"{path}: unexpected data after the gzip stream ({exc}).") from exc
+    return out
+
+
+def _parse_idx(buf: bytes, path: Path) -> np.ndarray:
+    """Parse IDX bytes (uint8 images or labels) into a new writable array."""
+    if len(buf) < 4:
+        raise DataError(f"{path}: too short to be an IDX file ({len(buf)} bytes).")
+    magic = int.from_bytes(buf[:4], "big")
+    if magic not in (_IDX_IMAGES, _IDX_LABELS):
+        raise DataError(
+            f"{path}: not an IDX file of unsigned bytes: magic number 0x{magic:08X}, "
+            f"expected 0x{_IDX_IMAGES:08X} (images) or 0x{_IDX_LABELS:08X} (labels)."
+        )
+    ndim = buf[3]
+    header = 4 + 4 * ndim
+    if len(buf) < header:
+        raise DataError(
+            f"{path}: truncated IDX header: {len(buf)} bytes, expected at least {header} "
+            f"for {ndim} dimension(s)."
+        )
+    shape = tuple(int(d) for d in np.frombuffer(buf, ">u4", count=ndim, offset=4))
+    if ndim == 3 and shape[1:] != (28, 28):
+        raise DataError(f"{path}: images are {shape[1]}x{shape[2]} pixels, expected 28x28.")
+    expected = header + int(np.prod(shape, dtype=np.int64))
+    if len(buf) != expected:
+        problem = "truncated" if len(buf) < expected else "longer than its header says"
+        raise DataError(
+            f"{path}: payload length does not match the dimensions {shape}: the file has "
+            f"{len(buf)} bytes, the header implies {expected} ({problem})."
+        )
+    return np.frombuffer(buf, np.uint8, offset=header).reshape(shape).copy()
+
+
+def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an IDX file of images or labels, gzip-compressed or not.
+
+    Parameters
+    ----------
+    path : str or path-like
+        An IDX file (``...-idx3-ubyte`` images or ``...-idx1-ubyte`` labels), plain or
+        ``.gz``; compression is recognised from the content, not the name.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``uint8``, C-contiguous and writable: shape ``(n, rows, cols)`` for images,
+        ``(n,)`` for labels.
+
+    Raises
+    ------
+    DataError
+        If the file is not valid gzip, has a wrong magic number, or its length does
+        not match the dimensions in its header. The message names the file.
+    """
+    p = Path(path)
+    raw = p.read_bytes()
+    buf = _decompress(raw, p) if raw[:2] == _GZIP_MAGIC else raw
+    return _parse_idx(buf, p)
+
+
+def _advice(path: Path) -> str:
+    """Say what to do about a bad data file, depending on where it lives."""
+    try:
+        in_package = path.resolve().parent == Path(OS_DATA_DIR).resolve()
+    except OSError:
+        in_package = False
+    if in_package:
+        return (
+            f"The {_PACKAGE} package's copy is damaged: reinstall it with "
+            f"`sudo apt-get install --reinstall {_PACKAGE}`."
+        )
+    return (
+        f"Delete {path} and run load_fashion_mnist() again to download a fresh copy "
+        "(or copy a good one there)."
+    )
+
+
+def _check_content(buf: bytes, path: Path, name: str, advice: str) -> None:
+    """Compare decompressed content with the recorded length and SHA-256."""
+    size, sha = CHECKSUMS[name]
+    if len(buf) != size:
+        raise DataError(
+            f"{path}: wrong length: decompresses to {len(buf)} bytes, expected {size} "
+            f"for {name} (the file is truncated or is not that file).{advice}"
+        )
+    got = hashlib.sha256(buf).hexdigest()
+    if got != sha:
+        raise DataError(
+            f"{path}: checksum mismatch: the decompressed content has SHA-256 {got}, "
+            f"expected {sha} for {name} (the file is corrupt).{advice}"
+        )
+
+
+def _read_verified(path: Path, name: str, advice: str | None = None) -> tuple[np.ndarray, bytes]:
+    """Read, decompress, verify and parse one of :data:`FILES`; also return the raw bytes.
+
+    ``advice`` ends every error message; by default it says what to do about ``path``.
+    """
+    advice = " " + _advice(path) if advice is None else advice
+    raw = path.read_bytes()
+    if raw[:2] != _GZIP_MAGIC:
+        raise DataError(f"{path}: not a gzip file (it should be {name}).{advice}")
+    try:
+        buf = _decompress(raw, path)
+    except DataError as exc:
+        raise DataError(f"{exc}{advice}") from exc
+    _check_content(buf, path, name, advice)
+    return _parse_idx(buf, path), raw
+
+
+def verify_file(path: str | os.PathLike[str], name: str | None = None) -> None:
+    """Check that a file is an intact copy of one of the four Fashion-MNIST files.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.gz`` file to check.
+    name : str, optional
+        Which of :data:`FILES` it should be; by default the file's own name.
+
+    Raises
+    ------
+    DataError
+        If the file is not valid gzip, or its decompressed content has the wrong
+        length or SHA-256. The message names the file and says what to do.
+    KeyError
+        If ``name`` is not one of :data:`FILES`.
+    """
+    p = Path(path)
+    key = name if name is not None else p.name
+    if key not in CHECKSUMS:
+        raise KeyError(f"{key!r} is not one of the Fashion-MNIST files {FILES}")
+    _read_verified(p, key)
+
+
+# --------------------------------------------------------------------------- locations
+
+
+def keras_cache_dir() -> Path:
+    """Return the folder where Keras keeps Fashion-MNIST.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$KERAS_HOME/datasets/fashion-mnist`` when ``KERAS_HOME`` is set, else
+        ``~/.keras/datasets/fashion-mnist`` (``/tmp/.keras/...`` when the home folder
+        is not writable, as Keras does). The folder may not exist yet.
+    """
+    home = os.environ.get("KERAS_HOME")
+    if home:
+        base = Path(home).expanduser()
+    else:
+        user = Path("~").expanduser()
+        base = (user if os.access(user, os.W_OK) else Path("/tmp")) / ".keras"
+    return base / "datasets" / "fashion-mnist"
+
+
+def _complete(folder: Path) -> bool:
+    """Tell whether all four files are in ``folder``."""
+    return all((folder / name).is_file() for name in FILES)
+
+
+def _how_to_get_it() -> str:
+    """Spell out the three ways to get the data."""
+    listed = ", ".join(FILES)
+    return (
+        "Get the data in one of three ways:\n"
+        f"  1. Debian/Ubuntu: sudo apt-get install {_PACKAGE}\n"
+        f"  2. Set the environment variable {DATA_DIR_ENV} to a folder holding the four "
+        f"files ({listed}).\n"
+        "  3. Run load_fashion_mnist() once with a network connection: it downloads the "
+        f"files into {keras_cache_dir()}."
+    )
+
+
+# --------------------------------------------------------------------------- download
+
+
+class _Progress:
+    """A text progress bar on stderr; in a notebook or terminal it redraws one line."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self.label = label
+        self.total = total
+        self.done = 0
+        self.live = sys.stderr.isatty() or "ipykernel" in sys.modules
+        self._last = 0.0
+        if not self.live:
+            self._write(f"Downloading {label} ...\n")
+
+    def _write(self, text: str) -> None:
+        try:
+            sys.stderr.write(text)
+            sys.stderr.flush()
+        except (OSError, ValueError):  # a closed or odd stderr must not break a download
+            pass
+
+    def _line(self) -> str:
+        mb = self.done / 1e6
+        if self.total > 0:
+            frac = min(self.done / self.total, 1.0)
+            bar = "#" * int(frac * 30)
+            return f"\r{self.label} [{bar:<30}] {frac:4.0%} {mb:6.1f}/{self.total / 1e6:.1f} MB"
+        return f"\r{self.label} {mb:6.1f} MB"
+
+    def update(self, n: int) -> None:
+        self.done += n
+        now = time.monotonic()
+        if self.live and now - self._last >= 0.1:
+            self._last = now
+            self._write(self._line())
+
+    def close(self, ok: bool) -> None:
+        if self.live:
+            self._write(self._line() + (" done\n" if ok else " failed\n"))
+        else:
+            self._write(f"  {self.done / 1e6:.1f} MB, {'done' if ok else 'failed'}\n")
+
+
+def _fetch(url: str, out: BinaryIO, label: str) -> None:
+    """Stream ``url`` into ``out`` with a progress bar."""
+    request = urllib.request.Request(url, headers={"User-Agent": "fmnist-course"})
+    with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT) as response:
+        total = int(response.headers.get("Content-Length") or 0)
+        bar = _Progress(label, total)
+        ok = False
+        try:
+            while chunk := response.read(_CHUNK):
+                out.write(chunk)
+                bar.update(len(chunk))
+            if total and bar.done != total:
+                raise DataError(f"connection closed after {bar.done} of {total} bytes")
+            ok = True
+        finally:
+            bar.close(ok)
+
+
+def _download(
+    name: str, folder: Path, mirrors: Sequence[str], dead: set[str], report: list[str]
+) -> bool:
+    """Download one file into ``folder`` from the first mirror that gives a good copy.
+
+    The file is written to a temporary name in ``folder``, verified, then renamed, so a
+    failed or interrupted download never leaves a file under the real name. Mirrors that
+    cannot be reached at all are added to ``dead`` and skipped for the next files.
+    """
+    for base in mirrors:
+        url = base if base.endswith("/") else base + "/"
+        url += name
+        if base in dead:
+            report.append(f"{url}: skipped (the mirror was unreachable for a previous file)")
+            continue
+        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                _fetch(url, out, name)
+                out.flush()
+                os.fsync(out.fileno())
+            _read_verified(tmp, name, advice="")
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, folder / name)
+            return True
+        except urllib.error.HTTPError as exc:
+            report.append(f"{url}: HTTP error {exc.code} {exc.reason}")
+        except urllib.error.URLError as exc:
+            report.append(f"{url}: cannot connect ({exc.reason})")
+            dead.add(base)
+        except DataError as exc:
+            why = str(exc).replace(f"{tmp}: ", "")
+            report.append(f"{url}: downloaded but rejected: {why}")
+        except (OSError, ValueError) as exc:  # timeouts, resets, bad URLs
+            report.append(f"{url}: {type(exc).__name__}: {exc}")
+            if isinstance(exc, TimeoutError | ConnectionError):
+                dead.add(base)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return False
+
+
+def _download_missing(folder: Path, mirrors: Sequence[str], why: str) -> None:
+    """Download every one of :data:`FILES` that is not in ``folder`` yet.
+
+    ``why`` opens any error message: where the data was looked for.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe, probe_name = tempfile.mkstemp(dir=folder, prefix=".write-test.")
+        os.close(probe)
+        os.unlink(probe_name)
+    except OSError as exc:
+        raise DownloadError(
+            f"{why}\nIt cannot be downloaded into {folder}: {exc}. "
+            f"Set {DATA_DIR_ENV} (or KERAS_HOME) to a writable folder.\n" + _how_to_get_it()
+        ) from exc
+    dead: set[str] = set()
+    for name in FILES:
+        if (folder / name).is_file():
+            continue
+        report: list[str] = []
+        if not mirrors:
+            report.append("no mirrors are configured")
+        elif _download(name, folder, mirrors, dead, report):
+            continue
+        attempts = "\n".join(f"  - {line}" for line in report)
+        raise DownloadError(
+            f"{why}\nCould not download {name} into {folder}; every mirror failed:\n"
+            f"{attempts}\n"
+            "No broken or partial file was left behind.\n" + _how_to_get_it()
+        )
+
+
+# --------------------------------------------------------------------------- loading
+
+_Split = tuple[np.ndarray, np.ndarray]
+
+
+def _load_folder(folder: Path, keep_raw: bool = False) -> tuple[_Split, _Split, list[bytes]]:
+    """Load and verify the four files in ``folder``."""
+    arrays: list[np.ndarray] = []
+    raws: list[bytes] = []
+    for name in FILES:
+        array, raw = _read_verified(folder / name, name)
+        arrays.append(array)
+        if keep_raw:
+            raws.append(raw)
+    x_train, y_train, x_test, y_test = arrays
+    return (x_train, y_train), (x_test, y_test), raws
+
+
+def _copy_to_cache(raws: Iterable[bytes], cache: Path) -> None:
+    """Put verified bytes into Keras' cache atomically; skip quietly if it is not writable."""
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return
+    for name, raw in zip(FILES, raws, strict=True):
+        dest = cache / name
+        if dest.exists():  # never replace a file we did not write; just say if it is bad
+            try:
+                _read_verified(dest, name)
+            except (DataError, OSError) as exc:
+                warnings.warn(
+                    f"Keras' cached copy is bad and keras.datasets.fashion_mnist.load_data() "
+                    f"would read it: {exc}",
+                    stacklevel=3,
+                )
+            continue
+        tmp: Path | None = None
+        try:
+            fd, tmp_name = tempfile.mkstemp(dir=cache, prefix=f".{name}.", suffix=".part")
+            tmp = Path(tmp_name)
+            with os.fdopen(fd, "wb") as out:
+                out.write(raw)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, dest)
+            tmp = None
+        except OSError:
+            return
+        finally:
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
+
+
+def load_fashion_mnist(
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    download: bool = True,
+    mirrors: Sequence[str] | None = None,
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Load Fashion-MNIST, verified, exactly as ``keras.datasets.fashion_mnist.load_data()``.
+
+    Parameters
+    ----------
+    data_dir : str or path-like, optional
+        A folder holding the four ``.gz`` files (:data:`FILES`). When given (or when
+        ``FMNIST_DATA_DIR`` is set), it is the only place looked at: missing files are
+        downloaded into it, and a bad file there raises :class:`DataError`. Otherwise
+        Keras' cache, then :data:`OS_DATA_DIR`, then the network are tried.
+    download : bool, default True
+        Whether missing files may be downloaded.
+    mirrors : sequence of str, optional
+        Base URLs to download from, in order; default :data:`MIRRORS`.
+
+    Returns
+    -------
+    (x_train, y_train), (x_test, y_test) : tuple of tuple of numpy.ndarray
+        ``uint8`` arrays of shapes ``(60000, 28, 28)``, ``(60000,)``, ``(10000, 28, 28)``
+        and ``(10000,)``; C-contiguous and writable. Labels index :data:`CLASS_NAMES`.
+
+    Raises
+    ------
+    DataError
+        If a file is corrupt or truncated (the message names it and says what to do).
+    DataNotFoundError
+        If the data is nowhere and cannot be downloaded (the message lists the three
+        ways to get it). :class:`DownloadError`, a subclass, reports every mirror's failure.
+    """
+    urls = tuple(MIRRORS if mirrors is None else mirrors)
+    explicit = data_dir if data_dir is not None else os.environ.get(DATA_DIR_ENV) or None
+    if explicit is not None:
+        folder = Path(explicit).expanduser()
+        missing = [name for name in FILES if not (folder / name).is_file()]
+        source = "data_dir" if data_dir is not None else DATA_DIR_ENV
+        why = f"{folder} (from {source}) lacks {', '.join(missing)}"
+        if missing and not download:
+            raise DataNotFoundError(f"{why}, and download=False.\n" + _how_to_get_it())
+        if missing:
+            _download_missing(folder, urls, why + ".")
+        train, test, _ = _load_folder(folder)
+        return train, test
+
+    cache = keras_cache_dir()
+    if _complete(cache):
+        train, test, _ = _load_folder(cache)
+        return train, test
+    os_dir = Path(OS_DATA_DIR)
+    if _complete(os_dir):
+        train, test, raws = _load_folder(os_dir, keep_raw=True)
+        _copy_to_cache(raws, cache)
+        return train, test
+    why = f"Fashion-MNIST is not in Keras' cache ({cache}) nor in {os_dir}"
+    if not download:
+        raise DataNotFoundError(f"{why}, and download=False.\n" + _how_to_get_it())
+    _download_missing(cache, urls, why + ".")
+    train, test, _ = _load_folder(cache)
+    return train, test
+
+
+# --------------------------------------------------------------------------- CSV files
+
+_N_COLUMNS = 785
+_HEADER = "label," + ",".join(f"pixel{i}" for i in range(1, 785))
+_INT_FIELD = re.compile(rb"\s*[+-]?\d+\s*")
+
+
+def _column_name(col: int) -> str:
+    """Name a 1-based CSV column the Kaggle way."""
+    return "label" if col == 1 else f"pixel{col - 1}"
+
+
+def _diagnose_row(path: Path, line_no: int, row: bytes) -> None:
+    """Raise CSVFormatError describing what is wrong with one row, if anything."""
+    fields = row.split(b",")
+    if len(fields) != _N_COLUMNS:
+        raise CSVFormatError(
+            f"{path}, line {line_no}: {len(fields)} values, expected {_N_COLUMNS} "
+            "(a label then 784 pixel values)."
+        )
+    for col, field in enumerate(fields, start=1):
+        text = field.decode("utf-8", "replace").strip()
+        if not _INT_FIELD.fullmatch(field):
+            what = "empty value" if not text else f"non-numeric value {text!r}"
+            raise CSVFormatError(
+                f"{path}, line {line_no}, column {col} ({_column_name(col)}): {what}; "
+                "expected a whole number."
+            )
+        _check_value(path, line_no, col, int(text))
+
+
+def _check_value(path: Path, line_no: int, col: int, value: int) -> None:
+    """Raise CSVFormatError if a label or pixel value is out of range."""
+    if col == 1 and not 0 <= value <= 9:
+        raise CSVFormatError(f"{path}, line {line_no}: label {value} is outside 0-9.")
+    if col > 1 and not 0 <= value <= 255:
+        raise CSVFormatError(
+            f"{path}, line {line_no}, column {col} ({_column_name(col)}): pixel value "
+            f"{value} is outside 0-255."
+        )
+
+
+def _parse_rows(rows: list[bytes]) -> np.ndarray:
+    """Parse CSV rows of whole numbers in 0-255 with NumPy's C parser (ValueError if not)."""
+    return np.loadtxt(rows, delimiter=",", dtype=np.uint8, comments=None, ndmin=2)
+
+
+def load_csv(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Read a Fashion-MNIST CSV file in the Kaggle format.
+
+    Each row is a label (0-9) then 784 pixel values (0-255), row by row. A header row
+    (such as ``label,pixel1,...,pixel784``) is optional and recognised by its first field
+    not being a number. Blank lines are skipped; a ``.gz`` file is decompressed.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The CSV file.
+
+    Returns
+    -------
+    x : numpy.ndarray
+        ``uint8`` images, shape ``(n, 28, 28)``.
+    y : numpy.ndarray
+        ``uint8`` labels, shape ``(n,)``.
+
+    Raises
+    ------
+    CSVFormatError
+        For an empty file or a bad row (wrong number of values, a non-numeric value, a
+        label outside 0-9, a pixel outside 0-255); the message names the file, the 1-based
+        line number and what is wrong.
+    """
+    p = Path(path)
+    data = p.read_bytes()
+    if data[:2] == _GZIP_MAGIC:
+        data = gzip.decompress(data)
+    data = data.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark
+    lines = data.splitlines()
+    numbers = [i for i, line in enumerate(lines, start=1) if line and not line.isspace()]
+    if not numbers:
+        raise CSVFormatError(f"{p}: the file is empty; expected a label and 784 pixels per row.")
+    first = lines[numbers[0] - 1]
+    if not _INT_FIELD.fullmatch(first.split(b",", 1)[0]):
+        if first.count(b",") + 1 != _N_COLUMNS:
+            raise CSVFormatError(
+                f"{p}, line {numbers[0]}: the header has {first.count(b',') + 1} columns, "
+                f"expected {_N_COLUMNS} (label, pixel1, ..., pixel784)."
+            )
+        numbers = numbers[1:]
+        if not numbers:
+            raise CSVFormatError(f"{p}: the file has a header but no data rows.")
+    rows = [lines[i - 1] for i in numbers]
+    for line_no, row in zip(numbers, rows, strict=True):
+        if row.count(b",") != _N_COLUMNS - 1:
+            _diagnose_row(p, line_no, row)
+    try:
+        values = _parse_rows(rows)
+    except ValueError as exc:  # find the first bad row by bisection, then say what is wrong
+        lo, hi = 0, len(rows)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            try:
+                _parse_rows(rows[lo:mid])
+                lo = mid
+            except ValueError:
+                hi = mid
+        _diagnose_row(p, numbers[lo], rows[lo])
+        why = re.sub(r" at row \d+, column (\d+)", r" in column \1", str(exc)).rstrip(".")
+        raise CSVFormatError(f"{p}, line {numbers[lo]}: cannot parse the row: {why}.") from exc
+    if values.shape != (len(rows), _N_COLUMNS):  # cannot happen after the checks above
+        raise CSVFormatError(f"{p}: expected {_N_COLUMNS} columns, got shape {values.shape}.")
+    y = values[:, 0].copy()
+    bad = np.flatnonzero(y > 9)
+    if bad.size:
+        _check_value(p, numbers[bad[0]], 1, int(y[bad[0]]))
+    x = values[:, 1:].reshape(-1, 28, 28).copy()
+    return x, y
+
+
+def _as_uint8(a: np.ndarray, what: str, high: int) -> np.ndarray:
+    """Check that ``a`` holds whole numbers in ``0..high`` and return it as uint8."""
+    if a.dtype.kind not in "biuf":
+        raise ValueError(f"{what} must hold numbers, not {a.dtype}.")
+    if a.size and a.dtype.kind == "f" and not np.array_equal(a, np.round(a)):
+        raise ValueError(f"{what} must hold whole numbers.")
+    if a.size and (a.min() < 0 or a.max() > high):
+        raise ValueError(f"{what} values must be in 0-{high}; found {a.min()}-{a.max()}.")
+    return a.astype(np.uint8, copy=False)
+
+
+def _digit_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the text of 0..255 followed by ',' and by newline, as byte tables + mask."""
+    comma = np.zeros((256, 4), np.uint8)
+    newline = np.zeros((256, 4), np.uint8)
+    mask = np.zeros((256, 4), bool)
+    for v in range(256):
+        s = str(v).encode()
+        comma[v, : len(s) + 1] = np.frombuffer(s + b",", np.uint8)
+        newline[v, : len(s) + 1] = np.frombuffer(s + b"\n", np.uint8)
+        mask[v, : len(s) + 1] = True
+    return comma, newline, mask
+
+
+def save_csv(
+    path: str | os.PathLike[str],
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    header: bool = True,
+    overwrite: bool = False,
+) -> Path:
+    """Write images and labels as a Kaggle-format Fashion-MNIST CSV file.
+
+    The file is written to a temporary name and renamed, so it is complete or absent.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to create.
+    x : numpy.ndarray
+        Images, shape ``(n, 28, 28)`` or ``(n, 784)``, whole numbers in 0-255.
+    y : numpy.ndarray
+        Labels, shape ``(n,)``, whole numbers in 0-9.
+    header : bool, default True
+        Whether to write the ``label,pixel1,...,pixel784`` header row.
+    overwrite : bool, default False
+        Whether an existing file may be replaced.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    FileExistsError
+        If ``path`` exists and ``overwrite`` is false; nothing is written.
+    ValueError
+        If the shapes or values are not those of Fashion-MNIST images and labels.
+    """
+    p = Path(path)
+    xa, ya = np.asarray(x), np.asarray(y)
+    if xa.ndim not in (2, 3) or xa.shape[1:] not in ((28, 28), (784,)):
+        raise ValueError(f"x must have shape (n, 28, 28) or (n, 784), not {xa.shape}.")
+    if ya.shape != (len(xa),):
+        raise ValueError(f"y must have shape ({len(xa)},) to match x, not {ya.shape}.")
+    table = np.concatenate(
+        [_as_uint8(ya, "y", 9)[:, None], _as_uint8(xa, "x", 255).reshape(len(xa), 784)], axis=1
+    )
+    refusal = (
+        f"{p} already exists; save_csv does not overwrite files. "
+        "Pass overwrite=True to replace it, or choose another name."
+    )
+    if p.exists() and not overwrite:
+        raise FileExistsError(refusal)
+    if not p.parent.is_dir():
+        raise FileNotFoundError(f"cannot write {p}: the folder {p.parent} does not exist.")
+    comma, newline, mask = _digit_tables()
+    fd, tmp_name = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".part")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            if header:
+                out.write(_HEADER.encode() + b"\n")
+            for start in range(0, len(table), 4096):
+                part = table[start : start + 4096]
+                chars = np.concatenate([comma[part[:, :-1]], newline[part[:, -1:]]], axis=1)
+                out.write(chars[mask[part]].tobytes())
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)
+        if overwrite:
+            os.replace(tmp, p)
+        else:
+            try:
+                os.link(tmp, p)  # atomic, and fails if the file appeared meanwhile
+            except FileExistsError:
+                raise FileExistsError(refusal) from None
+            except OSError:  # a file system without hard links
+                if p.exists():
+                    raise FileExistsError(refusal) from None
+                os.replace(tmp, p)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return p
