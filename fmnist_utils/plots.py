@@ -308,6 +308,7 @@ def class_images(
     cmap: str = "gray_r",
     ncols: int = 5,
     colorbar: bool = True,
+    center: bool = False,
 ) -> Figure:
     """Show one image per class (a mean or spread image) on a shared colour scale.
 
@@ -326,6 +327,9 @@ def class_images(
         Images per row.
     colorbar : bool, optional
         Draw one colour bar for all images (they share one scale).
+    center : bool, optional
+        Centre the colour scale on 0 (for weights, with a diverging ``cmap``
+        such as ``"RdBu_r"``), so that 0 gets the middle colour.
 
     Returns
     -------
@@ -347,6 +351,9 @@ def class_images(
     fig = _new_figure((1.7 * ncols + (0.8 if colorbar else 0), 1.9 * nrows + 0.4))
     axes = fig.subplots(nrows, ncols, squeeze=False)
     vmin, vmax = float(images.min()), float(images.max())
+    if center:
+        vmax = max(abs(vmin), abs(vmax), 1e-12)
+        vmin = -vmax
     shown = None
     for index, ax in enumerate(axes.flat):
         ax.axis("off")
@@ -440,7 +447,9 @@ def confusion_matrix(
     y_true : numpy.ndarray
         True labels, shape ``(n,)``.
     y_pred : numpy.ndarray
-        Predicted labels, shape ``(n,)``.
+        Predicted labels, shape ``(n,)``, or scores per class, shape
+        ``(n, n_classes)`` (a Keras model's output), whose row-wise argmax
+        is the prediction.
     class_names : sequence of str, optional
         Names per label (default: Fashion-MNIST's ten classes).
     normalize : bool, optional
@@ -455,7 +464,8 @@ def confusion_matrix(
         The figure; the matrix drawn is ``fig.axes[0].images[0].get_array()``.
     """
     y_true = np.asarray(y_true).astype(int).ravel()
-    y_pred = np.asarray(y_pred).astype(int).ravel()
+    y_pred = np.asarray(y_pred)
+    y_pred = (y_pred.argmax(axis=1) if y_pred.ndim == 2 else y_pred).astype(int).ravel()
     if y_true.shape != y_pred.shape:
         raise ValueError(
             f"y_true and y_pred must have the same length, got {len(y_true)} and {len(y_pred)}"

@@ -258,8 +258,8 @@ plots.pixel_histograms(x_train, y_train)
 # %% [markdown]
 # What the histograms say:
 #
-# - every class has a spike at 0 (background) and a broad spread of fabric
-#   intensities, with a bump near 255 for dense, dark material;
+# - every class has a spike at 0 (the background) and a broad spread of
+#   fabric intensities, most often around 200–230 (dark fabric);
 # - *Sandal*, *Sneaker* and *Trouser* are about two-thirds background; *Pullover*,
 #   *Coat* and *Shirt* fill the frame. Even "how much ink" is a clue to the class.
 #
@@ -439,9 +439,9 @@ stds = np.stack([x_train_f[y_train == k].std(axis=0) for k in range(10)])
 plots.class_images(stds, title="Standard deviation of each pixel, per class", cmap="magma")
 
 # %% [markdown]
-# The bright rims trace how much the outlines differ (sleeve lengths, dress
-# widths, heel heights); the bright insides of *T-shirt/top* and *Bag* are
-# prints, logos and handles. Where a class's spread is large, its mean is a
+# The brightest bands trace where the outlines differ (sleeve lengths, dress
+# widths, heel heights, bag handles); the insides are bright too, because
+# fabric comes light or dark, plain or printed. Where a class's spread is large, its mean is a
 # poor description of any single image: remember that when lesson 2 uses
 # the means to classify.
 
