@@ -534,10 +534,13 @@ def build_dense_model(hidden_units: int = 128, num_classes: int = 10) -> keras.M
     raise NotImplementedError()
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "184733fa398578bb9787d4a15da88678", "grade": true, "grade_id": "build_dense_model_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"cell_type": "code", "checksum": "083a849fdc476ffea919d9999c20e642", "grade": true, "grade_id": "build_dense_model_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check build_dense_model: a Keras model with the specified layers, shapes, activations and parameter count."""
 model = build_dense_model()
 assert isinstance(model, keras.Model), f"expected a Keras model, got {type(model).__name__}"
+assert model.built, (
+    "the model does not know its input shape yet: start the Sequential with keras.Input(shape=(28, 28))"
+)
 kinds = [type(layer).__name__ for layer in model.layers]
 assert kinds == ["Flatten", "Dense", "Dense"], (
     f"expected the layers Flatten, Dense, Dense (keras.Input is not a layer), got {kinds}"
