@@ -52,7 +52,6 @@ ENV_KEEP = (
     "OPENBLAS_NUM_THREADS",
     "TF_NUM_INTEROP_THREADS",
     "TF_NUM_INTRAOP_THREADS",
-    "TF_CPP_MIN_LOG_LEVEL",
     "NBGRADER_EXECUTION",
     "FMNIST_DATA_DIR",
 )
@@ -123,6 +122,10 @@ def kernel_env() -> dict[str, str]:
         TMPDIR="/tmp",
         PATH=f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
         FMNIST_FAST="1",  # grading never trains on the full data
+        # TensorFlow's C++ log lines go to stderr, and nbgrader scores a test cell
+        # with any stderr output zero: keep them out (the sandbox has no GPU anyway).
+        TF_CPP_MIN_LOG_LEVEL="3",
+        CUDA_VISIBLE_DEVICES="-1",
         MPLBACKEND=env.get("MPLBACKEND", "Agg"),
         PYTHONDONTWRITEBYTECODE="1",
         PYTHONNOUSERSITE="1",

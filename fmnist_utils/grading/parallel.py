@@ -1,0 +1,343 @@
+"""Autograde one lesson for a whole class with several processes, safely.
+
+``nbgrader autograde`` grades students one after another. Running several of them on
+the same course at once is not safe: they would write the same SQLite gradebook
+concurrently, and each clears and rewrites folders the others use. Instead::
+
+    python -m fmnist_utils.grading.parallel LESSON --workers N [--student ID ...] [--force]
+
+1. picks the students to grade, as ``nbgrader autograde`` would (a submission not graded
+   yet, newer than its graded copy, or every one with ``--force``);
+2. splits them into ``N`` disjoint groups, and gives each group a private temporary
+   copy of the course: the config, the lesson's source, the group's submissions and a
+   private SQLite gradebook seeded with the lesson's definition from the main gradebook
+   (cells, points, due date);
+3. runs the real ``nbgrader autograde LESSON --force`` in each copy, all at once (each
+   in the sandbox, like any autograde run);
+4. when all are done, copies each graded submission back, in this one process: the
+   ``autograded/<student>/<lesson>`` folder, and the grades, comments, timestamp and late
+   penalty into the main gradebook through nbgrader's ``Gradebook`` API.
+
+Only step 4 writes the main gradebook, from a single process, so it is as safe as a
+sequential run, for SQLite and PostgreSQL alike, and gives the same gradebook (the
+tests compare them). The exit status is 1 when a submission could not be graded (as
+for nbgrader), with each worker's log kept under ``instructor/parallel-logs/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Course", "dump_gradebook", "grade", "main"]
+
+
+@dataclass
+class Course:
+    """The directories and gradebook of a course, read from its ``nbgrader_config.py``.
+
+    Attributes
+    ----------
+    root : pathlib.Path
+        The course folder.
+    db_url : str
+        The gradebook.
+    coursedir : nbgrader.coursedir.CourseDirectory
+        nbgrader's view of the folders.
+    """
+
+    root: Path
+    db_url: str
+    coursedir: Any = field(repr=False)
+
+    @classmethod
+    def load(cls, root: Path) -> Course:
+        """Read the course's config, as nbgrader does."""
+        from nbgrader.coursedir import CourseDirectory
+        from traitlets.config.loader import PyFileConfigLoader
+
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+        coursedir = CourseDirectory(config=config)
+        return cls(root=root, db_url=coursedir.db_url, coursedir=coursedir)
+
+    def folder(self, step: str, student: str, lesson: str) -> Path:
+        """The folder of one submission at one step (``submitted_directory``, ...)."""
+        return Path(self.coursedir.format_path(getattr(self.coursedir, step), student, lesson))
+
+
+def dump_gradebook(db_url: str, lesson: str | None = None) -> list[tuple[Any, ...]]:
+    """List everything autograding writes in a gradebook, sorted, to compare two.
+
+    Parameters
+    ----------
+    db_url : str
+        The gradebook.
+    lesson : str, optional
+        Only this lesson (default: all).
+
+    Returns
+    -------
+    list of tuple
+        ``(student, lesson, notebook, what, value...)`` rows: each cell's grade and
+        comment, each notebook's late penalty, each submission's timestamp.
+    """
+    from nbgrader.api import Gradebook
+
+    rows: list[tuple[Any, ...]] = []
+    with Gradebook(db_url) as gb:
+        for assignment in gb.assignments:
+            if lesson is not None and assignment.name != lesson:
+                continue
+            for sub in assignment.submissions:
+                key = (sub.student.id, assignment.name)
+                rows.append((*key, "", "timestamp", str(sub.timestamp)))
+                for nb in sub.notebooks:
+                    rows.append((*key, nb.name, "late_penalty", nb.late_submission_penalty))
+                    for g in nb.grades:
+                        rows.append(
+                            (*key, nb.name, f"grade {g.name}", g.auto_score, g.manual_score)
+                            + (g.extra_credit, g.needs_manual_grade, g.max_score)
+                        )
+                    for c in nb.comments:
+                        rows.append((*key, nb.name, f"comment {c.name}", c.auto_comment))
+    return sorted(rows, key=repr)
+
+
+def _seed(main_url: str, worker_url: str, lesson: str) -> None:
+    """Copy one lesson's definition (not its submissions) into a new gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(main_url) as main, Gradebook(worker_url) as worker:
+        assignment = main.find_assignment(lesson)
+        worker.update_or_create_assignment(lesson, duedate=assignment.duedate)
+        for nb in assignment.notebooks:
+            worker.update_or_create_notebook(nb.name, lesson)
+            for cell in nb.grade_cells:
+                worker.update_or_create_grade_cell(
+                    cell.name, nb.name, lesson, max_score=cell.max_score, cell_type=cell.cell_type
+                )
+            for cell in nb.solution_cells:
+                worker.update_or_create_solution_cell(cell.name, nb.name, lesson)
+            for cell in nb.task_cells:
+                worker.update_or_create_task_cell(
+                    cell.name, nb.name, lesson, max_score=cell.max_score, cell_type=cell.cell_type
+                )
+            for cell in nb.source_cells:
+                worker.update_or_create_source_cell(
+                    cell.name,
+                    nb.name,
+                    lesson,
+                    cell_type=cell.cell_type,
+                    locked=cell.locked,
+                    source=cell.source,
+                    checksum=cell.checksum,
+                )
+
+
+def _merge(main_url: str, worker_url: str, lesson: str, students: list[str]) -> None:
+    """Write the worker's results for ``students`` into the main gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(worker_url) as worker, Gradebook(main_url) as main:
+        for student in students:
+            try:
+                done = worker.find_submission(lesson, student)
+            except MissingEntry:
+                continue
+            main.update_or_create_student(student)
+            extra = {} if done.timestamp is None else {"timestamp": done.timestamp}
+            main.update_or_create_submission(lesson, student, **extra)
+            for nb in done.notebooks:
+                target = main.find_submission_notebook(nb.name, lesson, student)
+                target.late_submission_penalty = nb.late_submission_penalty
+                for g in nb.grades:
+                    grade = main.find_grade(g.name, nb.name, lesson, student)
+                    grade.auto_score = g.auto_score
+                    # as nbgrader's SaveAutoGrades decides it, with the main manual score
+                    grade.needs_manual_grade = (
+                        g.needs_manual_grade
+                        if g.auto_score is None or grade.manual_score is None
+                        else True
+                    )
+                for c in nb.comments:
+                    main.find_comment(c.name, nb.name, lesson, student).auto_comment = (
+                        c.auto_comment
+                    )
+            main.db.commit()
+
+
+def _to_grade(course: Course, lesson: str, students: list[str] | None, force: bool) -> list[str]:
+    from nbgrader.utils import parse_utc
+
+    submitted_root = course.folder("submitted_directory", "*", lesson).parent.parent
+    found = sorted(
+        p.name for p in submitted_root.iterdir() if (p / lesson).is_dir()
+    ) if submitted_root.is_dir() else []  # fmt: skip
+    chosen = [s for s in found if students is None or s in students]
+    if force:
+        return chosen
+
+    def stamp(folder: Path) -> Any:
+        path = folder / "timestamp.txt"
+        text = path.read_text().strip() if path.is_file() else ""
+        return parse_utc(text) if text else None
+
+    out = []
+    for student in chosen:
+        graded = course.folder("autograded_directory", student, lesson)
+        new = stamp(course.folder("submitted_directory", student, lesson))
+        old = stamp(graded) if graded.is_dir() else None
+        if not graded.is_dir() or (new is not None and old is not None and new > old):
+            out.append(student)
+        else:
+            print(f"Skipping {student}: already graded (use --force to grade again)")
+    return out
+
+
+def _worker_course(course: Course, dest: Path, lesson: str, group: list[str]) -> str:
+    """Make a worker's course copy; return its gradebook URL."""
+    dest.mkdir(parents=True)
+    shutil.copy2(course.root / "nbgrader_config.py", dest)
+    source = Path(course.coursedir.format_path(course.coursedir.source_directory, ".", lesson))
+    relative = source.resolve().relative_to(course.root.resolve())
+    shutil.copytree(source, dest / relative, ignore=shutil.ignore_patterns("*.ipynb_checkpoints"))
+    for student in group:
+        folder = course.folder("submitted_directory", student, lesson)
+        shutil.copytree(folder, dest / folder.resolve().relative_to(course.root.resolve()))
+    db = dest / "worker-gradebook.db"
+    url = f"sqlite:///{db}"
+    _seed(course.db_url, url, lesson)
+    return url
+
+
+def grade(
+    root: Path,
+    lesson: str,
+    *,
+    workers: int = 2,
+    students: list[str] | None = None,
+    force: bool = False,
+    nbgrader_args: list[str] | None = None,
+) -> int:
+    """Autograde ``lesson`` with ``workers`` processes; see the module docstring.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The course folder.
+    lesson : str
+        The lesson (nbgrader assignment) to grade.
+    workers : int, optional
+        How many ``nbgrader autograde`` processes run at once.
+    students : list of str, optional
+        Grade only these students (default: every submission).
+    force : bool, optional
+        Grade again submissions that were graded already.
+    nbgrader_args : list of str, optional
+        More arguments for each ``nbgrader autograde`` (e.g. ``--Execute.timeout=60``).
+
+    Returns
+    -------
+    int
+        0 when every submission was graded, 1 when one or more failed (see the logs).
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from fmnist_utils.grading.recovery import InProgress
+
+    course = Course.load(root)
+    autograded_root = course.folder("autograded_directory", "x", lesson).parent.parent
+    InProgress(root / "instructor" / ".autograde-in-progress", autograded_root).recover()
+    with Gradebook(course.db_url) as gb:
+        try:
+            gb.find_assignment(lesson)
+        except MissingEntry:
+            print(f"No lesson {lesson!r} in the gradebook: run `nbgrader generate_assignment "
+                  f"{lesson} ...` first (see INSTRUCTORS.md).", file=sys.stderr)  # fmt: skip
+            return 2
+    chosen = _to_grade(course, lesson, students, force)
+    if not chosen:
+        print(f"{lesson}: nothing to grade.")
+        return 0
+    workers = max(1, min(workers, len(chosen)))
+    groups = [chosen[i::workers] for i in range(workers)]
+    logs = root / "instructor" / "parallel-logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    status = 0
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="fmnist-grade-") as tmp:
+        runs = []
+        for i, group in enumerate(groups):
+            dest = Path(tmp) / f"w{i}"
+            url = _worker_course(course, dest, lesson, group)
+            env = dict(os.environ, FMNIST_GRADEBOOK_URL=url)
+            env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+            log = logs / f"{lesson}-worker{i}.log"
+            handle = open(log, "w")  # noqa: SIM115 - closed below
+            cmd = [sys.executable, "-m", "nbgrader", "autograde", lesson, "--force"]
+            proc = subprocess.Popen(
+                cmd + list(nbgrader_args or []),
+                cwd=dest,
+                env=env,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+            )
+            runs.append((proc, handle, log, dest, url, group))
+            print(f"worker {i}: {len(group)} submission(s): {', '.join(group)}")
+        for proc, handle, log, dest, url, group in runs:
+            proc.wait()
+            handle.close()
+            if proc.returncode != 0:
+                status = 1
+                print(f"worker log {log}: nbgrader exited with {proc.returncode}:")
+                for line in log.read_text(errors="replace").splitlines():
+                    if "| ERROR]" in line:
+                        print(f"  {line}")
+            worker = Course.load(dest)
+            for student in group:
+                graded = worker.folder("autograded_directory", student, lesson)
+                target = course.folder("autograded_directory", student, lesson)
+                if target.exists():
+                    shutil.rmtree(target)
+                if graded.is_dir():
+                    shutil.copytree(graded, target)
+            _merge(course.db_url, url, lesson, group)
+    seconds = time.perf_counter() - start
+    print(f"{lesson}: {len(chosen)} submission(s) graded by {workers} worker(s) in {seconds:.1f} s")
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; see the module docstring."""
+    from fmnist_utils.course import find_root
+
+    parser = argparse.ArgumentParser(
+        prog="python -m fmnist_utils.grading.parallel",
+        description="Autograde one lesson with several processes, merging into the gradebook.",
+    )
+    parser.add_argument("lesson", help="the lesson, e.g. 01_pixels_and_labels")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2,
+                        help="processes at once (default: the number of CPU cores)")  # fmt: skip
+    parser.add_argument("--student", action="append", help="only this student (repeatable)")
+    parser.add_argument("--force", action="store_true", help="grade again graded submissions")
+    args, rest = parser.parse_known_args(argv)
+    return grade(
+        find_root(),
+        args.lesson,
+        workers=args.workers,
+        students=args.student,
+        force=args.force,
+        nbgrader_args=rest,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
