@@ -49,7 +49,9 @@ c.CourseDirectory.db_url = os.environ.get(
 )
 if c.CourseDirectory.db_url.startswith("sqlite:///"):
     try:  # SQLite creates the file, not its folder
-        Path(c.CourseDirectory.db_url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+        Path(c.CourseDirectory.db_url[len("sqlite:///") :]).parent.mkdir(
+            parents=True, exist_ok=True
+        )
     except OSError:
         pass  # a read-only checkout: nbgrader reports the missing gradebook itself
 
@@ -68,10 +70,11 @@ c.OverwriteCells.add_missing_cells = True
 # LESSON --duedate=...`) are flagged, with no penalty: "zero" would score them 0.
 c.LateSubmissionPlugin.penalty_method = "none"
 # Downloaded submissions for `nbgrader zip_collect`: files named
-# STUDENT--LESSON.ipynb, or STUDENT--YYYY-MM-DD-HH-MM-SS--LESSON.ipynb (a UTC timestamp).
+# STUDENT--LESSON.ipynb, or STUDENT--YYYY-MM-DDTHHMMSS--LESSON.ipynb (a UTC timestamp;
+# not YYYY-MM-DD-HH-MM-SS, which nbgrader's date parser misreads).
 c.FileNameCollectorPlugin.named_regexp = (
     r"^(?:.*/)?(?P<student_id>[A-Za-z0-9_.@+-]+?)--"
-    r"(?:(?P<timestamp>\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d)--)?(?P<file_id>[^/]+)$"
+    r"(?:(?P<timestamp>\d{4}-\d\d-\d\dT\d{6})--)?(?P<file_id>[^/]+)$"
 )
 
 # Every autograded notebook runs in a bubblewrap sandbox, with FMNIST_FAST=1 in the

@@ -131,15 +131,14 @@ class Exercise:
 class Submissions:
     """Make submissions of one lesson of a course built by :func:`make_course`."""
 
-    def __init__(self, root: Path, lesson_id: str) -> None:
+    def __init__(self, root: Path, lesson_id: str, release: Path | None = None) -> None:
         self.root = root
         self.lesson_id = lesson_id
         self.source = nbformat.read(
             root / "solutions" / lesson_id / f"{lesson_id}.ipynb", as_version=4
         )
-        self.release = nbformat.read(
-            root / "instructor" / "release" / lesson_id / f"{lesson_id}.ipynb", as_version=4
-        )
+        release = release or root / "instructor" / "release" / lesson_id / f"{lesson_id}.ipynb"
+        self.release = nbformat.read(release, as_version=4)
         self.exercises: list[Exercise] = []
         answer = None
         for cell in self.source.cells:

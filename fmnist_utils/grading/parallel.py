@@ -69,7 +69,7 @@ class Course:
         return cls(root=root, db_url=coursedir.db_url, coursedir=coursedir)
 
     def folder(self, step: str, student: str, lesson: str) -> Path:
-        """The folder of one submission at one step (``submitted_directory``, ...)."""
+        """Return the folder of one submission at one step (``submitted_directory``, ...)."""
         return Path(self.coursedir.format_path(getattr(self.coursedir, step), student, lesson))
 
 
@@ -168,9 +168,9 @@ def _merge(main_url: str, worker_url: str, lesson: str, students: list[str]) -> 
                         else True
                     )
                 for c in nb.comments:
-                    main.find_comment(c.name, nb.name, lesson, student).auto_comment = (
-                        c.auto_comment
-                    )
+                    main.find_comment(
+                        c.name, nb.name, lesson, student
+                    ).auto_comment = c.auto_comment
             main.db.commit()
 
 

@@ -10,7 +10,11 @@ marker naming its output folder is written to ``instructor/.autograde-in-progres
 after it is graded, the marker is removed. When ``nbgrader autograde`` starts, every
 marker left over from a killed run has its output folder removed, so the student is
 graded again, and the gradebook is completed. A marker whose process is still running
-(another ``nbgrader autograde`` in the same course) is left alone. Nothing here runs at import time.
+(another ``nbgrader autograde`` in the same course) is left alone.
+
+The first hook also names a submission whose lesson notebook was handed in under
+another name (``01_pixels_and_labels-Copy1.ipynb``), which nbgrader skips with only
+"No notebooks found". Nothing here runs at import time.
 """
 
 from __future__ import annotations
@@ -46,9 +50,22 @@ class InProgress:
         return self.markers / f"{student}__{lesson}", self.autograded / student / lesson
 
     def started(self, assignment: str, student: str, notebooks: list[str]) -> None:
-        """Write the marker of the submission about to be graded (nbgrader's pre-hook)."""
+        """Write the marker of the submission about to be graded (nbgrader's pre-hook).
+
+        Also say plainly when the lesson's notebook is missing but another one was
+        handed in (a renamed copy): nbgrader would only say "No notebooks found".
+        """
         found = self._marker(notebooks)
         if found is not None:
+            folder = Path(notebooks[0]).parent
+            names = sorted(Path(n).name for n in notebooks)
+            expected = f"{folder.name}.ipynb"
+            if expected not in names:
+                sys.stderr.write(
+                    f"[nbgrader_config.py] {folder.parent.name} handed in {', '.join(names)}, "
+                    f"not {expected}: it cannot be graded under another name. Rename it to "
+                    f"{expected} and grade again with --student {folder.parent.name} --force.\n"
+                )
             marker, output = found
             marker.parent.mkdir(parents=True, exist_ok=True)
             marker.write_text(f"{os.getpid()}\n{output}\n", encoding="utf-8")

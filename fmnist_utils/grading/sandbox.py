@@ -221,7 +221,9 @@ class SandboxedExecute(Execute):
         self.kernel_name = KERNEL_NAME
         # A Unix socket path must stay under ~107 bytes, and the sandbox binds exactly
         # this folder (0700), so it is short and holds nothing else.
-        self._fmg_rundir = tempfile.mkdtemp(prefix="fmg-", dir="/tmp" if os.path.isdir("/tmp") else None)
+        self._fmg_rundir = tempfile.mkdtemp(
+            prefix="fmg-", dir="/tmp" if os.path.isdir("/tmp") else None
+        )
         connection_file = os.path.join(self._fmg_rundir, "k.json")
         self.km = self.kernel_manager_class(
             kernel_name=KERNEL_NAME,

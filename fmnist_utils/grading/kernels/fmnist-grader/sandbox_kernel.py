@@ -164,8 +164,10 @@ def python_roots() -> list[str]:
     roots.add(os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))))
     for root in roots:
         if root == "/" or _exposes_course(root):
-            _die(f"refusing to show the Python installation {root} in the sandbox: it holds "
-                 "the course folder. Install the course's Python outside the course folder.")
+            _die(
+                f"refusing to show the Python installation {root} in the sandbox: it holds "
+                "the course folder. Install the course's Python outside the course folder."
+            )
     outermost: list[str] = []
     for root in sorted(roots, key=len):
         if not any(_under(root, o) for o in outermost):

@@ -1,0 +1,147 @@
+"""How long autograding takes: one student's submission of every lesson, and a class.
+
+Run ``python -m benchmarks.grading_speed [--students N] [--workers N] [--lesson ID]``.
+In a temporary copy of the course (the real ``nbgrader_config.py``, sandbox included)
+it times
+
+1. ``nbgrader autograde LESSON`` for one student's perfect submission of every lesson,
+   lesson after lesson (the target: at most 120 s in all on 2 CPU cores);
+2. a class of ``--students`` perfect submissions of one lesson, graded by
+   ``nbgrader autograde`` (sequential), then by
+   ``python -m fmnist_utils.grading.parallel --workers N``: the speed-up.
+
+The times include nbgrader's own start (a few seconds per command). ``measure()``
+returns the figures for other scripts (``benchmarks.run``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from fmnist_utils.course import Lesson, find_lessons, run_nbgrader, source_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _course(tmp: Path, lessons: list[Lesson]) -> tuple[Path, str]:
+    root = tmp / "course"
+    root.mkdir()
+    shutil.copy2(ROOT / "nbgrader_config.py", root)
+    db = f"sqlite:///{root / 'instructor' / 'gradebook.db'}"
+    for lesson in lessons:
+        shutil.copytree(lesson.source_py.parent, root / "solutions" / lesson.lesson_id)
+        done = run_nbgrader(
+            ["generate_assignment", lesson.lesson_id, "--force",
+             "--CourseDirectory.release_directory=instructor/release"],
+            root, db,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(done.stdout + done.stderr)
+    return root, db
+
+
+def _submit(root: Path, lesson: Lesson, student: str) -> None:
+    import nbformat
+
+    folder = root / "instructor" / "submitted" / student / lesson.lesson_id
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(source_notebook(lesson), folder / f"{lesson.lesson_id}.ipynb")
+
+
+def _timed(args: list[str], root: Path, db: str) -> float:
+    start = time.perf_counter()
+    done = run_nbgrader(args, root, db)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+    return seconds
+
+
+def measure(students: int = 4, workers: int = 2, lesson: str | None = None) -> dict[str, Any]:
+    """Time the grading of every lesson once, and of a class sequentially and in parallel.
+
+    Returns a dict with ``per_lesson_s`` (lesson id: seconds), ``all_lessons_s``,
+    ``class_lesson``, ``class_students``, ``workers``, ``class_sequential_s``,
+    ``class_parallel_s``, ``speedup``, ``cores`` and ``load_average`` (the machine's
+    1-minute load when the measure started: the figures are only as good as the quiet).
+    """
+    lessons = find_lessons(ROOT)
+    chosen = (
+        next((x for x in lessons if x.lesson_id == lesson), lessons[0]) if lesson else lessons[0]
+    )
+    env_before = os.environ.pop("FMNIST_FAST", None)  # the grading kernel sets it itself
+    load = os.getloadavg()[0]
+    try:
+        with tempfile.TemporaryDirectory(prefix="fmnist-grading-bench-") as tmp:
+            root, db = _course(Path(tmp), lessons)
+            per_lesson = {}
+            for item in lessons:
+                _submit(root, item, "perfect")
+                per_lesson[item.lesson_id] = round(
+                    _timed(["autograde", item.lesson_id], root, db), 1
+                )
+            names = [f"student{i:02d}" for i in range(students)]
+            for name in names:
+                _submit(root, chosen, name)
+            # nbgrader's --student takes one id: grade the class by leaving "perfect" out
+            args = ["autograde", chosen.lesson_id, "--force",
+                    "--CourseDirectory.student_id_exclude=perfect"]  # fmt: skip
+            sequential = _timed(args, root, db)
+            env = dict(os.environ, FMNIST_GRADEBOOK_URL=db)
+            start = time.perf_counter()
+            cmd = [sys.executable, "-m", "fmnist_utils.grading.parallel", chosen.lesson_id,
+                   "--workers", str(workers), "--force"]  # fmt: skip
+            cmd += [arg for name in names for arg in ("--student", name)]
+            done = subprocess.run(
+                cmd, cwd=root, env=env, capture_output=True, text=True, check=False
+            )
+            parallel = time.perf_counter() - start
+            if done.returncode != 0:
+                raise RuntimeError(done.stdout + done.stderr)
+    finally:
+        if env_before is not None:
+            os.environ["FMNIST_FAST"] = env_before
+    return {
+        "per_lesson_s": per_lesson,
+        "all_lessons_s": round(sum(per_lesson.values()), 1),
+        "class_lesson": chosen.lesson_id,
+        "class_students": students,
+        "workers": workers,
+        "class_sequential_s": round(sequential, 1),
+        "class_parallel_s": round(parallel, 1),
+        "speedup": round(sequential / parallel, 2),
+        "cores": os.cpu_count(),
+        "load_average": round(load, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=4, help="class size (default 4)")
+    parser.add_argument("--workers", type=int, default=2, help="parallel workers (default 2)")
+    parser.add_argument("--lesson", help="the class's lesson (default: the first)")
+    args = parser.parse_args(argv)
+    r = measure(args.students, args.workers, args.lesson)
+    print(f"Autograding one student's submission of every lesson ({r['cores']} cores, "
+          f"load average {r['load_average']} at the start):")  # fmt: skip
+    for lesson_id, seconds in r["per_lesson_s"].items():
+        print(f"  {lesson_id:<30} {seconds:6.1f} s")
+    print(f"  {'all lessons':<30} {r['all_lessons_s']:6.1f} s   (target <= 120 s on 2 cores)")
+    print(f"A class of {r['class_students']} on {r['class_lesson']}: sequential "
+          f"{r['class_sequential_s']:.1f} s, {r['workers']} workers {r['class_parallel_s']:.1f} s, "
+          f"speed-up {r['speedup']:.2f}x")  # fmt: skip
+    print(json.dumps(r))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""The grading setup without grading: config, sandbox wrapper, feedback filter."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from traitlets.config.loader import PyFileConfigLoader
+
+from fmnist_utils.grading import sandbox
+from fmnist_utils.grading.feedback import StripHiddenTests
+
+from .conftest import ROOT
+
+
+def _load_config(root: Path = ROOT):
+    return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+
+
+def test_loading_the_config_changes_no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # JupyterLab's nbgrader extension loads this file in the process learners' kernels
+    # inherit their environment from: it must not make them fast, or change anything.
+    monkeypatch.delenv("FMNIST_FAST", raising=False)
+    monkeypatch.setattr(sys, "argv", ["jupyter-lab"])
+    before = dict(os.environ)
+    config = _load_config()
+    assert dict(os.environ) == before
+    assert "FMNIST_FAST" not in os.environ
+    steps = config.Autograde.autograde_preprocessors
+    assert sandbox.SandboxedExecute in steps
+    assert not any(s is not sandbox.SandboxedExecute and s.__name__ == "Execute" for s in steps)
+
+
+def test_config_settings() -> None:
+    config = _load_config()
+    cd = config.CourseDirectory
+    assert (cd.source_directory, cd.release_directory) == ("solutions", "lessons")
+    assert cd.submitted_directory == "instructor/submitted"
+    assert cd.autograded_directory == "instructor/autograded"
+    assert cd.feedback_directory == "instructor/feedback"
+    assert "*.py" in cd.ignore
+    assert config.Execute.timeout == 120 and config.Execute.interrupt_on_timeout
+    assert config.OverwriteCells.add_missing_cells is True
+    assert config.LateSubmissionPlugin.penalty_method == "none"
+    assert config.GenerateFeedback.preprocessors[0].endswith("StripHiddenTests")
+
+
+def test_gradebook_url_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert (
+        _load_config().CourseDirectory.db_url == f"sqlite:///{ROOT / 'instructor' / 'gradebook.db'}"
+    )
+    monkeypatch.setenv("FMNIST_GRADEBOOK_URL", "postgresql://u:p@db/fmnist")
+    assert _load_config().CourseDirectory.db_url == "postgresql://u:p@db/fmnist"
+
+
+def test_zip_names_are_read(tmp_path: Path) -> None:
+    import re
+
+    from nbgrader.utils import parse_utc
+
+    regexp = _load_config().FileNameCollectorPlugin.named_regexp
+    m = re.match(regexp, "/x/extracted/sub/alice.b--2025-03-08T091507--01_pixels_and_labels.ipynb")
+    assert m and m["student_id"] == "alice.b" and m["timestamp"] == "2025-03-08T091507"
+    assert str(parse_utc(m["timestamp"])) == "2025-03-08 09:15:07"
+    assert m["file_id"] == "01_pixels_and_labels.ipynb"
+    m = re.match(regexp, "bob--01_pixels_and_labels.ipynb")
+    assert m and m["student_id"] == "bob" and m["timestamp"] is None
+
+
+def _wrapper(monkeypatch: pytest.MonkeyPatch, course: Path):
+    module = sandbox._wrapper()
+    monkeypatch.setenv("FMNIST_SANDBOX_COURSE_ROOT", str(course))
+    monkeypatch.setenv("FMNIST_SANDBOX_RO_PATHS", str(sandbox.PACKAGE_DIR))
+    monkeypatch.setenv("FMNIST_GRADEBOOK_URL", "postgresql://u:secret@db/x")
+    monkeypatch.setenv("JPY_PARENT_PID", "4242")
+    return module
+
+
+def test_kernel_environment_is_an_allow_list(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    module = _wrapper(monkeypatch, tmp_path)
+    env = module.kernel_env()
+    assert env["FMNIST_FAST"] == "1" and env["HOME"] == "/tmp" and env["JPY_PARENT_PID"] == "1"
+    assert "FMNIST_GRADEBOOK_URL" not in env and "FMNIST_SANDBOX_RO_PATHS" not in env
+    assert not any("secret" in v for v in env.values())
+
+
+def test_sandbox_shows_the_package_not_the_repository(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    module = _wrapper(monkeypatch, tmp_path)
+    args = module.bwrap_args(str(tmp_path / "cwd"), str(tmp_path / "run"))
+    binds = {args[i + 1] for i, a in enumerate(args) if a in ("--ro-bind", "--bind")}
+    assert str(sandbox.PACKAGE_DIR) in binds
+    assert str(ROOT) not in binds and str(ROOT / "solutions") not in binds
+    assert all(not str(ROOT).startswith(b.rstrip("/") + "/") for b in binds if b != "/")
+    assert "--unshare-all" in args and ("--remount-ro", "/") == tuple(
+        args[args.index("--remount-ro") : args.index("--remount-ro") + 2]
+    )
+
+
+def test_sandbox_refuses_to_show_the_course(monkeypatch: pytest.MonkeyPatch) -> None:
+    module = _wrapper(monkeypatch, sandbox.PACKAGE_DIR / "grading")
+    with pytest.raises(SystemExit):
+        module.extra_ro_paths()
+
+
+def test_kernel_gets_the_data_and_package_without_changing_os_environ() -> None:
+    before = dict(os.environ)
+    env = sandbox.SandboxedExecute(course_root=str(ROOT)).kernel_environment()
+    assert dict(os.environ) == before
+    paths = env["FMNIST_SANDBOX_RO_PATHS"].split(os.pathsep)
+    assert str(sandbox.PACKAGE_DIR) in paths
+    folder = sandbox.data_folder()
+    if folder is not None:
+        assert str(folder) in paths and env["FMNIST_DATA_DIR"] == str(folder)
+
+
+@pytest.mark.slow
+def test_autograde_refuses_without_a_sandbox(tmp_path: Path) -> None:
+    fake = tmp_path / "bin" / "bwrap"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy2(ROOT / "nbgrader_config.py", course)
+    env = {k: v for k, v in os.environ.items() if k != sandbox.OPT_OUT_VAR}
+    env["PATH"] = f"{fake.parent}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "autograde", "01_x"],
+        cwd=course, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "REFUSING to autograde" in done.stderr and "Permission denied" in done.stderr
+    assert sandbox.OPT_OUT_VAR in done.stderr
+    env[sandbox.OPT_OUT_VAR] = "1"
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "autograde", "01_x"],
+        cwd=course, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert "REFUSING" not in done.stderr  # it goes on (and finds nothing to grade)
+
+
+def test_feedback_strips_hidden_tests_and_their_tracebacks() -> None:
+    cell = nbformat.v4.new_code_cell(
+        "assert f(1) == 2, 'f(1)'\n### BEGIN HIDDEN TESTS\nassert f(-5) == 99, 'secret'\n"
+        "### END HIDDEN TESTS\n",
+        metadata={"nbgrader": {"grade": True, "grade_id": "t", "points": 1, "solution": False,
+                               "locked": True, "schema_version": 3}},
+    )  # fmt: skip
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "error",
+            ename="AssertionError",
+            evalue="secret",
+            traceback=["\x1b[0;31m----> 3 assert f(-5) == 99, 'secret'\x1b[0m"],
+        )  # fmt: skip
+    ]
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    out, _ = StripHiddenTests().preprocess(nb, {})
+    text = str(out.cells[0])
+    assert "f(-5)" not in text and "f(1) == 2" in text
+    assert out.cells[0].outputs[0].traceback[0] == "AssertionError: secret"

@@ -1,0 +1,106 @@
+"""INSTRUCTORS.md works as written: its bash blocks, run in order in a fresh copy."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from .conftest import LESSON_IDS, ROOT
+from .grading_helpers import Submissions, grading_env_or_skip
+
+GUIDE = ROOT / "INSTRUCTORS.md"
+LESSON = "01_pixels_and_labels"
+
+
+def guide_blocks(kind: str = "bash") -> list[str]:
+    """The guide's fenced blocks of one kind, in order."""
+    return re.findall(rf"^```{kind}\n(.*?)^```", GUIDE.read_text(), flags=re.M | re.S)
+
+
+def test_guide_has_the_key_commands() -> None:
+    script = "\n".join(guide_blocks())
+    for command in (
+        "nbgrader generate_assignment",
+        "nbgrader db assignment add",
+        "nbgrader zip_collect",
+        "nbgrader autograde",
+        "--student",
+        "--force",
+        "nbgrader generate_feedback",
+        "nbgrader export",
+        "python -m fmnist_utils.grading.parallel",
+    ):
+        assert command in script, f"INSTRUCTORS.md runs no `{command}`"
+
+
+def _fresh_copy(dest: Path) -> Path:
+    """What a clone holds (tracked and new, not ignored, files), with this .venv."""
+    names = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout.split("\0")  # fmt: skip
+    for name in filter(None, names):
+        if (ROOT / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest / name)
+    (dest / ".venv").symlink_to(Path(sys.prefix))
+    return dest
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    LESSON not in LESSON_IDS, reason=f"the guide's example lesson {LESSON} is not here yet"
+)
+def test_guide_commands_work_as_written(tmp_path: Path) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        grading_env_or_skip(patch, trusted=False)
+        course = _fresh_copy(tmp_path / "fmnist-course")
+        # the learners' work, where the guide expects it
+        home = tmp_path / "home"
+        downloads = home / "Downloads"
+        (downloads / "carol").mkdir(parents=True)
+        subs = Submissions(ROOT, LESSON, release=ROOT / "lessons" / LESSON / f"{LESSON}.ipynb")
+        perfect = nbformat.writes(subs.notebook())
+        blank = nbformat.writes(subs.notebook(blank=True))
+        (downloads / "carol" / f"{LESSON}.ipynb").write_text(blank)
+        with zipfile.ZipFile(downloads / f"{LESSON}.zip", "w") as zf:
+            zf.writestr(f"alice--2025-03-07T100000--{LESSON}.ipynb", perfect)
+            zf.writestr(f"bob--2025-03-08T091500--{LESSON}.ipynb", perfect)
+
+        script = "set -euxo pipefail\n" + "\n".join(guide_blocks())
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "FMNIST_"))}
+        env["HOME"] = str(home)
+        done = subprocess.run(
+            ["bash", "-c", script], cwd=course, env=env, capture_output=True, text=True,
+            check=False,
+        )  # fmt: skip
+        log = done.stdout + done.stderr
+        (tmp_path / "guide.log").write_text(log)
+        assert done.returncode == 0, log[-6000:]
+
+        with open(course / "instructor" / "grades.csv", newline="") as handle:
+            rows = {r["student_id"]: r for r in csv.DictReader(handle) if r["assignment"] == LESSON}
+        assert sorted(rows) == ["alice", "bob", "carol"]
+        maximum = float(rows["alice"]["max_score"])
+        assert float(rows["alice"]["score"]) == maximum == float(rows["bob"]["score"])
+        assert float(rows["carol"]["score"]) == 0
+        assert rows["bob"]["timestamp"] > rows["bob"]["duedate"], "bob handed in late"
+        assert rows["alice"]["timestamp"] < rows["alice"]["duedate"]
+        assert rows["alice"]["first_name"] == "Alice"
+        for student in rows:
+            assert (
+                course / "instructor" / "feedback" / student / LESSON / f"{LESSON}.html"
+            ).is_file()
+        for name in (f"{LESSON}.ipynb", f"{LESSON}.py"):
+            assert (course / "lessons" / LESSON / name).read_bytes() == (
+                ROOT / "lessons" / LESSON / name
+            ).read_bytes(), "registering the lessons must leave lessons/ alone"
