@@ -2,10 +2,13 @@
 #
 #   docker compose up lab      (see README.md, "Three ways to start")
 #
-# Behind a TLS-intercepting proxy, hand pip the proxy's CA as a build argument:
-#   docker build --build-arg PIP_CERT=/etc/ssl/certs/host-ca.crt \
-#     --volume /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/host-ca.crt:ro .   (podman)
 # Python packages are pinned in pyproject.toml only: this file installs `.`.
+#
+# Behind a proxy that intercepts TLS (pip: CERTIFICATE_VERIFY_FAILED), hand pip
+# the CA bundle that trusts it, as the PIP_CERT build argument; with podman:
+#   podman build --format docker -t fmnist-course:latest \
+#     --volume /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/host-ca.crt:ro \
+#     --build-arg PIP_CERT=/etc/ssl/certs/host-ca.crt .
 
 # --- build: a virtual environment with the course and its pinned dependencies
 FROM docker.io/library/debian:bookworm-slim AS build
@@ -19,12 +22,19 @@ RUN apt-get update \
 
 RUN python3 -m venv /opt/venv
 WORKDIR /src
-COPY pyproject.toml README.md LICENSE ./
-COPY fmnist_utils ./fmnist_utils
 # pip reads PIP_CERT (a CA bundle) from the environment; a build argument is
-# one for this RUN only, and is unset when not given.
+# one for the RUN steps below, and is unset when not given.
 ARG PIP_CERT
-RUN /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check . \
+# The dependencies first, in a layer that changes only with pyproject.toml:
+# install the course from a stub of its package, then the real one on top,
+# without dependencies; editing fmnist_utils then rebuilds in seconds.
+COPY pyproject.toml ./
+RUN mkdir fmnist_utils && touch README.md fmnist_utils/__init__.py \
+ && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check . \
+ && rm -rf fmnist_utils README.md build ./*.egg-info
+COPY README.md LICENSE ./
+COPY fmnist_utils ./fmnist_utils
+RUN /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps --force-reinstall . \
  && /opt/venv/bin/pip check
 
 # The student copies of the lessons (none yet in a checkout without lessons/).

@@ -213,7 +213,7 @@ def dockerfile_problems(path: Path) -> list[str]:
     logical = re.sub(r"\\\n", " ", text)
     problems = []
     installs = 0
-    for number, line in enumerate(logical.splitlines(), start=1):
+    for line in logical.splitlines():
         if line.lstrip().startswith("#"):
             continue
         for command in re.split(r"&&|;|\|\|", line):

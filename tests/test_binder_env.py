@@ -92,7 +92,11 @@ def _repository_files() -> list[str]:
 
 def _tiny_notebook() -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.cells = [
         nbformat.v4.new_code_cell(
             "import gzip, os\nimport numpy as np\nimport keras\nfrom fmnist_utils import fast\n"
@@ -135,7 +139,9 @@ def test_a_fresh_environment_from_binder_runs_lesson_1(tmp_path: Path) -> None:
     base_python = getattr(sys, "_base_executable", sys.executable)
     subprocess.run([base_python, "-m", "venv", str(venv)], check=True)
     env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "JUPYTER"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PYTHON", "VIRTUAL_ENV", "JUPYTER"))
     }
     env.update(
         PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
