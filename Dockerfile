@@ -10,54 +10,42 @@
 #     --volume /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/host-ca.crt:ro \
 #     --build-arg PIP_CERT=/etc/ssl/certs/host-ca.crt .
 
-# --- build: a virtual environment with the course and its pinned dependencies
-FROM docker.io/library/debian:bookworm-slim AS build
+FROM docker.io/library/debian:bookworm-slim
 
-# Debian's stable suite is the pin for system packages (bookworm: Python 3.11).
+# python3 (bookworm: 3.11) and its venv module; dataset-fashion-mnist: the real
+# data in /usr/share/datasets/fashion-mnist (no download at run time); tini as
+# PID 1. No compiler: every dependency installs from a wheel. Debian's stable
+# suite is the pin for system packages.
 # hadolint ignore=DL3008
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      python3 python3-venv \
- && rm -rf /var/lib/apt/lists/*
+      python3 python3-venv dataset-fashion-mnist tini \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb \
+ && useradd --create-home --uid 1000 --user-group --shell /bin/bash learner \
+ && python3 -m venv /opt/venv
 
-RUN python3 -m venv /opt/venv
-WORKDIR /src
 # pip reads PIP_CERT (a CA bundle) from the environment; a build argument is
 # one for the RUN steps below, and is unset when not given.
 ARG PIP_CERT
+WORKDIR /tmp/build
 # The dependencies first, in a layer that changes only with pyproject.toml:
-# install the course from a stub of its package, then the real one on top,
-# without dependencies; editing fmnist_utils then rebuilds in seconds.
+# install the course from a stub of its package (the real one follows, without
+# dependencies), so that editing the course rebuilds in seconds. No pip cache.
 COPY pyproject.toml ./
 RUN mkdir fmnist_utils && touch README.md fmnist_utils/__init__.py \
  && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check . \
- && rm -rf fmnist_utils README.md build ./*.egg-info
-COPY README.md LICENSE ./
-COPY fmnist_utils ./fmnist_utils
+ && rm -rf /tmp/build/*
+
+# The course: its helpers, the student copies of the lessons (.dockerignore
+# lets in nothing else), the server settings and the start command.
+COPY . ./
 RUN /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps --force-reinstall . \
- && /opt/venv/bin/pip check
-
-# The student copies of the lessons (none yet in a checkout without lessons/).
-COPY . /tmp/context
-RUN mkdir -p /opt/course \
- && if [ -d /tmp/context/lessons ]; then cp -R /tmp/context/lessons /opt/course/; fi
-
-# --- the image: Python, the data, the environment; no compiler, no pip cache
-FROM docker.io/library/debian:bookworm-slim
-
-# python3: the venv's interpreter; dataset-fashion-mnist: the real data in
-# /usr/share/datasets/fashion-mnist (no download at run time); tini: PID 1.
-# hadolint ignore=DL3008
-RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      python3 dataset-fashion-mnist tini \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb \
- && useradd --create-home --uid 1000 --user-group --shell /bin/bash learner
-
-COPY --from=build /opt/venv /opt/venv
-COPY --from=build /opt/course /opt/course
-COPY docker/jupyter_server_config.py /opt/venv/etc/jupyter/jupyter_server_config.py
-COPY docker/start-lab /usr/local/bin/start-lab
+ && /opt/venv/bin/pip check \
+ && mkdir -p /opt/course \
+ && if [ -d lessons ]; then cp -R lessons /opt/course/; fi \
+ && install -D -m 0644 docker/jupyter_server_config.py /opt/venv/etc/jupyter/jupyter_server_config.py \
+ && install -m 0755 docker/start-lab /usr/local/bin/start-lab \
+ && rm -rf /tmp/build
 
 ENV PATH=/opt/venv/bin:$PATH \
     TF_CPP_MIN_LOG_LEVEL=2 \

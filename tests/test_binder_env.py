@@ -151,6 +151,9 @@ def test_a_fresh_environment_from_binder_runs_lesson_1(tmp_path: Path) -> None:
         CPU_LIMIT="1",
         FMNIST_FAST="1",
         HOME=str(tmp_path / "home"),
+        # pip's own cache (wheels only; the environment is still new): a second run
+        # need not download TensorFlow again.
+        PIP_CACHE_DIR=os.environ.get("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip")),
     )
     (tmp_path / "home").mkdir()
 
@@ -162,7 +165,7 @@ def test_a_fresh_environment_from_binder_runs_lesson_1(tmp_path: Path) -> None:
         return done
 
     # repo2docker's order: requirements.txt, then postBuild in the repository root.
-    run("python", "-m", "pip", "install", "--no-cache-dir", "-r", "binder/requirements.txt")
+    run("python", "-m", "pip", "install", "-r", "binder/requirements.txt")
     run("binder/postBuild")
     spec = run("jupyter", "kernelspec", "list", "--json").stdout
     assert str(venv) in spec, f"the kernel must be the fresh environment's:\n{spec}"
