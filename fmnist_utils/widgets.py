@@ -186,7 +186,6 @@ EDITOR_SCALE = 6
 """Screen pixels per image pixel in the kernel editor."""
 
 
-
 def map_to_png(values: np.ndarray, scale: int = EDITOR_SCALE) -> bytes:
     """Encode a 2-D map as PNG bytes, coloured like ``fmnist_utils.plots.filter_gallery``.
 
