@@ -118,6 +118,7 @@ def test_kernel_gets_the_data_and_package_without_changing_os_environ() -> None:
     assert dict(os.environ) == before
     paths = env["FMNIST_SANDBOX_RO_PATHS"].split(os.pathsep)
     assert str(sandbox.PACKAGE_DIR) in paths
+    assert env["FMNIST_SANDBOX_PYTHONPATH"] == str(sandbox.PACKAGE_DIR.parent)
     folder = sandbox.data_folder()
     if folder is not None:
         assert str(folder) in paths and env["FMNIST_DATA_DIR"] == str(folder)

@@ -162,7 +162,8 @@ class SandboxedExecute(Execute):
         -------
         dict
             This process's environment plus the sandbox's settings: the course root,
-            the read-only paths (``fmnist_utils`` and the data folder) and
+            the read-only paths (``fmnist_utils`` and the data folder), the folder to
+            import ``fmnist_utils`` from (the one this process uses) and
             ``FMNIST_DATA_DIR`` pointing at the data. ``os.environ`` is not changed.
         """
         env = dict(os.environ)
@@ -173,6 +174,7 @@ class SandboxedExecute(Execute):
             env["FMNIST_DATA_DIR"] = str(folder)
         env["FMNIST_SANDBOX_COURSE_ROOT"] = str(Path(self.course_root or os.getcwd()).resolve())
         env["FMNIST_SANDBOX_RO_PATHS"] = os.pathsep.join(readonly)
+        env["FMNIST_SANDBOX_PYTHONPATH"] = str(PACKAGE_DIR.parent)
         return env
 
     async def async_start_new_kernel(self, **kwargs: Any) -> None:

@@ -134,6 +134,10 @@ def kernel_env() -> dict[str, str]:
         # 1 turns the poller off; --die-with-parent does its job.
         JPY_PARENT_PID="1",
     )
+    # import fmnist_utils from where the grading process did (an editable install may
+    # point elsewhere): only that package folder is visible below this entry
+    if os.environ.get("FMNIST_SANDBOX_PYTHONPATH"):
+        env["PYTHONPATH"] = os.environ["FMNIST_SANDBOX_PYTHONPATH"]
     return env
 
 
