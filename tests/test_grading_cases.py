@@ -422,3 +422,25 @@ def test_interrupted_run_is_completed_by_the_next(tmp_path: Path) -> None:
             "s2": 3.0,
             "s3": 3.0,
         }
+
+
+def test_stock_nbgrader_leaves_a_deleted_test_out(tmp_path: Path) -> None:
+    """What INSTRUCTORS.md says nbgrader does without OverwriteCells.add_missing_cells."""
+    with pytest.MonkeyPatch.context() as patch:
+        grading_env_or_skip(patch, trusted=False)
+        root, db = make_course(tmp_path / "course", [], tiny=True)
+        subs = Submissions(root, "01_tiny")
+        nb = subs.notebook()
+        nb.cells = [
+            c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "double_tests"
+        ]
+        subs.submit("deleter", nb)
+        done = run_nbgrader(
+            ["autograde", "01_tiny", "--OverwriteCells.add_missing_cells=False"], root, db
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        grades = {row[3]: row[4:] for row in dump(db) if row[3].startswith("grade ")}
+        # (auto_score, manual_score, extra_credit, needs_manual_grade, max_score)
+        assert grades["grade double_tests"] == (None, None, None, True, 1.0)
+        assert grades["grade triple_tests"] == (2.0, None, None, False, 2.0)
+        assert float(export(root, db)[("01_tiny", "deleter")]["score"]) == 2.0
