@@ -238,6 +238,50 @@ def bwrap_problem() -> str | None:
     return None
 
 
+def supervise(cmd: list[str], env: dict[str, str] | None = None) -> int:
+    """Run the kernel as a child, and take it down if the grading process goes away.
+
+    bubblewrap's ``--die-with-parent`` covers the sandboxed processes, not bwrap itself:
+    when ``nbgrader autograde`` is killed, an exec'd bwrap would live on with its
+    kernel. So this process stays between them: the child gets ``SIGKILL`` when this
+    process dies (``PR_SET_PDEATHSIG``, set while it is single-threaded), and this
+    process exits when its own parent is gone, or on ``SIGTERM``.
+
+    Returns
+    -------
+    int
+        The kernel's exit status (128 + signal number when a signal ended it).
+    """
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    me, parent = os.getpid(), os.getppid()
+
+    def die_with_me() -> None:
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+        if os.getppid() != me:  # this process died before prctl took effect
+            os._exit(1)
+
+    child = subprocess.Popen(cmd, env=env, preexec_fn=die_with_me)
+
+    def stop(signum: int, frame: object) -> None:
+        child.kill()
+        child.wait()
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
+    while True:
+        try:
+            code = child.wait(timeout=1.0)
+            return 128 - code if code < 0 else code
+        except subprocess.TimeoutExpired:
+            if os.getppid() != parent:  # the grading process is gone
+                child.kill()
+                child.wait()
+                return 1
+
+
 def main() -> None:
     """Start the kernel in the sandbox, or refuse."""
     argv = sys.argv[1:]
@@ -253,15 +297,15 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
     kernel_cmd = [sys.executable, "-m", "ipykernel_launcher", *argv]
-    # jupyter_client interrupts with killpg(SIGINT), which reaches bwrap too: an
-    # ignored signal stays ignored across exec, so bwrap survives it, and ipykernel
-    # installs its own SIGINT handler while it runs a cell.
+    # jupyter_client interrupts with killpg(SIGINT), which reaches this process and
+    # bwrap too: an ignored signal stays ignored across fork and exec, so both survive
+    # it, and ipykernel installs its own SIGINT handler while it runs a cell.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     problem = bwrap_problem()
     if problem is None:
         bwrap = shutil.which("bwrap") or "bwrap"
-        os.execv(bwrap, [bwrap, *bwrap_args(cwd, rundir), "--", *kernel_cmd])
+        sys.exit(supervise([bwrap, *bwrap_args(cwd, rundir), "--", *kernel_cmd]))
     if os.environ.get(OPT_OUT_VAR) == "1":
         sys.stderr.write(
             f"\n[fmnist-grader] WARNING: {problem}\n[fmnist-grader] WARNING: {OPT_OUT_VAR}=1: "
@@ -270,7 +314,7 @@ def main() -> None:
         env = kernel_env()
         env["HOME"] = os.environ.get("HOME", "/tmp")
         env["TMPDIR"] = os.environ.get("TMPDIR", "/tmp")
-        os.execve(sys.executable, kernel_cmd, env)
+        sys.exit(supervise(kernel_cmd, env))
     _die(
         f"REFUSING to start a grading kernel: {problem}. Student code would run with your "
         f"rights. Fix the sandbox, or set {OPT_OUT_VAR}=1 to grade without it "
