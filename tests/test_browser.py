@@ -1,0 +1,212 @@
+"""The course in JupyterLab, in a real browser, the way a learner meets it.
+
+Each test starts its own JupyterLab (127.0.0.1, a free port, a token) in a
+temporary copy of the course and drives Debian's Chromium with Playwright.
+Screenshots of every step land in ``tests/artifacts/browser/<test>/``.
+Without Chromium or Playwright the tests skip, saying why; under ``CI=true``
+they fail instead. The helpers are in ``tests/browser.py``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from .browser import (
+    ARTIFACTS,
+    CHROMIUM_ARGS,
+    UI_S,
+    VIEWPORT,
+    CellResult,
+    LabServer,
+    Learner,
+    copy_course,
+    dump_cells,
+    require_browser,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium, headless, launched once for the module."""
+    path = require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=path, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def course(tmp_path: Path) -> Path:
+    """A temporary copy of the course."""
+    return copy_course(tmp_path / "course")
+
+
+@pytest.fixture
+def lab(course: Path, tmp_path: Path, chromium):
+    """This test's own JupyterLab, serving the course copy."""
+    with LabServer(course, tmp_path / "lab") as server:
+        yield server
+
+
+@pytest.fixture
+def learner(chromium, lab: LabServer, request: pytest.FixtureRequest):
+    """A fresh browser tab in the test's JupyterLab; saves the last screen and logs at the end."""
+    artifacts = ARTIFACTS / re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+    shutil.rmtree(artifacts, ignore_errors=True)
+    context = chromium.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
+    page.on("pageerror", lambda err: console.append(f"pageerror: {err}"))
+    person = Learner(page, lab, artifacts)
+    try:
+        yield person
+    finally:
+        try:
+            person.shot("last_screen")
+        except Exception as error:  # the page may be gone; the logs still matter
+            console.append(f"(no last screenshot: {error})")
+        (artifacts / "console.log").write_text("\n".join(console))
+        context.close()
+        if lab.log_path.is_file():
+            shutil.copy2(lab.log_path, artifacts / "jupyterlab.log")
+
+
+def _first_error(cells: list[CellResult]) -> CellResult | None:
+    return next((cell for cell in cells if cell.errors), None)
+
+
+def _image_sources(locator) -> list[str]:
+    """The ``src`` of every image under ``locator``, in order (a new image means a new src)."""
+    return locator.locator("img").evaluate_all("(imgs) => imgs.map(i => i.src)")
+
+
+def _wait_for_new_images(learner: Learner, locator, before: list[str]) -> list[str]:
+    handle = locator.element_handle()
+    learner.page.wait_for_function(
+        "([el, before]) => { const now = Array.from(el.querySelectorAll('img')).map(i => i.src);"
+        " return now.length > 0 && JSON.stringify(now) !== JSON.stringify(before); }",
+        arg=[handle, before],
+        timeout=UI_S * 1000,
+    )
+    return _image_sources(locator)
+
+
+def _nudge_slider(learner: Learner, slider, presses: int = 3) -> None:
+    """Move an ipywidgets slider the way a learner does: grab its handle, use the arrow keys."""
+    handle = slider.locator(".noUi-handle").first
+    handle.click()
+    for _ in range(presses):
+        learner.page.keyboard.press("ArrowRight")
+
+
+# --- The harness itself: errors are told from stderr, widgets respond ------------
+
+
+def _demo_notebook(path: Path) -> None:
+    """A small notebook shaped like a student copy: a warning, a widget, an exercise."""
+    code = nbformat.v4.new_code_cell
+    nb = nbformat.v4.new_notebook(
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+        cells=[
+            nbformat.v4.new_markdown_cell("# A demo of the browser tests"),
+            code(
+                "import sys, warnings\n"
+                "warnings.warn('only a warning')\n"
+                "print('a line on stderr', file=sys.stderr)\n"
+                "6 * 7"
+            ),
+            code(
+                "import io\n"
+                "import ipywidgets as widgets\n"
+                "import numpy as np\n"
+                "from PIL import Image\n"
+                "slider = widgets.IntSlider(description='Index', min=0, max=9)\n"
+                "image = widgets.Image(format='png', width=112)\n"
+                "def draw(change=None):\n"
+                "    pixels = np.zeros((28, 28), np.uint8)\n"
+                "    pixels[:, : 2 * (slider.value + 1)] = 255\n"
+                "    buffer = io.BytesIO()\n"
+                "    Image.fromarray(pixels).save(buffer, format='png')\n"
+                "    image.value = buffer.getvalue()\n"
+                "slider.observe(draw, 'value')\n"
+                "draw()\n"
+                "widgets.VBox([slider, image])"
+            ),
+            code(
+                "def answer():\n    # YOUR CODE HERE\n    raise NotImplementedError()",
+                metadata={
+                    "nbgrader": {
+                        "grade": False,
+                        "grade_id": "answer",
+                        "locked": False,
+                        "schema_version": 3,
+                        "solution": True,
+                        "task": False,
+                    }
+                },
+            ),
+            code(
+                '"""Check answer."""\nassert answer() == 42',
+                metadata={
+                    "nbgrader": {
+                        "grade": True,
+                        "grade_id": "answer_tests",
+                        "locked": True,
+                        "points": 1,
+                        "schema_version": 3,
+                        "solution": False,
+                        "task": False,
+                    }
+                },
+            ),
+            code("print('a learner gets here only after the exercise')"),
+        ],
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+
+
+def test_harness_tells_errors_from_stderr_and_sees_widgets(course: Path, learner: Learner) -> None:
+    _demo_notebook(course / "scratch" / "demo.ipynb")
+    learner.open_lab()
+    learner.open_in_file_browser("scratch/demo.ipynb")
+    learner.shot("opened")
+    cells = learner.run_all()
+    dump_cells(cells, learner.artifacts / "cells.json")
+    learner.shot("ran_all")
+
+    warning = cells[1]
+    assert warning.execution_count is not None and not warning.errors, warning.describe()
+    assert any(out.get("name") == "stderr" for out in warning.outputs), warning.outputs
+    error = _first_error(cells)
+    assert error is not None and error.index == 4, [c.describe() for c in cells]
+    assert error.errors[0]["ename"] == "NotImplementedError"
+    assert cells[5].execution_count is None, "Run All must stop at the first error"
+
+    cell = learner.scroll_to_cell(2)
+    widget = cell.locator(".jp-OutputArea-output .jupyter-widgets").first
+    slider = cell.locator(".widget-slider").filter(has_text="Index")
+    slider.wait_for(timeout=UI_S * 1000)
+    before = _wait_for_new_images(learner, cell, [])
+    _nudge_slider(learner, slider)
+    after = _wait_for_new_images(learner, cell, before)
+    assert after != before
+    learner.shot("slider_moved", locator=widget)
+
+    success, text = learner.validate()
+    learner.shot("validated")
+    assert not success and "NotImplementedError" in text, text
