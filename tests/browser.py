@@ -36,7 +36,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "tests" / "artifacts" / "browser"
+ARTIFACTS = ROOT / "tests" / "artifacts" / "browser"  # every step's screenshot (gitignored)
+README_SHOTS = ROOT / "tests" / "screenshots"  # the few the README shows (committed)
+README_SHOTS_ENV = "FMNIST_README_SCREENSHOTS"  # set to 1 to rewrite them
 
 CHROMIUM_ENV = "FMNIST_CHROMIUM"  # where Chromium is, if not on PATH as `chromium`
 CHROMIUM_ARGS = [
@@ -410,14 +412,21 @@ class Learner:
         artifacts.mkdir(parents=True, exist_ok=True)
 
     # -- screenshots
-    def shot(self, name: str, *, locator=None) -> Path:
-        """Save a screenshot of the page (or of ``locator``) as ``NN_name.png``."""
+    def shot(self, name: str, *, locator=None, readme: str | None = None) -> Path:
+        """Save a screenshot of the page (or of ``locator``) as ``NN_name.png``.
+
+        With ``readme="file.png"`` and ``FMNIST_README_SCREENSHOTS=1``, also
+        write a small copy to ``tests/screenshots/file.png`` for the README.
+        """
         self._shots += 1
         path = self.artifacts / f"{self._shots:02d}_{name}.png"
         if locator is not None:
-            locator.screenshot(path=str(path), animations="disabled")
+            locator.screenshot(path=str(path), animations="disabled", caret="hide")
         else:
-            self.page.screenshot(path=str(path), animations="disabled")
+            self.page.screenshot(path=str(path), animations="disabled", caret="hide")
+        if readme and os.environ.get(README_SHOTS_ENV) == "1":
+            README_SHOTS.mkdir(parents=True, exist_ok=True)
+            small_png(path, README_SHOTS / readme)
         return path
 
     # -- JupyterLab
@@ -493,9 +502,27 @@ class Learner:
         )
 
     def scroll_to_cell(self, index: int, align: str = "start"):
-        """Scroll the notebook so the ``index``-th cell is in view; return its locator."""
+        """Scroll the notebook so the ``index``-th cell is in view; return its locator.
+
+        ``align`` is ``start``, ``center`` or ``end``, as for ``scrollIntoView``.
+        Cells above may change height as they render, so this scrolls until
+        the cell stays put.
+        """
         self.page.evaluate(
-            "([i, align]) => window.jupyterapp.shell.currentWidget.content.scrollToItem(i, align)",
+            "async ([i, align]) => {"
+            " const notebook = window.jupyterapp.shell.currentWidget.content;"
+            " notebook.activeCellIndex = i;"
+            " await notebook.scrollToItem(i, align);"
+            " const node = notebook.widgets[i].node;"
+            " const frame = () => new Promise(r => requestAnimationFrame(() => r()));"
+            " let last = null;"
+            " for (let k = 0; k < 20; k++) {"
+            "  node.scrollIntoView({block: align});"
+            "  await frame(); await frame();"
+            "  const top = node.getBoundingClientRect().top;"
+            "  if (last !== null && Math.abs(top - last) < 1) break;"
+            "  last = top; await new Promise(r => setTimeout(r, 100));"
+            " } }",
             [index, align],
         )
         cell = self.cell(index)
@@ -526,6 +553,17 @@ class Learner:
         """Press the dialog's OK button."""
         self.page.locator(".jp-Dialog .jp-mod-accept").click()
         self.page.locator(".jp-Dialog").wait_for(state="detached", timeout=UI_S * 1000)
+
+
+def small_png(source: Path, target: Path) -> None:
+    """Write ``source`` to ``target`` as a 256-colour PNG (screenshots of a UI lose nothing visible)."""
+    from PIL import Image
+
+    with Image.open(source) as image:
+        small = image.convert("RGB").quantize(
+            colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+        )
+        small.save(target, format="PNG", optimize=True)
 
 
 def dump_cells(cells: list[CellResult], path: Path) -> None:

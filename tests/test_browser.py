@@ -210,3 +210,161 @@ def test_harness_tells_errors_from_stderr_and_sees_widgets(course: Path, learner
     success, text = learner.validate()
     learner.shot("validated")
     assert not success and "NotImplementedError" in text, text
+
+
+# --- The lessons ------------------------------------------------------------------
+
+LESSON_1 = "01_pixels_and_labels"
+LESSON_3 = "03_convolution_filters"
+
+
+def _lesson(course: Path, folder: str, lesson_id: str) -> str:
+    """The notebook's path in the course, e.g. ``lessons/01_x/01_x.ipynb``; skip if it is missing."""
+    path = f"{folder}/{lesson_id}/{lesson_id}.ipynb"
+    if not (course / path).is_file():
+        pytest.skip(f"{path} is not in this checkout")
+    return path
+
+
+def _cell_calling(cells: list[CellResult], call: str) -> CellResult:
+    found = [c for c in cells if c.cell_type == "code" and call in c.source]
+    assert found, f"no code cell calls {call}"
+    return found[0]
+
+
+def _assert_no_errors(cells: list[CellResult]) -> None:
+    failed = [c.describe() for c in cells if c.errors]
+    assert not failed, "cells with an error output:\n" + "\n".join(failed)
+    not_run = [c.describe() for c in cells if c.cell_type == "code" and c.execution_count is None]
+    assert not not_run, "code cells that did not run:\n" + "\n".join(not_run)
+
+
+def test_learner_runs_lesson_1_up_to_its_first_exercise(course: Path, learner: Learner) -> None:
+    path = _lesson(course, "lessons", LESSON_1)
+    learner.open_lab()
+    learner.open_in_file_browser(path)
+    learner.shot("opened")
+    cells = learner.run_all()
+    dump_cells(cells, learner.artifacts / "cells.json")
+
+    exercise = next(c for c in cells if c.cell_type == "code" and c.is_solution)
+    check = next(c for c in cells[exercise.index :] if c.is_test)
+    _assert_no_errors(cells[: exercise.index])
+    error = _first_error(cells)
+    assert error is not None, "the untouched first exercise must fail, yet no cell failed"
+    assert exercise.index <= error.index <= check.index, (
+        f"the first error is not the first exercise's: {error.describe()}"
+    )
+    assert error.errors[0]["ename"] == "NotImplementedError", error.describe()
+
+    # what the learner sees: the image browser works before any exercise ...
+    browser = learner.scroll_to_cell(_cell_calling(cells, "image_browser(").index - 1)
+    learner.page.locator(".widget-slider").filter(has_text="Index").first.wait_for(
+        timeout=UI_S * 1000
+    )
+    learner.shot("image_browser", readme="lesson01_jupyterlab.png")
+    assert browser.is_visible()
+    # ... and the exercise's traceback names NotImplementedError
+    failing = learner.scroll_to_cell(error.index)
+    assert "NotImplementedError" in failing.locator(".jp-OutputArea").inner_text()
+    learner.shot("first_exercise_fails")
+
+
+def test_lesson_1_solution_runs_clean_and_its_image_browser_responds(
+    course: Path, learner: Learner
+) -> None:
+    path = _lesson(course, "solutions", LESSON_1)
+    learner.open_lab()
+    learner.open_in_file_browser(path)
+    cells = learner.run_all()
+    dump_cells(cells, learner.artifacts / "cells.json")
+    learner.shot("ran_all")
+    _assert_no_errors(cells)
+
+    cell = learner.scroll_to_cell(_cell_calling(cells, "image_browser(").index, "center")
+    widget = cell.locator(".jp-OutputArea-output .jupyter-widgets").first
+    slider = cell.locator(".widget-slider").filter(has_text="Index")
+    slider.wait_for(timeout=UI_S * 1000)
+    before = _wait_for_new_images(learner, cell, [])
+    caption = widget.inner_text()
+    assert "image 1 of" in caption, caption
+    learner.shot("image_browser", locator=widget)
+
+    _nudge_slider(learner, slider, presses=3)
+    after = _wait_for_new_images(learner, cell, before)
+    assert after != before
+    learner.page.wait_for_function(
+        "(el) => el.innerText.includes('image 4 of')", arg=widget.element_handle()
+    )
+    learner.shot("slider_moved", locator=widget)
+
+    dropdown = cell.locator(".widget-dropdown").filter(has_text="Class").locator("select")
+    dropdown.select_option(label="8: Bag")
+    _wait_for_new_images(learner, cell, after)
+    learner.page.wait_for_function(
+        "(el) => el.innerText.includes('Bag')", arg=widget.element_handle()
+    )
+    learner.shot("class_changed", locator=widget)
+
+
+def test_lesson_3_kernel_editor_redraws_the_filtered_image(course: Path, learner: Learner) -> None:
+    path = _lesson(course, "solutions", LESSON_3)
+    learner.open_lab()
+    learner.open_in_file_browser(path)
+    cells = learner.run_all()
+    dump_cells(cells, learner.artifacts / "cells.json")
+    _assert_no_errors(cells)
+
+    cell = learner.scroll_to_cell(_cell_calling(cells, "kernel_editor(").index, "center")
+    editor = cell.locator(".jp-OutputArea-output .jupyter-widgets").first
+
+    def image_under(label: str):
+        return (
+            cell.locator(".widget-vbox")
+            .filter(has=learner.page.locator(".widget-label", has_text=re.compile(f"^{label}$")))
+            .locator("img")
+        )
+
+    filtered, original = image_under("filtered"), image_under("original")
+    filtered.wait_for(timeout=UI_S * 1000)
+    learner.page.wait_for_function(
+        "(img) => img.src && img.naturalWidth > 0", arg=filtered.element_handle()
+    )
+    before, original_before = filtered.get_attribute("src"), original.get_attribute("src")
+    learner.shot("kernel_editor", locator=editor)
+
+    boxes = cell.locator(".widget-text input")
+    assert boxes.count() == 9, f"expected nine kernel boxes, found {boxes.count()}"
+    centre = boxes.nth(4)
+    centre.click()
+    centre.fill("5")
+    centre.press("Enter")
+    learner.page.wait_for_function(
+        "([img, before]) => img.src && img.src !== before",
+        arg=[filtered.element_handle(), before],
+        timeout=UI_S * 1000,
+    )
+    assert original.get_attribute("src") == original_before, "the original image must not change"
+    learner.shot("kernel_edited", locator=editor)
+
+
+def test_validate_passes_on_the_lesson_1_solution(course: Path, learner: Learner) -> None:
+    path = _lesson(course, "solutions", LESSON_1)
+    learner.open_lab()
+    learner.open_in_file_browser(path)
+    success, text = learner.validate()
+    learner.shot("validated")
+    assert success, f"nbgrader's Validate reported a problem:\n{text}"
+    assert "Success! Your notebook passes all the tests." in text, text
+
+
+def test_validate_reports_the_failing_tests_of_an_untouched_student_copy(
+    course: Path, learner: Learner
+) -> None:
+    path = _lesson(course, "lessons", LESSON_1)
+    learner.open_lab()
+    learner.open_in_file_browser(path)
+    success, text = learner.validate()
+    learner.shot("validated")
+    assert not success, f"Validate passed an untouched student copy:\n{text}"
+    assert "The following cell failed" in text and "NotImplementedError" in text, text
