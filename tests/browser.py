@@ -44,6 +44,7 @@ CHROMIUM_ENV = "FMNIST_CHROMIUM"  # where Chromium is, if not on PATH as `chromi
 CHROMIUM_ARGS = [
     "--no-sandbox",  # CI and containers run as root
     "--disable-gpu",
+    "--disable-dev-shm-usage",  # containers often have a tiny /dev/shm
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
@@ -191,6 +192,7 @@ class LabServer:
             f"--LabApp.workspaces_dir={self.state / 'workspaces'}",
             f"--LabApp.user_settings_dir={self.state / 'settings'}",
             "--LabApp.expose_app_in_browser=True",  # the tests read the notebook model
+            "--KernelManager.shutdown_wait_time=1",  # an idle kernel needs no more at the end
             "--LabApp.news_url=",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         ]

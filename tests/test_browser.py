@@ -21,9 +21,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from . import browser
 from .browser import (
     ARTIFACTS,
     CHROMIUM_ARGS,
+    ROOT,
     UI_S,
     VIEWPORT,
     CellResult,
@@ -34,7 +36,20 @@ from .browser import (
     require_browser,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+def in_browser(test):
+    """Mark a test as one that drives JupyterLab in Chromium (slow)."""
+    return pytest.mark.slow(pytest.mark.browser(test))
+
+
+def test_without_a_browser_the_tests_skip_locally_and_fail_in_ci(monkeypatch) -> None:
+    monkeypatch.setattr(browser, "chromium_path", lambda: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="Chromium is not installed"):
+        browser.require_browser()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must run them"):
+        browser.require_browser()
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +59,11 @@ def chromium():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
+        launched = playwright.chromium.launch(
             executable_path=path, headless=True, args=CHROMIUM_ARGS
         )
-        yield browser
-        browser.close()
+        yield launched
+        launched.close()
 
 
 @pytest.fixture
@@ -58,17 +73,29 @@ def course(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def lab(course: Path, tmp_path: Path, chromium):
-    """This test's own JupyterLab, serving the course copy."""
-    with LabServer(course, tmp_path / "lab") as server:
-        yield server
+def artifacts(request: pytest.FixtureRequest) -> Path:
+    """This test's folder under ``tests/artifacts/browser/``, emptied."""
+    folder = ARTIFACTS / re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
 
 
 @pytest.fixture
-def learner(chromium, lab: LabServer, request: pytest.FixtureRequest):
-    """A fresh browser tab in the test's JupyterLab; saves the last screen and logs at the end."""
-    artifacts = ARTIFACTS / re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
-    shutil.rmtree(artifacts, ignore_errors=True)
+def lab(course: Path, tmp_path: Path, artifacts: Path, chromium):
+    """This test's own JupyterLab, serving the course copy; its log is kept with the artifacts."""
+    server = LabServer(course, tmp_path / "lab")
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+        if server.log_path.is_file():
+            shutil.copy2(server.log_path, artifacts / "jupyterlab.log")
+
+
+@pytest.fixture
+def learner(chromium, lab: LabServer, artifacts: Path):
+    """A fresh browser tab in the test's JupyterLab; saves the last screen and the console."""
     context = chromium.new_context(viewport=VIEWPORT)
     page = context.new_page()
     console: list[str] = []
@@ -80,12 +107,10 @@ def learner(chromium, lab: LabServer, request: pytest.FixtureRequest):
     finally:
         try:
             person.shot("last_screen")
-        except Exception as error:  # the page may be gone; the logs still matter
+        except Exception as error:  # the page may be gone; the console still matters
             console.append(f"(no last screenshot: {error})")
         (artifacts / "console.log").write_text("\n".join(console))
         context.close()
-        if lab.log_path.is_file():
-            shutil.copy2(lab.log_path, artifacts / "jupyterlab.log")
 
 
 def _first_error(cells: list[CellResult]) -> CellResult | None:
@@ -185,6 +210,7 @@ def _demo_notebook(path: Path) -> None:
     nbformat.write(nb, path)
 
 
+@in_browser
 def test_harness_tells_errors_from_stderr_and_sees_widgets(course: Path, learner: Learner) -> None:
     _demo_notebook(course / "scratch" / "demo.ipynb")
     learner.open_lab()
@@ -219,12 +245,15 @@ LESSON_1 = "01_pixels_and_labels"
 LESSON_3 = "03_convolution_filters"
 
 
-def _lesson(course: Path, folder: str, lesson_id: str) -> str:
-    """The notebook's path in the course, e.g. ``lessons/01_x/01_x.ipynb``; skip if it is missing."""
-    path = f"{folder}/{lesson_id}/{lesson_id}.ipynb"
-    if not (course / path).is_file():
-        pytest.skip(f"{path} is not in this checkout")
-    return path
+def _lesson(folder: str, lesson_id: str) -> str:
+    """The notebook's path in the course, e.g. ``lessons/01_x/01_x.ipynb``."""
+    return f"{folder}/{lesson_id}/{lesson_id}.ipynb"
+
+
+def _needs(*paths: str) -> pytest.MarkDecorator:
+    """Skip, before any JupyterLab starts, when a lesson is not in this checkout (yet)."""
+    missing = [path for path in paths if not (ROOT / path).is_file()]
+    return pytest.mark.skipif(bool(missing), reason=f"not in this checkout: {', '.join(missing)}")
 
 
 def _cell_calling(cells: list[CellResult], call: str) -> CellResult:
@@ -240,10 +269,12 @@ def _assert_no_errors(cells: list[CellResult]) -> None:
     assert not not_run, "code cells that did not run:\n" + "\n".join(not_run)
 
 
+@in_browser
+@_needs(_lesson("lessons", LESSON_1))
 def test_learner_runs_lesson_1_to_its_first_exercise_and_validate_reports_it(
-    course: Path, learner: Learner
+    learner: Learner,
 ) -> None:
-    path = _lesson(course, "lessons", LESSON_1)
+    path = _lesson("lessons", LESSON_1)
     learner.open_lab()
     learner.open_in_file_browser(path)
     learner.shot("opened")
@@ -279,10 +310,12 @@ def test_learner_runs_lesson_1_to_its_first_exercise_and_validate_reports_it(
     assert "The following cell failed" in text and "NotImplementedError" in text, text
 
 
+@in_browser
+@_needs(_lesson("solutions", LESSON_1))
 def test_lesson_1_solution_runs_clean_its_image_browser_responds_and_validates(
-    course: Path, learner: Learner
+    learner: Learner,
 ) -> None:
-    path = _lesson(course, "solutions", LESSON_1)
+    path = _lesson("solutions", LESSON_1)
     learner.open_lab()
     learner.open_in_file_browser(path)
     cells = learner.run_all()
@@ -321,8 +354,10 @@ def test_lesson_1_solution_runs_clean_its_image_browser_responds_and_validates(
     assert "Success! Your notebook passes all the tests." in text, text
 
 
-def test_lesson_3_kernel_editor_redraws_the_filtered_image(course: Path, learner: Learner) -> None:
-    path = _lesson(course, "solutions", LESSON_3)
+@in_browser
+@_needs(_lesson("solutions", LESSON_3))
+def test_lesson_3_kernel_editor_redraws_the_filtered_image(learner: Learner) -> None:
+    path = _lesson("solutions", LESSON_3)
     learner.open_lab()
     learner.open_in_file_browser(path)
     cells = learner.run_all()
