@@ -56,6 +56,7 @@ VIEWPORT = {"width": 1400, "height": 900}
 # The machine may be shared and slow: generous, explicit limits.
 LAB_START_S = 60
 KERNEL_S = 120
+VALIDATE_S = 300  # Validate runs the whole notebook again, server-side
 UI_S = 30
 
 
@@ -467,6 +468,13 @@ class Learner:
         )
         self.wait_kernel_idle()
 
+    def close_tab(self, title: str) -> None:
+        """Close a main-area tab by its title (e.g. the Launcher), if it is open."""
+        tab = self.page.locator("#jp-main-dock-panel .lm-TabBar-tab").filter(has_text=title)
+        if tab.count():
+            tab.first.locator(".lm-TabBar-tabCloseIcon").click()
+            tab.first.wait_for(state="detached", timeout=UI_S * 1000)
+
     def wait_kernel_idle(self, timeout_s: float = KERNEL_S) -> None:
         """Wait until the notebook's kernel is connected and idle."""
         self.page.wait_for_function(_KERNEL_IDLE_JS, timeout=timeout_s * 1000)
@@ -531,7 +539,7 @@ class Learner:
         cell.wait_for(state="visible", timeout=UI_S * 1000)
         return cell
 
-    def validate(self, timeout_s: float = KERNEL_S) -> tuple[bool, str]:
+    def validate(self, timeout_s: float = VALIDATE_S) -> tuple[bool, str]:
         """Click nbgrader's Validate button and read its dialog.
 
         Returns
