@@ -55,8 +55,9 @@ VIEWPORT = {"width": 1400, "height": 900}
 
 # The machine may be shared and slow: generous, explicit limits.
 LAB_START_S = 60
-KERNEL_S = 120
-VALIDATE_S = 300  # Validate runs the whole notebook again, server-side
+KERNEL_S = 120  # a kernel starts, or gets idle
+RUN_ALL_S = 300  # a whole lesson runs
+VALIDATE_S = 300  # nbgrader's Validate runs a whole lesson, server-side
 UI_S = 30
 
 
@@ -153,7 +154,6 @@ class LabServer:
         self.log_path = state / "jupyterlab.log"
         self._proc: subprocess.Popen | None = None
 
-    # The environment of the server, and so of every kernel it starts.
     def _settings(self) -> None:
         """User settings of a fresh install, less the question about Jupyter news."""
         notification = self.state / "settings" / "@jupyterlab" / "apputils-extension"
@@ -163,6 +163,7 @@ class LabServer:
         )
 
     def _env(self) -> dict[str, str]:
+        """The environment of the server, and so of every kernel it starts."""
         env = dict(os.environ)
         for name in ("config", "runtime", "data", "ipython"):
             (self.state / name).mkdir(parents=True, exist_ok=True)
@@ -171,6 +172,7 @@ class LabServer:
             JUPYTER_TOKEN=self.token,
             JUPYTER_CONFIG_DIR=str(self.state / "config"),
             JUPYTER_RUNTIME_DIR=str(self.state / "runtime"),
+            JUPYTER_DATA_DIR=str(self.state / "data"),  # no user kernelspec shadows the venv's
             IPYTHONDIR=str(self.state / "ipython"),
             PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",  # nbgrader shells out to alembic
             FMNIST_FAST="1",
@@ -375,12 +377,9 @@ _KERNEL_IDLE_JS = """
 """
 
 _RUN_STARTED_JS = """
-() => {
-  const panel = window.jupyterapp.shell.currentWidget;
-  return panel.content.widgets.some(
-    c => c.model.type === 'code' && (c.model.executionCount !== null ||
-         (c.promptNode && c.promptNode.textContent.includes('*'))));
-}
+() => window.jupyterapp.shell.currentWidget.content.widgets.some(
+  c => c.model.type === 'code' &&
+       (c.model.executionCount !== null || c.model.executionState === 'running'))
 """
 
 _RUN_FINISHED_JS = """
@@ -388,8 +387,8 @@ _RUN_FINISHED_JS = """
   const panel = window.jupyterapp.shell.currentWidget;
   const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
   if (!kernel || kernel.status !== 'idle') return false;
-  const prompts = panel.node.querySelectorAll('.jp-InputArea-prompt');
-  return !Array.from(prompts).some(p => p.textContent.includes('*'));
+  return !panel.content.widgets.some(
+    c => c.model.type === 'code' && c.model.executionState === 'running');
 }
 """
 
@@ -492,7 +491,7 @@ class Learner:
                 )
             ).first.click()
 
-    def run_all(self, timeout_s: float = KERNEL_S) -> list[CellResult]:
+    def run_all(self, timeout_s: float = RUN_ALL_S) -> list[CellResult]:
         """Run all cells from the Run menu; wait until the kernel is done; read the cells."""
         self.wait_kernel_idle()
         self.menu("Run", "Run All Cells")
@@ -552,12 +551,8 @@ class Learner:
         button.click()
         dialog = self.page.locator(".jp-Dialog").filter(has_text="Validation Results")
         dialog.wait_for(timeout=timeout_s * 1000)
-        body = dialog.locator("#validation-message")
-        classes = body.get_attribute("class") or ""
-        success = "nbgrader-SuccessDialog" in (dialog.get_attribute("class") or "") or (
-            "validation-success" in classes
-        )
-        return success, dialog.inner_text()
+        classes = (dialog.locator("#validation-message").get_attribute("class") or "").split()
+        return "validation-success" in classes, dialog.inner_text()
 
     def close_dialog(self) -> None:
         """Press the dialog's OK button."""
