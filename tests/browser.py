@@ -541,18 +541,56 @@ class Learner:
     def validate(self, timeout_s: float = VALIDATE_S) -> tuple[bool, str]:
         """Click nbgrader's Validate button and read its dialog.
 
+        On a machine whose network interfaces change (containers starting),
+        Chromium may drop the request (``net::ERR_NETWORK_CHANGED``); then
+        this clicks Validate once more.
+
         Returns
         -------
         tuple of (bool, str)
             Whether nbgrader reported success, and the dialog's text.
         """
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
         button = self.page.locator(".jp-NotebookPanel:visible .validate-button")
         button.wait_for(timeout=UI_S * 1000)
-        button.click()
         dialog = self.page.locator(".jp-Dialog").filter(has_text="Validation Results")
-        dialog.wait_for(timeout=timeout_s * 1000)
-        classes = (dialog.locator("#validation-message").get_attribute("class") or "").split()
-        return "validation-success" in classes, dialog.inner_text()
+        dropped: list[str] = []
+
+        def on_failed(request) -> None:
+            if "/assignments/validate" in request.url:
+                dropped.append(f"{request.method} {request.url.split('?')[0]}: {request.failure}")
+
+        self.page.on("requestfailed", on_failed)
+        try:
+            for _attempt in range(2):
+                dropped.clear()
+                button.click()
+                deadline = time.monotonic() + timeout_s
+                while time.monotonic() < deadline and not dropped:
+                    try:
+                        dialog.wait_for(timeout=2000)
+                    except PlaywrightTimeout:
+                        continue
+                    classes = dialog.locator("#validation-message").get_attribute("class") or ""
+                    return "validation-success" in classes.split(), dialog.inner_text()
+                if not dropped:
+                    raise AssertionError(
+                        f"nbgrader's Validate did not answer within {timeout_s:.0f} s "
+                        "(see jupyterlab.log and console.log in the test's artifacts)"
+                    )
+                self.shot("validate_request_dropped")
+                while self.page.locator(".jp-Dialog").count():
+                    self.page.keyboard.press("Escape")
+                    self.page.wait_for_timeout(200)
+                self.page.wait_for_function(
+                    "() => !document.querySelector("
+                    "'.jp-NotebookPanel:not(.lm-mod-hidden) .validate-button [disabled]')",
+                    timeout=timeout_s * 1000,
+                )
+            raise AssertionError(f"the browser dropped Validate's request twice: {dropped}")
+        finally:
+            self.page.remove_listener("requestfailed", on_failed)
 
     def close_dialog(self) -> None:
         """Press the dialog's OK button."""

@@ -101,6 +101,10 @@ def learner(chromium, lab: LabServer, artifacts: Path):
     console: list[str] = []
     page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
     page.on("pageerror", lambda err: console.append(f"pageerror: {err}"))
+    page.on(
+        "requestfailed",
+        lambda req: console.append(f"requestfailed: {req.method} {req.url} {req.failure}"),
+    )
     person = Learner(page, lab, artifacts)
     try:
         yield person
