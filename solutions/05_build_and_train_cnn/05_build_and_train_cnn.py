@@ -342,16 +342,12 @@ print("compile_cnn: all visible checks passed")
 ### BEGIN HIDDEN TESTS
 expected_accuracy = float(np.mean(p.argmax(axis=1) == few_y))
 assert abs(scores["accuracy"] - expected_accuracy) < 1e-6, (scores["accuracy"], expected_accuracy)
-other = keras.Sequential(
-    [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")]
-)
+other = keras.models.clone_model(probe)  # a fresh, uncompiled copy
 assert compile_cnn(other, learning_rate=3e-4) is other
 assert isinstance(other.optimizer, keras.optimizers.Adam)
 assert abs(float(keras.ops.convert_to_numpy(other.optimizer.learning_rate)) - 3e-4) < 1e-10
 hidden_schedule = keras.optimizers.schedules.ExponentialDecay(2e-3, decay_steps=10, decay_rate=0.5)
-third = keras.Sequential(
-    [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")]
-)
+third = keras.models.clone_model(probe)  # a fresh, uncompiled copy
 compile_cnn(third, learning_rate=hidden_schedule)
 assert isinstance(third.optimizer, keras.optimizers.Adam)
 config = third.optimizer.get_config()["learning_rate"]
