@@ -407,7 +407,7 @@ checkpoint_path
 # and accuracy (measured while the weights change, with dropout on), then the
 # validation ones (measured at the end of the epoch). On a 2-core laptop, expect
 # 10–15 seconds per epoch, 2–4 minutes in all (our run on a busy 2-core machine:
-# 10–24 s per epoch, 3.5 minutes). With `FMNIST_FAST=1` it takes a few seconds and
+# 10–24 s per epoch, about 4 minutes). With `FMNIST_FAST=1` it takes a few seconds and
 # the accuracy stays far lower.
 
 # %%
