@@ -926,7 +926,304 @@ def layer_sizes(
 # --- Lesson 5: build and train the CNN -----------------------------------------
 
 
+def learning_curves(history, *, metrics: Sequence[str] = ("loss", "accuracy")) -> Figure:
+    """Plot training and validation curves, one panel per metric, epoch by epoch.
+
+    Parameters
+    ----------
+    history : keras.callbacks.History or dict
+        What ``model.fit`` returns, or its ``history`` dict: lists per metric,
+        validation ones prefixed ``val_``.
+    metrics : sequence of str, optional
+        Which metrics to draw; those missing from ``history`` are skipped.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per metric; a dot marks the best validation epoch (lowest
+        loss, highest anything else).
+    """
+    logs = getattr(history, "history", history)
+    if not isinstance(logs, dict) or not logs:
+        raise ValueError("history must be what model.fit returns, or its non-empty .history dict")
+    shown = [m for m in metrics if m in logs or f"val_{m}" in logs]
+    if not shown:
+        raise ValueError(f"none of {list(metrics)} is in the history; it has {sorted(logs)}")
+    fig, axes = plt.subplots(1, len(shown), figsize=(4.8 * len(shown), 3.4), squeeze=False)
+    for ax, metric in zip(axes[0], shown, strict=True):
+        for key, label, style in (
+            (metric, "training", "-o"),
+            (f"val_{metric}", "validation", "-s"),
+        ):
+            if key in logs:
+                values = np.asarray(logs[key], dtype=float)
+                epochs = np.arange(1, len(values) + 1)
+                ax.plot(epochs, values, style, ms=3, label=label)
+        if f"val_{metric}" in logs:
+            values = np.asarray(logs[f"val_{metric}"], dtype=float)
+            best = int(np.argmin(values) if "loss" in metric else np.argmax(values))
+            ax.plot(best + 1, values[best], "o", ms=9, mfc="none", mec="black", label="best")
+        ax.set_xlabel("epoch")
+        ax.set_title(metric)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _detached(fig)
+
+
 # --- Lesson 6: evaluate and look inside ------------------------------------------
+
+
+def prediction_grid(
+    images: np.ndarray,
+    probs: np.ndarray,
+    y_true: np.ndarray,
+    *,
+    class_names: Sequence[str] | None = None,
+    ncols: int = 3,
+) -> Figure:
+    """Show each image beside a bar chart of its predicted probabilities.
+
+    The predicted class's bar is red when the prediction is wrong, blue when
+    it is right; the true class's bar is green when it is not the predicted one.
+
+    Parameters
+    ----------
+    images : numpy.ndarray
+        Images, shape ``(n, 28, 28)`` (or ``(n, 28, 28, 1)``).
+    probs : numpy.ndarray
+        Class probabilities, shape ``(n, n_classes)``.
+    y_true : numpy.ndarray
+        True labels, shape ``(n,)``.
+    class_names : sequence of str, optional
+        Names per label (default: Fashion-MNIST's ten classes).
+    ncols : int, optional
+        Image-and-chart pairs per row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure; each image is titled "predicted (confidence) / true",
+        in red when wrong.
+    """
+    images = np.asarray(images)
+    if images.ndim == 4:
+        images = images[..., 0]
+    probs = np.asarray(probs, dtype=float)
+    y_true = np.asarray(y_true).astype(int)
+    if not len(images) == len(probs) == len(y_true):
+        raise ValueError(
+            f"images, probs and y_true need one entry per example, got "
+            f"{len(images)}, {len(probs)} and {len(y_true)}"
+        )
+    names = _names(class_names)
+    n = len(images)
+    ncols = max(1, min(ncols, n))
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(
+        nrows, 2 * ncols, figsize=(4.4 * ncols, 2.0 * nrows), squeeze=False,
+        gridspec_kw={"width_ratios": [1, 1.3] * ncols},
+    )  # fmt: skip
+    for ax in axes.flat:
+        ax.axis("off")
+    for index in range(n):
+        row, col = divmod(index, ncols)
+        ax_img, ax_bar = axes[row, 2 * col], axes[row, 2 * col + 1]
+        predicted = int(np.argmax(probs[index]))
+        right = predicted == y_true[index]
+        colour = "tab:blue" if right else "tab:red"
+        ax_img.imshow(images[index], cmap="gray_r")
+        ax_img.set_title(
+            f"{names[predicted]} {probs[index, predicted]:.0%}\n(true: {names[y_true[index]]})",
+            fontsize=8, color=colour,
+        )  # fmt: skip
+        ax_bar.axis("on")
+        bars = ax_bar.bar(range(probs.shape[1]), probs[index], color="lightgray")
+        bars[predicted].set_color(colour)
+        if not right:
+            bars[y_true[index]].set_color("tab:green")
+        ax_bar.set_ylim(0, 1)
+        ax_bar.set_xticks(range(probs.shape[1]))
+        ax_bar.set_xticklabels(range(probs.shape[1]), fontsize=6)
+        ax_bar.set_yticks([])
+    fig.tight_layout()
+    return _detached(fig)
+
+
+def class_metrics(
+    values: dict[str, np.ndarray], *, class_names: Sequence[str] | None = None
+) -> Figure:
+    """Compare per-class scores (precision, recall, ...) as grouped horizontal bars.
+
+    Parameters
+    ----------
+    values : dict of str to numpy.ndarray
+        Each metric's value per class, in label order, between 0 and 1.
+    class_names : sequence of str, optional
+        Names per label (default: Fashion-MNIST's ten classes).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One group of bars per class, the worst classes easy to spot.
+    """
+    if not values:
+        raise ValueError("values must hold at least one metric")
+    arrays = {name: np.asarray(v, dtype=float) for name, v in values.items()}
+    n = len(next(iter(arrays.values())))
+    names = list(_names(class_names))[:n]
+    height = 0.8 / len(arrays)
+    fig, ax = plt.subplots(figsize=(7, 0.45 * n + 1))
+    y = np.arange(n)[::-1]
+    for offset, (metric, v) in enumerate(arrays.items()):
+        if len(v) != n:
+            raise ValueError(f"{metric} has {len(v)} values, expected {n}")
+        ax.barh(y - offset * height + 0.4 - height / 2, v, height, label=metric)
+    ax.set_yticks(y, names)
+    low = min(float(min(v.min() for v in arrays.values())), 0.9)
+    ax.set_xlim(max(0.0, low - 0.05), 1.0)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    return _detached(fig)
+
+
+def filters(kernels: np.ndarray, *, ncols: int = 8, titles: Sequence[str] | None = None) -> Figure:
+    """Draw 2-D convolution kernels, red positive and blue negative around a white 0.
+
+    Parameters
+    ----------
+    kernels : numpy.ndarray
+        A Keras kernel of shape ``(kh, kw, 1, n)`` or a stack ``(kh, kw, n)``.
+    ncols : int, optional
+        Kernels per row.
+    titles : sequence of str, optional
+        One title per kernel (default: its index).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One small panel per kernel, each on its own colour scale.
+    """
+    kernels = np.asarray(kernels, dtype=float)
+    if kernels.ndim == 4:
+        if kernels.shape[2] != 1:
+            raise ValueError(
+                f"expected one input channel (kh, kw, 1, n), got {kernels.shape}: "
+                "pick one input channel first"
+            )
+        kernels = kernels[:, :, 0, :]
+    if kernels.ndim != 3:
+        raise ValueError(
+            f"kernels must have shape (kh, kw, n) or (kh, kw, 1, n), got {kernels.shape}"
+        )
+    n = kernels.shape[-1]
+    titles = [str(i) for i in range(n)] if titles is None else titles
+    ncols = max(1, min(ncols, n))
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.1 * ncols, 1.25 * nrows), squeeze=False)
+    for index, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if index < n:
+            kernel = kernels[..., index]
+            peak = float(np.abs(kernel).max()) or 1.0
+            ax.imshow(kernel, cmap="RdBu_r", vmin=-peak, vmax=peak)
+            ax.set_title(titles[index], fontsize=8)
+    fig.tight_layout()
+    return _detached(fig)
+
+
+def feature_maps(
+    maps: np.ndarray, *, ncols: int = 8, title: str | None = None, size: float = 1.1
+) -> Figure:
+    """Draw every channel of one image's feature-map stack in a grid.
+
+    Parameters
+    ----------
+    maps : numpy.ndarray
+        One stack, shape ``(height, width, channels)`` (a leading batch axis of 1
+        is dropped).
+    ncols : int, optional
+        Maps per row.
+    title : str, optional
+        The figure's title (default: the stack's shape).
+    size : float, optional
+        Inches per map.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per channel, dark where the channel responds strongly.
+    """
+    maps = np.asarray(maps, dtype=float)
+    if maps.ndim == 4 and maps.shape[0] == 1:
+        maps = maps[0]
+    if maps.ndim != 3:
+        raise ValueError(f"maps must have shape (height, width, channels), got {maps.shape}")
+    n = maps.shape[-1]
+    ncols = max(1, min(ncols, n))
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size * ncols, size * nrows + 0.4), squeeze=False
+    )
+    for index, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if index < n:
+            ax.imshow(maps[..., index], cmap="gray_r", vmin=min(0.0, maps[..., index].min()))
+            ax.set_title(str(index), fontsize=7)
+    fig.suptitle(title or f"feature maps, shape {maps.shape}", fontsize=10)
+    fig.tight_layout()
+    return _detached(fig)
+
+
+def saliency(images: np.ndarray, maps: np.ndarray, titles: Sequence[str] | None = None) -> Figure:
+    """Show images above their saliency maps, and the maps laid over the images.
+
+    Parameters
+    ----------
+    images : numpy.ndarray
+        Images, shape ``(n, 28, 28)`` (or ``(n, 28, 28, 1)``).
+    maps : numpy.ndarray
+        One non-negative map per image, same height and width.
+    titles : sequence of str, optional
+        One title per image.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three rows: the images, the maps (dark = the class score is sensitive
+        to that pixel), and the maps in colour over the faded images.
+    """
+    images = np.asarray(images, dtype=float)
+    maps = np.asarray(maps, dtype=float)
+    if images.ndim == 4:
+        images = images[..., 0]
+    if maps.ndim == 4:
+        maps = maps[..., 0]
+    if images.shape != maps.shape or images.ndim != 3:
+        raise ValueError(
+            f"images and maps must both have shape (n, height, width); got {images.shape} "
+            f"and {maps.shape}"
+        )
+    n = len(images)
+    fig, axes = plt.subplots(3, n, figsize=(1.6 * n, 5.0), squeeze=False)
+    for index in range(n):
+        peak = float(maps[index].max()) or 1.0
+        axes[0, index].imshow(images[index], cmap="gray_r")
+        axes[1, index].imshow(maps[index], cmap="gray_r", vmin=0, vmax=peak)
+        axes[2, index].imshow(images[index], cmap="gray_r", alpha=0.5)
+        axes[2, index].imshow(maps[index], cmap="inferno", alpha=0.6, vmin=0, vmax=peak)
+        if titles is not None:
+            axes[0, index].set_title(titles[index], fontsize=8)
+        for ax in axes[:, index]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[0, 0].set_ylabel("image", fontsize=9)
+    axes[1, 0].set_ylabel("saliency", fontsize=9)
+    axes[2, 0].set_ylabel("overlay", fontsize=9)
+    fig.tight_layout()
+    return _detached(fig)
 
 
 # --- Lesson 7: improve the CNN --------------------------------------------------

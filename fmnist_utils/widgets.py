@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import html
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import ipywidgets as widgets
 import numpy as np
+
+from fmnist_utils.filters import KERNELS, filter_image
 
 # --- Lesson 1: image browser ---------------------------------------------------
 
@@ -182,14 +184,6 @@ def image_browser(
 
 EDITOR_SCALE = 6
 """Screen pixels per image pixel in the kernel editor."""
-
-# Imported here, not at the top, so each lesson's section merges on its own.
-import io  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from fmnist_utils.filters import KERNELS, filter_image  # noqa: E402
 
 
 def map_to_png(values: np.ndarray, scale: int = EDITOR_SCALE) -> bytes:
