@@ -36,15 +36,13 @@ def _pixel_table(image: np.ndarray) -> str:
     rows = []
     for row in image:
         cells = "".join(
-            f'<td style="background:rgb({255 - v},{255 - v},{255 - v});'
+            f'<td style="width:18px;min-width:18px;padding:0 1px;'
+            f"background:rgb({255 - v},{255 - v},{255 - v});"
             f'color:{"white" if v > 127 else "black"}">{v}</td>'
             for v in row.tolist()
         )
         rows.append(f"<tr>{cells}</tr>")
-    style = (
-        "border-collapse:collapse;font:9px monospace;text-align:right;"
-        "line-height:11px;table-layout:fixed"
-    )
+    style = "border-collapse:collapse;font:9px monospace;text-align:right;line-height:11px"
     return f'<table class="fmnist-pixels" style="{style}">{"".join(rows)}</table>'
 
 
