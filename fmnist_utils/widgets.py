@@ -104,16 +104,19 @@ class PhotoClassifier:
         self.original = widgets.Image(format="png", layout=widgets.Layout(max_width="220px"))
         self.processed = widgets.Image(format="png")
         self.result = widgets.HTML("Upload a photo of one garment, or pick a sample.")
+        pane = widgets.Layout(margin="0 16px 0 0")
         self.widget = widgets.VBox(
             [
                 widgets.HBox([self.upload, self.picker]),
                 widgets.HBox(
                     [
-                        widgets.VBox([widgets.Label("your photo"), self.original]),
-                        widgets.VBox([widgets.Label("what the model sees"), self.processed]),
+                        widgets.VBox([widgets.Label("your photo"), self.original], layout=pane),
+                        widgets.VBox(
+                            [widgets.Label("what the model sees"), self.processed], layout=pane
+                        ),
                         widgets.VBox([widgets.Label(f"top {k}"), self.result]),
                     ],
-                    layout=widgets.Layout(align_items="flex-start", gap="16px"),
+                    layout=widgets.Layout(align_items="flex-start"),
                 ),
             ]
         )
