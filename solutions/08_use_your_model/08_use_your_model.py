@@ -365,7 +365,8 @@ for trial in range(25):
     assert abs(cy - 13.5) <= 0.8 and abs(cx - 13.5) <= 0.8, (
         f"centre of mass ({cy:.1f}, {cx:.1f}) should be near (13.5, 13.5)"
     )
-    assert got[0, 0] == 0 and got[27, 27] == 0 or long_side == short_side, "background should be 0"
+    if want_short < 26:
+        assert got[0, 0] == 0 and got[27, 27] == 0, "the background should be 0"
 gray_img = np.full((50, 70), 0.8, dtype=np.float32)
 gray_img[10:30, 5:65] = 0.1
 got = preprocess_photo(gray_img)
@@ -438,7 +439,7 @@ class _RecordingModel:
     __call__ = predict
 
 
-stand_in = _RecordingModel([0.05, 0.05, 0.05, 0.05, 0.05, 0.1, 0.05, 0.5, 0.05, 0.05])
+stand_in = _RecordingModel([0.01, 0.02, 0.03, 0.04, 0.05, 0.12, 0.06, 0.5, 0.08, 0.09])
 result = load_and_predict(samples["sneaker photo"], stand_in)
 assert isinstance(result, list), f"expected a list, got {type(result).__name__}"
 assert len(stand_in.seen) == 1, f"expected one call to model.predict, got {len(stand_in.seen)}"
@@ -447,7 +448,7 @@ assert batch.shape == (1, 28, 28, 1), (
     f"the model should get a batch of shape (1, 28, 28, 1), got {batch.shape}"
 )
 assert batch.dtype == np.float32, f"the batch should be float32, got {batch.dtype}"
-assert [n for n, _ in result] == ["Sneaker", "Sandal", "T-shirt/top"], (
+assert [n for n, _ in result] == ["Sneaker", "Sandal", "Ankle boot"], (
     f"top 3 of the stand-in's output: {result}"
 )
 np.testing.assert_allclose(
@@ -683,14 +684,16 @@ script = textwrap.dedent(
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import numpy as np, keras, tensorflow as tf
     x = np.load({str(export_dir / "inputs.npy")!r})
-    served = tf.saved_model.load({str(saved_model_dir)!r}).serve(tf.constant(x))
+    exported = tf.saved_model.load({str(saved_model_dir)!r})  # keep it: it owns the weights
+    served = exported.serve(tf.constant(x))
     reloaded = keras.saving.load_model({str(keras_file)!r})
     print(json.dumps({{"savedmodel": np.asarray(served).tolist(),
                       "keras": reloaded.predict(x, verbose=0).tolist()}}))
     """
 )
 done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
-print(done.stderr[-2000:] if done.returncode else "the fresh process finished without error")
+assert done.returncode == 0, done.stderr[-3000:]
+print(script)
 
 # %%
 fresh = json.loads(done.stdout.strip().splitlines()[-1])
