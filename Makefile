@@ -35,7 +35,8 @@ data: venv ## make sure the Fashion-MNIST data is present and verified
 lab: venv data ## set up, then open the course in JupyterLab (127.0.0.1, with a token)
 	@echo "Starting JupyterLab on http://127.0.0.1:$(PORT)/ -- open the URL with the token printed below."
 	$(BIN)/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
-	  --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/$(FIRST_LESSON)
+	  --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/$(FIRST_LESSON) \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: venv data ## set up, then run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest

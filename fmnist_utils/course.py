@@ -126,14 +126,16 @@ def find_lessons(root: Path) -> list[Lesson]:
     Returns
     -------
     list of Lesson
-        One entry per folder of ``solutions/``.
+        One entry per folder of ``solutions/`` (none if there is no such folder).
 
     Raises
     ------
     CourseError
         If a folder of ``solutions/`` is misnamed or lacks its ``.py`` source.
     """
-    lessons = []
+    lessons: list[Lesson] = []
+    if not (root / SOURCE_DIR).is_dir():
+        return lessons
     for folder in sorted((root / SOURCE_DIR).iterdir()):
         if not folder.is_dir() or folder.name in _IGNORED_SOURCE_FILES:
             continue

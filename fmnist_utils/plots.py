@@ -138,13 +138,684 @@ def examples_per_class(
 # --- Lesson 3: convolution filters ---------------------------------------------
 
 
+def _detached(fig: Figure) -> Figure:
+    """Close ``fig`` in pyplot, so a notebook shows it once: as the cell's value.
+
+    A figure pyplot still holds is drawn by the inline backend at the end of
+    the cell *and* again as the cell's value; a closed one only as the value.
+    """
+    plt.close(fig)
+    return fig
+
+
+def _show_map(ax, values: np.ndarray, title: str | None = None) -> None:
+    """Draw a 2-D map: white at 0, red/blue for signed maps, dark ink for non-negative ones."""
+    values = np.asarray(values, dtype=np.float64)
+    peak = float(np.abs(values).max()) or 1.0
+    if values.min() < 0:
+        ax.imshow(values, cmap="RdBu_r", vmin=-peak, vmax=peak)
+    else:
+        ax.imshow(values, cmap="gray_r", vmin=0, vmax=peak)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title is not None:
+        ax.set_title(title, fontsize=9)
+
+
+def _show_numbers(ax, values: np.ndarray, title: str | None = None, fmt: str = "{:.2f}") -> None:
+    """Draw a small matrix as coloured cells, each with its value written in it."""
+    values = np.asarray(values, dtype=np.float64)
+    _show_map(ax, values, title)
+    peak = float(np.abs(values).max()) or 1.0
+    for (i, j), value in np.ndenumerate(values):
+        dark = abs(value) > 0.6 * peak
+        ax.text(
+            j,
+            i,
+            fmt.format(value),
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white" if dark else "black",
+        )
+
+
+def convolution_step(image: np.ndarray, kernel: np.ndarray, row: int, col: int) -> Figure:
+    """Show how one output value of a 'valid' filter is computed.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        A 2-D image.
+    kernel : numpy.ndarray
+        A 2-D kernel, shape ``(kh, kw)``.
+    row, col : int
+        The output position: the window is ``image[row:row + kh, col:col + kw]``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three panels: the image with the window outlined, the window's values,
+        the kernel's values; the title gives their elementwise product summed.
+    """
+    image = np.asarray(image, dtype=np.float64)
+    kernel = np.asarray(kernel, dtype=np.float64)
+    kh, kw = kernel.shape
+    if not (0 <= row <= image.shape[0] - kh and 0 <= col <= image.shape[1] - kw):
+        raise ValueError(f"the {kh}x{kw} window at ({row}, {col}) does not fit in {image.shape}")
+    window = image[row : row + kh, col : col + kw]
+    fig, axes = plt.subplots(1, 3, figsize=(9, 3.2))
+    _show_map(axes[0], image, "image")
+    axes[0].add_patch(
+        plt.Rectangle((col - 0.5, row - 0.5), kw, kh, fill=False, edgecolor="tab:orange", lw=2)
+    )
+    _show_numbers(axes[1], window, "window (orange box)")
+    _show_numbers(axes[2], kernel, "kernel", fmt="{:g}")
+    fig.suptitle(
+        f"output[{row}, {col}] = sum(window × kernel) = {float((window * kernel).sum()):.3f}",
+        fontsize=11,
+    )
+    fig.tight_layout()
+    return _detached(fig)
+
+
+def filter_gallery(
+    image: np.ndarray,
+    outputs: dict[str, np.ndarray],
+    kernels: dict[str, np.ndarray] | None = None,
+    *,
+    size: float = 2.0,
+) -> Figure:
+    """Show an image next to filtered versions of it, with the kernels above.
+
+    Signed outputs are drawn red (positive) and blue (negative) around a
+    white 0; non-negative ones dark on white, like the images.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        The original 2-D image.
+    outputs : dict of str to numpy.ndarray
+        Each filtered image, by title.
+    kernels : dict of str to numpy.ndarray, optional
+        The kernel that made each output, same keys; drawn in a row above.
+    size : float, optional
+        Inches per panel.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
+    ncols = 1 + len(outputs)
+    nrows = 2 if kernels else 1
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(ncols * size, nrows * size * 1.1),
+        squeeze=False,
+        gridspec_kw={"height_ratios": [0.8, 1] if kernels else [1]},
+    )
+    _show_map(axes[-1, 0], image, "original")
+    for ax, (title, output) in zip(axes[-1, 1:], outputs.items(), strict=True):
+        _show_map(ax, output, title)
+    if kernels:
+        axes[0, 0].axis("off")
+        for ax, title in zip(axes[0, 1:], outputs, strict=True):
+            _show_numbers(ax, kernels[title], fmt="{:.2g}")
+    fig.tight_layout()
+    return _detached(fig)
+
+
+def feature_map_row(
+    maps: np.ndarray,
+    titles: Sequence[str] | None = None,
+    *,
+    title: str | None = None,
+    size: float = 2.0,
+) -> Figure:
+    """Show the channels of a feature-map stack side by side.
+
+    Parameters
+    ----------
+    maps : numpy.ndarray
+        A stack of shape ``(height, width, channels)``.
+    titles : sequence of str, optional
+        One title per channel (default: ``channel 0``, ``channel 1``, ...).
+    title : str, optional
+        The figure's title (default: the stack's shape).
+    size : float, optional
+        Inches per map.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per channel, each coloured like :func:`filter_gallery`.
+    """
+    maps = np.asarray(maps)
+    if maps.ndim != 3:
+        raise ValueError(f"maps must have shape (height, width, channels), got {maps.shape}")
+    channels = maps.shape[-1]
+    titles = [f"channel {c}" for c in range(channels)] if titles is None else titles
+    if len(titles) != channels:
+        raise ValueError(f"got {len(titles)} titles for {channels} channels")
+    fig, axes = plt.subplots(1, channels, figsize=(channels * size, size * 1.15), squeeze=False)
+    for c, ax in enumerate(axes[0]):
+        _show_map(ax, maps[..., c], f"{titles[c]}\n[:, :, {c}]")
+    fig.suptitle(title or f"a feature-map stack of shape {maps.shape}", fontsize=10)
+    fig.tight_layout()
+    return _detached(fig)
+
+
 # --- Lesson 4: pooling, padding, stride and shapes ----------------------------
+
+
+def pooling_grid(x: np.ndarray, outputs: dict[str, np.ndarray], size: int = 2) -> Figure:
+    """Show a small input and its pooled versions, each window in its own colour.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        A small 2-D input, e.g. ``(6, 6)``.
+    outputs : dict of str to numpy.ndarray
+        Pooled versions of ``x`` (window ``size``, stride ``size``), by title.
+    size : int, optional
+        The pooling window's side.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The input with its windows tinted, then each output tinted to match.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"x must be 2-D, got shape {x.shape}")
+    tints = np.array(
+        [[0.99, 0.85, 0.70], [0.75, 0.87, 0.97], [0.80, 0.93, 0.78], [0.93, 0.82, 0.95]]
+    )
+
+    def tint(i: int, j: int) -> np.ndarray:
+        return tints[(i % 2) * 2 + (j % 2)]
+
+    def draw(ax, values: np.ndarray, block: int, title: str) -> None:
+        rgb = np.ones((*values.shape, 3))
+        for i, j in np.ndindex(values.shape):
+            if i // block < values.shape[0] // block and j // block < values.shape[1] // block:
+                rgb[i, j] = tint(i // block, j // block)
+        ax.imshow(rgb)
+        for (i, j), value in np.ndenumerate(values):
+            ax.text(j, i, f"{value:.3g}", ha="center", va="center", fontsize=9)
+        ax.set_xticks(np.arange(-0.5, values.shape[1], block), minor=False)
+        ax.set_yticks(np.arange(-0.5, values.shape[0], block), minor=False)
+        ax.grid(color="black", linewidth=1.5)
+        ax.tick_params(length=0, labelbottom=False, labelleft=False)
+        ax.set_title(f"{title}\n{values.shape}", fontsize=10)
+
+    panels = 1 + len(outputs)
+    widths = [x.shape[1]] + [np.asarray(o).shape[1] for o in outputs.values()]
+    fig, axes = plt.subplots(
+        1,
+        panels,
+        figsize=(0.55 * sum(widths) + 0.6 * panels, 0.55 * x.shape[0] + 0.8),
+        gridspec_kw={"width_ratios": widths},
+        squeeze=False,
+    )
+    draw(axes[0, 0], x, size, "input")
+    for ax, (title, out) in zip(axes[0, 1:], outputs.items(), strict=True):
+        draw(ax, np.asarray(out, dtype=np.float64), 1, title)
+    fig.tight_layout()
+    return _detached(fig)
+
+
+def _receptive_width(layers: Sequence[tuple[str, int, int]]) -> int:
+    width, jump = 1, 1
+    for _, kernel, stride in layers:
+        width += (kernel - 1) * jump
+        jump *= stride
+    return width
+
+
+def receptive_field_diagram(
+    layers: Sequence[tuple[str, int, int]], n_input: int = 16, *, unit: int | None = None
+) -> Figure:
+    """Draw, in 1-D, which input pixels one unit of the last layer depends on.
+
+    Parameters
+    ----------
+    layers : sequence of (str, int, int)
+        ``(name, kernel, stride)`` per layer, input first; 'valid' padding.
+    n_input : int, optional
+        Input pixels drawn.
+    unit : int, optional
+        Which unit of the last layer to trace (default: the middle one).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One row of units per layer, the input at the bottom; the traced unit
+        and everything it depends on in orange, with the window each layer sees.
+    """
+    counts = [n_input]
+    for name, kernel, stride in layers:
+        n = (counts[-1] - kernel) // stride + 1
+        if n < 1:
+            raise ValueError(f"{name}: a {kernel}-wide kernel does not fit in {counts[-1]} units")
+        counts.append(n)
+    # centre of each unit, in input pixel coordinates
+    centres = [np.arange(n_input, dtype=np.float64)]
+    for (_, kernel, stride), n in zip(layers, counts[1:], strict=True):
+        prev = centres[-1]
+        centres.append(np.array([prev[i * stride : i * stride + kernel].mean() for i in range(n)]))
+    unit = counts[-1] // 2 if unit is None else unit
+    active = [np.array([unit])]
+    for _, kernel, stride in reversed(layers):
+        lows = active[-1] * stride
+        active.append(np.arange(lows.min(), lows.max() + kernel))
+    active = active[::-1]
+
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.32 * n_input + 3.0), 1.1 * (len(layers) + 1) + 0.4))
+    names = ["input", *(name for name, _, _ in layers)]
+    for level, (xs, on) in enumerate(zip(centres, active, strict=True)):
+        if level > 0:
+            _, kernel, stride = layers[level - 1]
+            for i in on:
+                for j in range(i * stride, i * stride + kernel):
+                    ax.plot(
+                        [xs[i], centres[level - 1][j]],
+                        [level, level - 1],
+                        color="tab:orange",
+                        lw=1,
+                        zorder=1,
+                    )
+        colors = ["tab:orange" if i in set(on.tolist()) else "lightgray" for i in range(len(xs))]
+        ax.scatter(xs, np.full(len(xs), level), s=120, c=colors, edgecolors="black", zorder=2)
+        label = f"{names[level]}  ({len(xs)} units)"
+        ax.text(-1.2, level, label, ha="right", va="center", fontsize=9)
+        seen = _receptive_width(layers[:level])
+        ax.text(
+            n_input + 0.2,
+            level,
+            f"each unit sees {seen} input pixel{'s' if seen > 1 else ''}",
+            va="center",
+            fontsize=9,
+            color="tab:orange" if level else "black",
+        )
+    ax.set_xlim(-1.2 - 0.16 * max(len(n) for n in names) - 3, n_input + 6)
+    ax.set_ylim(-0.6, len(layers) + 0.6)
+    ax.axis("off")
+    fig.tight_layout()
+    return _detached(fig)
+
+
+def shift_tolerance(shifts: Sequence[int], distances: dict[str, Sequence[float]]) -> Figure:
+    """Plot how much each representation changes when the image shifts.
+
+    Parameters
+    ----------
+    shifts : sequence of int
+        The shifts tried, in pixels.
+    distances : dict of str to sequence of float
+        Per representation, the mean relative change at each shift.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One line per representation; lower means more tolerant to shifts.
+    """
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for name, values in distances.items():
+        if len(values) != len(shifts):
+            raise ValueError(f"{name}: {len(values)} distances for {len(shifts)} shifts")
+        ax.plot(shifts, values, marker="o", label=name)
+    ax.set_xticks(list(shifts))
+    ax.set_xlabel("shift to the right (pixels)")
+    ax.set_ylabel("relative change\n‖f(x) − f(shifted x)‖ / ‖f(x)‖")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=9)
+    fig.tight_layout()
+    return _detached(fig)
+
+
+def layer_sizes(
+    names: Sequence[str], shapes: Sequence[tuple[int, ...]], params: Sequence[int]
+) -> Figure:
+    """Show, per layer, how many numbers it outputs per image and how many weights it has.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Layer names, input first.
+    shapes : sequence of tuple of int
+        Each layer's output shape for one image (no batch axis).
+    params : sequence of int
+        Each layer's number of trainable parameters.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two bar charts side by side, layers top to bottom, on log scales.
+    """
+    if not len(names) == len(shapes) == len(params):
+        raise ValueError("names, shapes and params must have one entry per layer")
+    sizes = [int(np.prod(shape)) for shape in shapes]
+    labels = [f"{name}  {tuple(shape)}" for name, shape in zip(names, shapes, strict=True)]
+    y = np.arange(len(names))[::-1]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 0.45 * len(names) + 1.2), sharey=True)
+    left.barh(y, sizes, color="tab:blue")
+    right.barh(y, [max(p, 0) for p in params], color="tab:green")
+    for ax, values, title in ((left, sizes, "numbers out, per image"), (right, params, "weights")):
+        ax.set_xscale("symlog", linthresh=1)
+        ax.set_title(title, fontsize=10)
+        for yi, value in zip(y, values, strict=True):
+            ax.text(max(value, 1) * 1.1, yi, f"{value:,}", va="center", fontsize=8)
+        ax.set_xlim(0, max(max(values), 1) * 30)
+    left.set_yticks(y, labels, fontsize=9)
+    fig.tight_layout()
+    return _detached(fig)
 
 
 # --- Lesson 5: build and train the CNN -----------------------------------------
 
 
+def learning_curves(history, *, metrics: Sequence[str] = ("loss", "accuracy")) -> Figure:
+    """Plot training and validation curves, one panel per metric, epoch by epoch.
+
+    Parameters
+    ----------
+    history : keras.callbacks.History or dict
+        What ``model.fit`` returns, or its ``history`` dict: lists per metric,
+        validation ones prefixed ``val_``.
+    metrics : sequence of str, optional
+        Which metrics to draw; those missing from ``history`` are skipped.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per metric; a dot marks the best validation epoch (lowest
+        loss, highest anything else).
+    """
+    logs = getattr(history, "history", history)
+    if not isinstance(logs, dict) or not logs:
+        raise ValueError("history must be what model.fit returns, or its non-empty .history dict")
+    shown = [m for m in metrics if m in logs or f"val_{m}" in logs]
+    if not shown:
+        raise ValueError(f"none of {list(metrics)} is in the history; it has {sorted(logs)}")
+    fig, axes = plt.subplots(1, len(shown), figsize=(4.8 * len(shown), 3.4), squeeze=False)
+    for ax, metric in zip(axes[0], shown, strict=True):
+        for key, label, style in (
+            (metric, "training", "-o"),
+            (f"val_{metric}", "validation", "-s"),
+        ):
+            if key in logs:
+                values = np.asarray(logs[key], dtype=float)
+                epochs = np.arange(1, len(values) + 1)
+                ax.plot(epochs, values, style, ms=3, label=label)
+        if f"val_{metric}" in logs:
+            values = np.asarray(logs[f"val_{metric}"], dtype=float)
+            best = int(np.argmin(values) if "loss" in metric else np.argmax(values))
+            ax.plot(best + 1, values[best], "o", ms=9, mfc="none", mec="black", label="best")
+        ax.set_xlabel("epoch")
+        ax.set_title(metric)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _detached(fig)
+
+
 # --- Lesson 6: evaluate and look inside ------------------------------------------
+
+
+def prediction_grid(
+    images: np.ndarray,
+    probs: np.ndarray,
+    y_true: np.ndarray,
+    *,
+    class_names: Sequence[str] | None = None,
+    ncols: int = 3,
+) -> Figure:
+    """Show each image beside a bar chart of its predicted probabilities.
+
+    The predicted class's bar is red when the prediction is wrong, blue when
+    it is right; the true class's bar is green when it is not the predicted one.
+
+    Parameters
+    ----------
+    images : numpy.ndarray
+        Images, shape ``(n, 28, 28)`` (or ``(n, 28, 28, 1)``).
+    probs : numpy.ndarray
+        Class probabilities, shape ``(n, n_classes)``.
+    y_true : numpy.ndarray
+        True labels, shape ``(n,)``.
+    class_names : sequence of str, optional
+        Names per label (default: Fashion-MNIST's ten classes).
+    ncols : int, optional
+        Image-and-chart pairs per row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure; each image is titled "predicted (confidence) / true",
+        in red when wrong.
+    """
+    images = np.asarray(images)
+    if images.ndim == 4:
+        images = images[..., 0]
+    probs = np.asarray(probs, dtype=float)
+    y_true = np.asarray(y_true).astype(int)
+    if not len(images) == len(probs) == len(y_true):
+        raise ValueError(
+            f"images, probs and y_true need one entry per example, got "
+            f"{len(images)}, {len(probs)} and {len(y_true)}"
+        )
+    names = _names(class_names)
+    n = len(images)
+    ncols = max(1, min(ncols, n))
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(
+        nrows, 2 * ncols, figsize=(4.4 * ncols, 2.0 * nrows), squeeze=False,
+        gridspec_kw={"width_ratios": [1, 1.3] * ncols},
+    )  # fmt: skip
+    for ax in axes.flat:
+        ax.axis("off")
+    for index in range(n):
+        row, col = divmod(index, ncols)
+        ax_img, ax_bar = axes[row, 2 * col], axes[row, 2 * col + 1]
+        predicted = int(np.argmax(probs[index]))
+        right = predicted == y_true[index]
+        colour = "tab:blue" if right else "tab:red"
+        ax_img.imshow(images[index], cmap="gray_r")
+        ax_img.set_title(
+            f"{names[predicted]} {probs[index, predicted]:.0%}\n(true: {names[y_true[index]]})",
+            fontsize=8, color=colour,
+        )  # fmt: skip
+        ax_bar.axis("on")
+        bars = ax_bar.bar(range(probs.shape[1]), probs[index], color="lightgray")
+        bars[predicted].set_color(colour)
+        if not right:
+            bars[y_true[index]].set_color("tab:green")
+        ax_bar.set_ylim(0, 1)
+        ax_bar.set_xticks(range(probs.shape[1]))
+        ax_bar.set_xticklabels(range(probs.shape[1]), fontsize=6)
+        ax_bar.set_yticks([])
+    fig.tight_layout()
+    return _detached(fig)
+
+
+def class_metrics(
+    values: dict[str, np.ndarray], *, class_names: Sequence[str] | None = None
+) -> Figure:
+    """Compare per-class scores (precision, recall, ...) as grouped horizontal bars.
+
+    Parameters
+    ----------
+    values : dict of str to numpy.ndarray
+        Each metric's value per class, in label order, between 0 and 1.
+    class_names : sequence of str, optional
+        Names per label (default: Fashion-MNIST's ten classes).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One group of bars per class, the worst classes easy to spot.
+    """
+    if not values:
+        raise ValueError("values must hold at least one metric")
+    arrays = {name: np.asarray(v, dtype=float) for name, v in values.items()}
+    n = len(next(iter(arrays.values())))
+    names = list(_names(class_names))[:n]
+    height = 0.8 / len(arrays)
+    fig, ax = plt.subplots(figsize=(7, 0.45 * n + 1))
+    y = np.arange(n)[::-1]
+    for offset, (metric, v) in enumerate(arrays.items()):
+        if len(v) != n:
+            raise ValueError(f"{metric} has {len(v)} values, expected {n}")
+        ax.barh(y - offset * height + 0.4 - height / 2, v, height, label=metric)
+    ax.set_yticks(y, names)
+    low = min(float(min(v.min() for v in arrays.values())), 0.9)
+    ax.set_xlim(max(0.0, low - 0.05), 1.0)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    return _detached(fig)
+
+
+def filters(kernels: np.ndarray, *, ncols: int = 8, titles: Sequence[str] | None = None) -> Figure:
+    """Draw 2-D convolution kernels, red positive and blue negative around a white 0.
+
+    Parameters
+    ----------
+    kernels : numpy.ndarray
+        A Keras kernel of shape ``(kh, kw, 1, n)`` or a stack ``(kh, kw, n)``.
+    ncols : int, optional
+        Kernels per row.
+    titles : sequence of str, optional
+        One title per kernel (default: its index).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One small panel per kernel, each on its own colour scale.
+    """
+    kernels = np.asarray(kernels, dtype=float)
+    if kernels.ndim == 4:
+        if kernels.shape[2] != 1:
+            raise ValueError(
+                f"expected one input channel (kh, kw, 1, n), got {kernels.shape}: "
+                "pick one input channel first"
+            )
+        kernels = kernels[:, :, 0, :]
+    if kernels.ndim != 3:
+        raise ValueError(
+            f"kernels must have shape (kh, kw, n) or (kh, kw, 1, n), got {kernels.shape}"
+        )
+    n = kernels.shape[-1]
+    titles = [str(i) for i in range(n)] if titles is None else titles
+    ncols = max(1, min(ncols, n))
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.1 * ncols, 1.25 * nrows), squeeze=False)
+    for index, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if index < n:
+            kernel = kernels[..., index]
+            peak = float(np.abs(kernel).max()) or 1.0
+            ax.imshow(kernel, cmap="RdBu_r", vmin=-peak, vmax=peak)
+            ax.set_title(titles[index], fontsize=8)
+    fig.tight_layout()
+    return _detached(fig)
+
+
+def feature_maps(
+    maps: np.ndarray, *, ncols: int = 8, title: str | None = None, size: float = 1.1
+) -> Figure:
+    """Draw every channel of one image's feature-map stack in a grid.
+
+    Parameters
+    ----------
+    maps : numpy.ndarray
+        One stack, shape ``(height, width, channels)`` (a leading batch axis of 1
+        is dropped).
+    ncols : int, optional
+        Maps per row.
+    title : str, optional
+        The figure's title (default: the stack's shape).
+    size : float, optional
+        Inches per map.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per channel, dark where the channel responds strongly.
+    """
+    maps = np.asarray(maps, dtype=float)
+    if maps.ndim == 4 and maps.shape[0] == 1:
+        maps = maps[0]
+    if maps.ndim != 3:
+        raise ValueError(f"maps must have shape (height, width, channels), got {maps.shape}")
+    n = maps.shape[-1]
+    ncols = max(1, min(ncols, n))
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size * ncols, size * nrows + 0.4), squeeze=False
+    )
+    for index, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if index < n:
+            ax.imshow(maps[..., index], cmap="gray_r", vmin=min(0.0, maps[..., index].min()))
+            ax.set_title(str(index), fontsize=7)
+    fig.suptitle(title or f"feature maps, shape {maps.shape}", fontsize=10)
+    fig.tight_layout()
+    return _detached(fig)
+
+
+def saliency(images: np.ndarray, maps: np.ndarray, titles: Sequence[str] | None = None) -> Figure:
+    """Show images above their saliency maps, and the maps laid over the images.
+
+    Parameters
+    ----------
+    images : numpy.ndarray
+        Images, shape ``(n, 28, 28)`` (or ``(n, 28, 28, 1)``).
+    maps : numpy.ndarray
+        One non-negative map per image, same height and width.
+    titles : sequence of str, optional
+        One title per image.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three rows: the images, the maps (dark = the class score is sensitive
+        to that pixel), and the maps in colour over the faded images.
+    """
+    images = np.asarray(images, dtype=float)
+    maps = np.asarray(maps, dtype=float)
+    if images.ndim == 4:
+        images = images[..., 0]
+    if maps.ndim == 4:
+        maps = maps[..., 0]
+    if images.shape != maps.shape or images.ndim != 3:
+        raise ValueError(
+            f"images and maps must both have shape (n, height, width); got {images.shape} "
+            f"and {maps.shape}"
+        )
+    n = len(images)
+    fig, axes = plt.subplots(3, n, figsize=(1.6 * n, 5.0), squeeze=False)
+    for index in range(n):
+        peak = float(maps[index].max()) or 1.0
+        axes[0, index].imshow(images[index], cmap="gray_r")
+        axes[1, index].imshow(maps[index], cmap="gray_r", vmin=0, vmax=peak)
+        axes[2, index].imshow(images[index], cmap="gray_r", alpha=0.5)
+        axes[2, index].imshow(maps[index], cmap="inferno", alpha=0.6, vmin=0, vmax=peak)
+        if titles is not None:
+            axes[0, index].set_title(titles[index], fontsize=8)
+        for ax in axes[:, index]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[0, 0].set_ylabel("image", fontsize=9)
+    axes[1, 0].set_ylabel("saliency", fontsize=9)
+    axes[2, 0].set_ylabel("overlay", fontsize=9)
+    fig.tight_layout()
+    return _detached(fig)
 
 
 # --- Lesson 7: improve the CNN --------------------------------------------------

@@ -1,0 +1,650 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: nbgrader,tags,-all
+#     notebook_metadata_filter: kernelspec,jupytext,-all
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Lesson 3 — Convolution filters by hand
+#
+# In lesson 2 your dense network reached about 88% accuracy, and then did just as
+# well on images whose pixels had been shuffled into a fixed random order. It never
+# used the one thing that makes an image an image: neighbouring pixels belong
+# together. A *convolution* looks at small neighbourhoods, and it looks at every
+# neighbourhood with the same few weights. In this lesson you write one yourself,
+# see what it does to clothing, and check that Keras computes exactly the same
+# numbers.
+#
+# ## Learning objectives
+#
+# By the end of this lesson you can:
+#
+# - compute one output of a filter by hand: a window of pixels times a kernel, summed;
+# - implement `conv2d` in NumPy, with `"valid"` and `"same"` padding and a stride,
+#   and predict the shape of its output;
+# - read what hand-made kernels (edges, blur, sharpen) do to an image, and design one;
+# - tell cross-correlation from convolution, and turn one into the other;
+# - show that a Keras `Conv2D` layer computes your function;
+# - stack several filters into a feature-map stack of shape `(height, width, channels)`.
+#
+# Estimated time: 35–45 minutes
+
+# %%
+import functools
+
+import keras
+import numpy as np
+
+from fmnist_utils import filters, plots, widgets
+from fmnist_utils.data import CLASS_NAMES, load_fashion_mnist
+from fmnist_utils.environment import check_versions
+
+check_versions()
+keras.utils.set_random_seed(0)
+
+# %% [markdown]
+# ## One image to work on
+#
+# As in lesson 1, you scale the pixels to `float32` values in $[0, 1]$: 0 is the
+# white background, 1 is the darkest ink. Most of this lesson works on a single
+# image, the first one of the training set.
+
+# %%
+(x_train, y_train), (x_test, y_test) = load_fashion_mnist()
+image = x_train[0].astype(np.float32) / 255.0
+CLASS_NAMES[y_train[0]], image.shape, image.dtype
+
+# %% [markdown]
+# ## One output value by hand
+#
+# A **kernel** is a small grid of weights, here 3×3. To compute one output value,
+# you lay the kernel over a 3×3 **window** of the image, multiply each pixel by the
+# weight on top of it, and add the nine products. Sliding the window one pixel at
+# a time over the whole image gives a new image: the **filtered** image, or
+# **feature map**.
+#
+# Here is the first kernel of this lesson. Its left column is positive, its right
+# column negative, so it computes "left minus right": a measure of how much the
+# ink changes from left to right.
+
+# %%
+kernel = filters.VERTICAL_EDGE
+kernel
+
+# %% [markdown]
+# The window whose top-left corner sits at row 11, column 11 lies on the left
+# edge of the boot's shaft: background on the left, ink on the right.
+#
+# **Predict** before you run the next two cells: is "left minus right" positive
+# or negative there? Roughly how large?
+
+# %%
+window = image[11:14, 11:14]
+window.round(2)
+
+# %%
+float((window * kernel).sum())
+
+# %% [markdown]
+# Negative, and large: the left column is blank (0), the right column is nearly
+# black (about 0.9), and the weights $-1, -2, -1$ on the right add up to $-4$,
+# so the sum is about $-4 \times 0.9$. On a blank or evenly coloured area the
+# same kernel gives 0, because its weights add up to 0. The figure shows the
+# same computation.
+
+# %%
+plots.convolution_step(image, kernel, row=11, col=11)
+
+# %% [markdown]
+# ## How big is the output? Padding and stride
+#
+# A 3×3 window fits in a 28×28 image at $28 - 3 + 1 = 26$ positions along each
+# axis, so sliding it everywhere gives a 26×26 output. This is **`"valid"`
+# padding**: no padding at all, only windows that fit.
+#
+# To keep the output as large as the input, you surround the image with zeros
+# first. This is **`"same"` padding**: a 3×3 kernel needs one row of zeros on top,
+# one below, one column left and one right. The zeros act like blank background.
+#
+# The **stride** is how far the window jumps between outputs. With stride 2 the
+# output keeps every second window, so it is about half as tall and half as wide.
+#
+# Keras' exact rules, which your function follows (with $n$ the image's height,
+# $k$ the kernel's height, $s$ the stride; the same for widths):
+#
+# | padding | output height | zeros added |
+# |---|---|---|
+# | `"valid"` | $\lfloor (n - k) / s \rfloor + 1$ | none |
+# | `"same"` | $\lceil n / s \rceil$ | $p = \max((\text{out} - 1)\,s + k - n,\ 0)$ rows in all: $\lfloor p / 2 \rfloor$ on top, the rest at the bottom |
+#
+# For a 3×3 kernel and stride 1, `"same"` adds exactly one row or column of zeros
+# on each side. `np.pad` adds zeros for you:
+
+# %%
+np.pad(np.ones((2, 3)), ((1, 1), (1, 1)))
+
+# %% [markdown]
+# ### Exercise 1 — `conv2d` (5 points)
+#
+# Write `conv2d(image, kernel, padding="valid", stride=1)`. Slide `kernel` over
+# `image`, and at each position sum the products of the window and the kernel.
+#
+# Hints:
+# - With `"same"` padding, compute the output size first, then the padding, then
+#   call `np.pad(image, ((top, bottom), (left, right)))`. `-(-n // s)` is
+#   $\lceil n / s \rceil$ in integers.
+# - After padding, both cases are the same: a `"valid"` slide over the padded image.
+# - Two `for` loops over the output positions are fine: the images are small.
+# - Kernels can have an even side (2×2), and need not be square.
+
+
+# %% nbgrader={"cell_type": "code", "checksum": "28748dd78e4a54e2c808663738c40441", "grade": false, "grade_id": "conv2d", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def conv2d(
+    image: np.ndarray, kernel: np.ndarray, padding: str = "valid", stride: int = 1
+) -> np.ndarray:
+    """Slide `kernel` over `image` and sum window times kernel at each position.
+
+    out[i, j] = sum over a, b of kernel[a, b] * padded[i * stride + a, j * stride + b]
+
+    Parameters
+    ----------
+    image : np.ndarray
+        A 2-D image, shape (height, width), any numeric dtype.
+    kernel : np.ndarray
+        A 2-D kernel, shape (kh, kw); sides may be odd or even.
+    padding : str
+        "valid": no padding, only windows that fit in the image.
+        "same": zeros around the image so the output has ceil(height / stride)
+        rows and ceil(width / stride) columns; of the p rows of zeros needed,
+        p // 2 go on top and the rest at the bottom (columns likewise).
+    stride : int
+        How far the window moves between outputs (1 or more).
+
+    Returns
+    -------
+    np.ndarray
+        The filtered image, dtype float32.
+
+    Raises
+    ------
+    ValueError
+        If padding is neither "valid" nor "same".
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %% nbgrader={"cell_type": "code", "checksum": "5373cd0d14e5b55a18342c400621c819", "grade": true, "grade_id": "conv2d_tests", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
+"""Check conv2d: type, dtype and shape for each padding and stride, values inside and at the borders, bad padding."""
+out = conv2d(image, filters.VERTICAL_EDGE)
+assert isinstance(out, np.ndarray), f"expected a NumPy array, got {type(out).__name__}"
+assert out.dtype == np.float32, (
+    f"expected dtype float32, got {out.dtype}: convert with .astype(np.float32)"
+)
+assert out.shape == (26, 26), f"'valid' padding: expected shape (26, 26), got {out.shape}"
+hand = float((image[11:14, 11:14] * filters.VERTICAL_EDGE).sum())
+assert np.isclose(out[11, 11], hand, atol=1e-4), (
+    f"out[11, 11] should be the window image[11:14, 11:14] times the kernel, summed: {hand:.4f}; "
+    f"got {out[11, 11]:.4f}. Is the window's top-left corner at (i, j)?"
+)
+shapes = {
+    ("same", 1): (28, 28),
+    ("valid", 2): (13, 13),
+    ("same", 2): (14, 14),
+    ("valid", 3): (9, 9),
+}
+for (pad, step), expected in shapes.items():
+    got = conv2d(image, filters.VERTICAL_EDGE, padding=pad, stride=step).shape
+    assert got == expected, f"padding={pad!r}, stride={step}: expected shape {expected}, got {got}"
+tiny = np.arange(16, dtype=np.float32).reshape(4, 4)
+np.testing.assert_allclose(
+    conv2d(tiny, np.array([[1.0, 0.0], [0.0, -1.0]])),
+    np.full((3, 3), -5.0),
+    err_msg="a 2x2 kernel [[1, 0], [0, -1]] on np.arange(16).reshape(4, 4) gives -5 everywhere",
+)
+np.testing.assert_allclose(
+    conv2d(image, filters.IDENTITY, padding="same"),
+    image,
+    atol=1e-6,
+    err_msg="'same' padding with the identity kernel must give back the image unchanged",
+)
+ones = conv2d(np.ones((4, 4)), np.ones((3, 3)), padding="same")
+assert np.isclose(ones[0, 0], 4) and np.isclose(ones[0, 1], 6) and np.isclose(ones[1, 1], 9), (
+    "a 3x3 kernel of ones on a 4x4 image of ones with 'same' padding should give 4 in the "
+    f"corners, 6 on the edges and 9 inside (the padding zeros count as 0); got\n{ones}"
+)
+try:
+    conv2d(image, filters.BLUR, padding="full")
+except ValueError:
+    pass
+else:
+    raise AssertionError("padding='full' should raise ValueError: only 'valid' and 'same' exist")
+print("conv2d: all visible checks passed")
+
+
+
+# %% [markdown]
+# ## Hand-made kernels
+#
+# `fmnist_utils.filters` holds four classic kernels; lesson 6 comes back to them
+# when you look inside a trained network. Read their weights before you look at
+# what they do:
+#
+# - **vertical edge** (Sobel): left column minus right column, the middle row
+#   counting twice. Its weights add up to 0.
+# - **horizontal edge**: the same turned by 90°, top minus bottom.
+# - **blur**: nine weights of 1/9, the mean of the neighbourhood. They add up to 1.
+# - **sharpen**: five times the centre minus its four neighbours. They add up to 1.
+#
+# **Predict**: which kernels will leave the boot roughly as it is, and which will
+# keep only its outline? Will the top of the boot light up with the vertical-edge
+# kernel?
+
+# %%
+outputs = {
+    name: conv2d(image, kernel, padding="same")
+    for name, kernel in filters.KERNELS.items()
+    if name != "identity"
+}
+plots.filter_gallery(image, outputs, kernels=filters.KERNELS)
+
+# %% [markdown]
+# How to read the colours: a map with negative values is drawn red where it is
+# positive, blue where it is negative and white at 0; a map without negative
+# values is drawn like the image, dark where it is large.
+#
+# - The **vertical-edge** map is 0 on the background and inside the boot, where
+#   the ink does not change. It is blue (negative) on the left edges, where ink
+#   starts, and red on the right edges, where it stops. The flat top of the boot
+#   barely shows: there the ink changes from top to bottom, not from left to right.
+# - The **horizontal-edge** map is the opposite: it sees the top of the boot and
+#   its sole.
+# - **Blur** keeps the picture but softens it: weights adding up to 1 keep the
+#   overall brightness.
+# - **Sharpen** also adds up to 1, so it keeps the picture, but it exaggerates
+#   every difference between a pixel and its neighbours: the texture stands out.
+#
+# The same kernels on a trouser and a sandal:
+
+# %%
+trouser = x_train[np.flatnonzero(y_train == CLASS_NAMES.index("Trouser"))[0]] / 255.0
+plots.filter_gallery(
+    trouser,
+    {
+        name: conv2d(trouser, k, padding="same")
+        for name, k in filters.KERNELS.items()
+        if name != "identity"
+    },
+)
+
+# %%
+sandal = x_train[np.flatnonzero(y_train == CLASS_NAMES.index("Sandal"))[0]] / 255.0
+plots.filter_gallery(
+    sandal,
+    {
+        name: conv2d(sandal, k, padding="same")
+        for name, k in filters.KERNELS.items()
+        if name != "identity"
+    },
+)
+
+# %% [markdown]
+# The gap between the trouser legs is two long vertical edges; the sandal's straps
+# are a tangle of both kinds. An edge map already says something about the class,
+# and says it in a way that does not care *where* in the image the edge is: the
+# same kernel is used at every position. That sharing of weights is what a dense
+# layer lacks.
+#
+# ### Exercise 2 — a diagonal-edge kernel (2 points)
+#
+# Design a 3×3 kernel that responds to edges running like `\` (from top-left to
+# bottom-right) far more than to edges running like `/`. The four test images
+# below are what the checks use: a `\` edge, a `/` edge, a vertical and a
+# horizontal edge.
+#
+# Hint: the vertical-edge kernel compares the left column with the right column.
+# Turn that idea by 45°: compare the corner on one side of the `\` diagonal with
+# the corner on the other side, and put zeros on the diagonal itself.
+
+# %%
+edges = np.stack(
+    [
+        np.triu(np.ones((12, 12)), k=1),
+        np.fliplr(np.triu(np.ones((12, 12)), k=1)),
+        np.repeat([[0.0] * 6 + [1.0] * 6], 12, axis=0),
+        np.repeat([[0.0] * 6 + [1.0] * 6], 12, axis=0).T,
+    ],
+    axis=-1,
+)
+plots.feature_map_row(
+    edges, ["\\ edge", "/ edge", "vertical edge", "horizontal edge"], title="the test images"
+)
+
+
+# %% nbgrader={"cell_type": "code", "checksum": "4fade4251ef8c3f6d2c14b5626547743", "grade": false, "grade_id": "diagonal_edge_kernel", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def diagonal_edge_kernel() -> np.ndarray:
+    r"""Return a 3x3 float kernel that detects edges running like \ (top-left to bottom-right).
+
+    Its weights add up to 0 (no response on a flat image). Its largest response,
+    in absolute value, is larger on a \ edge than on a vertical or a horizontal
+    edge, and at least twice as large as on a / edge.
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %% nbgrader={"cell_type": "code", "checksum": "9eb3e1f65f28d3a139ca9314111ae73b", "grade": true, "grade_id": "diagonal_edge_kernel_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""Check diagonal_edge_kernel by what it does: 3x3 floats, silent on flat images, strongest on \\ edges."""
+k = diagonal_edge_kernel()
+assert isinstance(k, np.ndarray), f"expected a NumPy array, got {type(k).__name__}"
+assert np.issubdtype(k.dtype, np.floating), f"expected a float dtype, got {k.dtype}"
+assert k.shape == (3, 3), f"expected shape (3, 3), got {k.shape}"
+k = np.array(k, dtype=np.float64)
+assert np.abs(k).max() > 0, "the kernel is all zeros: it responds to nothing"
+
+
+def _peak(img: np.ndarray, kern: np.ndarray) -> float:
+    # the strongest 'valid' response, in absolute value (no zero padding, so no fake edges)
+    return float(np.abs(filters.filter_image(img, kern)[1:-1, 1:-1]).max())
+
+
+scale = np.abs(k).sum()
+assert _peak(np.full((12, 12), 0.7), k) <= 1e-6 * scale, (
+    f"on a flat image the kernel must give 0, but its weights add up to {k.sum():.3g}, not 0"
+)
+diag, anti, vert, horiz = (_peak(edges[..., c], k) for c in range(4))
+assert diag > vert and diag > horiz, (
+    f"the \\ edge should give the strongest response: \\ gives {diag:.3g}, vertical {vert:.3g}, "
+    f"horizontal {horiz:.3g}. Put the positive and negative weights in opposite corners across "
+    "the \\ diagonal."
+)
+assert anti <= 0.5 * diag, (
+    f"the / edge gives {anti:.3g}, more than half of the \\ edge's {diag:.3g}: the kernel should "
+    "not see edges in the other diagonal direction"
+)
+print("diagonal_edge_kernel: all visible checks passed")
+
+# %% [markdown]
+# Your kernel at work on the boot, next to its mirror image, which looks for `/`
+# edges. Compare the front of the boot, which slopes like `/`, in the two maps.
+
+# %%
+plots.filter_gallery(
+    image,
+    {
+        "\\ edges": conv2d(image, diagonal_edge_kernel(), padding="same"),
+        "/ edges": conv2d(image, np.fliplr(diagonal_edge_kernel()), padding="same"),
+    },
+)
+
+# %% [markdown]
+# ## Cross-correlation or convolution?
+#
+# What you implemented slides the kernel as it is. Mathematicians call that a
+# **cross-correlation**. Their **convolution** first turns the kernel by 180°
+# (flips it upside down and left to right), then slides it:
+#
+# $$(x \star k)[i, j] = \sum_{a, b} k[a, b]\, x[i + a, j + b] \qquad (x * k)[i, j] = \sum_{a, b} k[a, b]\, x[i - a, j - b].$$
+#
+# Keras, PyTorch and every other deep-learning library compute the
+# cross-correlation and call it convolution. Nothing is lost: the kernels are
+# learned, so a network that needed the flipped kernel would simply learn it.
+#
+# ### Exercise 3 — `flip_kernel` (1 point)
+
+
+# %% nbgrader={"cell_type": "code", "checksum": "b767068c9bacdfccb7481a68e9c989d9", "grade": false, "grade_id": "flip_kernel", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def flip_kernel(kernel: np.ndarray) -> np.ndarray:
+    """Return `kernel` turned by 180 degrees: flipped upside down and left to right.
+
+    conv2d(image, flip_kernel(kernel)) is then a true convolution. The input is
+    not modified; the result has the same shape and dtype.
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %% nbgrader={"cell_type": "code", "checksum": "f8846142ddfd7aeec979240b18d9853e", "grade": true, "grade_id": "flip_kernel_tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""Check flip_kernel: same shape and dtype, both axes flipped, input untouched."""
+k = np.arange(6, dtype=np.float32).reshape(2, 3)
+flipped = flip_kernel(k)
+assert isinstance(flipped, np.ndarray), f"expected a NumPy array, got {type(flipped).__name__}"
+assert flipped.shape == (2, 3), f"expected shape (2, 3), got {flipped.shape}"
+assert flipped.dtype == k.dtype, f"expected dtype {k.dtype}, got {flipped.dtype}"
+np.testing.assert_array_equal(
+    flipped,
+    [[5, 4, 3], [2, 1, 0]],
+    err_msg="[[0, 1, 2], [3, 4, 5]] flipped both ways is [[5, 4, 3], [2, 1, 0]]; flipping only one axis is not enough",
+)
+np.testing.assert_array_equal(
+    k, np.arange(6).reshape(2, 3), err_msg="flip_kernel must not modify its input"
+)
+print("flip_kernel: all visible checks passed")
+
+# %% [markdown]
+# For the symmetric kernels, blur and sharpen, flipping changes nothing. For the
+# edge kernels it only changes the sign:
+
+# %%
+np.array_equal(flip_kernel(filters.VERTICAL_EDGE), -filters.VERTICAL_EDGE)
+
+# %% [markdown]
+# The difference is easiest to see on a kernel with nothing symmetric about it:
+# a 7×7 kernel holding a single 1, in its top-left corner. Cross-correlation puts
+# at each position the pixel 3 rows up and 3 columns left of it.
+#
+# **Predict**: which way does the boot move with the cross-correlation, and which
+# way with the convolution?
+
+# %%
+corner = np.zeros((7, 7), dtype=np.float32)
+corner[0, 0] = 1.0
+plots.filter_gallery(
+    image,
+    {
+        "cross-correlation\n(Keras, conv2d)": conv2d(image, corner, padding="same"),
+        "convolution\n(flipped kernel)": conv2d(image, flip_kernel(corner), padding="same"),
+    },
+)
+
+# %% [markdown]
+# The cross-correlation moves the boot 3 pixels down and to the right, the
+# convolution 3 pixels up and to the left: with an asymmetric kernel, the two
+# really differ.
+#
+# ## Keras' `Conv2D` computes the same numbers
+#
+# A Keras `Conv2D` layer holds a stack of kernels of shape
+# `(kernel_height, kernel_width, input_channels, filters)`, plus one bias per
+# filter that it adds to each output. Here you make a layer with 4 filters for
+# a 1-channel image, switch the bias off, and give it the four hand-made kernels
+# as weights instead of random ones.
+
+# %%
+names = ["vertical edge", "horizontal edge", "blur", "sharpen"]
+kernels = filters.kernel_stack(names)
+layer = keras.layers.Conv2D(filters=4, kernel_size=3, padding="same", use_bias=False)
+layer.build((None, 28, 28, 1))
+layer.set_weights([kernels[:, :, np.newaxis, :]])
+layer.kernel.shape
+
+# %% [markdown]
+# A Keras layer works on a **batch** of images with **channels**: shape
+# `(batch, height, width, channels)`. One grayscale image becomes a batch of one,
+# with one channel.
+
+# %%
+keras_maps = keras.ops.convert_to_numpy(layer(image[np.newaxis, :, :, np.newaxis]))[0]
+keras_maps.shape
+
+# %%
+for c, name in enumerate(names):
+    np.testing.assert_allclose(
+        keras_maps[:, :, c],
+        conv2d(image, kernels[:, :, c], padding="same"),
+        atol=1e-5,
+        err_msg=f"the {name} maps differ",
+    )
+"conv2d and Keras agree on all four maps"
+
+# %% [markdown]
+# They agree to within rounding. The padding rule of your `conv2d` is Keras'
+# own, so they agree with a stride too, where the extra row of zeros goes at the
+# bottom:
+
+# %%
+strided = keras.layers.Conv2D(1, kernel_size=2, strides=3, padding="same", use_bias=False)
+strided.build((None, 28, 28, 1))
+strided.set_weights([np.array([[1.0, 2.0], [3.0, 4.0]], dtype=np.float32).reshape(2, 2, 1, 1)])
+np.testing.assert_allclose(
+    keras.ops.convert_to_numpy(strided(image[np.newaxis, :, :, np.newaxis]))[0, :, :, 0],
+    conv2d(image, np.array([[1.0, 2.0], [3.0, 4.0]]), padding="same", stride=3),
+    atol=1e-5,
+)
+"2x2 kernel, stride 3: conv2d and Keras agree"
+
+# %% [markdown]
+# ## Try your own kernels
+#
+# The editor below runs *your* `conv2d` on the boot. Pick a preset, or type
+# weights into the nine boxes (press Enter or click elsewhere to apply). Things
+# to try:
+#
+# - Start from **identity** and change the 1 to 2, then to 0.5. What does the sum
+#   of the weights do to the brightness?
+# - Start from **vertical edge** and swap its columns. What changes colour?
+# - Make a kernel that responds to edges of the boot's *top* only, not its sole.
+# - Type your diagonal kernel from Exercise 2.
+
+# %%
+widgets.kernel_editor(image, conv=functools.partial(conv2d, padding="same"))
+
+# %% [markdown]
+# ## From one filter to a stack of feature maps
+#
+# A convolution layer does not apply one kernel: it applies many, each to the
+# same input, and stacks the results along a new last axis, the **channels**.
+# With $C$ kernels, a `(28, 28)` image becomes a `(28, 28, C)` stack of feature
+# maps: at each pixel, $C$ numbers that say how much each pattern is present
+# there. That stack is what the next layer of a CNN reads.
+#
+# ### Exercise 4 — `apply_kernels` (2 points)
+#
+# Kernels come stacked like Keras' filters, along the last axis:
+# `kernels[:, :, c]` is kernel number `c`.
+
+
+# %% nbgrader={"cell_type": "code", "checksum": "de8487fcceeafed5785b876eb10143e8", "grade": false, "grade_id": "apply_kernels", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def apply_kernels(image: np.ndarray, kernels: np.ndarray, padding: str = "same") -> np.ndarray:
+    """Filter `image` with each kernel of a stack and stack the results as channels.
+
+    Parameters
+    ----------
+    image : np.ndarray
+        A 2-D image, shape (height, width).
+    kernels : np.ndarray
+        A stack of C kernels, shape (kh, kw, C).
+    padding : str
+        "same" or "valid", as for conv2d.
+
+    Returns
+    -------
+    np.ndarray
+        Shape (out_height, out_width, C), dtype float32; channel c is
+        conv2d(image, kernels[:, :, c], padding=padding).
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %% nbgrader={"cell_type": "code", "checksum": "711ac521cd1c058d35f5f4c3d7ced5a0", "grade": true, "grade_id": "apply_kernels_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""Check apply_kernels: type, dtype, (H, W, C) shape for both paddings, one channel per kernel, in order."""
+stack = filters.kernel_stack(["vertical edge", "blur", "identity"])
+maps = apply_kernels(image, stack)
+assert isinstance(maps, np.ndarray), f"expected a NumPy array, got {type(maps).__name__}"
+assert maps.dtype == np.float32, f"expected dtype float32, got {maps.dtype}"
+assert maps.shape == (28, 28, 3), (
+    f"expected shape (28, 28, 3): channels last, one per kernel; got {maps.shape}"
+)
+np.testing.assert_allclose(
+    maps[:, :, 2],
+    image,
+    atol=1e-6,
+    err_msg="channel 2 (the identity kernel) should be the image itself",
+)
+np.testing.assert_allclose(
+    maps[:, :, 0],
+    filters.filter_image(image, filters.VERTICAL_EDGE),
+    atol=1e-5,
+    err_msg="channel 0 should be the image filtered by kernels[:, :, 0], the vertical edge",
+)
+valid = apply_kernels(image, stack, padding="valid")
+assert isinstance(valid, np.ndarray) and valid.shape == (26, 26, 3), (
+    f"padding='valid': expected shape (26, 26, 3), got {getattr(valid, 'shape', None)}"
+)
+print("apply_kernels: all visible checks passed")
+
+# %% [markdown]
+# The four hand-made kernels turn the boot into a `(28, 28, 4)` stack:
+
+# %%
+maps = apply_kernels(image, kernels)
+maps.shape
+
+# %%
+plots.feature_map_row(maps, names)
+
+# %% [markdown]
+# This is exactly what the Keras layer above computed:
+
+# %%
+np.testing.assert_allclose(maps, keras_maps, atol=1e-5)
+"apply_kernels(image, kernels) == Conv2D layer(image)"
+
+# %% [markdown]
+# A real CNN's first layer is this, with three differences: it uses 32 or 64
+# kernels instead of 4; it adds a bias and keeps only the positive part of each
+# map (the ReLU, $\max(0, x)$, from lesson 2); and nobody designs its kernels —
+# training finds them, starting from random numbers. The second layer then
+# slides its own kernels over the *stack*: each of its kernels has shape
+# `(3, 3, C)`, one 3×3 slice per input channel, all summed. Lesson 4 looks at
+# what happens to the sizes of these stacks through a network, and lesson 6 shows
+# the kernels a trained network learned, next to the ones you made here.
+#
+# ## Summary
+#
+# - A filter computes, at every position, the sum of a window of pixels times a
+#   kernel of weights; the *same* kernel is used everywhere.
+# - `"valid"` padding keeps only windows that fit ($n - k + 1$ outputs for stride
+#   1); `"same"` pads with zeros to keep $\lceil n / s \rceil$ outputs; a stride $s$
+#   keeps every $s$-th window.
+# - Kernels whose weights add up to 0 (edges) ignore flat regions and respond to
+#   changes; kernels adding up to 1 (blur, sharpen) keep the brightness.
+# - Deep-learning "convolution" is cross-correlation: a true convolution flips the
+#   kernel first, which only matters for asymmetric kernels.
+# - Keras' `Conv2D` with your kernels as weights and no bias gives exactly your
+#   `conv2d`'s numbers; with $C$ kernels it outputs a `(height, width, C)` stack of
+#   feature maps.
+#
+# ## Further exercises
+#
+# 1. Write a 5×5 Gaussian blur kernel (weights falling off from the centre,
+#    adding up to 1) and compare it with the box blur on the sandal.
+# 2. Apply the vertical-edge kernel twice in a row. What single 5×5 kernel does
+#    the same? (Hint: filter a 5×5 image holding a single 1 in its centre.)
+# 3. Make `conv2d` fast: `np.lib.stride_tricks.sliding_window_view` gives all
+#    windows at once, and `np.einsum` sums them with the kernel. Time both
+#    versions with `%timeit`.
+# 4. Extend `conv2d` to a multi-channel input `(height, width, C_in)` and kernels
+#    `(kh, kw, C_in, C_out)`, and check it against a Keras `Conv2D` layer with
+#    `C_in = 4` on the `maps` stack above.
