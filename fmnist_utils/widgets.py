@@ -223,14 +223,11 @@ def kernel_editor(image: np.ndarray, **options) -> KernelEditor:
 PREVIEW_SCALE = 6
 """Screen pixels per model-input pixel in the photo classifier."""
 
-# Imported here, not at the top, so each lesson's section merges on its own.
-import io  # noqa: E402
+# Imported here, not at the top, so each lesson's section merges on its own
+# (io, Callable and numpy come from the lesson 3 section above).
 import os  # noqa: E402
-from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
-
-import numpy as np  # noqa: E402
 
 
 def _png(image: Any, *, scale: int = 1, max_side: int | None = None) -> bytes:
