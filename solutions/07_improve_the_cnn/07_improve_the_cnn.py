@@ -35,7 +35,7 @@
 # - build the improved CNN to a specification, and compare variants in a fair,
 #   small experiment: same seed, same data, same budget.
 #
-# Estimated time: 40–45 minutes (plus about 10 minutes of training at the end,
+# Estimated time: 40–45 minutes (plus 5 to 10 minutes of training at the end,
 # which you can leave running)
 
 # %%
@@ -319,9 +319,9 @@ one = x_train_all[np.flatnonzero(y_train_all == 9)[0]]  # an ankle boot
 batch = np.repeat(one[None], 6, axis=0)
 examples = {
     "horizontal flip": keras.layers.RandomFlip("horizontal")(batch, training=True),
-    "shift up to 10%": keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant")(
-        batch, training=True
-    ),
+    "shift up to 2 px": keras.layers.RandomTranslation(
+        0.07, 0.07, fill_mode="constant", interpolation="nearest"
+    )(batch, training=True),
     "vertical flip": keras.layers.RandomFlip("vertical")(batch, training=True),
     "rotation up to 90°": keras.layers.RandomRotation(0.25, fill_mode="constant")(
         batch, training=True
@@ -329,7 +329,7 @@ examples = {
     "brightness": keras.layers.RandomBrightness(0.5, value_range=(0, 1))(batch, training=True),
     "contrast": keras.layers.RandomContrast(0.8)(batch, training=True),
 }
-sensible = {name: name in ("horizontal flip", "shift up to 10%") for name in examples}
+sensible = {name: name in ("horizontal flip", "shift up to 2 px") for name in examples}
 plots.augmentation_gallery(
     {name: np.asarray(images) for name, images in examples.items()}, sensible=sensible
 )
@@ -337,14 +337,16 @@ plots.augmentation_gallery(
 # %% [markdown]
 # ### Exercise 2 — `make_augmentation` (2 points)
 #
-# Write `make_augmentation(shift=0.1)`: a `keras.Sequential` of two
+# Write `make_augmentation(shift=0.07)`: a `keras.Sequential` of two
 # preprocessing layers, a horizontal `RandomFlip` and a `RandomTranslation` by up
-# to `shift` of the height and of the width, filling the uncovered pixels with
-# black (`fill_mode="constant"`, which fills with 0).
+# to `shift` of the height and of the width (0.07 of 28 pixels is about 2
+# pixels), filling the uncovered pixels with black (`fill_mode="constant"`,
+# which fills with 0) and moving by whole pixels (`interpolation="nearest"`, so
+# the image is not blurred).
 
 
 # %% nbgrader={"grade": false, "grade_id": "make_augmentation", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def make_augmentation(shift: float = 0.1) -> keras.Sequential:
+def make_augmentation(shift: float = 0.07) -> keras.Sequential:
     """Return the augmentation for clothing images: a random horizontal flip, then a random shift.
 
     Parameters
@@ -357,13 +359,16 @@ def make_augmentation(shift: float = 0.1) -> keras.Sequential:
     -------
     keras.Sequential
         keras.layers.RandomFlip("horizontal"), then
-        keras.layers.RandomTranslation(shift, shift, fill_mode="constant").
+        keras.layers.RandomTranslation(shift, shift, fill_mode="constant",
+        interpolation="nearest").
     """
     ### BEGIN SOLUTION
     return keras.Sequential(
         [
             keras.layers.RandomFlip("horizontal"),
-            keras.layers.RandomTranslation(shift, shift, fill_mode="constant"),
+            keras.layers.RandomTranslation(
+                shift, shift, fill_mode="constant", interpolation="nearest"
+            ),
         ],
         name="augmentation",
     )
@@ -386,10 +391,13 @@ config = moves[0].get_config()
 for key in ("height_factor", "width_factor"):
     factor = np.abs(np.asarray(config[key], dtype=float))
     assert factor.size and 0 < factor.max() <= 0.15, (
-        f"{key} should be a small shift (0.1), got {config[key]}"
+        f"{key} should be a small shift (0.07), got {config[key]}"
     )
 assert config["fill_mode"] == "constant", (
     f"fill the uncovered pixels with black: fill_mode='constant', not {config['fill_mode']!r}"
+)
+assert config["interpolation"] == "nearest", (
+    f"move by whole pixels: interpolation='nearest', not {config['interpolation']!r}"
 )
 images = x_train_all[:8]
 np.testing.assert_allclose(
@@ -546,13 +554,18 @@ plots.learning_rate_schedule(
 # | layers | output shape |
 # |---|---|
 # | the augmentation (if given) | 28 × 28 × 1 |
-# | 2 × [Conv2D(32, 3×3, `"same"`, no bias), BatchNormalization, ReLU] | 28 × 28 × 32 |
-# | MaxPooling2D(2), Dropout(0.2) | 14 × 14 × 32 |
-# | 2 × [Conv2D(64, 3×3, `"same"`, no bias), BatchNormalization, ReLU] | 14 × 14 × 64 |
-# | MaxPooling2D(2), Dropout(0.2) | 7 × 7 × 64 |
-# | Flatten | 3136 |
-# | Dense(128, no bias), BatchNormalization, ReLU, Dropout(0.4) | 128 |
+# | 2 × [Conv2D(24, 3×3, `"same"`, no bias), BatchNormalization, ReLU] | 28 × 28 × 24 |
+# | MaxPooling2D(2), Dropout(0.1) | 14 × 14 × 24 |
+# | 2 × [Conv2D(48, 3×3, `"same"`, no bias), BatchNormalization, ReLU] | 14 × 14 × 48 |
+# | MaxPooling2D(2), Dropout(0.1) | 7 × 7 × 48 |
+# | Flatten | 2352 |
+# | Dense(128, no bias), BatchNormalization, ReLU, Dropout(0.3) | 128 |
 # | Dense(10, softmax) | 10 |
+#
+# The dropout rates are modest on purpose. With augmentation and only 12 epochs,
+# stronger regularisation (dropout 0.2 and 0.4, shifts of up to 3 pixels) left
+# the network *under*-fitting: about 92.6% on the test set instead of 93.4%, in
+# the course authors' measurements.
 #
 # ### Exercise 4 — `build_improved_cnn` (4 points)
 #
@@ -573,25 +586,25 @@ def build_improved_cnn(augmentation: keras.Layer | None = None) -> keras.Sequent
     Returns
     -------
     keras.Sequential
-        Input 28 x 28 x 1, output 10 softmax probabilities; 468,778 parameters.
+        Input 28 x 28 x 1, output 10 softmax probabilities; 339,938 parameters.
     """
     ### BEGIN SOLUTION
     model = keras.Sequential(name="improved_cnn")
     model.add(keras.Input((28, 28, 1)))
     if augmentation is not None:
         model.add(augmentation)
-    for filters in (32, 64):
+    for filters in (24, 48):
         for _ in range(2):
             model.add(keras.layers.Conv2D(filters, 3, padding="same", use_bias=False))
             model.add(keras.layers.BatchNormalization())
             model.add(keras.layers.Activation("relu"))
         model.add(keras.layers.MaxPooling2D(2))
-        model.add(keras.layers.Dropout(0.2))
+        model.add(keras.layers.Dropout(0.1))
     model.add(keras.layers.Flatten())
     model.add(keras.layers.Dense(128, use_bias=False))
     model.add(keras.layers.BatchNormalization())
     model.add(keras.layers.Activation("relu"))
-    model.add(keras.layers.Dropout(0.4))
+    model.add(keras.layers.Dropout(0.3))
     model.add(keras.layers.Dense(10, activation="softmax"))
     return model
     ### END SOLUTION
@@ -618,12 +631,12 @@ out_shape = tuple(net.compute_output_shape((None, 28, 28, 1)))
 assert out_shape == (None, 10), f"expected output shape (None, 10), got {out_shape}"
 pools = [layer for layer in net.layers if isinstance(layer, keras.layers.MaxPooling2D)]
 shapes = [tuple(layer.output.shape) for layer in pools]
-assert shapes == [(None, 14, 14, 32), (None, 7, 7, 64)], (
-    f"after the two pooling layers expected 14x14x32 and 7x7x64, got {shapes}"
+assert shapes == [(None, 14, 14, 24), (None, 7, 7, 48)], (
+    f"after the two pooling layers expected 14x14x24 and 7x7x48, got {shapes}"
 )
 n_params = net.count_params()
-assert n_params == 468_778, (
-    f"expected 468,778 parameters, got {n_params:,}. Check use_bias=False before each "
+assert n_params == 339_938, (
+    f"expected 339,938 parameters, got {n_params:,}. Check use_bias=False before each "
     "BatchNormalization, 'same' padding, and 128 units in the hidden Dense layer"
 )
 print("build_improved_cnn: all visible checks passed")
@@ -635,7 +648,7 @@ expected = (
 )  # fmt: skip
 assert kinds == expected, f"layer order: expected {expected}, got {kinds}"
 convs = [layer for layer in net.layers if isinstance(layer, keras.layers.Conv2D)]
-assert [c.filters for c in convs] == [32, 32, 64, 64]
+assert [c.filters for c in convs] == [24, 24, 48, 48]
 assert all(tuple(c.kernel_size) == (3, 3) and c.padding == "same" and not c.use_bias for c in convs)
 acts = [
     layer.get_config()["activation"]
@@ -644,14 +657,14 @@ acts = [
 ]
 assert acts == ["relu"] * 5, f"ReLU activations, got {acts}"
 rates = [layer.rate for layer in net.layers if isinstance(layer, keras.layers.Dropout)]
-np.testing.assert_allclose(rates, [0.2, 0.2, 0.4], err_msg="dropout rates")
+np.testing.assert_allclose(rates, [0.1, 0.1, 0.3], err_msg="dropout rates")
 dense = [layer for layer in net.layers if isinstance(layer, keras.layers.Dense)]
 assert dense[0].units == 128 and not dense[0].use_bias and dense[1].units == 10
 assert dense[1].get_config()["activation"] == "softmax"
 p = np.asarray(net(x_test[:4], training=False))
 assert p.shape == (4, 10) and np.allclose(p.sum(axis=1), 1, atol=1e-5), "softmax output"
 with_aug = build_improved_cnn(make_augmentation())
-assert isinstance(with_aug, keras.Sequential) and with_aug.count_params() == 468_778
+assert isinstance(with_aug, keras.Sequential) and with_aug.count_params() == 339_938
 first = with_aug.layers[0]
 inner = [type(layer).__name__ for layer in getattr(first, "layers", [first])]
 assert "RandomFlip" in inner, f"the augmentation should come first, got {type(first).__name__}"
@@ -660,9 +673,10 @@ assert q.shape == (4, 10)
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# The model has about twice as many parameters as lesson 5's, and far more
-# computation: its first two convolutions run on the full 28×28 image. Almost all
-# of the parameters are in the hidden `Dense` layer:
+# The model has half as many parameters again as lesson 5's (340,000 against
+# 225,000), and far more computation: its first two convolutions run on the full
+# 28×28 image, where lesson 5's run on 26×26 and then 11×11. Most of the
+# parameters are in the hidden `Dense` layer:
 
 # %%
 build_improved_cnn(make_augmentation()).summary()
@@ -770,7 +784,7 @@ plots.experiment_results(rows, title=f"{len(x_exp):,} images, {exp_epochs} epoch
 # - One run per variant, one seed: differences below about half a percentage
 #   point are noise. A serious comparison repeats each run with several seeds.
 #
-# On the full data, with the full budget (60,000 images, 15 epochs), the same
+# On the full data, with the full budget (60,000 images, 12 to 15 epochs), the same
 # ingredients give these test accuracies, measured with
 # `python -m benchmarks.run --only models` on 2 CPU cores:
 #
@@ -782,7 +796,7 @@ plots.experiment_results(rows, title=f"{len(x_exp):,} images, {exp_epochs} epoch
 # ## Train the improved model on all the data
 #
 # Now the real thing, with *your* functions: your augmentation, your model, your
-# schedule, and the recipe's settings. On the full data this takes about 10
+# schedule, and the recipe's settings. On the full data this takes 5 to 10
 # minutes on a laptop with 2 cores; training prints one line per epoch.
 
 # %%

@@ -70,13 +70,14 @@ model.summary()
 # %% [markdown]
 # The model takes a batch of images of shape `(n, 28, 28, 1)` with values in
 # $[0, 1]$, and returns for each image ten probabilities that add up to 1.
-# `photo.to_model_input` adds the batch and channel axes to images of shape
-# `(28, 28)` or `(n, 28, 28)`.
+# `models.prepare` turns the uint8 data set into that; `photo.to_model_input`
+# adds the batch and channel axes to float images of shape `(28, 28)` or
+# `(n, 28, 28)`, such as the ones you make from photos below.
 
 # %%
 (x_train, y_train), (x_test, y_test) = load_fashion_mnist()
 x_test01 = x_test.astype(np.float32) / 255.0
-probs_test = model.predict(photo.to_model_input(x_test01), batch_size=1000, verbose=0)
+probs_test = model.predict(models.prepare(x_test), batch_size=1000, verbose=0)
 test_accuracy = float(np.mean(probs_test.argmax(axis=1) == y_test))
 probs_test.shape, round(test_accuracy, 4)
 
@@ -199,22 +200,25 @@ float(np.mean(np.maximum(height, width) == 28))
 # background is rarely pure white, so instead of inverting you measure the
 # **ink**: how far each pixel's grey level is from the background's, which you
 # estimate as the median of the border pixels. The background becomes 0, the
-# garment bright, whatever its colour. The steps, with the helpers of
-# `fmnist_utils.photo`:
+# garment bright, whatever its colour. Faint ink (shadows, grain, uneven light)
+# would spoil the crop, so pixels below 20% of the strongest ink count as
+# background. The steps, with the helpers of `fmnist_utils.photo`:
 
 # %%
 gray = photo.to_gray(sneaker)
 strength = photo.ink(gray)
-top, bottom, left, right = photo.bounding_box(strength >= 0.2 * strength.max())
-crop = strength[top:bottom, left:right]
+kept = np.where(strength >= 0.2 * strength.max(), strength, 0.0)
+top, bottom, left, right = photo.bounding_box(kept > 0)
+crop = kept[top:bottom, left:right]
 square = photo.fit_in_square(crop)
 plots.preprocessing_steps(
     {
         "photo": np.asarray(sneaker),
         "grey": gray,
         "ink": strength,
+        "ink >= 20% of max": kept,
         "cropped": crop,
-        "28 x 28": square / square.max(),
+        "28 x 28, max 1": square / square.max(),
     }
 )
 
