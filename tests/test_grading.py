@@ -15,6 +15,14 @@ from .conftest import LESSON_IDS, LESSONS, ROOT
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(scope="module", autouse=True)
+def fast_grading():
+    """Grading kernels inherit nbgrader's environment: grade in the fast setting, as CI does."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FMNIST_FAST", "1")
+        yield
+
+
 @pytest.fixture(scope="module")
 def course(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A course with every lesson released and two submissions per lesson."""

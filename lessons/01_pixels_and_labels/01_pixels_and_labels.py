@@ -1,0 +1,634 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: nbgrader,tags,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-all
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Lesson 1 — Pixels and labels
+#
+# Before you train anything, look at the data. A model can only learn what is
+# in its inputs, and many surprises in machine learning (a class the model
+# never predicts, an accuracy that is too good to be true) are visible in the
+# data long before the first epoch. In this lesson you open Fashion-MNIST and
+# get to know it the way a data scientist does: its arrays, its classes, its
+# pixels, and which clothes look alike.
+#
+# ## Learning objectives
+#
+# By the end of this lesson you can:
+#
+# - load Fashion-MNIST and describe its arrays: shapes, dtypes and value ranges;
+# - name the ten classes, and explain why a balanced dataset makes accuracy a fair measure;
+# - scale pixels to floats in $[0, 1]$, and say why networks want them that way;
+# - summarise a class with its mean and standard-deviation images;
+# - measure how alike two classes are, and predict which ones a classifier will confuse;
+# - read and write the dataset's CSV format (one row per image, label first).
+#
+# Estimated time: 35–45 minutes
+
+# %% [markdown]
+# ## Setup
+#
+# Run this cell first. It imports what the lesson uses, prints the versions of
+# the main libraries (a `!!` line means your environment differs from the
+# course's; the warning says how to fix it) and fixes the random seed, so you
+# see the same pictures as everyone else.
+
+# %%
+import tempfile
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from fmnist_utils import plots, widgets
+from fmnist_utils.data import CLASS_NAMES, load_csv, load_fashion_mnist, save_csv
+from fmnist_utils.environment import check_versions
+
+check_versions()
+keras.utils.set_random_seed(0)
+
+# %% [markdown]
+# ## 1. Load the data
+#
+# [Fashion-MNIST](https://github.com/zalandoresearch/fashion-mnist) holds
+# 70,000 small grayscale photos of products from Zalando's online shop, each
+# $28 \times 28$ pixels and labelled with one of ten classes. Zalando Research
+# published it in 2017 as a harder, drop-in replacement for MNIST, the
+# handwritten digits on which even simple models now score above 97 %.
+#
+# The data comes already split in two: 60,000 **training** images to learn
+# from, and 10,000 **test** images kept aside to measure, once and at the
+# end, how well a finished model does on images it has never seen.
+
+# %%
+(x_train, y_train), (x_test, y_test) = load_fashion_mnist()
+
+# %% [markdown]
+# Before you run the next cell: what **shape** do you expect `x_train` to
+# have? And `y_train`?
+
+# %%
+x_train.shape, y_train.shape, x_test.shape, y_test.shape
+
+# %% [markdown]
+# `x_train` is a stack of 60,000 images, each a $28 \times 28$ grid: axis 0
+# picks an image, axis 1 a row, axis 2 a column. In machine-learning terms
+# there are 60,000 **examples**, each with $28 \times 28 = 784$ **features**
+# (the pixels) and one **label** (the class, in `y_train`). Row `i` of
+# `y_train` is the label of image `i` of `x_train`: keep them paired.
+#
+# Now the values. What type of number do you expect a grayscale pixel to be?
+
+# %%
+x_train.dtype, x_train.min(), x_train.max()
+
+# %% [markdown]
+# `uint8` is an *unsigned 8-bit integer*: a whole number from 0 to 255 that
+# takes one byte. So the whole training set takes 60,000 × 784 bytes:
+
+# %%
+f"{x_train.nbytes / 1e6:.0f} MB"
+
+# %% [markdown]
+# ### Labels are numbers, classes have names
+#
+# A model never sees the word "Sneaker", only the number 7. `CLASS_NAMES`
+# maps each label to its name:
+
+# %%
+y_train[:12]
+
+# %%
+dict(enumerate(CLASS_NAMES))
+
+# %% [markdown]
+# Here is the first training image, with every pixel's value written in its
+# cell. In the files, 0 is the background and 255 the most ink (Zalando
+# inverted the photos, so that objects are bright on black, like MNIST's
+# digits). The course draws larger values darker, which looks like the
+# original photo.
+
+# %%
+plots.pixel_values(x_train[0], title=f"x_train[0], label {y_train[0]}: {CLASS_NAMES[y_train[0]]}")
+
+# %% [markdown]
+# An image is nothing but this grid of numbers: everything a classifier
+# will ever know about the picture is in these 784 values.
+
+# %% [markdown]
+# ## 2. The ten classes
+#
+# Ten random training images of every class. Look closely before you read
+# on: **which classes would you find hard to tell apart at this size?** Write
+# down two pairs; in section 6 you measure whether you were right.
+
+# %%
+plots.examples_per_class(x_train, y_train, per_class=10)
+
+# %% [markdown]
+# ## 3. Browse the images
+#
+# Pick a class, drag the slider, and watch the pixel values change beside
+# each image. Some things to try:
+#
+# - find a *Shirt* that you would have called a *T-shirt/top*, and a *Bag* that is hard to recognise;
+# - compare how much of the frame a *Sandal* fills with how much a *Coat* fills;
+# - look at the values at the edge of an object: is the outline sharp, or does it fade over a few pixels?
+#
+# (The widget needs a running kernel: in a static view of the notebook it
+# shows nothing.)
+
+# %%
+widgets.image_browser(x_train, y_train, class_names=CLASS_NAMES)
+
+# %% [markdown]
+# ## 4. Class balance
+#
+# How many images does each class have? This is the first thing to check in
+# any classification dataset. If 90 % of the images were sneakers, a "model"
+# that always answers *Sneaker* would be 90 % accurate and completely useless.
+#
+# ### Exercise 1 — count the classes (2 points)
+#
+# Write `class_counts`, which counts the labels of each class. A class that
+# never occurs must still get its entry (a count of 0), so that entry `k`
+# always belongs to class `k`.
+
+
+# %% nbgrader={"cell_type": "code", "checksum": "aa921797b05fcf36d62cdce2bfbccfc9", "grade": false, "grade_id": "class_counts", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def class_counts(y: np.ndarray, num_classes: int = 10) -> np.ndarray:
+    """Count how many examples of each class a label array holds.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Integer labels, shape (n,), each in 0 .. num_classes - 1.
+    num_classes : int
+        How many classes there are.
+
+    Returns
+    -------
+    numpy.ndarray
+        Integer array of shape (num_classes,): entry k is the number of
+        labels equal to k (0 for a class that does not occur).
+
+    Hint: `np.bincount` does most of the work; read what its `minlength` does.
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %% nbgrader={"cell_type": "code", "checksum": "12575e497b123437aea5ba08faa0b6bb", "grade": true, "grade_id": "class_counts_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""Check class_counts: an integer array with one entry per class, holding the right counts."""
+counts = class_counts(y_train)
+assert isinstance(counts, np.ndarray), f"expected a NumPy array, got {type(counts).__name__}"
+assert np.issubdtype(counts.dtype, np.integer), (
+    f"counts are whole numbers: expected an integer dtype, got {counts.dtype}"
+)
+assert counts.shape == (10,), f"expected shape (10,), one count per class, got {counts.shape}"
+assert int(counts.sum()) == len(y_train), (
+    f"the counts should add up to the {len(y_train)} labels, they add up to {int(counts.sum())}"
+)
+small = class_counts(np.array([0, 2, 2, 9]))
+assert isinstance(small, np.ndarray) and small.shape == (10,), (
+    "class_counts(np.array([0, 2, 2, 9])) should have shape (10,): every class gets an entry"
+)
+assert small.tolist() == [1, 0, 2, 0, 0, 0, 0, 0, 0, 1], (
+    f"class_counts(np.array([0, 2, 2, 9])) should be [1, 0, 2, 0, 0, 0, 0, 0, 0, 1], "
+    f"got {small.tolist()}"
+)
+short = class_counts(np.array([1, 1, 3]))
+assert isinstance(short, np.ndarray) and short.shape == (10,), (
+    f"class_counts(np.array([1, 1, 3])) should still have shape (10,), got "
+    f"{getattr(short, 'shape', None)}: classes 4 to 9 never occur but need a count of 0 "
+    "(hint: minlength)"
+)
+print("class_counts: all visible checks passed")
+
+# %% [markdown]
+# With `class_counts` working, count both sets. Before you look: do you
+# expect every class to have the same number of images?
+
+# %%
+train_counts = class_counts(y_train)
+test_counts = class_counts(y_test)
+train_counts, test_counts
+
+# %%
+plots.class_balance({"train": train_counts, "test": test_counts})
+
+# %% [markdown]
+# Fashion-MNIST is perfectly **balanced**: 6,000 training and 1,000 test
+# images per class. Two consequences you will use all course long:
+#
+# - guessing, or always answering the same class, is right 10 % of the time:
+#   that is the **chance level** any model must beat;
+# - **accuracy** (the share of correct predictions) is a fair one-number summary.
+#   On unbalanced data it is not, and you would look at each class separately.
+
+# %% [markdown]
+# ## 5. Pixel intensities
+#
+# Guess first: what share of all training pixels is exactly 0, pure background?
+
+# %%
+float(np.mean(x_train == 0))
+
+# %% [markdown]
+# About half. The histograms below show, for each class, how the intensities
+# of all its pixels are distributed (on a logarithmic axis, otherwise the
+# spike at 0 would flatten everything else).
+
+# %%
+plots.pixel_histograms(x_train, y_train)
+
+# %% [markdown]
+# What the histograms say:
+#
+# - every class has a spike at 0 (the background) and a broad spread of
+#   fabric intensities, most often around 200–230 (dark fabric);
+# - *Sandal*, *Sneaker* and *Trouser* are about two-thirds background; *Pullover*,
+#   *Coat* and *Shirt* fill the frame. Even "how much ink" is a clue to the class.
+#
+# But a histogram forgets *where* each pixel is. Shuffle an image's pixels
+# and its histogram does not change, yet you could no longer recognise it.
+# Keep that thought: lesson 2 tests which models care.
+
+# %% [markdown]
+# ### Exercise 2 — scale the pixels (2 points)
+#
+# Neural networks are trained with small steps of gradient descent, and
+# those steps are tuned for inputs of about unit size: raw values up to 255
+# make the first layer's outputs, and its gradients, hundreds of times larger.
+# So the first step of almost every image pipeline is to scale the pixels to
+# `float32` values in $[0, 1]$: `float32` because it is the precision Keras
+# computes in (`float64` would double the memory for nothing).
+#
+# There is a second reason to leave `uint8` behind: its arithmetic wraps
+# around. What do you expect $200 + 100$ to be?
+
+# %%
+np.array([200], dtype=np.uint8) + np.array([100], dtype=np.uint8)
+
+# %% [markdown]
+# $300 - 256 = 44$: the result did not fit in a byte. Convert *before* you
+# compute. Now write `normalize`: 0 must become 0.0, 255 must become 1.0, and
+# everything in between scales linearly, **whatever the largest value in the
+# array is** (an image with no dark pixel must not be stretched).
+
+
+# %% nbgrader={"cell_type": "code", "checksum": "c1712517b471f622b84bd2b65a58eca6", "grade": false, "grade_id": "normalize", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def normalize(x: np.ndarray) -> np.ndarray:
+    """Scale uint8 pixels (0 to 255) to float32 values in [0, 1].
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        uint8 array of any shape, for example (n, 28, 28).
+
+    Returns
+    -------
+    numpy.ndarray
+        A new float32 array of the same shape: value / 255. The input is
+        left unchanged.
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %% nbgrader={"cell_type": "code", "checksum": "aad114111202c8a483248ca5494cd712", "grade": true, "grade_id": "normalize_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""Check normalize: a float32 array of the same shape, 0 -> 0.0, 255 -> 1.0, linear between."""
+out = normalize(x_train[:5])
+assert isinstance(out, np.ndarray), f"expected a NumPy array, got {type(out).__name__}"
+assert out.dtype == np.float32, (
+    f"expected dtype float32, got {out.dtype} (hint: .astype(np.float32), then divide)"
+)
+assert out.shape == (5, 28, 28), f"expected shape (5, 28, 28), the input's shape, got {out.shape}"
+assert 0.0 <= float(out.min()) and float(out.max()) <= 1.0, (
+    f"values must lie in [0, 1], found {float(out.min())} to {float(out.max())}"
+)
+ramp = normalize(np.array([[0, 51, 102, 255]], dtype=np.uint8))
+assert isinstance(ramp, np.ndarray) and ramp.shape == (1, 4) and ramp.dtype == np.float32, (
+    "normalize(np.array([[0, 51, 102, 255]], dtype=np.uint8)) should be a float32 array of shape (1, 4)"
+)
+np.testing.assert_allclose(
+    ramp, [[0.0, 0.2, 0.4, 1.0]], rtol=1e-6,
+    err_msg="0, 51, 102, 255 should become 0.0, 0.2, 0.4, 1.0: divide by 255",
+)  # fmt: skip
+print("normalize: all visible checks passed")
+
+# %% [markdown]
+# Scale the whole training set once. The floats take four times the memory
+# of the bytes, which is why datasets are stored as `uint8`.
+
+# %%
+x_train_f = normalize(x_train)
+x_train_f.dtype, float(x_train_f.min()), float(x_train_f.max()), f"{x_train_f.nbytes / 1e6:.0f} MB"
+
+# %% [markdown]
+# ## 6. The average item of each class
+#
+# The **mean image** of class $k$ averages every pixel position over the
+# $n_k$ training images of that class:
+#
+# $$\bar{x}_k[i, j] = \frac{1}{n_k} \sum_{m \,:\, y_m = k} x_m[i, j].$$
+#
+# It is the class's "template". What do you expect the mean *Trouser* to
+# look like? And the mean *Sandal*, whose straps are in a different place in
+# every photo?
+#
+# ### Exercise 3 — the mean image of a class (3 points)
+#
+# Write `mean_image`. Select the images whose label is `label` with a
+# boolean mask, then average over the image axis. If no image has that
+# label, raise a `ValueError` whose message names the label: averaging
+# nothing would silently give `nan`.
+
+
+# %% nbgrader={"cell_type": "code", "checksum": "b47dc826c92d595b8e8799ecb2fdac69", "grade": false, "grade_id": "mean_image", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def mean_image(x: np.ndarray, y: np.ndarray, label: int) -> np.ndarray:
+    """Average, pixel by pixel, the images of one class.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Images, shape (n, height, width), uint8 or float.
+    y : numpy.ndarray
+        Integer labels, shape (n,).
+    label : int
+        The class to average.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float array of shape (height, width): the mean of the images whose
+        label is `label`, in the units of `x`.
+
+    Raises
+    ------
+    ValueError
+        If no image has that label.
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %% nbgrader={"cell_type": "code", "checksum": "b9a1a643d606dee9c3b5b821ed6f72e5", "grade": true, "grade_id": "mean_image_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+"""Check mean_image: a float image of the right shape, the right average, and a ValueError for an empty class."""
+trouser = mean_image(x_train, y_train, 1)
+assert isinstance(trouser, np.ndarray), f"expected a NumPy array, got {type(trouser).__name__}"
+assert np.issubdtype(trouser.dtype, np.floating), (
+    f"a mean is not a whole number: expected a float dtype, got {trouser.dtype}"
+)
+assert trouser.shape == (28, 28), (
+    f"expected one image, shape (28, 28), got {trouser.shape} (hint: average over axis 0 only)"
+)
+tiny_x = np.array([[[0, 2], [4, 6]], [[10, 10], [10, 10]], [[2, 4], [6, 8]]], dtype=np.uint8)
+tiny_y = np.array([0, 1, 0])
+tiny = mean_image(tiny_x, tiny_y, 0)
+assert isinstance(tiny, np.ndarray) and tiny.shape == (2, 2), (
+    f"mean_image of 2x2 images should have shape (2, 2), got {getattr(tiny, 'shape', None)}"
+)
+np.testing.assert_allclose(
+    tiny, [[1, 3], [5, 7]],
+    err_msg="the images of label 0 are the first and the last: their average is [[1, 3], [5, 7]]",
+)  # fmt: skip
+try:
+    mean_image(tiny_x, tiny_y, 5)
+except ValueError:
+    pass
+else:
+    raise AssertionError("mean_image(x, y, 5) should raise ValueError: no image has label 5")
+print("mean_image: all visible checks passed")
+
+# %% [markdown]
+# The ten mean images, on one shared colour scale:
+
+# %%
+means = np.stack([mean_image(x_train_f, y_train, k) for k in range(10)])
+means.shape
+
+# %%
+plots.class_images(means, title="Mean image of each class")
+
+# %% [markdown]
+# The means are blurry silhouettes, sharp where the images agree (the gap
+# between trouser legs, the rectangle of a bag) and faint where they do not
+# (sandal straps, which sit somewhere different in every photo). The tops
+# (*T-shirt/top*, *Pullover*, *Coat*, *Shirt*) differ mostly in their sleeves.
+#
+# The mean hides the spread. The **standard deviation** of each pixel over a
+# class says where the class varies: dark where all its images agree, bright
+# where they differ.
+
+# %%
+stds = np.stack([x_train_f[y_train == k].std(axis=0) for k in range(10)])
+plots.class_images(stds, title="Standard deviation of each pixel, per class", cmap="magma")
+
+# %% [markdown]
+# The brightest bands trace where the outlines differ (sleeve lengths, dress
+# widths, heel heights, bag handles); the insides are bright too, because
+# fabric comes light or dark, plain or printed. Where a class's spread is large, its mean is a
+# poor description of any single image: remember that when lesson 2 uses
+# the means to classify.
+
+# %% [markdown]
+# ## 7. Which classes look alike?
+#
+# Flatten each mean image into a vector of 784 numbers: it becomes a point
+# in a 784-dimensional space, and the **Euclidean distance** between two
+# classes' means,
+#
+# $$d(a, b) = \sqrt{\sum_{i=1}^{784} (a_i - b_i)^2},$$
+#
+# measures how different the two classes look *on average*.
+#
+# ### Exercise 4 — distances between classes (3 points)
+#
+# Write `class_distances`, which returns the distance between every pair of
+# mean images as a matrix. Try to do it without a Python loop: reshape the
+# means to `(k, d)`; then `a[:, None, :] - a[None, :, :]` broadcasts to all
+# $k \times k$ differences at once.
+
+
+# %% nbgrader={"cell_type": "code", "checksum": "ac19f0731a40328fe93d0a9ac63d9639", "grade": false, "grade_id": "class_distances", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def class_distances(means: np.ndarray) -> np.ndarray:
+    """Euclidean distance between every pair of class mean images.
+
+    Parameters
+    ----------
+    means : numpy.ndarray
+        One image per class, shape (k, height, width), or already flat, (k, d).
+
+    Returns
+    -------
+    numpy.ndarray
+        Float array of shape (k, k): entry [i, j] is the Euclidean distance
+        between means[i] and means[j]. It is symmetric, with zeros on the
+        diagonal.
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %% nbgrader={"cell_type": "code", "checksum": "7ed9bd88499e7bb8a7d0f8c6668c51b3", "grade": true, "grade_id": "class_distances_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+"""Check class_distances: a symmetric (k, k) float matrix of Euclidean distances, zero on the diagonal."""
+two = np.array([[[0.0, 0.0], [0.0, 0.0]], [[3.0, 4.0], [0.0, 0.0]]])
+d_two = class_distances(two)
+assert isinstance(d_two, np.ndarray), f"expected a NumPy array, got {type(d_two).__name__}"
+assert np.issubdtype(d_two.dtype, np.floating), f"expected a float dtype, got {d_two.dtype}"
+assert d_two.shape == (2, 2), (
+    f"two classes should give a (2, 2) matrix, got shape {d_two.shape} "
+    "(hint: flatten each image first: means.reshape(len(means), -1))"
+)
+np.testing.assert_allclose(
+    d_two, [[0.0, 5.0], [5.0, 0.0]], atol=1e-9,
+    err_msg="the images differ by (3, 4, 0, 0): their distance is sqrt(9 + 16) = 5, "
+    "not the squared distance 25 or the sum of differences 7",
+)  # fmt: skip
+ten = np.random.default_rng(0).random((10, 28, 28))
+d_means = class_distances(ten)
+assert isinstance(d_means, np.ndarray) and d_means.shape == (10, 10), (
+    f"ten images should give a (10, 10) matrix, got {getattr(d_means, 'shape', None)}"
+)
+np.testing.assert_allclose(d_means, d_means.T, atol=1e-6, err_msg="the matrix must be symmetric")
+np.testing.assert_allclose(np.diag(d_means), 0.0, atol=1e-6, err_msg="the diagonal must be 0")
+print("class_distances: all visible checks passed")
+
+# %% [markdown]
+# Here are all 45 distances as a heatmap. Before you look, go back to the
+# pairs you wrote down in section 2.
+
+# %%
+distances = class_distances(means)
+plots.distance_matrix(distances)
+
+# %% [markdown]
+# The five closest pairs, closest first:
+
+# %%
+pairs = [
+    (round(float(distances[i, j]), 2), CLASS_NAMES[i], CLASS_NAMES[j])
+    for i in range(10)
+    for j in range(i + 1, 10)
+]
+sorted(pairs)[:5]
+
+# %% [markdown]
+# On the full training set the closest pairs are *Pullover*–*Coat*,
+# *Pullover*–*Shirt* and *Coat*–*Shirt*, then *T-shirt/top*–*Shirt* and
+# *Sandal*–*Sneaker*: the tops crowd together, and *Shirt* is close to all
+# three other tops. The footwear forms its own group, far from the tops.
+# *Trouser*, on the other hand, is far from almost everything.
+#
+# This is a **hypothesis** about the classifiers of the next lessons: *they
+# will confuse the tops with each other, and Shirt most of all*. Lesson 2
+# checks it with a confusion matrix. One caution: a distance between means
+# summarises each class by a single point. Two classes can have close means
+# and still be easy to separate if their images vary little, and the reverse.
+
+# %% [markdown]
+# ## 8. The CSV format
+#
+# Fashion-MNIST is also shared as CSV text files (Kaggle's
+# `fashion-mnist_train.csv`, for example, which the first version of this
+# course used): one row per image, 785 columns, the **label first**, then
+# `pixel1` ... `pixel784`, the image read row by row, left to right. CSV opens
+# anywhere (a spreadsheet, pandas, R), at the cost of size and speed.
+#
+# Write five images to a CSV file in a fresh temporary folder (so that no
+# file of yours can be overwritten; `save_csv` also refuses to overwrite an
+# existing file unless you pass `overwrite=True`):
+
+# %%
+folder = Path(tempfile.mkdtemp(prefix="fmnist-lesson1-"))
+csv_path = folder / "five_images.csv"
+save_csv(csv_path, x_train[:5], y_train[:5])
+lines = csv_path.read_text().splitlines()
+len(lines), [line[:64] + " ..." for line in lines[:3]]
+
+# %% [markdown]
+# A header line, then one line per image. Which column holds the pixel in
+# row $r$, column $c$? The rows come one after another, so it is column
+# $1 + 28r + c$ (the label is column 0). Check it on the pixel in the middle
+# of the first image:
+
+# %%
+header, first_row = lines[0].split(","), lines[1].split(",")
+r, c = 14, 14
+header[1 + 28 * r + c], first_row[1 + 28 * r + c], int(x_train[0, r, c])
+
+# %% [markdown]
+# `load_csv` reads such a file back into the same arrays that
+# `load_fashion_mnist` gives. Do the images survive the trip exactly?
+
+# %%
+x_back, y_back = load_csv(csv_path)
+x_back.shape, x_back.dtype, np.array_equal(x_back, x_train[:5]), np.array_equal(y_back, y_train[:5])
+
+# %% [markdown]
+# They do. The price of text: each pixel takes one to four characters
+# instead of one byte.
+
+# %%
+csv_bytes_per_image = (csv_path.stat().st_size - len(lines[0]) - 1) / 5
+round(csv_bytes_per_image), x_train[0].nbytes
+
+# %% [markdown]
+# Clean up the temporary folder:
+
+# %%
+for path in folder.iterdir():
+    path.unlink()
+folder.rmdir()
+folder.exists()
+
+# %% [markdown]
+# ## Summary
+#
+# - Fashion-MNIST is 60,000 training and 10,000 test images of $28 \times 28$
+#   `uint8` pixels (0 = background, 255 = most ink), with integer labels 0–9
+#   whose names are in `CLASS_NAMES`.
+# - The classes are perfectly balanced, so chance level is 10 % and accuracy
+#   is a fair measure.
+# - About half the pixels are background; how much a class fills the frame
+#   already hints at the class, but histograms ignore *where* pixels are.
+# - Networks want `float32` inputs in $[0, 1]$: convert from `uint8` before
+#   any arithmetic, and divide by 255.
+# - Mean and standard-deviation images summarise a class; the distances
+#   between the means predict that the tops (*Shirt* above all) will be
+#   confused, and *Sandal* with *Sneaker*.
+# - The CSV format stores one image per row, label first, pixels row by row;
+#   it is portable, and about three times larger than the bytes.
+#
+# Next, in lesson 2, you build your first classifiers and test that prediction.
+
+# %% [markdown]
+# ## Further exercises
+#
+# These are not graded.
+#
+# 1. Compute the ten mean images of the **test** set and their distances to
+#    the training means. Are the training and test images drawn from the same
+#    distribution?
+# 2. Count the non-zero pixels of every image (`(x_train > 0).sum(axis=(1, 2))`)
+#    and plot a histogram per class. Which classes does this single number
+#    separate well? Which not at all?
+# 3. Replace the Euclidean distance by the cosine distance
+#    $1 - \frac{a \cdot b}{\lVert a \rVert \lVert b \rVert}$. Does the ranking of
+#    look-alike pairs change? Why might brightness matter less to it?
+# 4. Write all 60,000 training images to a CSV file in a temporary folder and
+#    time `load_csv` against `load_fashion_mnist`. How large is the file?

@@ -1,0 +1,117 @@
+"""The lesson 1 image browser: its controls drive the image, the caption and the pixel table."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import ipywidgets
+import numpy as np
+import pytest
+from PIL import Image
+
+from fmnist_utils.widgets import ImageBrowser, image_browser
+
+NAMES = ["zero", "one", "two"]
+
+
+@pytest.fixture
+def data() -> tuple[np.ndarray, np.ndarray]:
+    """Six 3x4 images; image i is filled with the value 10 * i, labels 0, 1, 0, 2, 1, 0."""
+    x = np.stack([np.full((3, 4), 10 * i, dtype=np.uint8) for i in range(6)])
+    x[4, 0, 0] = 255  # one distinctive pixel
+    y = np.array([0, 1, 0, 2, 1, 0])
+    return x, y
+
+
+def _png_pixels(browser: ImageBrowser) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(browser.image.value)))
+
+
+def _table_values(browser: ImageBrowser) -> list[int]:
+    return [int(v) for v in re.findall(r">(\d+)</td>", browser.pixels.value)]
+
+
+def test_builds_a_widget_with_named_controls(data) -> None:
+    x, y = data
+    browser = image_browser(x, y, class_names=NAMES, scale=2)
+    assert isinstance(browser, ipywidgets.Widget)
+    assert isinstance(browser.class_dropdown, ipywidgets.Dropdown)
+    assert browser.class_dropdown.description == "Class"
+    assert isinstance(browser.index_slider, ipywidgets.IntSlider)
+    assert browser.index_slider.description == "Index"
+    assert isinstance(browser.image, ipywidgets.Image) and browser.image.format == "png"
+    assert browser.class_dropdown.options == (("0: zero", 0), ("1: one", 1), ("2: two", 2))
+    # the controls, the image and the values are all displayed
+    shown = []
+    stack = [browser]
+    while stack:
+        widget = stack.pop()
+        shown.append(widget)
+        stack.extend(getattr(widget, "children", ()))
+    for part in (browser.class_dropdown, browser.index_slider, browser.image, browser.pixels):
+        assert part in shown
+
+
+def test_starts_on_the_first_image_of_the_first_class(data) -> None:
+    x, y = data
+    browser = image_browser(x, y, class_names=NAMES, scale=2)
+    assert browser.position == 0
+    assert browser.index_slider.max == 2, "class 0 has three images"
+    assert "zero" in browser.caption.value and "label 0" in browser.caption.value
+    assert _table_values(browser) == [0] * 12
+    pixels = _png_pixels(browser)
+    assert pixels.shape == (6, 8), "3x4 image enlarged twice"
+    assert (pixels == 255).all(), "value 0 is drawn white"
+
+
+def test_slider_changes_image_caption_and_values(data) -> None:
+    x, y = data
+    browser = image_browser(x, y, class_names=NAMES, scale=2)
+    before = browser.image.value
+    browser.index_slider.value = 2  # third image of class 0: x[5]
+    assert browser.position == 5
+    assert browser.image.value != before
+    assert "x[5]" in browser.caption.value and "image 3 of 3" in browser.caption.value
+    assert _table_values(browser) == [50] * 12
+    assert (_png_pixels(browser) == 255 - 50).all()
+
+
+def test_dropdown_changes_class_and_slider_range(data) -> None:
+    x, y = data
+    browser = image_browser(x, y, class_names=NAMES, scale=1)
+    browser.index_slider.value = 2
+    browser.class_dropdown.value = 1  # class 1 has two images, x[1] and x[4]
+    assert browser.index_slider.max == 1
+    assert browser.index_slider.value == 1, "the index is clipped to the new class"
+    assert browser.position == 4
+    assert "one" in browser.caption.value and "label 1" in browser.caption.value
+    values = _table_values(browser)
+    assert values[0] == 255 and values[1:] == [40] * 11
+    pixels = _png_pixels(browser)
+    assert pixels[0, 0] == 0 and pixels[0, 1] == 255 - 40
+    browser.class_dropdown.value = 2
+    assert browser.index_slider.max == 0 and browser.position == 3
+    assert _table_values(browser) == [30] * 12
+
+
+def test_float_images_are_shown_as_bytes() -> None:
+    x = np.full((2, 2, 2), 0.5, dtype=np.float32)
+    browser = image_browser(x, np.array([0, 1]), class_names=NAMES)
+    assert _table_values(browser) == [128] * 4
+
+
+def test_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match=r"\(n, height, width\)"):
+        image_browser(np.zeros((2, 784), dtype=np.uint8), np.zeros(2, dtype=int))
+    with pytest.raises(ValueError, match="must match"):
+        image_browser(np.zeros((2, 3, 3), dtype=np.uint8), np.zeros(3, dtype=int))
+    with pytest.raises(ValueError, match="no images"):
+        image_browser(np.zeros((0, 3, 3), dtype=np.uint8), np.zeros(0, dtype=int))
+
+
+def test_defaults_to_fashion_mnist_names() -> None:
+    x = np.zeros((2, 28, 28), dtype=np.uint8)
+    browser = image_browser(x, np.array([7, 9]))
+    assert browser.class_dropdown.options == (("7: Sneaker", 7), ("9: Ankle boot", 9))
+    assert "Sneaker" in browser.caption.value
