@@ -1229,15 +1229,7 @@ def saliency(images: np.ndarray, maps: np.ndarray, titles: Sequence[str] | None 
 # --- Lesson 7: improve the CNN --------------------------------------------------
 
 # Imported here, not at the top, so each lesson's section merges on its own.
-from collections.abc import Mapping  # noqa: E402
 from typing import Any  # noqa: E402
-
-
-def _detached_figure(figsize: tuple[float, float]) -> Figure:
-    """Make a figure that pyplot lets go of, so a notebook shows it once, as the cell's value."""
-    fig = plt.figure(figsize=figsize)
-    plt.close(fig)
-    return fig
 
 
 def _history_dict(history: Any) -> dict[str, list[float]]:
@@ -1277,7 +1269,7 @@ def overfitting_curves(history: Any, *, title: str | None = None) -> Figure:
             )
     epochs = np.arange(1, len(logs["loss"]) + 1)
     best = int(np.argmin(logs["val_loss"])) + 1
-    fig = _detached_figure((10, 3.6))
+    fig = _new_figure((10, 3.6))
     axes = fig.subplots(1, 2)
     for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
         if metric not in logs:
@@ -1317,7 +1309,7 @@ def compare_curves(
     matplotlib.figure.Figure
         The figure.
     """
-    fig = _detached_figure((6.5, 4))
+    fig = _new_figure((6.5, 4))
     ax = fig.subplots()
     for index, (name, history) in enumerate(histories.items()):
         logs = _history_dict(history)
@@ -1363,7 +1355,7 @@ def augmentation_gallery(
     rows = {name: np.asarray(images).reshape(len(images), *np.shape(images)[1:3])
             for name, images in examples.items()}  # fmt: skip
     ncols = max(len(images) for images in rows.values())
-    fig = _detached_figure((ncols * size + 2.4, len(rows) * size))
+    fig = _new_figure((ncols * size + 2.4, len(rows) * size))
     axes = fig.subplots(len(rows), ncols, squeeze=False)
     for row, (name, images) in zip(axes, rows.items(), strict=True):
         for ax in row:
@@ -1412,7 +1404,7 @@ def learning_rate_schedule(
     steps = np.unique(np.linspace(0, total_steps, min(total_steps + 1, 400)).round().astype(int))
     rates = np.array([float(np.asarray(schedule(int(step)))) for step in steps])
     x = steps / steps_per_epoch if steps_per_epoch else steps
-    fig = _detached_figure((6.5, 3.2))
+    fig = _new_figure((6.5, 3.2))
     ax = fig.subplots()
     ax.plot(x, rates, color="tab:purple")
     ax.set_xlabel("epoch" if steps_per_epoch else "step")
@@ -1451,7 +1443,7 @@ def experiment_results(rows: Sequence[Mapping[str, Any]], *, title: str | None =
     """
     names = [str(row["variant"]) for row in rows]
     val = np.array([float(row["val_accuracy"]) for row in rows])
-    fig = _detached_figure((8, 0.55 * len(rows) + 1.4))
+    fig = _new_figure((8, 0.55 * len(rows) + 1.4))
     ax = fig.subplots()
     y = np.arange(len(rows))[::-1]
     if all("train_accuracy" in row for row in rows):
@@ -1512,7 +1504,7 @@ def top_k_bars(
     probs = np.asarray(probs, dtype=np.float64).reshape(-1)
     names = list(_names(class_names))[: len(probs)]
     top = np.argsort(probs)[::-1][:k]
-    fig = _detached_figure((7.5 if image is not None else 5, 3))
+    fig = _new_figure((7.5 if image is not None else 5, 3))
     if image is not None:
         ax_img, ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.6]})
         ax_img.imshow(np.asarray(image).reshape(28, 28), cmap="gray", vmin=0, vmax=1)
@@ -1552,7 +1544,7 @@ def preprocessing_steps(steps: Mapping[str, np.ndarray], *, size: float = 2.2) -
     matplotlib.figure.Figure
         The figure, the image's shape under each panel.
     """
-    fig = _detached_figure((size * len(steps), size * 1.25))
+    fig = _new_figure((size * len(steps), size * 1.25))
     axes = fig.subplots(1, len(steps), squeeze=False)[0]
     for ax, (name, image) in zip(axes, steps.items(), strict=True):
         image = np.asarray(image)
@@ -1590,7 +1582,7 @@ def distribution_shift(
     matplotlib.figure.Figure
         One panel per condition, in the order of ``examples``.
     """
-    fig = _detached_figure((size * len(examples), size * 1.35))
+    fig = _new_figure((size * len(examples), size * 1.35))
     axes = fig.subplots(1, len(examples), squeeze=False)[0]
     for ax, (name, image) in zip(axes, examples.items(), strict=True):
         ax.imshow(np.asarray(image).reshape(28, 28), cmap="gray", vmin=0, vmax=1)

@@ -399,7 +399,7 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 
-def _png(image: Any, *, scale: int = 1, max_side: int | None = None) -> bytes:
+def _photo_png(image: Any, *, scale: int = 1, max_side: int | None = None) -> bytes:
     """Encode a PIL image, or a 2-D array in [0, 1] (drawn white on black), as PNG bytes."""
     from PIL import Image
 
@@ -514,7 +514,7 @@ class PhotoClassifier:
         from fmnist_utils.photo import to_model_input
 
         try:
-            self.original.value = _png(image, max_side=220)
+            self.original.value = _photo_png(image, max_side=220)
             x = np.asarray(self.preprocess(image), dtype=np.float32)
             if x.shape != (28, 28):
                 raise ValueError(f"preprocess returned shape {x.shape}, expected (28, 28)")
@@ -529,7 +529,7 @@ class PhotoClassifier:
             self.result.value = f"<b style='color:#b00'>{type(error).__name__}: {error}</b>"
             return []
         self.model_input = x
-        self.processed.value = _png(x, scale=PREVIEW_SCALE)
+        self.processed.value = _photo_png(x, scale=PREVIEW_SCALE)
         top = np.argsort(probs)[::-1][: self.k]
         self.predictions = [(self.class_names[int(i)], float(probs[i])) for i in top]
         rows = "".join(
