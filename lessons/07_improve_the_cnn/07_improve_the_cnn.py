@@ -312,7 +312,7 @@ plots.augmentation_gallery(
 # the image is not blurred).
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "e30ca643245cbb7a2eaa7d3145c8363a", "grade": false, "grade_id": "make_augmentation", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"cell_type": "code", "checksum": "20a2a392f0929c8f6fe14b2a6c7c7686", "grade": false, "grade_id": "make_augmentation", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def make_augmentation(shift: float = 0.07) -> keras.Sequential:
     """Return the augmentation for clothing images: a random horizontal flip, then a random shift.
 
@@ -325,9 +325,9 @@ def make_augmentation(shift: float = 0.07) -> keras.Sequential:
     Returns
     -------
     keras.Sequential
-        keras.layers.RandomFlip("horizontal"), then
-        keras.layers.RandomTranslation(shift, shift, fill_mode="constant",
-        interpolation="nearest").
+        Two layers: a RandomFlip in "horizontal" mode, then a RandomTranslation
+        by up to `shift` in both directions, with fill_mode "constant" and
+        interpolation "nearest".
     """
     # YOUR CODE HERE
     raise NotImplementedError()

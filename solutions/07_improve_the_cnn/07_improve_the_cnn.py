@@ -358,9 +358,9 @@ def make_augmentation(shift: float = 0.07) -> keras.Sequential:
     Returns
     -------
     keras.Sequential
-        keras.layers.RandomFlip("horizontal"), then
-        keras.layers.RandomTranslation(shift, shift, fill_mode="constant",
-        interpolation="nearest").
+        Two layers: a RandomFlip in "horizontal" mode, then a RandomTranslation
+        by up to `shift` in both directions, with fill_mode "constant" and
+        interpolation "nearest".
     """
     ### BEGIN SOLUTION
     return keras.Sequential(
@@ -413,10 +413,10 @@ for s in (0.05, 0.12):
     assert isinstance(other, keras.Sequential)
     move = [layer for layer in other.layers if isinstance(layer, keras.layers.RandomTranslation)]
     assert len(move) == 1
-    for key in ("height_factor", "width_factor"):
-        assert np.isclose(np.abs(np.asarray(move[0].get_config()[key], dtype=float)).max(), s), (
-            f"make_augmentation({s}) should shift by up to {s}"
-        )
+    for factor_name in ("width_factor", "height_factor"):
+        assert np.isclose(
+            np.abs(np.asarray(move[0].get_config()[factor_name], dtype=float)).max(), s
+        ), f"make_augmentation({s}) should shift by up to {s}"
 keras.utils.set_random_seed(3)
 trained = np.asarray(aug(np.repeat(images[:1], 16, axis=0), training=True))
 assert trained.shape == (16, 28, 28, 1), "augmentation keeps the shape"
@@ -646,19 +646,17 @@ expected = (
     + ["Conv2D", "BatchNormalization", "Activation"] * 2 + ["MaxPooling2D", "Dropout"]
     + ["Flatten", "Dense", "BatchNormalization", "Activation", "Dropout", "Dense"]
 )  # fmt: skip
-assert kinds == expected, f"layer order: expected {expected}, got {kinds}"
-convs = [layer for layer in net.layers if isinstance(layer, keras.layers.Conv2D)]
+assert kinds == expected, f"lyr order: expected {expected}, got {kinds}"
+convs = [lyr for lyr in net.layers if isinstance(lyr, keras.layers.Conv2D)]
 assert [c.filters for c in convs] == [24, 24, 48, 48]
 assert all(tuple(c.kernel_size) == (3, 3) and c.padding == "same" and not c.use_bias for c in convs)
 acts = [
-    layer.get_config()["activation"]
-    for layer in net.layers
-    if isinstance(layer, keras.layers.Activation)
+    lyr.get_config()["activation"] for lyr in net.layers if isinstance(lyr, keras.layers.Activation)
 ]
 assert acts == ["relu"] * 5, f"ReLU activations, got {acts}"
-rates = [layer.rate for layer in net.layers if isinstance(layer, keras.layers.Dropout)]
+rates = [lyr.rate for lyr in net.layers if isinstance(lyr, keras.layers.Dropout)]
 np.testing.assert_allclose(rates, [0.1, 0.1, 0.3], err_msg="dropout rates")
-dense = [layer for layer in net.layers if isinstance(layer, keras.layers.Dense)]
+dense = [lyr for lyr in net.layers if isinstance(lyr, keras.layers.Dense)]
 assert dense[0].units == 128 and not dense[0].use_bias and dense[1].units == 10
 assert dense[1].get_config()["activation"] == "softmax"
 p = np.asarray(net(x_test[:4], training=False))
@@ -666,7 +664,7 @@ assert p.shape == (4, 10) and np.allclose(p.sum(axis=1), 1, atol=1e-5), "softmax
 with_aug = build_improved_cnn(make_augmentation())
 assert isinstance(with_aug, keras.Sequential) and with_aug.count_params() == 339_938
 first = with_aug.layers[0]
-inner = [type(layer).__name__ for layer in getattr(first, "layers", [first])]
+inner = [type(lyr).__name__ for lyr in getattr(first, "layers", [first])]
 assert "RandomFlip" in inner, f"the augmentation should come first, got {type(first).__name__}"
 q = np.asarray(with_aug(x_test[:4], training=False))
 assert q.shape == (4, 10)

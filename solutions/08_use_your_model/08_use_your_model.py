@@ -472,8 +472,9 @@ with tempfile.TemporaryDirectory() as folder:
     got = load_and_predict(str(path), fake, k=5)
     assert len(got) == 5 and len(fake.seen) == 1, "k=5 and a str path"
     assert [n for n, _ in got] == [CLASS_NAMES[i] for i in np.argsort(p)[::-1][:5]]
-    np.testing.assert_allclose(
-        fake.seen[0][0, :, :, 0], preprocess_photo(photo.load_image(path)), atol=1e-6
+    want_input = preprocess_photo(photo.load_image(path))
+    assert np.allclose(fake.seen[0][0, :, :, 0], want_input, atol=1e-6), (
+        "the model sees preprocess_photo's output"
     )
     assert fake.seen[0].dtype == np.float32
 ### END HIDDEN TESTS
