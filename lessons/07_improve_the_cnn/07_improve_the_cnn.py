@@ -41,6 +41,7 @@
 # which you can leave running)
 
 # %%
+import gc
 import time
 
 import keras
@@ -64,15 +65,16 @@ keras.utils.set_random_seed(0)
 
 # %%
 (x_train_all, y_train_all), (x_test, y_test) = load_fashion_mnist()
-x_train_all = x_train_all.astype(np.float32)[..., None] / 255.0
-x_test = x_test.astype(np.float32)[..., None] / 255.0
 x_fit, y_fit = x_train_all[:50_000], y_train_all[:50_000]
 x_val, y_val = fast.training_data(x_train_all[50_000:], y_train_all[50_000:])
+x_val, x_test = models.prepare(x_val), models.prepare(x_test)
 x_fit.shape, x_val.shape, x_test.shape
 
 # %% [markdown]
-# (In the fast setting that the course's tests use, `fast.training_data` keeps
-# only 2,000 of the validation images, to save time.)
+# `models.prepare` scales to $[0, 1]$ and adds the channel axis, as in lesson 5.
+# The training images stay as compact `uint8` until a subset of them is used:
+# 60,000 images as `float32` take 188 MB. (In the fast setting that the course's
+# tests use, `fast.training_data` keeps only 2,000 validation images.)
 #
 # ## Overfitting, made visible
 #
@@ -88,6 +90,7 @@ x_fit.shape, x_val.shape, x_test.shape
 
 # %%
 x_small, y_small = fast.training_data(*fast.stratified_subset(x_fit, y_fit, per_class=300))
+x_small = models.prepare(x_small)
 no_dropout = keras.Sequential(
     [
         keras.Input((28, 28, 1)),
@@ -282,7 +285,7 @@ x.mean(axis=0).round(2), y_bn.mean(axis=0).round(2), y_bn.std(axis=0).round(2)
 
 # %%
 keras.utils.set_random_seed(1)
-one = x_train_all[np.flatnonzero(y_train_all == 9)[0]]  # an ankle boot
+one = models.prepare(x_train_all[y_train_all == 9][:1])[0]  # an ankle boot
 batch = np.repeat(one[None], 6, axis=0)
 examples = {
     "horizontal flip": keras.layers.RandomFlip("horizontal")(batch, training=True),
@@ -333,7 +336,7 @@ def make_augmentation(shift: float = 0.07) -> keras.Sequential:
     raise NotImplementedError()
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "b2130528ad333b7cc5dbf845d0e08972", "grade": true, "grade_id": "make_augmentation_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"cell_type": "code", "checksum": "ca6fa56f1c7ce5995264341bf2a72f8b", "grade": true, "grade_id": "make_augmentation_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check make_augmentation: a Sequential with a horizontal flip and a small shift, nothing else; identity at inference."""
 aug = make_augmentation()
 assert isinstance(aug, keras.Sequential), f"expected a keras.Sequential, got {type(aug).__name__}"
@@ -357,7 +360,7 @@ assert config["fill_mode"] == "constant", (
 assert config["interpolation"] == "nearest", (
     f"move by whole pixels: interpolation='nearest', not {config['interpolation']!r}"
 )
-images = x_train_all[:8]
+images = models.prepare(x_train_all[:8])
 np.testing.assert_allclose(
     np.asarray(aug(images, training=False)), images, atol=1e-6,
     err_msg="at inference (training=False) the augmentation must return the images unchanged",
@@ -561,6 +564,7 @@ build_improved_cnn(make_augmentation()).summary()
 
 # %%
 x_exp, y_exp = fast.training_data(*fast.stratified_subset(x_fit, y_fit, per_class=1000))
+x_exp = models.prepare(x_exp)
 exp_epochs = fast.epochs(4)
 exp_steps = int(np.ceil(len(x_exp) / recipe.batch_size))
 variants = {
@@ -671,9 +675,19 @@ plots.experiment_results(rows, title=f"{len(x_exp):,} images, {exp_epochs} epoch
 # %%
 recipe.description, settings
 
+# %% [markdown]
+# The experiments' models and data are no longer needed; freeing them keeps the
+# notebook within 1.5 GB while the full training set is in memory.
+
+# %%
+del no_dropout, with_dropout, net, x_small, x_exp
+keras.backend.clear_session()
+gc.collect()
+
 # %%
 keras.utils.set_random_seed(0)
 x_final, y_final = fast.training_data(x_train_all, y_train_all)
+x_final = models.prepare(x_final)
 final_epochs = fast.epochs(recipe.epochs)
 final_steps = int(np.ceil(len(x_final) / recipe.batch_size))
 improved = build_improved_cnn(make_augmentation(settings.shift))

@@ -39,6 +39,7 @@
 # which you can leave running)
 
 # %%
+import gc
 import time
 
 import keras
@@ -62,15 +63,16 @@ keras.utils.set_random_seed(0)
 
 # %%
 (x_train_all, y_train_all), (x_test, y_test) = load_fashion_mnist()
-x_train_all = x_train_all.astype(np.float32)[..., None] / 255.0
-x_test = x_test.astype(np.float32)[..., None] / 255.0
 x_fit, y_fit = x_train_all[:50_000], y_train_all[:50_000]
 x_val, y_val = fast.training_data(x_train_all[50_000:], y_train_all[50_000:])
+x_val, x_test = models.prepare(x_val), models.prepare(x_test)
 x_fit.shape, x_val.shape, x_test.shape
 
 # %% [markdown]
-# (In the fast setting that the course's tests use, `fast.training_data` keeps
-# only 2,000 of the validation images, to save time.)
+# `models.prepare` scales to $[0, 1]$ and adds the channel axis, as in lesson 5.
+# The training images stay as compact `uint8` until a subset of them is used:
+# 60,000 images as `float32` take 188 MB. (In the fast setting that the course's
+# tests use, `fast.training_data` keeps only 2,000 validation images.)
 #
 # ## Overfitting, made visible
 #
@@ -86,6 +88,7 @@ x_fit.shape, x_val.shape, x_test.shape
 
 # %%
 x_small, y_small = fast.training_data(*fast.stratified_subset(x_fit, y_fit, per_class=300))
+x_small = models.prepare(x_small)
 no_dropout = keras.Sequential(
     [
         keras.Input((28, 28, 1)),
@@ -315,7 +318,7 @@ x.mean(axis=0).round(2), y_bn.mean(axis=0).round(2), y_bn.std(axis=0).round(2)
 
 # %%
 keras.utils.set_random_seed(1)
-one = x_train_all[np.flatnonzero(y_train_all == 9)[0]]  # an ankle boot
+one = models.prepare(x_train_all[y_train_all == 9][:1])[0]  # an ankle boot
 batch = np.repeat(one[None], 6, axis=0)
 examples = {
     "horizontal flip": keras.layers.RandomFlip("horizontal")(batch, training=True),
@@ -399,7 +402,7 @@ assert config["fill_mode"] == "constant", (
 assert config["interpolation"] == "nearest", (
     f"move by whole pixels: interpolation='nearest', not {config['interpolation']!r}"
 )
-images = x_train_all[:8]
+images = models.prepare(x_train_all[:8])
 np.testing.assert_allclose(
     np.asarray(aug(images, training=False)), images, atol=1e-6,
     err_msg="at inference (training=False) the augmentation must return the images unchanged",
@@ -696,6 +699,7 @@ build_improved_cnn(make_augmentation()).summary()
 
 # %%
 x_exp, y_exp = fast.training_data(*fast.stratified_subset(x_fit, y_fit, per_class=1000))
+x_exp = models.prepare(x_exp)
 exp_epochs = fast.epochs(4)
 exp_steps = int(np.ceil(len(x_exp) / recipe.batch_size))
 variants = {
@@ -806,9 +810,19 @@ plots.experiment_results(rows, title=f"{len(x_exp):,} images, {exp_epochs} epoch
 # %%
 recipe.description, settings
 
+# %% [markdown]
+# The experiments' models and data are no longer needed; freeing them keeps the
+# notebook within 1.5 GB while the full training set is in memory.
+
+# %%
+del no_dropout, with_dropout, net, x_small, x_exp
+keras.backend.clear_session()
+gc.collect()
+
 # %%
 keras.utils.set_random_seed(0)
 x_final, y_final = fast.training_data(x_train_all, y_train_all)
+x_final = models.prepare(x_final)
 final_epochs = fast.epochs(recipe.epochs)
 final_steps = int(np.ceil(len(x_final) / recipe.batch_size))
 improved = build_improved_cnn(make_augmentation(settings.shift))
