@@ -3,9 +3,9 @@
     python -m fmnist_utils.train_reference            # seed 0, as shipped
     python -m fmnist_utils.train_reference --seed 1 --out /tmp/weights
 
-Writes ``classic_cnn.weights.h5`` (the weights without the optimizer's state, 0.9 MB) and ``classic_cnn.json``
-(the measured test accuracy, seed, epochs, training time, machine load and library
-versions) into ``fmnist_utils/weights/`` or ``--out``. Training ignores
+Writes ``classic_cnn.weights.h5`` (the weights without the optimizer's state, 0.9 MB)
+and ``classic_cnn.json`` (the measured test accuracy, seed, epochs, training time,
+machine load and library versions) into ``fmnist_utils/weights/`` or ``--out``. Training ignores
 ``FMNIST_FAST``: the shipped weights always come from the full data.
 """
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import html
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import ipywidgets as widgets
 import numpy as np
+
+from fmnist_utils.filters import KERNELS, filter_image
 
 # --- Lesson 1: image browser ---------------------------------------------------
 
@@ -34,15 +36,13 @@ def _pixel_table(image: np.ndarray) -> str:
     rows = []
     for row in image:
         cells = "".join(
-            f'<td style="background:rgb({255 - v},{255 - v},{255 - v});'
+            f'<td style="width:18px;min-width:18px;padding:0 1px;'
+            f"background:rgb({255 - v},{255 - v},{255 - v});"
             f'color:{"white" if v > 127 else "black"}">{v}</td>'
             for v in row.tolist()
         )
         rows.append(f"<tr>{cells}</tr>")
-    style = (
-        "border-collapse:collapse;font:9px monospace;text-align:right;"
-        "line-height:11px;table-layout:fixed"
-    )
+    style = "border-collapse:collapse;font:9px monospace;text-align:right;line-height:11px"
     return f'<table class="fmnist-pixels" style="{style}">{"".join(rows)}</table>'
 
 
@@ -182,14 +182,6 @@ def image_browser(
 
 EDITOR_SCALE = 6
 """Screen pixels per image pixel in the kernel editor."""
-
-# Imported here, not at the top, so each lesson's section merges on its own.
-import io  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from fmnist_utils.filters import KERNELS, filter_image  # noqa: E402
 
 
 def map_to_png(values: np.ndarray, scale: int = EDITOR_SCALE) -> bytes:

@@ -35,7 +35,7 @@ def test_importing_models_loads_no_deep_learning_library() -> None:
     code = (
         "import sys, fmnist_utils.models; "
         "heavy = [m for m in ('keras', 'tensorflow') if m in sys.modules]; "
-        "sys.exit(', '.join(heavy))"
+        "sys.exit(', '.join(heavy) or None)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, f"importing fmnist_utils.models imported {done.stderr.strip()}"

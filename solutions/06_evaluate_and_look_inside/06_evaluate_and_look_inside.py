@@ -418,9 +418,9 @@ for name in ("vertical edge", "horizontal edge", "sharpen", "blur"):
 closest
 
 # %% [markdown]
-# Your edge kernels have close learned cousins (a similarity near ±1; the sign only
-# swaps red and blue). A blur kernel is a weak fit: a blur carries no new
-# information, and the network has no use for it.
+# Your edge kernels have close learned cousins: a similarity of about ±0.9 (the
+# sign only swaps red and blue). Sharpen and blur match more loosely: the network
+# found no use for an exact copy of them, though some learned kernels lean that way.
 #
 # ## Inside: the feature maps of one image
 #
@@ -578,10 +578,14 @@ saliencies = np.stack([saliency_map(model, x_test_in[i], int(y_test[i])) for i i
 plots.saliency(x_test[chosen], saliencies, titles=[CLASS_NAMES[y_test[i]] for i in chosen])
 
 # %% [markdown]
-# The maps concentrate on outlines and on the places that tell classes apart: the
-# gap between trouser legs, the heel and the sole of a shoe, the neckline and the
-# ends of the sleeves of a top. For a shirt, compare the saliency of each of the
-# four confusable classes: the network weighs different evidence for each.
+# Look for the darkest pixels. For the ankle boot they lie on the sole and the heel;
+# for the trousers, between and beside the legs, where ink would turn a trouser
+# into something else; for the tops, in the body and at the neckline. The maps are
+# noisy: when the network is nearly 100 % sure, its probability hardly moves
+# whatever one pixel does (the softmax is saturated), so the gradient is small and
+# ragged. Less certain images give clearer maps. For a shirt, compare the saliency
+# of each of the four confusable classes: the network weighs different evidence
+# for each.
 
 # %%
 shirt = int(np.flatnonzero(y_test == 6)[0])
