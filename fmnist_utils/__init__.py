@@ -9,6 +9,7 @@ no heavy library (TensorFlow is imported only by the functions that need it):
 - :mod:`fmnist_utils.plots` -- every figure the lessons draw.
 - :mod:`fmnist_utils.widgets` -- the interactive ipywidgets tools.
 - :mod:`fmnist_utils.models` -- the reference models and their shipped weights.
+- :mod:`fmnist_utils.photo` -- turn a photo into a Fashion-MNIST-style input; sample photos.
 - :mod:`fmnist_utils.course` -- maintainers' tools: build the lessons, check them.
 """
 

@@ -926,10 +926,671 @@ def layer_sizes(
 # --- Lesson 5: build and train the CNN -----------------------------------------
 
 
+def learning_curves(history, *, metrics: Sequence[str] = ("loss", "accuracy")) -> Figure:
+    """Plot training and validation curves, one panel per metric, epoch by epoch.
+
+    Parameters
+    ----------
+    history : keras.callbacks.History or dict
+        What ``model.fit`` returns, or its ``history`` dict: lists per metric,
+        validation ones prefixed ``val_``.
+    metrics : sequence of str, optional
+        Which metrics to draw; those missing from ``history`` are skipped.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per metric; a dot marks the best validation epoch (lowest
+        loss, highest anything else).
+    """
+    logs = getattr(history, "history", history)
+    if not isinstance(logs, dict) or not logs:
+        raise ValueError("history must be what model.fit returns, or its non-empty .history dict")
+    shown = [m for m in metrics if m in logs or f"val_{m}" in logs]
+    if not shown:
+        raise ValueError(f"none of {list(metrics)} is in the history; it has {sorted(logs)}")
+    fig, axes = plt.subplots(1, len(shown), figsize=(4.8 * len(shown), 3.4), squeeze=False)
+    for ax, metric in zip(axes[0], shown, strict=True):
+        for key, label, style in (
+            (metric, "training", "-o"),
+            (f"val_{metric}", "validation", "-s"),
+        ):
+            if key in logs:
+                values = np.asarray(logs[key], dtype=float)
+                epochs = np.arange(1, len(values) + 1)
+                ax.plot(epochs, values, style, ms=3, label=label)
+        if f"val_{metric}" in logs:
+            values = np.asarray(logs[f"val_{metric}"], dtype=float)
+            best = int(np.argmin(values) if "loss" in metric else np.argmax(values))
+            ax.plot(best + 1, values[best], "o", ms=9, mfc="none", mec="black", label="best")
+        ax.set_xlabel("epoch")
+        ax.set_title(metric)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _detached(fig)
+
+
 # --- Lesson 6: evaluate and look inside ------------------------------------------
+
+
+def prediction_grid(
+    images: np.ndarray,
+    probs: np.ndarray,
+    y_true: np.ndarray,
+    *,
+    class_names: Sequence[str] | None = None,
+    ncols: int = 3,
+) -> Figure:
+    """Show each image beside a bar chart of its predicted probabilities.
+
+    The predicted class's bar is red when the prediction is wrong, blue when
+    it is right; the true class's bar is green when it is not the predicted one.
+
+    Parameters
+    ----------
+    images : numpy.ndarray
+        Images, shape ``(n, 28, 28)`` (or ``(n, 28, 28, 1)``).
+    probs : numpy.ndarray
+        Class probabilities, shape ``(n, n_classes)``.
+    y_true : numpy.ndarray
+        True labels, shape ``(n,)``.
+    class_names : sequence of str, optional
+        Names per label (default: Fashion-MNIST's ten classes).
+    ncols : int, optional
+        Image-and-chart pairs per row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure; each image is titled "predicted (confidence) / true",
+        in red when wrong.
+    """
+    images = np.asarray(images)
+    if images.ndim == 4:
+        images = images[..., 0]
+    probs = np.asarray(probs, dtype=float)
+    y_true = np.asarray(y_true).astype(int)
+    if not len(images) == len(probs) == len(y_true):
+        raise ValueError(
+            f"images, probs and y_true need one entry per example, got "
+            f"{len(images)}, {len(probs)} and {len(y_true)}"
+        )
+    names = _names(class_names)
+    n = len(images)
+    ncols = max(1, min(ncols, n))
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(
+        nrows, 2 * ncols, figsize=(4.4 * ncols, 2.0 * nrows), squeeze=False,
+        gridspec_kw={"width_ratios": [1, 1.3] * ncols},
+    )  # fmt: skip
+    for ax in axes.flat:
+        ax.axis("off")
+    for index in range(n):
+        row, col = divmod(index, ncols)
+        ax_img, ax_bar = axes[row, 2 * col], axes[row, 2 * col + 1]
+        predicted = int(np.argmax(probs[index]))
+        right = predicted == y_true[index]
+        colour = "tab:blue" if right else "tab:red"
+        ax_img.imshow(images[index], cmap="gray_r")
+        ax_img.set_title(
+            f"{names[predicted]} {probs[index, predicted]:.0%}\n(true: {names[y_true[index]]})",
+            fontsize=8, color=colour,
+        )  # fmt: skip
+        ax_bar.axis("on")
+        bars = ax_bar.bar(range(probs.shape[1]), probs[index], color="lightgray")
+        bars[predicted].set_color(colour)
+        if not right:
+            bars[y_true[index]].set_color("tab:green")
+        ax_bar.set_ylim(0, 1)
+        ax_bar.set_xticks(range(probs.shape[1]))
+        ax_bar.set_xticklabels(range(probs.shape[1]), fontsize=6)
+        ax_bar.set_yticks([])
+    fig.tight_layout()
+    return _detached(fig)
+
+
+def class_metrics(
+    values: dict[str, np.ndarray], *, class_names: Sequence[str] | None = None
+) -> Figure:
+    """Compare per-class scores (precision, recall, ...) as grouped horizontal bars.
+
+    Parameters
+    ----------
+    values : dict of str to numpy.ndarray
+        Each metric's value per class, in label order, between 0 and 1.
+    class_names : sequence of str, optional
+        Names per label (default: Fashion-MNIST's ten classes).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One group of bars per class, the worst classes easy to spot.
+    """
+    if not values:
+        raise ValueError("values must hold at least one metric")
+    arrays = {name: np.asarray(v, dtype=float) for name, v in values.items()}
+    n = len(next(iter(arrays.values())))
+    names = list(_names(class_names))[:n]
+    height = 0.8 / len(arrays)
+    fig, ax = plt.subplots(figsize=(7, 0.45 * n + 1))
+    y = np.arange(n)[::-1]
+    for offset, (metric, v) in enumerate(arrays.items()):
+        if len(v) != n:
+            raise ValueError(f"{metric} has {len(v)} values, expected {n}")
+        ax.barh(y - offset * height + 0.4 - height / 2, v, height, label=metric)
+    ax.set_yticks(y, names)
+    low = min(float(min(v.min() for v in arrays.values())), 0.9)
+    ax.set_xlim(max(0.0, low - 0.05), 1.0)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    return _detached(fig)
+
+
+def filters(kernels: np.ndarray, *, ncols: int = 8, titles: Sequence[str] | None = None) -> Figure:
+    """Draw 2-D convolution kernels, red positive and blue negative around a white 0.
+
+    Parameters
+    ----------
+    kernels : numpy.ndarray
+        A Keras kernel of shape ``(kh, kw, 1, n)`` or a stack ``(kh, kw, n)``.
+    ncols : int, optional
+        Kernels per row.
+    titles : sequence of str, optional
+        One title per kernel (default: its index).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One small panel per kernel, each on its own colour scale.
+    """
+    kernels = np.asarray(kernels, dtype=float)
+    if kernels.ndim == 4:
+        if kernels.shape[2] != 1:
+            raise ValueError(
+                f"expected one input channel (kh, kw, 1, n), got {kernels.shape}: "
+                "pick one input channel first"
+            )
+        kernels = kernels[:, :, 0, :]
+    if kernels.ndim != 3:
+        raise ValueError(
+            f"kernels must have shape (kh, kw, n) or (kh, kw, 1, n), got {kernels.shape}"
+        )
+    n = kernels.shape[-1]
+    titles = [str(i) for i in range(n)] if titles is None else titles
+    ncols = max(1, min(ncols, n))
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.1 * ncols, 1.25 * nrows), squeeze=False)
+    for index, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if index < n:
+            kernel = kernels[..., index]
+            peak = float(np.abs(kernel).max()) or 1.0
+            ax.imshow(kernel, cmap="RdBu_r", vmin=-peak, vmax=peak)
+            ax.set_title(titles[index], fontsize=8)
+    fig.tight_layout()
+    return _detached(fig)
+
+
+def feature_maps(
+    maps: np.ndarray, *, ncols: int = 8, title: str | None = None, size: float = 1.1
+) -> Figure:
+    """Draw every channel of one image's feature-map stack in a grid.
+
+    Parameters
+    ----------
+    maps : numpy.ndarray
+        One stack, shape ``(height, width, channels)`` (a leading batch axis of 1
+        is dropped).
+    ncols : int, optional
+        Maps per row.
+    title : str, optional
+        The figure's title (default: the stack's shape).
+    size : float, optional
+        Inches per map.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per channel, dark where the channel responds strongly.
+    """
+    maps = np.asarray(maps, dtype=float)
+    if maps.ndim == 4 and maps.shape[0] == 1:
+        maps = maps[0]
+    if maps.ndim != 3:
+        raise ValueError(f"maps must have shape (height, width, channels), got {maps.shape}")
+    n = maps.shape[-1]
+    ncols = max(1, min(ncols, n))
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size * ncols, size * nrows + 0.4), squeeze=False
+    )
+    for index, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if index < n:
+            ax.imshow(maps[..., index], cmap="gray_r", vmin=min(0.0, maps[..., index].min()))
+            ax.set_title(str(index), fontsize=7)
+    fig.suptitle(title or f"feature maps, shape {maps.shape}", fontsize=10)
+    fig.tight_layout()
+    return _detached(fig)
+
+
+def saliency(images: np.ndarray, maps: np.ndarray, titles: Sequence[str] | None = None) -> Figure:
+    """Show images above their saliency maps, and the maps laid over the images.
+
+    Parameters
+    ----------
+    images : numpy.ndarray
+        Images, shape ``(n, 28, 28)`` (or ``(n, 28, 28, 1)``).
+    maps : numpy.ndarray
+        One non-negative map per image, same height and width.
+    titles : sequence of str, optional
+        One title per image.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three rows: the images, the maps (dark = the class score is sensitive
+        to that pixel), and the maps in colour over the faded images.
+    """
+    images = np.asarray(images, dtype=float)
+    maps = np.asarray(maps, dtype=float)
+    if images.ndim == 4:
+        images = images[..., 0]
+    if maps.ndim == 4:
+        maps = maps[..., 0]
+    if images.shape != maps.shape or images.ndim != 3:
+        raise ValueError(
+            f"images and maps must both have shape (n, height, width); got {images.shape} "
+            f"and {maps.shape}"
+        )
+    n = len(images)
+    fig, axes = plt.subplots(3, n, figsize=(1.6 * n, 5.0), squeeze=False)
+    for index in range(n):
+        peak = float(maps[index].max()) or 1.0
+        axes[0, index].imshow(images[index], cmap="gray_r")
+        axes[1, index].imshow(maps[index], cmap="gray_r", vmin=0, vmax=peak)
+        axes[2, index].imshow(images[index], cmap="gray_r", alpha=0.5)
+        axes[2, index].imshow(maps[index], cmap="inferno", alpha=0.6, vmin=0, vmax=peak)
+        if titles is not None:
+            axes[0, index].set_title(titles[index], fontsize=8)
+        for ax in axes[:, index]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[0, 0].set_ylabel("image", fontsize=9)
+    axes[1, 0].set_ylabel("saliency", fontsize=9)
+    axes[2, 0].set_ylabel("overlay", fontsize=9)
+    fig.tight_layout()
+    return _detached(fig)
 
 
 # --- Lesson 7: improve the CNN --------------------------------------------------
 
+# Imported here, not at the top, so each lesson's section merges on its own.
+from typing import Any  # noqa: E402
+
+
+def _history_dict(history: Any) -> dict[str, list[float]]:
+    """Accept a ``keras.callbacks.History`` or its ``.history`` dict; return the dict."""
+    logs = getattr(history, "history", history)
+    if not isinstance(logs, Mapping):
+        raise TypeError(
+            f"expected a keras History or a dict of lists, got {type(history).__name__}"
+        )
+    return {key: [float(v) for v in values] for key, values in logs.items()}
+
+
+def overfitting_curves(history: Any, *, title: str | None = None) -> Figure:
+    """Plot loss and accuracy per epoch, training against validation, and mark the best epoch.
+
+    Parameters
+    ----------
+    history : keras.callbacks.History or dict
+        What ``model.fit(..., validation_data=...)`` returned, or its
+        ``.history`` dict, with ``loss``, ``val_loss``, ``accuracy`` and
+        ``val_accuracy``.
+    title : str, optional
+        A title above both panels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels. The dotted line marks the epoch with the lowest validation
+        loss; the shaded area is the gap between training and validation.
+    """
+    logs = _history_dict(history)
+    for key in ("loss", "val_loss"):
+        if key not in logs:
+            raise ValueError(
+                f"the history has no {key!r} (it has {sorted(logs)}); "
+                "train with validation_data=... to get validation curves"
+            )
+    epochs = np.arange(1, len(logs["loss"]) + 1)
+    best = int(np.argmin(logs["val_loss"])) + 1
+    fig = _new_figure((10, 3.6))
+    axes = fig.subplots(1, 2)
+    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
+        if metric not in logs:
+            ax.axis("off")
+            continue
+        train, val = np.asarray(logs[metric]), np.asarray(logs[f"val_{metric}"])
+        ax.plot(epochs, train, "o-", color="tab:blue", label="training", markersize=3)
+        ax.plot(epochs, val, "o-", color="tab:orange", label="validation", markersize=3)
+        ax.fill_between(epochs, train, val, color="tab:red", alpha=0.12, label="gap")
+        ax.axvline(best, color="gray", linestyle=":", label=f"lowest val. loss (epoch {best})")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def compare_curves(
+    histories: Mapping[str, Any], *, metric: str = "accuracy", title: str | None = None
+) -> Figure:
+    """Overlay several runs: training dashed, validation solid, one colour per run.
+
+    Parameters
+    ----------
+    histories : mapping of str to History or dict
+        Run name to what ``model.fit`` returned.
+    metric : str, optional
+        ``"accuracy"`` or ``"loss"``.
+    title : str, optional
+        The figure's title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
+    fig = _new_figure((6.5, 4))
+    ax = fig.subplots()
+    for index, (name, history) in enumerate(histories.items()):
+        logs = _history_dict(history)
+        colour = f"C{index}"
+        epochs = np.arange(1, len(logs[metric]) + 1)
+        ax.plot(epochs, logs[metric], "--", color=colour, label=f"{name}: training")
+        if f"val_{metric}" in logs:
+            ax.plot(epochs, logs[f"val_{metric}"], "-", color=colour, label=f"{name}: validation")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def augmentation_gallery(
+    examples: Mapping[str, np.ndarray],
+    *,
+    sensible: Mapping[str, bool] | None = None,
+    size: float = 1.2,
+) -> Figure:
+    """Show a few random results of each transformation, one row per transformation.
+
+    Parameters
+    ----------
+    examples : mapping of str to numpy.ndarray
+        Transformation name to its outputs, shape ``(n, 28, 28)`` or
+        ``(n, 28, 28, 1)``, values in [0, 1].
+    sensible : mapping of str to bool, optional
+        Whether each transformation makes sense for clothing; the row's label
+        says so, in green or red.
+    size : float, optional
+        Inches per image.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure, the transformations' names down the left side.
+    """
+    rows = {name: np.asarray(images).reshape(len(images), *np.shape(images)[1:3])
+            for name, images in examples.items()}  # fmt: skip
+    ncols = max(len(images) for images in rows.values())
+    fig = _new_figure((ncols * size + 2.4, len(rows) * size))
+    axes = fig.subplots(len(rows), ncols, squeeze=False)
+    for row, (name, images) in zip(axes, rows.items(), strict=True):
+        for ax in row:
+            ax.set_xticks([])
+            ax.set_yticks([])
+        for ax, image in zip(row, images, strict=False):
+            ax.imshow(image, cmap="gray", vmin=0, vmax=1)
+        label, colour = name, "black"
+        if sensible is not None and name in sensible:
+            ok = sensible[name]
+            label = f"{name}\n{'makes sense' if ok else 'does not'}"
+            colour = "tab:green" if ok else "tab:red"
+        row[0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9, color=colour)
+    fig.subplots_adjust(left=0.22, right=0.99, top=0.99, bottom=0.01, wspace=0.05, hspace=0.08)
+    return fig
+
+
+def learning_rate_schedule(
+    schedule: Any,
+    total_steps: int,
+    *,
+    steps_per_epoch: int | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Plot a learning rate against training progress.
+
+    Parameters
+    ----------
+    schedule : callable
+        A ``keras.optimizers.schedules.LearningRateSchedule``, or any function
+        of the step number (0, 1, ...) that returns the learning rate.
+    total_steps : int
+        Steps of the whole training (batches per epoch times epochs).
+    steps_per_epoch : int, optional
+        When given, the x-axis counts epochs instead of steps.
+    title : str, optional
+        The figure's title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure; the plotted values are ``fig.axes[0].lines[0].get_ydata()``.
+    """
+    if total_steps < 1:
+        raise ValueError(f"total_steps must be at least 1, got {total_steps}")
+    steps = np.unique(np.linspace(0, total_steps, min(total_steps + 1, 400)).round().astype(int))
+    rates = np.array([float(np.asarray(schedule(int(step)))) for step in steps])
+    x = steps / steps_per_epoch if steps_per_epoch else steps
+    fig = _new_figure((6.5, 3.2))
+    ax = fig.subplots()
+    ax.plot(x, rates, color="tab:purple")
+    ax.set_xlabel("epoch" if steps_per_epoch else "step")
+    ax.set_ylabel("learning rate")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    peak = int(np.argmax(rates))
+    ax.annotate(
+        f"peak {rates[peak]:.2g}",
+        (x[peak], rates[peak]),
+        textcoords="offset points",
+        xytext=(8, -12),
+        fontsize=8,
+    )
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def experiment_results(rows: Sequence[Mapping[str, Any]], *, title: str | None = None) -> Figure:
+    """Compare training variants: training and validation accuracy, and training time.
+
+    Parameters
+    ----------
+    rows : sequence of mapping
+        One per variant, in the order tried, with ``"variant"``,
+        ``"val_accuracy"`` and optionally ``"train_accuracy"`` and ``"seconds"``.
+    title : str, optional
+        The figure's title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Horizontal bars, the validation accuracy written at the end of each.
+    """
+    names = [str(row["variant"]) for row in rows]
+    val = np.array([float(row["val_accuracy"]) for row in rows])
+    fig = _new_figure((8, 0.55 * len(rows) + 1.4))
+    ax = fig.subplots()
+    y = np.arange(len(rows))[::-1]
+    if all("train_accuracy" in row for row in rows):
+        train = np.array([float(row["train_accuracy"]) for row in rows])
+        ax.barh(y + 0.2, 100 * train, height=0.4, color="tab:blue", alpha=0.45, label="training")
+        ax.barh(y - 0.2, 100 * val, height=0.4, color="tab:orange", label="validation")
+        ax.legend(fontsize=8, loc="lower right")
+    else:
+        ax.barh(y, 100 * val, height=0.6, color="tab:orange")
+    for yi, row, v in zip(y, rows, val, strict=True):
+        note = f"{100 * v:.1f}%"
+        if "seconds" in row:
+            note += f"  ({float(row['seconds']):.0f} s)"
+        ax.text(100 * v + 0.2, yi - (0.2 if "train_accuracy" in row else 0), note,
+                va="center", fontsize=8)  # fmt: skip
+    ax.set_yticks(y, names)
+    low = 100 * min(val.min(), *(float(r.get("train_accuracy", 1)) for r in rows))
+    ax.set_xlim(max(0.0, np.floor(low / 5) * 5 - 5), 100)
+    ax.set_xlabel("accuracy (%)")
+    ax.grid(axis="x", alpha=0.3)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
 
 # --- Lesson 8: use your model ---------------------------------------------------
+
+
+def top_k_bars(
+    probs: np.ndarray,
+    *,
+    image: np.ndarray | None = None,
+    k: int = 3,
+    class_names: Sequence[str] | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Show an input image beside the model's probability for every class, the top ``k`` coloured.
+
+    Parameters
+    ----------
+    probs : numpy.ndarray
+        The model's output for one image, shape ``(n_classes,)`` (or ``(1, n_classes)``).
+    image : numpy.ndarray, optional
+        The 28x28 input, drawn on the left as the model sees it.
+    k : int, optional
+        How many of the most probable classes to highlight.
+    class_names : sequence of str, optional
+        Names per label (default: Fashion-MNIST's ten classes).
+    title : str, optional
+        The figure's title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
+    probs = np.asarray(probs, dtype=np.float64).reshape(-1)
+    names = list(_names(class_names))[: len(probs)]
+    top = np.argsort(probs)[::-1][:k]
+    fig = _new_figure((7.5 if image is not None else 5, 3))
+    if image is not None:
+        ax_img, ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.6]})
+        ax_img.imshow(np.asarray(image).reshape(28, 28), cmap="gray", vmin=0, vmax=1)
+        ax_img.set_xticks([])
+        ax_img.set_yticks([])
+        ax_img.set_title("what the model sees", fontsize=9)
+    else:
+        ax = fig.subplots()
+    colours = ["tab:orange" if i in top else "lightgray" for i in range(len(probs))]
+    y = np.arange(len(probs))[::-1]
+    ax.barh(y, 100 * probs, color=colours)
+    ax.set_yticks(y, names, fontsize=8)
+    for rank, index in enumerate(top, start=1):
+        ax.text(100 * probs[index] + 1, y[index], f"#{rank} {100 * probs[index]:.1f}%",
+                va="center", fontsize=8)  # fmt: skip
+    ax.set_xlim(0, 118)
+    ax.set_xlabel("probability (%)")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def preprocessing_steps(steps: Mapping[str, np.ndarray], *, size: float = 2.2) -> Figure:
+    """Show an image at each step of a preprocessing pipeline, left to right.
+
+    Parameters
+    ----------
+    steps : mapping of str to numpy.ndarray
+        Step name to its image: RGB ``(h, w, 3)`` drawn as is, 2-D images in grey
+        (0 black, 1 white), each on its own scale.
+    size : float, optional
+        Inches per image.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure, the image's shape under each panel.
+    """
+    fig = _new_figure((size * len(steps), size * 1.25))
+    axes = fig.subplots(1, len(steps), squeeze=False)[0]
+    for ax, (name, image) in zip(axes, steps.items(), strict=True):
+        image = np.asarray(image)
+        if image.ndim == 3 and image.shape[-1] in (3, 4):
+            ax.imshow(image)
+        else:
+            ax.imshow(image.squeeze(), cmap="gray")
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel(" x ".join(str(n) for n in image.shape), fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def distribution_shift(
+    examples: Mapping[str, np.ndarray],
+    accuracies: Mapping[str, float],
+    *,
+    size: float = 1.6,
+) -> Figure:
+    """Show one example of each changed test set, titled with the model's accuracy on it.
+
+    Parameters
+    ----------
+    examples : mapping of str to numpy.ndarray
+        Condition name to one 28x28 image (values in [0, 1]) of that condition.
+    accuracies : mapping of str to float
+        Condition name to test accuracy, 0-1.
+    size : float, optional
+        Inches per image.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per condition, in the order of ``examples``.
+    """
+    fig = _new_figure((size * len(examples), size * 1.35))
+    axes = fig.subplots(1, len(examples), squeeze=False)[0]
+    for ax, (name, image) in zip(axes, examples.items(), strict=True):
+        ax.imshow(np.asarray(image).reshape(28, 28), cmap="gray", vmin=0, vmax=1)
+        acc = accuracies.get(name)
+        colour = "black" if acc is None else ("tab:green" if acc >= 0.8 else "tab:red")
+        ax.set_title(name + ("" if acc is None else f"\n{100 * acc:.1f}%"), fontsize=9,
+                     color=colour)  # fmt: skip
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,498 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: nbgrader,tags,-all
+#     notebook_metadata_filter: kernelspec,jupytext,-all
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Lesson 6 — Evaluate and look inside
+#
+# One accuracy figure hides almost everything: *which* clothes does the network
+# get wrong, how sure is it when it is wrong, and what does it look at? This lesson
+# takes the CNN of lesson 5 apart after training. You measure it class by class,
+# find the pairs of classes it confuses and its most confident mistakes, then open
+# it up: the filters it learned in its first layer (next to the ones you made by
+# hand in lesson 3), the feature maps of one image, and a saliency map of the pixels
+# its decision depends on. You do not need to train anything: the course ships a
+# network trained with lesson 5's recipe on all 60,000 training images.
+#
+# ## Learning objectives
+#
+# By the end of this lesson you can:
+#
+# - turn a network's probabilities into predictions, and show them with the images;
+# - read a confusion matrix, and compute precision and recall for every class;
+# - find the classes a model confuses most, and its most confident mistakes;
+# - explain why Shirt, T-shirt/top, Pullover and Coat are hard to tell apart;
+# - draw a CNN's learned filters and feature maps, and compare them with
+#   hand-made kernels;
+# - compute a saliency map with `tf.GradientTape`.
+#
+# Estimated time: 35–45 minutes
+
+# %%
+import keras
+import numpy as np
+import tensorflow as tf
+
+from fmnist_utils import filters, models, plots
+from fmnist_utils.data import CLASS_NAMES, load_fashion_mnist
+from fmnist_utils.environment import check_versions
+
+check_versions()
+keras.utils.set_random_seed(0)
+
+# %% [markdown]
+# ## The trained network
+#
+# `models.load_reference()` builds lesson 5's network and loads the shipped
+# weights. The test set is all this lesson needs.
+
+# %%
+(_, _), (x_test, y_test) = load_fashion_mnist()
+model = models.load_reference()
+model.summary()
+
+# %% [markdown]
+# The network takes images prepared as in lesson 5 (`models.prepare` does what your
+# `to_model_input` did) and returns 10 probabilities per image. All 10,000 test
+# images take a few seconds:
+
+# %%
+x_test_in = models.prepare(x_test)
+probs = model.predict(x_test_in, batch_size=1000, verbose=0)
+probs.shape, probs[0].round(3)
+
+# %% [markdown]
+# The predicted class is the most probable one; its probability is the network's
+# **confidence**.
+
+# %%
+y_pred = probs.argmax(axis=1)
+confidence = probs.max(axis=1)
+accuracy = float(np.mean(y_pred == y_test))
+f"test accuracy {accuracy:.2%} (measured when the weights were made: {models.reference_info()['test_accuracy']:.2%})"
+
+# %% [markdown]
+# ## Predictions, image by image
+#
+# Each image below sits next to its 10 probabilities (classes 0–9 in label order,
+# `CLASS_NAMES`). Right predictions are blue; for wrong ones the predicted class is
+# red and the true class green.
+
+# %%
+plots.prediction_grid(x_test[:15], probs[:15], y_test[:15])
+
+# %% [markdown]
+# Most predictions are near 100 % sure and right. Look at the wrong or unsure
+# ones: where does the probability go?
+#
+# ## Which classes get confused
+#
+# The confusion matrix of lesson 2: row = true class, column = predicted class,
+# each row divided by its total, so the diagonal is the share of each class that
+# is recognised.
+
+# %%
+plots.confusion_matrix(y_test, y_pred)
+
+# %% [markdown]
+# Two numbers summarize each class $c$:
+#
+# - **precision**: of the images *predicted* $c$, the share that really are $c$:
+#   $\dfrac{\text{TP}_c}{\text{TP}_c + \text{FP}_c}$ — "when it says Shirt, can I
+#   believe it?"
+# - **recall**: of the images that really are $c$, the share predicted $c$:
+#   $\dfrac{\text{TP}_c}{\text{TP}_c + \text{FN}_c}$ — "how many shirts does it find?"
+#
+# (TP: true positives, FP: false positives, FN: false negatives.) A class that is
+# never predicted has no precision to speak of; the usual convention, which
+# scikit-learn follows too, is to report 0 rather than divide by zero.
+#
+# ### Exercise 1 — `per_class_metrics` (3 points)
+#
+# Hint: `np.bincount(labels, minlength=n_classes)` counts each class; the true
+# positives of each class are the count of `y_true[y_true == y_pred]`.
+
+
+# %% nbgrader={"cell_type": "code", "checksum": "e8f96121aa3f4cec7c1d3b69c8b741e5", "grade": false, "grade_id": "per_class_metrics", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def per_class_metrics(
+    y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = 10
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return (precision, recall) per class, two float64 arrays of shape (n_classes,).
+
+    y_true and y_pred are integer labels in 0..n_classes-1, shape (n,).
+    Convention: precision is 0.0 for a class that is never predicted, and
+    recall is 0.0 for a class absent from y_true (never NaN).
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %% nbgrader={"cell_type": "code", "checksum": "7ef8fd6638b4f964695457e3f833578f", "grade": true, "grade_id": "per_class_metrics_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+"""Check per_class_metrics: two float arrays of shape (n_classes,), a worked example, the zero convention."""
+result = per_class_metrics(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 1]), n_classes=3)
+assert isinstance(result, tuple) and len(result) == 2, "expected a tuple (precision, recall)"
+precision, recall = result
+for name, values in (("precision", precision), ("recall", recall)):
+    assert isinstance(values, np.ndarray), (
+        f"{name}: expected a NumPy array, got {type(values).__name__}"
+    )
+    assert values.dtype == np.float64, f"{name}: expected dtype float64, got {values.dtype}"
+    assert values.shape == (3,), (
+        f"{name}: expected shape (3,), one value per class; got {values.shape}"
+    )
+assert not np.isnan(precision).any(), (
+    f"class 2 is never predicted: its precision should be 0.0, not NaN; got {precision}"
+)
+np.testing.assert_allclose(
+    precision, [1.0, 1 / 3, 0.0], err_msg="precision of y_true [0, 0, 1, 2], y_pred [0, 1, 1, 1]"
+)
+np.testing.assert_allclose(
+    recall, [0.5, 1.0, 0.0], err_msg="recall of y_true [0, 0, 1, 2], y_pred [0, 1, 1, 1]"
+)
+print("per_class_metrics: all visible checks passed")
+
+# %% [markdown]
+# The ten classes, worst at a glance:
+
+# %%
+precision, recall = per_class_metrics(y_test, y_pred)
+plots.class_metrics({"precision": precision, "recall": recall})
+
+# %% [markdown]
+# Trousers, bags, sandals, sneakers and ankle boots are recognised almost always.
+# Shirt is the weak class by far, then T-shirt/top, Pullover and Coat.
+#
+# ### Exercise 2 — `most_confused_pairs` (2 points)
+#
+# List the off-diagonal cells of the confusion matrix with the most images: the
+# (true class, predicted class) pairs the network gets wrong most often.
+
+
+# %% nbgrader={"cell_type": "code", "checksum": "cac9cea760dc5246cf837d6ede4ce723", "grade": false, "grade_id": "most_confused_pairs", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def most_confused_pairs(
+    y_true: np.ndarray, y_pred: np.ndarray, k: int = 3, n_classes: int = 10
+) -> list[tuple[int, int, int]]:
+    """Return the k most frequent mistakes as (true class, predicted class, count) tuples.
+
+    Only pairs with true != predicted and count > 0; sorted by count, largest
+    first, ties by (true, predicted) ascending. Fewer than k if there are fewer
+    such pairs. All three numbers are plain Python ints.
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %% nbgrader={"cell_type": "code", "checksum": "496053f5cfd5b5e3c5c0e4bc005c3507", "grade": true, "grade_id": "most_confused_pairs_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""Check most_confused_pairs: a list of int triples, off-diagonal only, sorted, at most k."""
+pairs = most_confused_pairs(
+    np.array([0, 0, 0, 1, 1, 2, 2]), np.array([1, 1, 0, 0, 1, 2, 0]), k=5, n_classes=3
+)
+assert isinstance(pairs, list), f"expected a list, got {type(pairs).__name__}"
+assert all(isinstance(pair, tuple) and len(pair) == 3 for pair in pairs), (
+    f"expected (true, predicted, count) tuples, got {pairs}"
+)
+assert all(type(value) is int for pair in pairs for value in pair), (
+    f"expected plain Python ints (use int(...)), got {[tuple(type(v).__name__ for v in pair) for pair in pairs]}"
+)
+assert [tuple(pair) for pair in pairs] == [(0, 1, 2), (1, 0, 1), (2, 0, 1)], (
+    f"expected [(0, 1, 2), (1, 0, 1), (2, 0, 1)]: 0 taken for 1 twice, then the ties in "
+    f"order; got {pairs}. Leave out the diagonal and the pairs never confused."
+)
+print("most_confused_pairs: all visible checks passed")
+
+# %% [markdown]
+# The network's five most frequent mistakes, by name:
+
+# %%
+[(CLASS_NAMES[t], CLASS_NAMES[p], n) for t, p, n in most_confused_pairs(y_test, y_pred, k=5)]
+
+# %% [markdown]
+# ## Why these classes?
+#
+# Almost all the top mistakes involve the four upper-body garments: Shirt,
+# T-shirt/top, Pullover and Coat. Here are test images of each, as the network sees
+# them (28×28 pixels, gray):
+
+# %%
+upper_body = [0, 2, 4, 6]  # T-shirt/top, Pullover, Coat, Shirt
+picks = np.concatenate([np.flatnonzero(y_test == c)[:6] for c in upper_body])
+plots.image_grid(x_test[picks], y_test[picks], ncols=6)
+
+# %% [markdown]
+# What separates them is small: sleeve length (a T-shirt's short sleeves are 2–3
+# pixels long here), a collar or a row of buttons (a few pixels of slightly
+# different gray), a zip, the fabric's texture — and at 28×28 pixels much of that
+# is blurred away. Colour, which would help a person, is gone. The silhouettes
+# overlap: a long-sleeved shirt and a pullover have nearly the same outline, and so
+# do a shirt and a T-shirt when the sleeves are short. Some labels are simply
+# debatable: is a buttoned top with short sleeves a "Shirt" or a "T-shirt/top"? No
+# network can beat labels that disagree with each other, so on these classes even
+# very large models stay well below 100 %.
+#
+# ## The most confident mistakes
+#
+# A mistake made at 55 % confidence is an honest doubt; one made at 99.9 % is worth
+# a look: it shows what the network has got wrong about a class, or a label that is
+# wrong.
+#
+# ### Exercise 3 — `most_confident_mistakes` (2 points)
+
+
+# %% nbgrader={"cell_type": "code", "checksum": "b7cb237f22f0502b15205d40964ef01c", "grade": false, "grade_id": "most_confident_mistakes", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def most_confident_mistakes(probs: np.ndarray, y_true: np.ndarray, k: int) -> np.ndarray:
+    """Return the indices of the k wrong predictions made with the highest confidence.
+
+    probs has shape (n, n_classes); the prediction is the argmax of a row and the
+    confidence its max. Returns an int64 array of indices into probs (not into
+    the mistakes only), most confident first; ties keep index order. Fewer than
+    k if there are fewer mistakes; empty if there are none.
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %% nbgrader={"cell_type": "code", "checksum": "8c3f1b3136b84bd1c38a5dccb117c932", "grade": true, "grade_id": "most_confident_mistakes_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""Check most_confident_mistakes: int indices into probs, wrong predictions only, most confident first."""
+toy_probs = np.array(
+    [[0.9, 0.1, 0.0], [0.2, 0.7, 0.1], [0.1, 0.1, 0.8], [0.6, 0.3, 0.1], [0.05, 0.0, 0.95]]
+)
+toy_true = np.array([0, 0, 1, 1, 2])  # rows 1, 2 and 3 are wrong
+found = most_confident_mistakes(toy_probs, toy_true, k=2)
+assert isinstance(found, np.ndarray), f"expected a NumPy array, got {type(found).__name__}"
+assert np.issubdtype(found.dtype, np.integer), f"expected integer indices, got dtype {found.dtype}"
+assert found.shape == (2,), f"expected shape (2,) for k=2, got {found.shape}"
+assert found.tolist() == [2, 1], (
+    f"the wrong rows are 1 (confidence 0.7), 2 (0.8) and 3 (0.6): expected [2, 1], got {found.tolist()}. "
+    "Return indices into probs, most confident first."
+)
+print("most_confident_mistakes: all visible checks passed")
+
+# %% [markdown]
+# The twelve most confident mistakes of the network on the test set:
+
+# %%
+mistakes = most_confident_mistakes(probs, y_test, 12)
+plots.prediction_grid(x_test[mistakes], probs[mistakes], y_test[mistakes], ncols=4)
+
+# %% [markdown]
+# Look at each one and decide: is the network wrong, or the label? Several are
+# garments a person would also hesitate over, and a few labels look plainly wrong.
+# Every real data set has some; a network that is "confidently wrong" on them may
+# in fact be right.
+#
+# ## Inside: the filters of the first layer
+#
+# The first `Conv2D` layer holds 32 kernels of 3×3 weights (plus one bias each),
+# learned from the data. In lesson 3 you made kernels by hand. Here are yours
+# (`fmnist_utils.filters`), then the network's, drawn the same way: red positive,
+# blue negative, white zero.
+
+# %%
+plots.filters(filters.kernel_stack(), titles=[n for n in filters.KERNELS if n != "identity"])
+
+# %%
+learned, biases = model.get_layer("conv1").get_weights()
+learned.shape, biases.shape
+
+# %%
+plots.filters(learned)
+
+# %% [markdown]
+# Many learned kernels are edge detectors — a red side and a blue side, like
+# `VERTICAL_EDGE` and `HORIZONTAL_EDGE`, at various angles — and some respond to
+# bright or dark blobs. Nobody told the network about edges: they are simply the
+# most useful first step for telling clothes apart. To compare shapes, whatever the
+# scale, measure the cosine similarity between each hand-made kernel and each
+# learned one (1: the same pattern, −1: the same pattern inverted), and keep the
+# closest learned kernel for each:
+
+# %%
+flat_learned = learned[:, :, 0, :].reshape(9, -1)
+flat_learned = flat_learned / np.linalg.norm(flat_learned, axis=0)
+closest = {}
+for name in ("vertical edge", "horizontal edge", "sharpen", "blur"):
+    hand = filters.KERNELS[name].ravel() / np.linalg.norm(filters.KERNELS[name])
+    similarity = hand @ flat_learned
+    best = int(np.argmax(np.abs(similarity)))
+    closest[name] = (best, round(float(similarity[best]), 2))
+closest
+
+# %% [markdown]
+# Your edge kernels have close learned cousins: a similarity of about ±0.9 (the
+# sign only swaps red and blue). Sharpen and blur match more loosely: the network
+# found no use for an exact copy of them, though some learned kernels lean that way.
+#
+# ## Inside: the feature maps of one image
+#
+# A feature map is what one kernel makes of the image (lesson 3), after the bias and
+# the ReLU. A small model that stops at a chosen layer shows them: `keras.Model`
+# with the network's input and an inner layer's output.
+
+# %%
+image_index = 0
+image = x_test[image_index]
+first_layer = keras.Model(model.inputs, model.get_layer("conv1").output)
+maps = keras.ops.convert_to_numpy(first_layer(x_test_in[image_index : image_index + 1]))
+maps.shape
+
+# %%
+plots.feature_maps(maps[0], title=f"conv1: 32 feature maps of a {CLASS_NAMES[y_test[image_index]]}")
+
+# %% [markdown]
+# Your hand-made kernels on the same image, for comparison (`filters.filter_image`
+# from lesson 3):
+
+# %%
+plots.filter_gallery(
+    image / 255.0,
+    {
+        name: filters.filter_image(image / 255.0, kernel)
+        for name, kernel in filters.KERNELS.items()
+        if name != "identity"
+    },
+    {name: kernel for name, kernel in filters.KERNELS.items() if name != "identity"},
+)
+
+# %% [markdown]
+# Several learned maps look like your edge maps, with the negative half cut off by
+# the ReLU. One layer deeper, after pooling, the 64 maps of `conv2` are 11×11 and
+# harder to name: each combines 32 first-layer maps over a 5×5 patch of the image,
+# and answers to parts such as a collar, a sole or a sleeve.
+
+# %%
+second_layer = keras.Model(model.inputs, model.get_layer("conv2").output)
+maps2 = keras.ops.convert_to_numpy(second_layer(x_test_in[image_index : image_index + 1]))
+plots.feature_maps(maps2[0], ncols=16, size=0.8, title="conv2: 64 feature maps, 11×11")
+
+# %% [markdown]
+# ## Saliency: which pixels does the decision depend on?
+#
+# A **saliency map** asks: if a pixel changed a little, how much would the score
+# of a class change? That is the gradient of the class's probability with respect
+# to the input pixels, one number per pixel; its absolute value is the saliency.
+# TensorFlow computes gradients with a `tf.GradientTape`: it records the operations
+# run inside its `with` block, then differentiates through them.
+#
+# ```python
+# x = tf.convert_to_tensor(batch_of_one_image)        # shape (1, 28, 28, 1), float32
+# with tf.GradientTape() as tape:
+#     tape.watch(x)                                   # x is not a weight: watch it
+#     score = model(x, training=False)[0, label]      # the probability of `label`
+# gradient = tape.gradient(score, x)                  # same shape as x
+# ```
+#
+# `training=False` keeps dropout off, so the map does not change from run to run.
+#
+# ### Exercise 4 — `saliency_map` (3 points)
+
+
+# %% nbgrader={"cell_type": "code", "checksum": "f6bcec2e9dea142ebfc61e0d0008c99c", "grade": false, "grade_id": "saliency_map", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def saliency_map(model: keras.Model, image: np.ndarray, label: int) -> np.ndarray:
+    """Return |d probability[label] / d pixel| for one prepared image.
+
+    image: float32 in [0, 1], shape (28, 28, 1) or (28, 28). model takes a batch
+    (n, 28, 28, 1) and returns probabilities (n, n_classes); run it with
+    training=False. Returns a float32 NumPy array of shape (28, 28), >= 0.
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %% nbgrader={"cell_type": "code", "checksum": "10d8048dd2d260ca384c695f22b8f875", "grade": true, "grade_id": "saliency_map_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+"""Check saliency_map: a float (28, 28) array, non-negative, not all zero, different for another class."""
+sal = saliency_map(model, x_test_in[0], int(y_test[0]))
+assert isinstance(sal, np.ndarray), (
+    f"expected a NumPy array (use .numpy()), got {type(sal).__name__}"
+)
+assert np.issubdtype(sal.dtype, np.floating), f"expected a float dtype, got {sal.dtype}"
+assert sal.shape == (28, 28), f"expected shape (28, 28), one value per pixel; got {sal.shape}"
+assert np.all(np.isfinite(sal)), "the saliency map holds NaN or infinite values"
+assert float(sal.min()) >= 0.0, (
+    f"saliency is an absolute value: expected >= 0, found {float(sal.min())}"
+)
+assert float(sal.max()) > 0.0, (
+    "the saliency map is all zeros: is the gradient taken with respect to the image?"
+)
+other_label = (int(y_test[0]) + 1) % 10
+other = saliency_map(model, x_test_in[0], other_label)
+assert isinstance(other, np.ndarray) and other.shape == (28, 28), (
+    "saliency_map(..., other label): shape"
+)
+assert not np.allclose(sal, other), (
+    "the maps for two different classes are the same: use the probability of `label`"
+)
+print("saliency_map: all visible checks passed")
+
+
+
+# %% [markdown]
+# Six test images, each with the saliency of its true class. Dark pixels are those
+# the decision is most sensitive to:
+
+# %%
+chosen = [0, 1, 2, 3, 4, 5]
+saliencies = np.stack([saliency_map(model, x_test_in[i], int(y_test[i])) for i in chosen])
+plots.saliency(x_test[chosen], saliencies, titles=[CLASS_NAMES[y_test[i]] for i in chosen])
+
+# %% [markdown]
+# Look for the darkest pixels. For the ankle boot they lie on the sole and the heel;
+# for the trousers, between and beside the legs, where ink would turn a trouser
+# into something else; for the tops, in the body and at the neckline. The maps are
+# noisy: when the network is nearly 100 % sure, its probability hardly moves
+# whatever one pixel does (the softmax is saturated), so the gradient is small and
+# ragged. Less certain images give clearer maps. For a shirt, compare the saliency
+# of each of the four confusable classes: the network weighs different evidence
+# for each.
+
+# %%
+shirt = int(np.flatnonzero(y_test == 6)[0])
+plots.saliency(
+    np.repeat(x_test[shirt : shirt + 1], 4, axis=0),
+    np.stack([saliency_map(model, x_test_in[shirt], c) for c in upper_body]),
+    titles=[f"{CLASS_NAMES[c]}: {probs[shirt, c]:.0%}" for c in upper_body],
+)
+
+# %% [markdown]
+# A gradient is a *local* explanation: it says how the score would react to tiny
+# changes, not why the network decided. Saliency maps are noisy, and a pixel can
+# matter a great deal without the gradient showing it (a saturated ReLU has zero
+# gradient). Treat them as a hint of where to look, not as proof.
+#
+# ## Summary
+#
+# - A classifier's probabilities give a prediction (the argmax) and a confidence
+#   (the max); showing them next to the images makes mistakes concrete.
+# - Precision and recall per class, and the confusion matrix, show *where* the
+#   accuracy is lost: for this CNN, among Shirt, T-shirt/top, Pullover and Coat.
+# - Those four classes differ by a few pixels of sleeve, collar or texture at
+#   28×28 in gray, and some of their labels are debatable.
+# - The most confident mistakes are worth reading one by one: some reveal a
+#   weakness, some a wrong label.
+# - The first layer learns edge and blob detectors much like lesson 3's hand-made
+#   kernels; deeper feature maps respond to garment parts.
+# - A saliency map, the absolute gradient of a class probability with respect to
+#   the pixels (`tf.GradientTape`), shows which pixels a decision is sensitive to.
+#
+# ## Further exercises
+#
+# 1. Plot the distribution of the confidence for right and for wrong predictions
+#    (`confidence[y_pred == y_test]` and `confidence[y_pred != y_test]`). Would
+#    refusing to answer below 80 % confidence be worth it?
+# 2. The F1 score is the harmonic mean of precision and recall. Compute it per class
+#    from your `per_class_metrics` and rank the classes by it.
+# 3. Look for the learned kernel closest to your `SHARPEN` kernel and show its
+#    feature map next to `filters.filter_image(image, filters.SHARPEN)`.
+# 4. *SmoothGrad*: average the saliency maps of 20 copies of an image with a little
+#    Gaussian noise added. Is the map clearer?

@@ -1,0 +1,146 @@
+"""The reference models: architecture, training contract, shipped weights and their accuracy."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from fmnist_utils import models
+
+from .conftest import ROOT
+
+README_LINE = re.compile(
+    r"^Reference CNN \(lesson 5 architecture\): (\d+(?:\.\d+)?) % test accuracy", re.MULTILINE
+)
+TOLERANCE_POINTS = 0.2
+
+
+def _readme_accuracy() -> float:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "## Measured" in text, "README.md needs a '## Measured' section"
+    found = README_LINE.findall(text)
+    assert len(found) == 1, (
+        "README.md must state the reference model's accuracy exactly once, as "
+        "'Reference CNN (lesson 5 architecture): 91.93 % test accuracy'"
+    )
+    return float(found[0])
+
+
+def test_importing_models_loads_no_deep_learning_library() -> None:
+    code = (
+        "import sys, fmnist_utils.models; "
+        "heavy = [m for m in ('keras', 'tensorflow') if m in sys.modules]; "
+        "sys.exit(', '.join(heavy) or None)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, f"importing fmnist_utils.models imported {done.stderr.strip()}"
+
+
+def test_classic_cnn_matches_its_specification() -> None:
+    import keras
+
+    model = models.classic_cnn()
+    assert isinstance(model, keras.Model)
+    assert tuple(model.input_shape) == (None, 28, 28, 1)
+    assert tuple(model.output_shape) == (None, 10)
+    assert model.count_params() == 225_034
+    kinds = [type(layer) for layer in model.layers]
+    assert kinds == [
+        keras.layers.Conv2D,
+        keras.layers.MaxPooling2D,
+        keras.layers.Conv2D,
+        keras.layers.MaxPooling2D,
+        keras.layers.Flatten,
+        keras.layers.Dense,
+        keras.layers.Dropout,
+        keras.layers.Dense,
+    ]
+    shapes = [tuple(layer.output.shape) for layer in model.layers]
+    assert shapes == [
+        (None, 26, 26, 32),
+        (None, 13, 13, 32),
+        (None, 11, 11, 64),
+        (None, 5, 5, 64),
+        (None, 1600),
+        (None, 128),
+        (None, 128),
+        (None, 10),
+    ]
+    assert model.layers[-1].activation.__name__ == "softmax"
+    assert model.layers[6].rate == pytest.approx(0.3)
+    assert models.classic_cnn() is not model, "every call builds a new model"
+
+
+def test_prepare_scales_and_adds_a_channel_axis() -> None:
+    x = np.array([[[0, 255] * 14] * 28, [[51] * 28] * 28], dtype=np.uint8)
+    out = models.prepare(x)
+    assert out.dtype == np.float32 and out.shape == (2, 28, 28, 1)
+    np.testing.assert_allclose(out[0, 0, :2, 0], [0.0, 1.0])
+    np.testing.assert_allclose(out[1], 0.2, rtol=1e-6)
+    np.testing.assert_array_equal(models.prepare(out * 255), out)  # a channel axis is accepted
+    with pytest.raises(ValueError, match=r"\(n, 28, 28\)"):
+        models.prepare(np.zeros((2, 27, 28), dtype=np.uint8))
+
+
+def test_recipes_are_named_and_unknown_names_are_refused() -> None:
+    recipe = models.RECIPES["lesson5_cnn"]
+    assert isinstance(recipe, models.Recipe)
+    assert recipe.build is models.classic_cnn
+    assert (recipe.batch_size, recipe.epochs, recipe.seed) == (128, 15, 0)
+    with pytest.raises(KeyError, match="unknown recipe 'no_such_model'"):
+        models.train_and_evaluate("no_such_model")
+
+
+def test_shipped_weights_are_small_and_documented() -> None:
+    assert models.REFERENCE_WEIGHTS.is_file(), "run python -m fmnist_utils.train_reference"
+    assert models.REFERENCE_WEIGHTS.stat().st_size < 5 * 2**20
+    info = json.loads(models.REFERENCE_INFO.read_text(encoding="utf-8"))
+    for key in ("test_accuracy", "seed", "epochs", "train_seconds", "keras", "tensorflow"):
+        assert key in info, f"{models.REFERENCE_INFO.name} lacks {key!r}"
+    assert info["fast"] is False, "the shipped weights must come from the full training data"
+    assert info["params"] == 225_034
+    assert 0.9 <= info["test_accuracy"] <= 1.0
+    assert models.reference_info() == info
+
+
+@pytest.mark.slow
+def test_shipped_model_accuracy_is_the_one_stated() -> None:
+    import keras
+
+    from fmnist_utils.data import load_fashion_mnist
+
+    _, (x_test, y_test) = load_fashion_mnist()
+    model = models.load_reference()
+    assert isinstance(model, keras.Model)
+    probs = model.predict(models.prepare(x_test), batch_size=1000, verbose=0)
+    measured = 100.0 * float(np.mean(probs.argmax(axis=1) == y_test))
+    stated = _readme_accuracy()
+    recorded = 100.0 * models.reference_info()["test_accuracy"]
+    assert abs(measured - stated) <= TOLERANCE_POINTS, (
+        f"the shipped model scores {measured:.2f} % on the test set, README.md states {stated} %"
+    )
+    assert abs(measured - recorded) <= TOLERANCE_POINTS, (
+        f"the shipped model scores {measured:.2f} %, {models.REFERENCE_INFO.name} records "
+        f"{recorded:.2f} %"
+    )
+
+
+@pytest.mark.slow
+def test_train_and_evaluate_in_fast_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FMNIST_FAST", "1")
+    result = models.train_and_evaluate("lesson5_cnn", verbose=0)
+    for key in ("test_accuracy", "train_seconds", "epochs", "params"):
+        assert key in result
+    assert "model" not in result
+    assert isinstance(result["test_accuracy"], float) and 0.0 <= result["test_accuracy"] <= 1.0
+    assert result["epochs"] == 2 and result["train_examples"] == 2000 and result["fast"] is True
+    assert result["params"] == 225_034
+    assert result["train_seconds"] > 0
+    # 2 epochs on 2,000 images: far from the full 92 %, but clearly learning (measured: 65 %)
+    assert result["test_accuracy"] > 0.5, result
+    json.dumps(result)  # the benchmark prints it as JSON

@@ -1,0 +1,120 @@
+"""Lesson 7's improved CNN and its recipe in fmnist_utils.models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from fmnist_utils import models  # noqa: E402
+
+RECIPE = "lesson7_improved_cnn"
+
+
+def _kinds(model) -> list[str]:
+    return [type(layer).__name__ for layer in model.layers]
+
+
+def test_architecture_layer_by_layer() -> None:
+    model = models.improved_cnn()
+    assert isinstance(model.layers[0], keras.Sequential) and model.layers[0].name == "augmentation"
+    assert _kinds(model)[1:] == (
+        ["Conv2D", "BatchNormalization", "Activation"] * 2 + ["MaxPooling2D", "Dropout"]
+        + ["Conv2D", "BatchNormalization", "Activation"] * 2 + ["MaxPooling2D", "Dropout"]
+        + ["Flatten", "Dense", "BatchNormalization", "Activation", "Dropout", "Dense"]
+    )  # fmt: skip
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [c.filters for c in convs] == [24, 24, 48, 48]
+    assert all(c.padding == "same" and not c.use_bias and c.kernel_size == (3, 3) for c in convs)
+    rates = [layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
+    assert rates == pytest.approx([0.1, 0.1, 0.3])
+    pools = [layer for layer in model.layers if isinstance(layer, keras.layers.MaxPooling2D)]
+    assert [tuple(p.output.shape) for p in pools] == [(None, 14, 14, 24), (None, 7, 7, 48)]
+    assert tuple(model.compute_output_shape((None, 28, 28, 1))) == (None, 10)
+
+
+def test_parameter_count_matches_the_lesson() -> None:
+    model = models.improved_cnn()
+    assert model.count_params() == 339_938
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    assert trainable == 339_394  # the batch norms' moving means and variances are not trained
+    # augmentation has no weights: the same count without it
+    assert models.improved_cnn(augment=False).count_params() == 339_938
+
+
+def test_flags_switch_ingredients_off() -> None:
+    plain = models.improved_cnn(augment=False, dropout=False, batch_norm=False)
+    kinds = _kinds(plain)
+    assert "BatchNormalization" not in kinds and "Dropout" not in kinds
+    assert not any(k.startswith("Random") for k in kinds) and "Sequential" not in kinds
+    convs = [layer for layer in plain.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert all(c.use_bias for c in convs), "without batch norm the convolutions need biases"
+    assert _kinds(models.improved_cnn(dropout=False)).count("Dropout") == 0
+    assert _kinds(models.improved_cnn(batch_norm=False)).count("BatchNormalization") == 0
+
+
+def test_augmentation_is_a_flip_and_a_small_shift() -> None:
+    aug = models.augmentation()
+    assert _kinds(aug) == ["RandomFlip", "RandomTranslation"]
+    assert aug.layers[0].get_config()["mode"] == "horizontal"
+    config = aug.layers[1].get_config()
+    assert config["height_factor"] == config["width_factor"] == pytest.approx(0.07)
+    assert config["fill_mode"] == "constant" and config["interpolation"] == "nearest"
+    assert _kinds(models.augmentation(0, flip=False)) == []
+
+
+def test_augmentation_is_inactive_at_inference_and_active_in_training() -> None:
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.random((8, 28, 28, 1)).astype(np.float32)
+    aug = models.augmentation()
+    np.testing.assert_array_equal(np.asarray(aug(x, training=False)), x)
+    assert not np.allclose(np.asarray(aug(x, training=True)), x)
+    model = models.improved_cnn()
+    first = np.asarray(model(x, training=False))
+    second = np.asarray(model.predict(x, verbose=0))
+    np.testing.assert_allclose(first, second, atol=1e-5)  # no randomness at inference
+    np.testing.assert_allclose(first.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_warmup_cosine_schedule() -> None:
+    schedule = models.warmup_cosine(100, 10, peak_lr=3e-3, warmup_epochs=1)
+    rate = np.array([float(schedule(step)) for step in range(1001)])
+    assert rate[0] == pytest.approx(0.0, abs=1e-9)
+    assert rate[100] == pytest.approx(3e-3, rel=1e-4)
+    assert rate[550] == pytest.approx(1.5e-3, rel=1e-3)
+    assert rate[1000] == pytest.approx(0.0, abs=1e-9)
+    assert np.all(np.diff(rate[:101]) > 0) and np.all(np.diff(rate[100:]) <= 1e-12)
+    no_warmup = models.warmup_cosine(10, 2, peak_lr=1e-2, warmup_epochs=0)
+    assert float(no_warmup(0)) == pytest.approx(1e-2)
+    short = models.warmup_cosine(5, 1, warmup_epochs=1)  # warm-up longer than training
+    assert float(short(5)) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_recipe_is_registered_with_its_settings() -> None:
+    recipe = models.RECIPES[RECIPE]
+    assert recipe.build is models.improved_cnn
+    assert recipe.batch_size == 128 and recipe.epochs >= 10
+    assert recipe.label_smoothing == models.IMPROVED.label_smoothing > 0
+    optimizer = recipe.optimizer(469, recipe.epochs)
+    assert isinstance(optimizer, keras.optimizers.AdamW)
+    assert optimizer.weight_decay == pytest.approx(models.IMPROVED.weight_decay)
+    # the older recipes are untouched: no label smoothing unless asked for
+    assert models.RECIPES["lesson5_cnn"].label_smoothing == 0.0
+
+
+@pytest.mark.slow
+def test_train_and_evaluate_in_fast_mode_returns_the_contract(monkeypatch) -> None:
+    monkeypatch.setenv("FMNIST_FAST", "1")
+    result = models.train_and_evaluate(RECIPE, verbose=0, return_model=True)
+    for key in ("test_accuracy", "train_seconds", "epochs"):
+        assert key in result
+    # 32 steps are too few for the batch norms' moving statistics (momentum 0.99) to
+    # settle, so the fast setting's test accuracy can sit near chance: check the range only
+    assert 0.0 <= result["test_accuracy"] <= 1.0
+    assert result["epochs"] == 2 and result["train_examples"] == 2000 and result["fast"]
+    assert result["params"] == 339_938 and result["recipe"] == RECIPE
+    assert result["train_seconds"] > 0
+    model = result["model"]
+    assert isinstance(model.loss, keras.losses.CategoricalCrossentropy)
