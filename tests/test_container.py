@@ -674,7 +674,7 @@ def _make_course(root: Path, host: str, port: int) -> None:
         sub = nbformat.from_dict(json.loads(json.dumps(release)))
         if code is not None:
             sub.cells[0].source = code
-        folder = root / "submitted" / student / "probe"
+        folder = root / "instructor" / "submitted" / student / "probe"
         folder.mkdir(parents=True)
         nbformat.write(sub, folder / "probe.ipynb")
     # The grader runs as uid 1000: let it write its two output folders, nothing else.
@@ -721,7 +721,7 @@ def test_grader_grades_in_a_sandbox(image: str, tmp_path: Path, listener: _Liste
         scores = {row["student_id"]: float(row["score"]) for row in csv.DictReader(handle)}
     assert scores == {"alice": 2.0, "blank": 0.0, "mallory": 2.0}, scores
 
-    graded = nbformat.read(course / "autograded/mallory/probe/probe.ipynb", as_version=4)
+    graded = nbformat.read(course / "instructor/autograded/mallory/probe/probe.ipynb", as_version=4)
     output = "".join(o.get("text", "") for o in graded.cells[0].get("outputs", []))
     assert "Network is unreachable" in output or "no connection" in output, output
     assert "Read-only file system" in output, output
