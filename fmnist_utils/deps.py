@@ -34,12 +34,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PYTHON_VERSION = "3.11"
 GENERATED = "Generated from pyproject.toml by `python -m fmnist_utils.deps --write`: do not edit."
 
-#: conda-forge names of the PyPI packages whose names differ there.
-CONDA_NAMES: dict[str, str] = {}
-#: Packages conda-forge does not carry (at the pinned versions): installed by pip.
-PIP_ONLY: frozenset[str] = frozenset()
-
-
 @dataclass(frozen=True)
 class Dependency:
     """One pinned dependency, as written in ``pyproject.toml``.
@@ -115,7 +109,7 @@ def conda_spec(requirement: Requirement) -> str:
     parts = []
     for spec in sorted(requirement.specifier, key=str):
         parts.extend(_conda_clauses(spec))
-    name = CONDA_NAMES.get(canonicalize_name(requirement.name), requirement.name)
+    name = requirement.name  # every course package has its PyPI name on conda-forge
     return f"{name} {','.join(parts)}" if parts else name
 
 
@@ -147,9 +141,7 @@ def render_requirements(groups: dict[str, list[Dependency]]) -> str:
 def render_environment(groups: dict[str, list[Dependency]]) -> str:
     """Render ``environment.yml`` for conda: conda-forge, Python 3.11, the runtime pins."""
     deps = groups["runtime"]
-    conda = [dep for dep in deps if dep.name not in PIP_ONLY]
-    pip_only = [dep for dep in deps if dep.name in PIP_ONLY]
-    specs = {dep.name: conda_spec(dep.requirement) for dep in conda}
+    specs = {dep.name: conda_spec(dep.requirement) for dep in deps}
     width = max([len(s) for s in specs.values()] + [len("pip")]) + 4
     lines = [
         f"# {GENERATED}",
@@ -162,11 +154,9 @@ def render_environment(groups: dict[str, list[Dependency]]) -> str:
         f"  - {'python =' + PYTHON_VERSION:<{width}}# the course's Python",
         f"  - {'pip':<{width}}# installs the course package itself, below",
     ]
-    for dep in conda:
+    for dep in deps:
         lines.append(f"  - {specs[dep.name]:<{width}}# {dep.comment}".rstrip())
     lines.append("  - pip:")
-    for dep in pip_only:
-        lines.append(f"      - {str(dep.requirement)}  # {dep.comment}".rstrip())
     lines.append("      - -e .  # the course's own helpers (fmnist_utils); its pins are above")
     return "\n".join(lines) + "\n"
 

@@ -24,7 +24,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from .support import free_port, in_ci
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "browser"  # every step's screenshot (gitignored)
@@ -73,10 +74,6 @@ def chromium_path() -> str | None:
     return None
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
-
-
 def require_browser() -> str:
     """Return Chromium's path, or skip the test with the reason (fail instead under ``CI=true``)."""
     problems = []
@@ -93,19 +90,13 @@ def require_browser() -> str:
         )
     if problems:
         reason = "browser tests need a browser: " + "; ".join(problems)
-        if _in_ci():
+        if in_ci():
             pytest.fail(f"{reason}. CI must run them: .ci/run installs what they need.")
         pytest.skip(reason)
     return path
 
 
 # --- A private JupyterLab ---------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def copy_course(target: Path) -> Path:
@@ -238,8 +229,8 @@ class LabServer:
         self._settings()
         env = self._env()
         for _attempt in range(3):  # another process may take the free port first
-            self.port = _free_port()
-            log = open(self.log_path, "w")  # noqa: SIM115 -- the server writes to it
+            self.port = free_port()
+            log = open(self.log_path, "w")  # the server writes to it; closed in stop()
             self._proc = subprocess.Popen(
                 self._command(),
                 cwd=self.root,

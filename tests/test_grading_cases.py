@@ -54,7 +54,7 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
     requests: list[str] = []
     body = b""
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:  # http.server's name
         type(self).requests.append(self.path)
         self.send_response(200)
         self.end_headers()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import os
 import re
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -16,6 +15,7 @@ import pytest
 
 from .conftest import LESSON_IDS, ROOT
 from .grading_helpers import Submissions, grading_env_or_skip
+from .support import copy_repository
 
 GUIDE = ROOT / "INSTRUCTORS.md"
 LESSON = "01_pixels_and_labels"
@@ -44,14 +44,7 @@ def test_guide_has_the_key_commands() -> None:
 
 def _fresh_copy(dest: Path) -> Path:
     """What a clone holds (tracked and new, not ignored, files), with this .venv."""
-    names = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    ).stdout.split("\0")  # fmt: skip
-    for name in filter(None, names):
-        if (ROOT / name).is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, dest / name)
+    copy_repository(dest)
     (dest / ".venv").symlink_to(Path(sys.prefix))
     return dest
 

@@ -13,14 +13,9 @@ import urllib.request
 import pytest
 
 from .conftest import ROOT
+from .support import free_port
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _status(url: str) -> int:
@@ -45,7 +40,7 @@ def _own_address() -> str | None:
 
 
 def test_make_lab_serves_the_course_on_loopback_with_a_token() -> None:
-    port, token = _free_port(), "test-token-1234"
+    port, token = free_port(), "test-token-1234"
     env = dict(os.environ, JUPYTER_TOKEN=token)
     lab = subprocess.Popen(
         ["make", "lab", f"PORT={port}"],
