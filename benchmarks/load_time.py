@@ -29,18 +29,6 @@ def _peak_rss_mib() -> float | None:
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes vs KiB
 
 
-def _source(data_dir: Path | None) -> Path:
-    """The folder load_fashion_mnist() reads, by its search order (after one load)."""
-    if data_dir is not None:
-        return data_dir
-    if os.environ.get(data.DATA_DIR_ENV):
-        return Path(os.environ[data.DATA_DIR_ENV]).expanduser()
-    cache = data.keras_cache_dir()
-    if all((cache / name).is_file() for name in data.FILES):
-        return cache
-    return Path(data.OS_DATA_DIR)
-
-
 def _time(fn: Any, repeat: int) -> list[float]:
     times = []
     for _ in range(repeat):
@@ -64,7 +52,7 @@ def measure(repeat: int = 7, data_dir: str | os.PathLike[str] | None = None) -> 
     start = time.perf_counter()
     data.load_fashion_mnist(folder)  # may fill Keras' cache or download: not in the figures
     first = time.perf_counter() - start
-    source = _source(folder)
+    source = data.data_source(folder)[0]
     verified = _time(lambda: data.load_fashion_mnist(folder), repeat)
     bare = _time(lambda: [data.read_idx(source / name) for name in data.FILES], repeat)
     return {

@@ -56,6 +56,7 @@ __all__ = [
     "FILES",
     "MIRRORS",
     "OS_DATA_DIR",
+    "data_source",
     "keras_cache_dir",
     "load_csv",
     "load_fashion_mnist",
@@ -570,11 +571,9 @@ def load_fashion_mnist(
         ways to get it). :class:`DownloadError`, a subclass, reports every mirror's failure.
     """
     urls = tuple(MIRRORS if mirrors is None else mirrors)
-    explicit = data_dir if data_dir is not None else os.environ.get(DATA_DIR_ENV) or None
-    if explicit is not None:
-        folder = Path(explicit).expanduser()
+    folder, source = data_source(data_dir)
+    if source in ("data_dir", DATA_DIR_ENV):
         missing = [name for name in FILES if not (folder / name).is_file()]
-        source = "data_dir" if data_dir is not None else DATA_DIR_ENV
         why = f"{folder} (from {source}) lacks {', '.join(missing)}"
         if missing and not download:
             raise DataNotFoundError(f"{why}, and download=False.\n" + _how_to_get_it())
@@ -582,22 +581,47 @@ def load_fashion_mnist(
             _download_missing(folder, urls, why + ".")
         train, test, _ = _load_folder(folder)
         return train, test
+    if source == "os-package":
+        train, test, raws = _load_folder(folder, keep_raw=True)
+        _copy_to_cache(raws, keras_cache_dir())
+        return train, test
+    if source == "download":
+        why = f"Fashion-MNIST is not in Keras' cache ({folder}) nor in {OS_DATA_DIR}"
+        if not download:
+            raise DataNotFoundError(f"{why}, and download=False.\n" + _how_to_get_it())
+        _download_missing(folder, urls, why + ".")
+    train, test, _ = _load_folder(folder)
+    return train, test
 
+
+def data_source(data_dir: str | os.PathLike[str] | None = None) -> tuple[Path, str]:
+    """Find where :func:`load_fashion_mnist` reads the data from, without reading it.
+
+    The one search order of the course: ``data_dir``, ``FMNIST_DATA_DIR``, Keras'
+    cache, :data:`OS_DATA_DIR`; else the cache, where the files would be downloaded.
+
+    Parameters
+    ----------
+    data_dir : str or path-like, optional
+        A folder named by the caller.
+
+    Returns
+    -------
+    tuple of (pathlib.Path, str)
+        The folder, and why it was chosen: ``"data_dir"``, ``"FMNIST_DATA_DIR"`` (a
+        named folder, complete or not), ``"keras-cache"``, ``"os-package"`` (all four
+        files there) or ``"download"`` (the data is nowhere yet).
+    """
+    if data_dir is not None:
+        return Path(data_dir).expanduser(), "data_dir"
+    if os.environ.get(DATA_DIR_ENV):
+        return Path(os.environ[DATA_DIR_ENV]).expanduser(), DATA_DIR_ENV
     cache = keras_cache_dir()
     if _complete(cache):
-        train, test, _ = _load_folder(cache)
-        return train, test
-    os_dir = Path(OS_DATA_DIR)
-    if _complete(os_dir):
-        train, test, raws = _load_folder(os_dir, keep_raw=True)
-        _copy_to_cache(raws, cache)
-        return train, test
-    why = f"Fashion-MNIST is not in Keras' cache ({cache}) nor in {os_dir}"
-    if not download:
-        raise DataNotFoundError(f"{why}, and download=False.\n" + _how_to_get_it())
-    _download_missing(cache, urls, why + ".")
-    train, test, _ = _load_folder(cache)
-    return train, test
+        return cache, "keras-cache"
+    if _complete(Path(OS_DATA_DIR)):
+        return Path(OS_DATA_DIR), "os-package"
+    return cache, "download"
 
 
 # --------------------------------------------------------------------------- CSV files

@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PYTHON_VERSION = "3.11"
 GENERATED = "Generated from pyproject.toml by `python -m fmnist_utils.deps --write`: do not edit."
 
+
 @dataclass(frozen=True)
 class Dependency:
     """One pinned dependency, as written in ``pyproject.toml``.

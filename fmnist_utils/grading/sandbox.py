@@ -132,8 +132,7 @@ class SandboxUnavailable(RuntimeError):
 def data_folder() -> Path | None:
     """Find the folder the course's data loader would read Fashion-MNIST from.
 
-    Follows :func:`fmnist_utils.data.load_fashion_mnist`'s order without loading:
-    ``FMNIST_DATA_DIR``, Keras' cache, then Debian's package folder.
+    :func:`fmnist_utils.data.data_source`, without loading.
 
     Returns
     -------
@@ -143,13 +142,8 @@ def data_folder() -> Path | None:
     """
     from fmnist_utils import data
 
-    named = os.environ.get(data.DATA_DIR_ENV)
-    if named:
-        return Path(named).expanduser().resolve()
-    for folder in (data.keras_cache_dir(), Path(data.OS_DATA_DIR)):
-        if all((folder / name).is_file() for name in data.FILES):
-            return folder.resolve()
-    return None
+    folder, source = data.data_source()
+    return None if source == "download" else folder.resolve()
 
 
 class SandboxedExecute(Execute):
