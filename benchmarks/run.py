@@ -24,46 +24,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from fmnist_utils.environment import describe_machine
+
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = ("data", "models", "notebooks", "grading")
 GIB = 2**30
-
-
-def machine() -> dict:
-    """Describe the machine the figures were measured on."""
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = 0
-    try:
-        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError):
-        pass
-    import keras
-    import tensorflow as tf
-
-    return {
-        "cpu": cpu,
-        "cores": len(os.sched_getaffinity(0))
-        if hasattr(os, "sched_getaffinity")
-        else os.cpu_count(),
-        "memory_gib": round(mem / GIB, 1),
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "date": time.strftime("%Y-%m-%d"),
-    }
 
 
 def _in_subprocess(code: str, timeout: int) -> dict:
@@ -206,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         "notebooks": bench_notebooks,
         "grading": bench_grading,
     }
-    results: dict = {"machine": machine()}
+    results: dict = {"machine": describe_machine()}
     for section in chosen:
         start = time.perf_counter()
         print(f"[benchmark] {section} ...", file=sys.stderr, flush=True)

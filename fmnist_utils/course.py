@@ -33,6 +33,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .files import atomic_write
+
 LESSON_ID = re.compile(r"^\d\d_[a-z0-9_]+$")
 SOURCE_DIR = "solutions"
 README_FIGURE = ".github/readme/fashion_mnist_grid.png"
@@ -450,9 +452,7 @@ def build(root: Path, lessons: list[Lesson] | None = None, *, force: bool = Fals
             )
     for path, data in planned.items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        atomic_write(path, lambda out, data=data: out.write(data))
     return sorted(planned)
 
 

@@ -45,6 +45,8 @@ from typing import BinaryIO
 
 import numpy as np
 
+from .files import atomic_write
+
 __all__ = [
     "CHECKSUMS",
     "CLASS_NAMES",
@@ -422,16 +424,12 @@ def _download(
         if base in dead:
             report.append(f"{url}: skipped (the mirror was unreachable for a previous file)")
             continue
-        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
-        tmp = Path(tmp_name)
         try:
-            with os.fdopen(fd, "wb") as out:
-                _fetch(url, out, name)
-                out.flush()
-                os.fsync(out.fileno())
-            _read_verified(tmp, name, advice="")
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, folder / name)
+            atomic_write(
+                folder / name,
+                lambda out, url=url: _fetch(url, out, name),
+                check=lambda tmp: _check_download(tmp, name),
+            )
             return True
         except urllib.error.HTTPError as exc:
             report.append(f"{url}: HTTP error {exc.code} {exc.reason}")
@@ -439,15 +437,20 @@ def _download(
             report.append(f"{url}: cannot connect ({exc.reason})")
             dead.add(base)
         except DataError as exc:
-            why = str(exc).replace(f"{tmp}: ", "")
-            report.append(f"{url}: downloaded but rejected: {why}")
+            report.append(f"{url}: downloaded but rejected: {exc}")
         except (OSError, ValueError) as exc:  # timeouts, resets, bad URLs
             report.append(f"{url}: {type(exc).__name__}: {exc}")
             if isinstance(exc, TimeoutError | ConnectionError):
                 dead.add(base)
-        finally:
-            tmp.unlink(missing_ok=True)
     return False
+
+
+def _check_download(tmp: Path, name: str) -> None:
+    """Verify a downloaded file; its error names the file, not the temporary name."""
+    try:
+        _read_verified(tmp, name, advice="")
+    except DataError as exc:
+        raise DataError(str(exc).replace(f"{tmp}: ", "")) from None
 
 
 def _download_missing(folder: Path, mirrors: Sequence[str], why: str) -> None:
@@ -518,22 +521,10 @@ def _copy_to_cache(raws: Iterable[bytes], cache: Path) -> None:
                     stacklevel=3,
                 )
             continue
-        tmp: Path | None = None
         try:
-            fd, tmp_name = tempfile.mkstemp(dir=cache, prefix=f".{name}.", suffix=".part")
-            tmp = Path(tmp_name)
-            with os.fdopen(fd, "wb") as out:
-                out.write(raw)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, dest)
-            tmp = None
+            atomic_write(dest, lambda out, raw=raw: out.write(raw))
         except OSError:
             return
-        finally:
-            if tmp is not None:
-                tmp.unlink(missing_ok=True)
 
 
 def load_fashion_mnist(
@@ -823,30 +814,16 @@ def save_csv(
     if not p.parent.is_dir():
         raise FileNotFoundError(f"cannot write {p}: the folder {p.parent} does not exist.")
     comma, newline, mask = _digit_tables()
-    fd, tmp_name = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".part")
-    tmp = Path(tmp_name)
+
+    def write(out: BinaryIO) -> None:
+        if header:
+            out.write(_HEADER.encode() + b"\n")
+        for start in range(0, len(table), 4096):
+            part = table[start : start + 4096]
+            chars = np.concatenate([comma[part[:, :-1]], newline[part[:, -1:]]], axis=1)
+            out.write(chars[mask[part]].tobytes())
+
     try:
-        with os.fdopen(fd, "wb") as out:
-            if header:
-                out.write(_HEADER.encode() + b"\n")
-            for start in range(0, len(table), 4096):
-                part = table[start : start + 4096]
-                chars = np.concatenate([comma[part[:, :-1]], newline[part[:, -1:]]], axis=1)
-                out.write(chars[mask[part]].tobytes())
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
-        if overwrite:
-            os.replace(tmp, p)
-        else:
-            try:
-                os.link(tmp, p)  # atomic, and fails if the file appeared meanwhile
-            except FileExistsError:
-                raise FileExistsError(refusal) from None
-            except OSError:  # a file system without hard links
-                if p.exists():
-                    raise FileExistsError(refusal) from None
-                os.replace(tmp, p)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return p
+        return atomic_write(p, write, overwrite=overwrite)
+    except FileExistsError:
+        raise FileExistsError(refusal) from None

@@ -6,8 +6,13 @@ environment drifted sees at once which package to fix, and how.
 
 from __future__ import annotations
 
+import os
+import platform
+import time
 import warnings
 from importlib import metadata
+from pathlib import Path
+from typing import Any
 
 from packaging.requirements import Requirement
 
@@ -75,3 +80,47 @@ def check_versions(
                 stacklevel=2,
             )
     return found
+
+
+def describe_machine() -> dict[str, Any]:
+    """Describe this machine and its load, for a measured figure's record.
+
+    Imports Keras and TensorFlow (to name their versions): call it where they are
+    imported anyway.
+
+    Returns
+    -------
+    dict
+        ``cpu`` (model name), ``cores`` (usable by this process), ``memory_gib``,
+        ``load_average`` (1, 5 and 15 minutes, now), ``python``, ``numpy``, ``keras``,
+        ``tensorflow`` and ``date``.
+    """
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        memory = 0
+    return {
+        "cpu": cpu,
+        "cores": len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(),
+        "memory_gib": round(memory / 2**30, 1),
+        "load_average": [round(v, 2) for v in os.getloadavg()],
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "keras": keras.__version__,
+        "tensorflow": tf.__version__,
+        "date": time.strftime("%Y-%m-%d"),
+    }

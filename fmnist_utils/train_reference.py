@@ -14,11 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
-import time
 from pathlib import Path
 
+from fmnist_utils.environment import describe_machine
 from fmnist_utils.models import RECIPES, REFERENCE_INFO, REFERENCE_WEIGHTS, train_and_evaluate
 
 RECIPE = "lesson5_cnn"
@@ -34,10 +33,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.pop("FMNIST_FAST", None)
 
-    import keras
-    import numpy as np
-    import tensorflow as tf
-
     load_before = os.getloadavg()
     result = train_and_evaluate(RECIPE, seed=args.seed, verbose=2, return_model=True)
     model = result.pop("model")
@@ -47,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     bare = RECIPES[RECIPE].build()
     bare.set_weights(model.get_weights())
     bare.save_weights(weights)
+    after = describe_machine()
     record = {
         **result,
         "test_accuracy": round(result["test_accuracy"], 4),
@@ -56,13 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         "weights_file": weights.name,
         "weights_bytes": weights.stat().st_size,
         "load_average_before": [round(v, 2) for v in load_before],
-        "load_average_after": [round(v, 2) for v in os.getloadavg()],
-        "cpu_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "python": platform.python_version(),
-        "keras": keras.__version__,
-        "tensorflow": tf.__version__,
-        "numpy": np.__version__,
-        "date": time.strftime("%Y-%m-%d"),
+        "load_average_after": after["load_average"],
+        "cpu_cores": after["cores"],
+        **{key: after[key] for key in ("python", "keras", "tensorflow", "numpy", "date")},
     }
     info = args.out / REFERENCE_INFO.name
     info.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
