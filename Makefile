@@ -6,7 +6,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
-STAMP := $(VENV)/.installed-from-pyproject
+# .venv/.installed-GROUP: the course with the extra GROUP of pyproject.toml installed
+# (dev: everything `make test` runs; test: what the quick tests use).
+STAMP := $(VENV)/.installed-dev
 PORT ?= 8888
 FIRST_LESSON := lessons/01_pixels_and_labels/01_pixels_and_labels.ipynb
 
@@ -20,12 +22,12 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(VENV)/.installed-%: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "The course needs Python 3.11 or newer; this $(PYTHON) is " + sys.version.split()[0] + ". Install a newer Python, or run: make PYTHON=python3.11 ...")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { echo "Could not create $(VENV): on Debian/Ubuntu, 'sudo apt-get install python3-venv'"; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	@touch $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[$*]"
+	@touch $@
 
 venv: $(STAMP) ## create .venv and install the course (only again when pyproject.toml changes)
 
@@ -41,7 +43,7 @@ lab: venv data ## set up, then open the course in JupyterLab (127.0.0.1, with a 
 test: venv data ## set up, then run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest
 
-test-quick: venv ## run only the quick tests
+test-quick: $(VENV)/.installed-test ## run only the quick tests (installs only what they use)
 	$(BIN)/python -m pytest -m "not slow"
 
 lessons: venv ## regenerate solutions/*.ipynb and lessons/ from the solutions/*/*.py sources

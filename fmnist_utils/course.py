@@ -5,18 +5,18 @@ The only files an author edits are ``solutions/NN_slug/NN_slug.py``
 derives, deterministically:
 
 1. ``solutions/NN_slug/NN_slug.ipynb`` -- the paired source notebook;
-2. ``lessons/NN_slug/NN_slug.ipynb``  -- the student copy, made by
-   ``nbgrader generate_assignment`` (solutions and hidden tests removed);
-3. ``lessons/NN_slug/NN_slug.py``     -- the student copy as py:percent text.
+2. ``lessons/NN_slug/NN_slug.ipynb``  -- the student copy, made by nbgrader's
+   ``generate_assignment`` (solutions and hidden tests removed), a notebook only:
+   no Jupytext pairing, so a learner's save never writes a text file.
 
-nbgrader runs in a temporary copy of the course, and only the files above are
+nbgrader runs (through its Python API, in this process) in a temporary copy of the course, and only the files above are
 copied back, so a learner's own files under ``lessons/`` are never touched; a
 derived file with uncommitted edits is never overwritten without ``--force``.
 
 Command line::
 
     python -m fmnist_utils.course build [--force] [LESSON ...]
-    python -m fmnist_utils.course check
+    python -m fmnist_utils.course check [FILE ...]
     python -m fmnist_utils.course data
     python -m fmnist_utils.course readme-figure
 """
@@ -82,11 +82,6 @@ class Lesson:
     def release_ipynb(self) -> Path:
         """The student notebook."""
         return self.release_dir / f"{self.lesson_id}.ipynb"
-
-    @property
-    def release_py(self) -> Path:
-        """The student notebook as py:percent text."""
-        return self.release_dir / f"{self.lesson_id}.py"
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -230,6 +225,57 @@ def run_nbgrader(args: list[str], cwd: Path, db_url: str) -> subprocess.Complete
     )
 
 
+def _student_copies(course: Path, lesson_ids: list[str]) -> None:
+    """Run nbgrader's ``generate_assignment`` for the lessons, in this one process.
+
+    Parameters
+    ----------
+    course : pathlib.Path
+        A scratch course folder holding ``nbgrader_config.py`` and the sources.
+    lesson_ids : list of str
+        The lessons to release into ``course/lessons``.
+
+    Raises
+    ------
+    CourseError
+        If nbgrader cannot generate a student copy.
+    """
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    # a scratch gradebook, whatever FMNIST_GRADEBOOK_URL says
+    config.CourseDirectory.db_url = f"sqlite:///{course / 'gradebook.db'}"
+    bin_dir = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    os.environ["PATH"] = f"{bin_dir}{os.pathsep}{path}"  # nbgrader shells out to alembic
+    try:
+        api = NbGraderAPI(config=config)
+        for lesson_id in lesson_ids:
+            result = api.generate_assignment(lesson_id, force=True)
+            copy = Lesson(lesson_id, course)
+            if not result.get("success") or not copy.release_ipynb.is_file():
+                raise CourseError(
+                    f"nbgrader could not make the student copy of {lesson_id}:\n"
+                    f"{result.get('log', '')}{result.get('error', '')}"
+                )
+    finally:
+        os.environ["PATH"] = path
+
+
+def _without_pairing(path: Path) -> bytes:
+    """Return a student notebook without Jupytext's pairing metadata.
+
+    A learner who saves it then writes the notebook only, never a text twin.
+    """
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata.pop("jupytext", None)
+    text = nbformat.writes(nb)
+    return (text if text.endswith("\n") else text + "\n").encode("utf-8")
+
+
 def render(root: Path, lessons: list[Lesson]) -> dict[Path, bytes]:
     """Produce every derived file of the given lessons, without touching the course.
 
@@ -263,26 +309,17 @@ def render(root: Path, lessons: list[Lesson]) -> dict[Path, bytes]:
                 copy.source_py.parent,
                 ignore=shutil.ignore_patterns("*.ipynb", *_IGNORED_SOURCE_FILES),
             )
-            nb = source_notebook(lesson)
-            text = jupytext.writes(nb, fmt="ipynb")
+            text = jupytext.writes(source_notebook(lesson), fmt="ipynb")
             copy.source_ipynb.write_text(text, encoding="utf-8")
             out[lesson.source_ipynb] = text.encode("utf-8")
-
-            done = run_nbgrader(
-                ["generate_assignment", lesson.lesson_id, "--force"],
-                cwd=tmp,
-                db_url=f"sqlite:///{tmp / 'gradebook.db'}",
-            )
-            if done.returncode != 0 or not copy.release_ipynb.is_file():
-                raise CourseError(
-                    f"nbgrader could not make the student copy of {lesson.source_py}:\n"
-                    f"{done.stdout}{done.stderr}"
-                )
+        _student_copies(tmp, [lesson.lesson_id for lesson in lessons])
+        for lesson in lessons:
+            copy = Lesson(lesson.lesson_id, tmp)
             for path in sorted(copy.release_dir.rglob("*")):
                 if path.is_file():
-                    out[lesson.release_dir / path.relative_to(copy.release_dir)] = path.read_bytes()
-            student = jupytext.read(copy.release_ipynb)
-            out[lesson.release_py] = jupytext.writes(student, fmt="py:percent").encode("utf-8")
+                    out[lesson.release_dir / path.relative_to(copy.release_dir)] = (
+                        _without_pairing(path) if path == copy.release_ipynb else path.read_bytes()
+                    )
     return out
 
 
@@ -493,6 +530,16 @@ def _select(root: Path, names: list[str]) -> list[Lesson]:
     return [by_id[name] for name in names]
 
 
+def _lessons_of(root: Path, files: list[str]) -> list[Lesson]:
+    """Return the lessons that files under ``solutions/`` or ``lessons/`` belong to."""
+    ids = set()
+    for name in files:
+        parts = Path(name).resolve().relative_to(root.resolve()).parts
+        if len(parts) > 1 and parts[0] in (SOURCE_DIR, RELEASE_DIR) and LESSON_ID.match(parts[1]):
+            ids.add(parts[1])
+    return [lesson for lesson in find_lessons(root) if lesson.lesson_id in ids]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; see the module docstring."""
     parser = argparse.ArgumentParser(prog="python -m fmnist_utils.course", description=__doc__)
@@ -500,7 +547,12 @@ def main(argv: list[str] | None = None) -> int:
     p_build = sub.add_parser("build", help="regenerate the derived lesson files")
     p_build.add_argument("lessons", nargs="*", help="lesson ids (default: all)")
     p_build.add_argument("--force", action="store_true", help="overwrite uncommitted edits")
-    sub.add_parser("check", help="fail if a derived lesson file is missing or out of date")
+    p_check = sub.add_parser(
+        "check", help="fail if a derived lesson file is missing or out of date"
+    )
+    p_check.add_argument(
+        "files", nargs="*", help="check only the lessons these files belong to (default: all)"
+    )
     sub.add_parser("data", help="make sure the Fashion-MNIST data is present and verified")
     p_fig = sub.add_parser("readme-figure", help="draw the README's grid of real images")
     p_fig.add_argument("--out", type=Path, default=Path(README_FIGURE))
@@ -523,7 +575,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"wrote {path.relative_to(root)}")
             print(f"{len(written)} file(s) written; everything else was already up to date.")
             return 0
-        problems = stale_files(root)
+        problems = stale_files(root, _lessons_of(root, args.files) if args.files else None)
         for line in problems:
             print(line)
         if problems:

@@ -80,8 +80,9 @@ def test_build_makes_student_copy_without_answers(tiny_course: Path) -> None:
     assert "return 2 * x" not in student and "double(-7)" not in student
     assert "raise NotImplementedError()" in student
     assert "double(2) == 4" in student, "the visible self-check must stay"
-    # the paired .py of the source is never shipped, the data file is
-    assert not (lesson.release_dir / "01_tiny.py").read_text().count("return 2 * x")
+    # no text twin of the student copy, and not the source's .py: the data file is shipped
+    assert not (lesson.release_dir / "01_tiny.py").exists()
+    assert "jupytext" not in nbformat.read(lesson.release_ipynb, as_version=4).metadata
     assert (lesson.release_dir / "picture.txt").is_file()
     assert stale_files(tiny_course) == []
     # building twice writes nothing: the output is deterministic
@@ -100,7 +101,6 @@ def test_build_reports_stale_and_keeps_learner_files(tiny_course: Path) -> None:
     assert problems == [
         "solutions/01_tiny/01_tiny.ipynb: out of date",
         "lessons/01_tiny/01_tiny.ipynb: out of date",
-        "lessons/01_tiny/01_tiny.py: out of date",
     ]
     build(tiny_course)
     assert mine.read_text() == "{}", "a learner's own file in lessons/ must survive a rebuild"
@@ -199,9 +199,15 @@ def test_student_copy_holds_no_answer(lesson: Lesson) -> None:
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.lesson_id)
-def test_student_py_is_made_from_the_student_notebook(lesson: Lesson) -> None:
-    expected = jupytext.writes(jupytext.read(lesson.release_ipynb), fmt="py:percent")
-    assert lesson.release_py.read_text() == expected
+def test_student_copy_is_a_notebook_only(lesson: Lesson) -> None:
+    """A learner's file browser shows one file per lesson, and saving writes no text twin."""
+    assert not lesson.release_ipynb.with_suffix(".py").exists()
+    assert "jupytext" not in nbformat.read(lesson.release_ipynb, as_version=4).metadata
+    import jupytext.config
+
+    config = jupytext.config.find_jupytext_configuration_file(str(lesson.release_dir))
+    formats = jupytext.config.load_jupytext_configuration_file(config).formats if config else ""
+    assert "py" not in str(formats), f"{config} pairs the student notebooks with text files"
 
 
 def test_readme_figure_is_drawn_from_real_data(tmp_path: Path) -> None:
