@@ -28,6 +28,7 @@ def _annotated_matrix(
     ticks = np.arange(len(names))
     ax.set_xticks(ticks, names, rotation=45, ha="right")
     ax.set_yticks(ticks, names)
+    ax.tick_params(labelsize="small")  # ten class names on each side
     return shown
 
 
