@@ -1,34 +1,65 @@
 """The interactive tools of the lessons, built with ipywidgets, written once.
 
-Each function returns a widget (display it as a cell's last expression);
-nothing is displayed at import. The functions are grouped by lesson.
+Every tool is an ipywidgets box (a ``VBox`` or ``HBox`` subclass) whose parts
+are attributes, so code and tests can drive it; display it as a cell's last
+expression. Nothing is displayed at import. Every picture a tool shows is
+encoded by the one PNG encoder, ``_png``. The tools are grouped by lesson.
 """
 
 from __future__ import annotations
 
 import html
 import io
+import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
 
 from fmnist_utils.filters import KERNELS, filter_image
 
-# --- Lesson 1: image browser ---------------------------------------------------
 
+def _png(picture: Any, *, scale: int = 1, max_side: int | None = None) -> bytes:
+    """Encode an image as PNG bytes: the one encoder of every widget here.
 
-def _png(image: np.ndarray, scale: int) -> bytes:
-    """Encode a uint8 image as PNG bytes, ink dark on white, enlarged ``scale`` times."""
+    Parameters
+    ----------
+    picture : PIL.Image.Image or numpy.ndarray
+        A PIL image, or an array: uint8 as is, floats in [0, 1] scaled to
+        0-255; 2-D for grey (0 black), ``(h, w, 3)`` for RGB.
+    scale : int, optional
+        Each pixel becomes a ``scale`` x ``scale`` block (no smoothing).
+    max_side : int, optional
+        Shrink the result to fit in a ``max_side`` square.
+
+    Returns
+    -------
+    bytes
+        The PNG file's bytes.
+    """
     from PIL import Image
 
-    picture = Image.fromarray(255 - image)
-    picture = picture.resize(
-        (image.shape[1] * scale, image.shape[0] * scale), Image.Resampling.NEAREST
-    )
+    if not isinstance(picture, Image.Image):
+        pixels = np.asarray(picture)
+        if pixels.dtype != np.uint8:
+            pixels = (np.clip(pixels.astype(np.float32), 0, 1) * 255).round().astype(np.uint8)
+        picture = Image.fromarray(pixels)
+    if scale != 1:
+        size = (picture.width * scale, picture.height * scale)
+        picture = picture.resize(size, Image.Resampling.NEAREST)
+    if max_side is not None and max(picture.size) > max_side:
+        picture = picture.copy()
+        picture.thumbnail((max_side, max_side))
+    if picture.mode not in ("L", "RGB"):
+        picture = picture.convert("RGB")
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+# --- Lesson 1: image browser ---------------------------------------------------
 
 
 def _pixel_table(image: np.ndarray) -> str:
@@ -140,7 +171,7 @@ class ImageBrowser(widgets.VBox):
         image = self._x[self.position]
         label = int(self._y[self.position])
         count = len(self._where[self.class_dropdown.value])
-        self.image.value = _png(image, self._scale)
+        self.image.value = _png(255 - image, scale=self._scale)
         self.caption.value = (
             f"<b>{html.escape(self.class_names[label])}</b> (label {label})<br>"
             f"image {self.index_slider.value + 1} of {count} in this class, "
@@ -201,7 +232,6 @@ def map_to_png(values: np.ndarray, scale: int = EDITOR_SCALE) -> bytes:
         The PNG file's bytes.
     """
     from matplotlib import colormaps
-    from PIL import Image
 
     values = np.asarray(values, dtype=np.float64)
     if values.ndim != 2:
@@ -211,17 +241,14 @@ def map_to_png(values: np.ndarray, scale: int = EDITOR_SCALE) -> bytes:
         rgba = colormaps["RdBu_r"]((values / peak + 1) / 2)
     else:
         rgba = colormaps["gray_r"](values / peak)
-    pixels = (rgba[..., :3] * 255).round().astype(np.uint8)
-    pixels = np.repeat(np.repeat(pixels, scale, axis=0), scale, axis=1)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
+    return _png(rgba[..., :3], scale=scale)
 
 
-class KernelEditor:
+class KernelEditor(widgets.HBox):
     """Edit a 3x3 kernel and watch the filtered image change.
 
-    The parts, each an ipywidget, so code (and tests) can drive the editor:
+    The editor is an ``ipywidgets.HBox``: display it as a cell's last
+    expression. Its parts are attributes, so code (and tests) can drive it:
 
     - ``cells``: the nine ``FloatText`` boxes, row by row (``cells[3 * i + j]``
       holds ``kernel[i, j]``);
@@ -229,8 +256,7 @@ class KernelEditor:
       (it shows no name once the boxes hold a kernel of your own);
     - ``original`` and ``output``: ``Image`` widgets holding PNG bytes of the
       image and of the filtered image;
-    - ``status``: an ``HTML`` line with the kernel's sum and the output's range;
-    - ``widget``: the whole editor, which a notebook displays.
+    - ``status``: an ``HTML`` line with the kernel's sum and the output's range.
 
     Parameters
     ----------
@@ -256,8 +282,6 @@ class KernelEditor:
         start: str = "vertical edge",
         scale: int = EDITOR_SCALE,
     ) -> None:
-        import ipywidgets as widgets
-
         self.image = np.asarray(image, dtype=np.float32)
         if self.image.ndim != 2:
             raise ValueError(f"image must be 2-D, got shape {self.image.shape}")
@@ -292,7 +316,7 @@ class KernelEditor:
             [self.preset, widgets.Label("kernel (edit any box, then Enter)"), grid, self.status]
         )
         spaced = widgets.Layout(margin="0 0 0 16px")
-        self.widget = widgets.HBox(
+        super().__init__(
             [
                 controls,
                 widgets.VBox([widgets.Label("original"), self.original], layout=spaced),
@@ -357,9 +381,6 @@ class KernelEditor:
         if change["new"] is not None:
             self.set_kernel(self.presets[change["new"]])
 
-    def _repr_mimebundle_(self, **kwargs) -> dict:
-        return self.widget._repr_mimebundle_(**kwargs)
-
 
 def kernel_editor(image: np.ndarray, **options) -> KernelEditor:
     """Open a 3x3 kernel editor on an image; see :class:`KernelEditor`.
@@ -384,41 +405,18 @@ def kernel_editor(image: np.ndarray, **options) -> KernelEditor:
 PREVIEW_SCALE = 6
 """Screen pixels per model-input pixel in the photo classifier."""
 
-# Imported here, not at the top, so each lesson's section merges on its own
-# (io, Callable and numpy come from the lesson 3 section above).
-import os  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
 
-
-def _photo_png(image: Any, *, scale: int = 1, max_side: int | None = None) -> bytes:
-    """Encode a PIL image, or a 2-D array in [0, 1] (drawn white on black), as PNG bytes."""
-    from PIL import Image
-
-    if not isinstance(image, Image.Image):
-        pixels = (np.clip(np.asarray(image, dtype=np.float32), 0, 1) * 255).round()
-        image = Image.fromarray(pixels.astype(np.uint8))
-    if scale != 1:
-        image = image.resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST)
-    if max_side is not None and max(image.size) > max_side:
-        image = image.copy()
-        image.thumbnail((max_side, max_side))
-    buffer = io.BytesIO()
-    image.convert("RGB" if image.mode not in ("L", "RGB") else image.mode).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-class PhotoClassifier:
+class PhotoClassifier(widgets.VBox):
     """Classify a photo of your own, or a shipped sample, with a trained model.
 
-    The parts, each an ipywidget, so code (and tests) can drive the tool:
+    The tool is an ``ipywidgets.VBox``: display it as a cell's last
+    expression. Its parts are attributes, so code (and tests) can drive it:
 
     - ``upload``: a ``FileUpload`` for one image file (PNG, JPEG, ...);
     - ``picker``: a ``Dropdown`` of the sample photos in ``fmnist_utils/samples/``;
     - ``original`` and ``processed``: ``Image`` widgets with the photo and the
       28x28 input the model sees;
-    - ``result``: an ``HTML`` table of the top ``k`` classes and their probabilities;
-    - ``widget``: the whole tool, which a notebook displays.
+    - ``result``: an ``HTML`` table of the top ``k`` classes and their probabilities.
 
     After each photo, ``predictions`` holds the top ``k`` as ``(class name,
     probability)`` pairs, most probable first, and ``model_input`` the 28x28 array.
@@ -448,8 +446,6 @@ class PhotoClassifier:
         k: int = 3,
         class_names: Any = None,
     ) -> None:
-        import ipywidgets as widgets
-
         from fmnist_utils import photo
         from fmnist_utils.data import CLASS_NAMES
 
@@ -469,7 +465,7 @@ class PhotoClassifier:
         self.processed = widgets.Image(format="png")
         self.result = widgets.HTML("Upload a photo of one garment, or pick a sample.")
         pane = widgets.Layout(margin="0 16px 0 0")
-        self.widget = widgets.VBox(
+        super().__init__(
             [
                 widgets.HBox([self.upload, self.picker]),
                 widgets.HBox(
@@ -506,7 +502,7 @@ class PhotoClassifier:
         from fmnist_utils.photo import to_model_input
 
         try:
-            self.original.value = _photo_png(image, max_side=220)
+            self.original.value = _png(image, max_side=220)
             x = np.asarray(self.preprocess(image), dtype=np.float32)
             if x.shape != (28, 28):
                 raise ValueError(f"preprocess returned shape {x.shape}, expected (28, 28)")
@@ -521,7 +517,7 @@ class PhotoClassifier:
             self.result.value = f"<b style='color:#b00'>{type(error).__name__}: {error}</b>"
             return []
         self.model_input = x
-        self.processed.value = _photo_png(x, scale=PREVIEW_SCALE)
+        self.processed.value = _png(x, scale=PREVIEW_SCALE)
         top = np.argsort(probs)[::-1][: self.k]
         self.predictions = [(self.class_names[int(i)], float(probs[i])) for i in top]
         rows = "".join(
@@ -564,9 +560,6 @@ class PhotoClassifier:
     def _on_pick(self, change: dict) -> None:
         if change["new"] is not None:
             self.classify_file(self.samples[change["new"]])
-
-    def _repr_mimebundle_(self, **kwargs) -> dict:
-        return self.widget._repr_mimebundle_(**kwargs)
 
 
 def bring_your_own_image(model: Any, **options: Any) -> PhotoClassifier:

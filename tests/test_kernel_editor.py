@@ -29,7 +29,7 @@ def test_editor_structure(image: np.ndarray) -> None:
     assert isinstance(editor.preset, ipywidgets.Dropdown)
     assert list(editor.preset.options) == list(filters.KERNELS)
     assert isinstance(editor.output, ipywidgets.Image) and editor.output.format == "png"
-    assert isinstance(editor.widget, ipywidgets.Widget)
+    assert isinstance(editor, ipywidgets.Box), "the editor is itself a widget box"
     assert "application/vnd.jupyter.widget-view+json" in editor._repr_mimebundle_()
     # starts on the vertical-edge preset, already drawn, scaled up
     assert editor.preset.value == "vertical edge"

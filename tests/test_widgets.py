@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import ipywidgets
 import numpy as np
@@ -115,3 +116,37 @@ def test_defaults_to_fashion_mnist_names() -> None:
     browser = image_browser(x, np.array([7, 9]))
     assert browser.class_dropdown.options == (("7: Sneaker", 7), ("9: Ankle boot", 9))
     assert "Sneaker" in browser.caption.value
+
+
+# --- what every widget shares ----------------------------------------------------------
+
+
+def test_every_tool_is_an_ipywidgets_box_that_displays_itself(data) -> None:
+    from fmnist_utils import widgets
+
+    x, y = data
+    tools = [
+        image_browser(x, y, class_names=NAMES),
+        widgets.kernel_editor(np.zeros((5, 5))),
+        widgets.bring_your_own_image(lambda batch: np.full((len(batch), 10), 0.1)),
+    ]
+    for tool in tools:
+        assert isinstance(tool, ipywidgets.Box), f"{type(tool).__name__} is not a widget box"
+        assert tool.children, f"{type(tool).__name__} shows nothing"
+        assert "application/vnd.jupyter.widget-view+json" in tool._repr_mimebundle_()
+
+
+def test_one_png_encoder_for_arrays_and_pil_images() -> None:
+    from fmnist_utils import widgets
+
+    grey = np.array([[0, 128], [255, 64]], dtype=np.uint8)
+    decoded = np.asarray(Image.open(io.BytesIO(widgets._png(grey, scale=3))))
+    np.testing.assert_array_equal(decoded, np.repeat(np.repeat(grey, 3, axis=0), 3, axis=1))
+    floats = np.array([[0.0, 0.5], [1.0, 2.0]])  # floats in [0, 1], clipped
+    decoded = np.asarray(Image.open(io.BytesIO(widgets._png(floats))))
+    np.testing.assert_array_equal(decoded, [[0, 128], [255, 255]])
+    rgba = Image.new("RGBA", (400, 200), (10, 20, 30, 255))
+    shrunk = Image.open(io.BytesIO(widgets._png(rgba, max_side=100)))
+    assert shrunk.size == (100, 50) and shrunk.mode == "RGB"
+    source = Path(widgets.__file__).read_text(encoding="utf-8")
+    assert source.count('format="PNG"') == 1, "widgets.py encodes PNG in one place only"

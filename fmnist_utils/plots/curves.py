@@ -1,0 +1,239 @@
+"""Training curves, epoch by epoch, and the learning rate over training.
+
+Every training-curve figure reads its history with :func:`history_logs` and
+draws it with :func:`draw_run`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from fmnist_utils.plots.base import course_figure
+
+
+def history_logs(history: Any) -> dict[str, np.ndarray]:
+    """Read what ``model.fit`` returned, or its ``.history`` dict, as arrays per metric.
+
+    Parameters
+    ----------
+    history : keras.callbacks.History or dict
+        Lists of values per epoch, by metric; validation ones prefixed ``val_``.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        One float array per metric.
+    """
+    logs = getattr(history, "history", history)
+    if not isinstance(logs, Mapping):
+        raise TypeError(
+            f"expected a keras History or a dict of lists, got {type(history).__name__}"
+        )
+    if not logs:
+        raise ValueError("history must be what model.fit returns, or its non-empty .history dict")
+    return {str(key): np.asarray(values, dtype=float) for key, values in logs.items()}
+
+
+def draw_run(
+    ax: Axes,
+    logs: Mapping[str, np.ndarray],
+    metric: str,
+    *,
+    run: str | None = None,
+    colour: str | None = None,
+) -> None:
+    """Draw one run's training and validation curves of one metric.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    logs : mapping of str to numpy.ndarray
+        What :func:`history_logs` returns.
+    metric : str
+        The metric; its validation curve is ``val_`` + ``metric``, if logged.
+    run : str, optional
+        The run's name, when several runs share the panel: each run then gets
+        one colour, training dashed and validation solid, labelled with the name.
+    colour : str, optional
+        The run's colour (with ``run``).
+    """
+    for key, kind, own_colour, marker, dashes in (
+        (metric, "training", "tab:blue", "o", "--"),
+        (f"val_{metric}", "validation", "tab:orange", "s", "-"),
+    ):
+        if key not in logs:
+            continue
+        epochs = np.arange(1, len(logs[key]) + 1)
+        if run is None:
+            ax.plot(epochs, logs[key], "-", marker=marker, ms=3, color=own_colour, label=kind)
+        else:
+            ax.plot(epochs, logs[key], dashes, color=colour, label=f"{run}: {kind}")
+    ax.set_xlabel("epoch")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(True)
+
+
+def learning_curves(history, *, metrics: Sequence[str] = ("loss", "accuracy")) -> Figure:
+    """Plot training and validation curves, one panel per metric, epoch by epoch.
+
+    Parameters
+    ----------
+    history : keras.callbacks.History or dict
+        What ``model.fit`` returns, or its ``history`` dict: lists per metric,
+        validation ones prefixed ``val_``.
+    metrics : sequence of str, optional
+        Which metrics to draw; those missing from ``history`` are skipped.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per metric; a dot marks the best validation epoch (lowest
+        loss, highest anything else).
+    """
+    logs = history_logs(history)
+    shown = [m for m in metrics if m in logs or f"val_{m}" in logs]
+    if not shown:
+        raise ValueError(f"none of {list(metrics)} is in the history; it has {sorted(logs)}")
+    with course_figure((4.8 * len(shown), 3.4)) as fig:
+        axes = fig.subplots(1, len(shown), squeeze=False)[0]
+        for ax, metric in zip(axes, shown, strict=True):
+            draw_run(ax, logs, metric)
+            if f"val_{metric}" in logs:
+                values = logs[f"val_{metric}"]
+                best = int(np.argmin(values) if "loss" in metric else np.argmax(values))
+                ax.plot(best + 1, values[best], "o", ms=9, mfc="none", mec="black", label="best")
+            ax.set_title(metric)
+            ax.legend()
+    return fig
+
+
+def overfitting_curves(history: Any, *, title: str | None = None) -> Figure:
+    """Plot loss and accuracy per epoch, training against validation, and mark the best epoch.
+
+    Parameters
+    ----------
+    history : keras.callbacks.History or dict
+        What ``model.fit(..., validation_data=...)`` returned, or its
+        ``.history`` dict, with ``loss``, ``val_loss``, ``accuracy`` and
+        ``val_accuracy``.
+    title : str, optional
+        A title above both panels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels. The dotted line marks the epoch with the lowest validation
+        loss; the shaded area is the gap between training and validation.
+    """
+    logs = history_logs(history)
+    for key in ("loss", "val_loss"):
+        if key not in logs:
+            raise ValueError(
+                f"the history has no {key!r} (it has {sorted(logs)}); "
+                "train with validation_data=... to get validation curves"
+            )
+    epochs = np.arange(1, len(logs["loss"]) + 1)
+    best = int(np.argmin(logs["val_loss"])) + 1
+    with course_figure((10, 3.6)) as fig:
+        axes = fig.subplots(1, 2)
+        for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
+            if metric not in logs or f"val_{metric}" not in logs:
+                ax.axis("off")
+                continue
+            draw_run(ax, logs, metric)
+            train, val = logs[metric], logs[f"val_{metric}"]
+            ax.fill_between(epochs, train, val, color="tab:red", alpha=0.12, label="gap")
+            ax.axvline(best, color="gray", linestyle=":", label=f"lowest val. loss (epoch {best})")
+            ax.set_ylabel(metric)
+        axes[0].legend()
+        if title:
+            fig.suptitle(title)
+    return fig
+
+
+def compare_curves(
+    histories: Mapping[str, Any], *, metric: str = "accuracy", title: str | None = None
+) -> Figure:
+    """Overlay several runs: training dashed, validation solid, one colour per run.
+
+    Parameters
+    ----------
+    histories : mapping of str to History or dict
+        Run name to what ``model.fit`` returned.
+    metric : str, optional
+        ``"accuracy"`` or ``"loss"``.
+    title : str, optional
+        The figure's title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
+    runs = {name: history_logs(history) for name, history in histories.items()}
+    with course_figure((6.5, 4)) as fig:
+        ax = fig.subplots()
+        for index, (name, logs) in enumerate(runs.items()):
+            draw_run(ax, logs, metric, run=name, colour=f"C{index}")
+        ax.set_ylabel(metric)
+        ax.legend()
+        if title:
+            ax.set_title(title)
+    return fig
+
+
+def learning_rate_schedule(
+    schedule: Any,
+    total_steps: int,
+    *,
+    steps_per_epoch: int | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Plot a learning rate against training progress.
+
+    Parameters
+    ----------
+    schedule : callable
+        A ``keras.optimizers.schedules.LearningRateSchedule``, or any function
+        of the step number (0, 1, ...) that returns the learning rate.
+    total_steps : int
+        Steps of the whole training (batches per epoch times epochs).
+    steps_per_epoch : int, optional
+        When given, the x-axis counts epochs instead of steps.
+    title : str, optional
+        The figure's title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure; the plotted values are ``fig.axes[0].lines[0].get_ydata()``.
+    """
+    if total_steps < 1:
+        raise ValueError(f"total_steps must be at least 1, got {total_steps}")
+    steps = np.unique(np.linspace(0, total_steps, min(total_steps + 1, 400)).round().astype(int))
+    rates = np.array([float(np.asarray(schedule(int(step)))) for step in steps])
+    x = steps / steps_per_epoch if steps_per_epoch else steps
+    with course_figure((6.5, 3.2)) as fig:
+        ax = fig.subplots()
+        ax.plot(x, rates, color="tab:purple")
+        ax.set_xlabel("epoch" if steps_per_epoch else "step")
+        ax.set_ylabel("learning rate")
+        ax.set_ylim(bottom=0)
+        ax.grid(True)
+        peak = int(np.argmax(rates))
+        ax.annotate(
+            f"peak {rates[peak]:.2g}",
+            (x[peak], rates[peak]),
+            textcoords="offset points",
+            xytext=(8, -12),
+            size="small",
+        )
+        if title:
+            ax.set_title(title)
+    return fig

@@ -1,0 +1,89 @@
+"""Training curves and the learning-rate schedule: the values given, the best epoch marked."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from fmnist_utils import plots
+
+from .plot_checks import (
+    no_figures_left_open,  # noqa: F401 (autouse fixture)
+    texts,
+)
+
+HISTORY = {
+    "loss": [0.9, 0.5, 0.4],
+    "val_loss": [0.6, 0.45, 0.5],
+    "accuracy": [0.7, 0.8, 0.85],
+    "val_accuracy": [0.75, 0.84, 0.83],
+}
+
+
+def test_learning_curves_one_panel_per_metric_and_best_epoch_marked() -> None:
+    before = plt.get_fignums()
+    fig = plots.learning_curves(HISTORY)
+    assert plt.get_fignums() == before, "the figure must be closed in pyplot (shown once)"
+    loss_ax, acc_ax = fig.axes
+    assert loss_ax.get_title() == "loss" and acc_ax.get_title() == "accuracy"
+    best = [line for line in loss_ax.lines if line.get_label() == "best"][0]
+    assert list(best.get_xdata()) == [2] and list(best.get_ydata()) == [0.45]  # lowest val loss
+    best_acc = [line for line in acc_ax.lines if line.get_label() == "best"][0]
+    assert list(best_acc.get_xdata()) == [2]  # highest val accuracy
+
+
+def test_learning_curves_accepts_a_history_object_and_names_bad_input() -> None:
+    class History:
+        history = {"loss": [1.0, 0.5]}
+
+    assert len(plots.learning_curves(History()).axes) == 1
+    with pytest.raises(ValueError, match="non-empty"):
+        plots.learning_curves({})
+    with pytest.raises(ValueError, match="none of"):
+        plots.learning_curves({"mae": [1.0]})
+
+
+def test_overfitting_curves_mark_the_lowest_validation_loss_and_the_gap() -> None:
+    fig = plots.overfitting_curves(HISTORY, title="t")
+    loss_ax, acc_ax = fig.axes
+    assert fig._suptitle.get_text() == "t"
+    lines = {line.get_label(): line for line in loss_ax.lines}
+    np.testing.assert_allclose(lines["training"].get_ydata(), HISTORY["loss"])
+    np.testing.assert_allclose(lines["validation"].get_ydata(), HISTORY["val_loss"])
+    best = lines["lowest val. loss (epoch 2)"]
+    assert list(best.get_xdata()) == [2, 2], "the dotted line stands at the lowest val. loss"
+    assert len(loss_ax.collections) == 1 and len(acc_ax.collections) == 1, "the shaded gap"
+    np.testing.assert_allclose(
+        [line.get_ydata() for line in acc_ax.lines[:2]],
+        [HISTORY["accuracy"], HISTORY["val_accuracy"]],
+    )
+    with pytest.raises(ValueError, match="validation_data"):
+        plots.overfitting_curves({"loss": [1.0]})
+    with pytest.raises(TypeError, match="History"):
+        plots.overfitting_curves([1.0, 0.5])
+
+
+def test_compare_curves_one_colour_per_run_training_dashed() -> None:
+    other = {key: [v / 2 for v in values] for key, values in HISTORY.items()}
+    fig = plots.compare_curves({"a": HISTORY, "b": other}, metric="loss", title="t")
+    ax = fig.axes[0]
+    lines = {line.get_label(): line for line in ax.lines}
+    assert list(lines) == ["a: training", "a: validation", "b: training", "b: validation"]
+    assert lines["a: training"].get_linestyle() == "--"
+    assert lines["a: validation"].get_linestyle() == "-"
+    assert lines["a: training"].get_color() == lines["a: validation"].get_color()
+    assert lines["a: training"].get_color() != lines["b: training"].get_color()
+    np.testing.assert_allclose(lines["b: validation"].get_ydata(), other["val_loss"])
+    assert ax.get_ylabel() == "loss" and ax.get_title() == "t"
+
+
+def test_learning_rate_schedule_plots_the_schedule() -> None:
+    fig = plots.learning_rate_schedule(lambda step: 0.1 * (step + 1), 9, steps_per_epoch=3)
+    line = fig.axes[0].lines[0]
+    np.testing.assert_allclose(line.get_ydata(), 0.1 * np.arange(1, 11))
+    np.testing.assert_allclose(line.get_xdata(), np.arange(10) / 3)
+    assert fig.axes[0].get_xlabel() == "epoch"
+    assert "peak 1" in texts(fig) or any("peak 1" in t.get_text() for t in fig.axes[0].texts)
+    with pytest.raises(ValueError, match="at least 1"):
+        plots.learning_rate_schedule(lambda step: 0.1, 0)
