@@ -9,9 +9,10 @@ derives, deterministically:
    ``generate_assignment`` (solutions and hidden tests removed), a notebook only:
    no Jupytext pairing, so a learner's save never writes a text file.
 
-nbgrader runs (through its Python API, in this process) in a temporary copy of the course, and only the files above are
-copied back, so a learner's own files under ``lessons/`` are never touched; a
-derived file with uncommitted edits is never overwritten without ``--force``.
+nbgrader runs (through its Python API, in this process) in a temporary copy of the
+course, and only the files above are copied back, so a learner's own files under
+``lessons/`` are never touched; a derived file with uncommitted edits is never
+overwritten without ``--force``.
 
 Command line::
 

@@ -9,7 +9,6 @@ import subprocess
 import textwrap
 from pathlib import Path
 
-import jupytext
 import nbformat
 import pytest
 
