@@ -237,6 +237,28 @@ def check_environment(settings: Settings) -> None:
         )
 
 
+def write_user_config(settings: Settings) -> None:
+    """Write what hub users' servers read: nbgrader's settings, who gets which tools."""
+    _write(settings.learner_config / "nbgrader_config.py", learner_nbgrader_config(settings))
+    _write(settings.learner_config / "jupyter_server_config.json", _server_config(False))
+    _write(settings.learner_config / "labconfig" / "page_config.json", _lab_config(True))
+    _write(settings.instructor_config / "jupyter_server_config.json", _server_config(True))
+    _write(
+        settings.instructor_config / "nbgrader_config.py",
+        "# The formgrader's course: the instructor's own copy (make hub-instructor).\n"
+        "import os\n\nc = get_config()  # noqa: F821\n"
+        'c.CourseDirectory.root = os.path.expanduser("~/course")\n',
+    )
+    _write(settings.instructor_config / "labconfig" / "page_config.json", _lab_config(False))
+    _write(
+        settings.state / "bin" / "start_singleuser.py", (HERE / "start_singleuser.py").read_text()
+    )
+    for path in (settings.state / "etc", settings.state / "bin"):
+        for sub in [path, *path.rglob("*")]:
+            if sub.is_dir():
+                sub.chmod(0o755)
+
+
 def setup(settings: Settings) -> None:
     """Make the hub's folders, the exchange, the groups and the users' configuration.
 
@@ -265,18 +287,7 @@ def setup(settings: Settings) -> None:
         path.chmod(0o755 if path.is_dir() else 0o644)
     shutil.rmtree(settings.lessons, ignore_errors=True)
     staged.rename(settings.lessons)
-    _write(settings.learner_config / "nbgrader_config.py", learner_nbgrader_config(settings))
-    _write(settings.learner_config / "jupyter_server_config.json", _server_config(False))
-    _write(settings.learner_config / "labconfig" / "page_config.json", _lab_config(True))
-    _write(settings.instructor_config / "jupyter_server_config.json", _server_config(True))
-    _write(settings.instructor_config / "labconfig" / "page_config.json", _lab_config(False))
-    _write(
-        settings.state / "bin" / "start_singleuser.py", (HERE / "start_singleuser.py").read_text()
-    )
-    for path in (settings.state / "etc", settings.state / "bin"):
-        for sub in [path, *path.rglob("*")]:
-            if sub.is_dir():
-                sub.chmod(0o755)
+    write_user_config(settings)
     token = settings.private / "admin-token"
     if not token.exists():
         _write(token, secrets.token_hex(32), 0o600)

@@ -511,7 +511,7 @@ def _score_in(html: str) -> str:
 @pytest.mark.slow
 def test_a_term_on_the_hub(hub_env) -> None:
     hub, learners = hub_env
-    ada, bruno, chen, dana, eve = learners
+    ada, bruno, chen, eve = learners
     settings = hub.settings
     root_blocks = guide_blocks("bash hub-root")
     (start_block,) = guide_blocks("bash hub-start")
@@ -564,17 +564,27 @@ def test_a_term_on_the_hub(hub_env) -> None:
     assert _login(hub, ada, passwords[ada] + "x")[0] == 403
 
     began = time.monotonic()
-    hub.spawn("teacher", *learners)
-    lap("spawn 6 servers", began)
-    # learners have the lessons, and no instructor tools; the instructor has them
+    hub.spawn(*learners)
+    lap("spawn 4 servers", began)
+    # each learner's JupyterLab server, just started, no kernel: the sizing table's figure
+    rss = {}
+    for name in learners:
+        uid = pwd.getpwnam(name).pw_uid
+        procs = [
+            p for p in psutil.process_iter(["uids", "memory_info"]) if p.info["uids"][0] == uid
+        ]
+        rss[name] = sum(p.info["memory_info"].rss for p in procs) / 2**30
+    timings["server memory GiB (max)"] = round(max(rss.values()), 3)
+    table = _gib(_sizing()["JupyterLab server (no kernel)"])
+    assert max(rss.values()) <= table + 0.05, (
+        f"a server takes more than the sizing table says: {rss}"
+    )
+    # learners have the lessons, and no instructor tools (test_instructors_get_their_tools)
     status, listing = hub.user_call(ada, "GET", f"/api/contents/lessons/{LESSON}")
     assert status == 200 and f"{LESSON}.ipynb" in {x["name"] for x in listing["content"]}
     assert hub.user_call(ada, "GET", "/formgrader/api/assignments")[0] == 404
-    assert hub.user_call("teacher", "GET", "/formgrader/api/assignments")[0] == 200
     _, lab = hub.user_call(ada, "GET", "/lab")
     assert '"@jupyter/nbgrader:formgrader"' in lab.split('"disabledExtensions"')[1][:300]
-    _, lab = hub.user_call("teacher", "GET", "/lab")
-    assert "@jupyter/nbgrader:formgrader" not in lab.split('"disabledExtensions"')[1][:300]
 
     # --- the instructor releases lesson 1 (the guide's commands) ---------------------------
     began = time.monotonic()
@@ -595,7 +605,6 @@ def test_a_term_on_the_hub(hub_env) -> None:
     fetched = Path(pwd.getpwnam(ada).pw_dir) / nb_path
     subs = Submissions(ROOT, LESSON, release=fetched)
     last = subs.exercises[-1]
-    good = subs.solution(last.answer_id)
     secrets_paths = [
         course / "instructor" / "gradebook.db",
         course / "solutions" / LESSON / f"{LESSON}.py",
@@ -609,36 +618,30 @@ def test_a_term_on_the_hub(hub_env) -> None:
         "    except OSError as _e:\n"
         "        print('read blocked:', _p, type(_e).__name__)\n"
         "if not _leaked:\n"
-        "    raise PermissionError('nothing to copy the answer from')\n" + good
+        "    raise PermissionError('nothing to copy the answer from')\n"
+        + subs.solution(last.answer_id)
     )
     work = {
         ada: subs.notebook(),  # perfect: the solution's code
-        bruno: subs.notebook({last.answer_id: subs.wrong(last.answer_id)}),  # partial
-        chen: subs.notebook(blank=True),  # blank
-        dana: subs.notebook(),  # perfect, but late
+        bruno: subs.notebook({last.answer_id: subs.wrong(last.answer_id)}),  # partial, twice
+        chen: subs.notebook(blank=True),  # blank, after the due date
         eve: subs.notebook({last.answer_id: hostile}),  # hostile
     }
     expected = {
         ada: subs.total,
         bruno: subs.total - last.points,
         chen: 0.0,
-        dana: subs.total,
         eve: subs.total - last.points,  # every read is blocked, so her last answer fails
     }
 
     def hand_in(name: str, nb) -> None:
-        status, _ = hub.user_call(
-            name,
-            "PUT",
-            f"/api/contents/{nb_path}",
-            {"type": "notebook", "format": "json", "content": nb},
-        )
-        assert status == 200, status
+        body = {"type": "notebook", "format": "json", "content": nb}
+        assert hub.user_call(name, "PUT", f"/api/contents/{nb_path}", body)[0] == 200
         hub.nbgrader_action(name, "submit")
 
-    hand_in(bruno, subs.notebook(blank=True))  # bruno submits twice: the blank one first
+    hand_in(bruno, subs.notebook())  # bruno submits twice: a perfect one first, then his own
     time.sleep(1.1)
-    for name in (ada, bruno, chen, eve):
+    for name in (ada, bruno, eve):
         hand_in(name, work[name])
     time.sleep(1.1)
     due = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -646,39 +649,73 @@ def test_a_term_on_the_hub(hub_env) -> None:
         hub, "teacher", f'cd ~/course && nbgrader db assignment add {LESSON} --duedate="{due}"'
     )
     time.sleep(1.1)
-    hand_in(dana, work[dana])
-    lap("fetch, edit, submit x6", began)
+    hand_in(chen, work[chen])
+    lap("fetch, edit, submit x5, set the due date", began)
 
     # --- privacy ---------------------------------------------------------------------------
     exchange = settings.exchange / fmnist_hub.COURSE_ID
     inbound = sorted(p.name for p in (exchange / "inbound").iterdir())
     assert len([n for n in inbound if n.startswith(f"{bruno}+")]) == 2, inbound
     for name in inbound:
-        student, assignment, _stamp, random_part = name.split("+")
+        _student, assignment, _stamp, random_part = name.split("+")
         assert assignment == LESSON and len(random_part) >= 12, name
     bruno_submission = next(
         exchange / "inbound" / n / f"{LESSON}.ipynb" for n in inbound if n.startswith(f"{bruno}+")
     )
-    teacher_home = Path(pwd.getpwnam("teacher").pw_dir)
     seen = _probe(
         ada,
         [
             ("list", exchange / "inbound"),
             ("list", Path(pwd.getpwnam(bruno).pw_dir)),
             ("read", Path(pwd.getpwnam(bruno).pw_dir) / nb_path),
-            ("list", teacher_home / "course"),
+            ("list", course),
             ("read", course / "instructor" / "gradebook.db"),
             ("read", course / "solutions" / LESSON / f"{LESSON}.py"),
             ("list", settings.private),
         ],
     )
     assert set(seen.values()) == {"PermissionError"}, seen
-    # the one way in would be the full, random name of a submission folder
+    # the one way in would be the full name of a submission's folder, random part included
     assert _probe(ada, [("read", bruno_submission)])[str(bruno_submission)] == "allowed"
     # a learner's token opens only their own server
     assert hub.call("GET", f"/user/{bruno}/api/contents", hub.token(ada))[0] == 403
-    assert hub.call("GET", "/user/teacher/api/contents", hub.token(ada))[0] == 403
     assert hub.call("GET", f"/user/{ada}/api/contents", hub.token(ada))[0] == 200
+
+    # --- collect, autograde in the sandbox as the instructor, feedback, export -------------
+    began = time.monotonic()
+    _instructor(hub, "teacher", grade_block)
+    lap("collect, grade x4, feedback, export", began)
+    teacher_uid = pwd.getpwnam("teacher").pw_uid
+    for path in (course / "instructor").rglob("*"):
+        assert path.lstat().st_uid == teacher_uid, f"{path} is not the instructor's"
+    collected = (course / "instructor" / "submitted" / bruno / LESSON / "timestamp.txt").read_text()
+    latest = max(n.split("+")[2] for n in inbound if n.startswith(f"{bruno}+"))
+    assert collected.strip() == latest, "collect took bruno's last submission"
+    with open(course / "instructor" / "grades.csv", newline="") as handle:
+        rows = {r["student_id"]: r for r in csv.DictReader(handle) if r["assignment"] == LESSON}
+    assert sorted(rows) == sorted(learners)
+    for name in learners:
+        assert float(rows[name]["score"]) == expected[name], (name, rows[name], expected[name])
+        assert float(rows[name]["max_score"]) == subs.total
+    assert rows[chen]["timestamp"] > rows[chen]["duedate"], "chen handed in late"
+    for name in (ada, bruno, eve):
+        assert rows[name]["timestamp"] < rows[name]["duedate"], f"{name} handed in on time"
+    graded_eve = course / "instructor" / "autograded" / eve / LESSON / f"{LESSON}.ipynb"
+    eve_outputs = json.dumps(nbformat.read(graded_eve, as_version=4).cells)
+    assert "read blocked" in eve_outputs and "nothing to copy the answer from" in eve_outputs
+
+    # --- each learner fetches their own feedback -------------------------------------------
+    began = time.monotonic()
+    feedback = exchange / "feedback"
+    assert _probe(ada, [("list", feedback)])[str(feedback)] == "PermissionError"
+    for name in learners:
+        hub.nbgrader_action(name, "fetch_feedback")
+        home = Path(pwd.getpwnam(name).pw_dir)
+        pages = sorted((home / fmnist_hub.COURSE_ID / LESSON / "feedback").rglob("*.html"))
+        assert len(pages) == 1, (name, pages)
+        assert float(_score_in(pages[0].read_text())) == expected[name], name
+        assert pages[0].stat().st_uid == pwd.getpwnam(name).pw_uid
+    lap("fetch feedback x4", began)
 
     # --- work survives a server restart and a hub restart ----------------------------------
     note = "My own note, written in lesson 1."
@@ -686,12 +723,8 @@ def test_a_term_on_the_hub(hub_env) -> None:
     _, model = hub.user_call(ada, "GET", lesson_copy)
     mine = nbformat.from_dict(model["content"])
     mine.cells.append(nbformat.v4.new_markdown_cell(note))
-    assert (
-        hub.user_call(
-            ada, "PUT", lesson_copy, {"type": "notebook", "format": "json", "content": mine}
-        )[0]
-        == 200
-    )
+    body = {"type": "notebook", "format": "json", "content": mine}
+    assert hub.user_call(ada, "PUT", lesson_copy, body)[0] == 200
 
     def ada_still_has_her_work() -> None:
         status, model = hub.user_call(ada, "GET", lesson_copy)
@@ -701,6 +734,9 @@ def test_a_term_on_the_hub(hub_env) -> None:
         assert [c["source"] for c in model["content"]["cells"]] == [
             c.source for c in work[ada].cells
         ]
+        status, listed = hub.user_call(ada, "GET", f"/assignments?course_id={fmnist_hub.COURSE_ID}")
+        assert status == 200 and listed["value"][0]["status"] == "fetched", listed
+        assert listed["value"][0]["has_local_feedback"], "her feedback is still there"
 
     began = time.monotonic()
     hub.stop_server(ada)
@@ -708,57 +744,144 @@ def test_a_term_on_the_hub(hub_env) -> None:
     ada_still_has_her_work()
     lap("restart a server", began)
     began = time.monotonic()
-    stopping = time.monotonic()
     hub.stop()
-    lap("stop the hub", stopping)
+    lap("stop the hub", began)
     still = [p.pid for p in psutil.process_iter(["username"]) if p.info["username"] in learners]
     assert not still, f"stopping the hub left learners' processes: {still}"
-    hub.start(start_block)
-    hub.spawn(*learners)
-    ada_still_has_her_work()
-    lap("restart the hub and 5 servers", began)
-
-    # --- collect, autograde in the sandbox as the instructor, feedback, export -------------
     began = time.monotonic()
-    before = (course / "instructor" / "gradebook.db").stat().st_mtime
-    _instructor(hub, "teacher", grade_block)
-    lap("collect, grade, feedback, export", began)
-    assert (course / "instructor" / "gradebook.db").stat().st_mtime >= before
-    for path in (course / "instructor").rglob("*"):
-        assert path.stat().st_uid == pwd.getpwnam("teacher").pw_uid, (
-            f"{path} is not the instructor's"
-        )
-    collected = (course / "instructor" / "submitted" / bruno / LESSON / "timestamp.txt").read_text()
-    latest = max(n.split("+")[2] for n in inbound if n.startswith(f"{bruno}+"))
-    assert collected.strip() == latest, "collect took bruno's last submission"
-    with open(course / "instructor" / "grades.csv", newline="") as handle:
-        rows = {r["student_id"]: r for r in csv.DictReader(handle) if r["assignment"] == LESSON}
-    assert sorted(rows) == sorted(learners)
-    for name in learners:
-        assert float(rows[name]["score"]) == expected[name], (
-            name,
-            rows[name]["score"],
-            expected[name],
-        )
-        assert float(rows[name]["max_score"]) == subs.total
-    assert rows[dana]["timestamp"] > rows[dana]["duedate"], "dana handed in late"
-    for name in (ada, bruno, chen, eve):
-        assert rows[name]["timestamp"] < rows[name]["duedate"], f"{name} handed in on time"
-    graded_eve = course / "instructor" / "autograded" / eve / LESSON / f"{LESSON}.ipynb"
-    eve_outputs = json.dumps(nbformat.read(graded_eve, as_version=4).cells)
-    assert "read blocked" in eve_outputs and "nothing to copy the answer from" in eve_outputs
-
-    # --- each learner fetches their own feedback -------------------------------------------
-    assert (
-        _probe(ada, [("list", exchange / "feedback")])[str(exchange / "feedback")]
-        == "PermissionError"
-    )
-    for name in learners:
-        hub.nbgrader_action(name, "fetch_feedback")
-        home = Path(pwd.getpwnam(name).pw_dir)
-        pages = sorted((home / fmnist_hub.COURSE_ID / LESSON / "feedback").rglob("*.html"))
-        assert len(pages) == 1, (name, pages)
-        assert float(_score_in(pages[0].read_text())) == expected[name], name
-        assert pages[0].stat().st_uid == pwd.getpwnam(name).pw_uid
-
+    hub.start(start_block)
+    hub.spawn(ada)
+    ada_still_has_her_work()
+    lap("start the hub and a server", began)
     print(f"\nhub term timings: {timings}")
+
+
+def test_instructors_get_their_tools_learners_do_not(tmp_path: Path) -> None:
+    """The formgrader and course tools: on for the instructors' group only."""
+    settings = fmnist_hub.Settings(state=tmp_path)
+    fmnist_hub.write_user_config(settings)
+    code = (
+        "import json\n"
+        "from jupyterlab_server.config import get_static_page_config\n"
+        "from jupyter_server.extension.config import ExtensionConfigManager\n"
+        "from jupyter_core.paths import jupyter_config_path\n"
+        "manager = ExtensionConfigManager(read_config_path=jupyter_config_path())\n"
+        "print(json.dumps([get_static_page_config(level='all').get('disabledExtensions'),\n"
+        "                  manager.get_jpserver_extensions()]))\n"
+    )
+    seen = {}
+    for who, paths in (
+        ("learner", [settings.learner_config]),
+        ("instructor", [settings.instructor_config, settings.learner_config]),
+    ):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER")}
+        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(map(str, paths))
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        seen[who] = json.loads(done.stdout)
+    for plugin in fmnist_hub.INSTRUCTOR_LAB_EXTENSIONS:
+        assert seen["learner"][0][plugin] is True
+        assert seen["instructor"][0][plugin] is False
+    for extension in fmnist_hub.INSTRUCTOR_SERVER_EXTENSIONS:
+        assert seen["learner"][1][extension] is False
+        assert seen["instructor"][1][extension] is True
+    for extension in ("assignment_list", "validate_assignment"):
+        name = f"nbgrader.server_extensions.{extension}"
+        assert seen["learner"][1][name] is True and seen["instructor"][1][name] is True
+    learner_env = settings.server_environment("nobody-in-particular")
+    assert learner_env["JUPYTER_CONFIG_PATH"] == str(settings.learner_config)
+
+
+# --- Kubernetes (Zero to JupyterHub): what can be checked without a cluster ---------------
+
+K8S = ROOT / "hub" / "k8s"
+
+
+def _values() -> dict:
+    import yaml
+
+    return yaml.safe_load((K8S / "values.yaml").read_text())
+
+
+def _sizing() -> dict[str, str]:
+    """INSTRUCTORS.md's sizing table: {first column: second column}."""
+    text = (ROOT / "INSTRUCTORS.md").read_text().split("### Sizing", 1)[1]
+    rows = re.findall(r"^\| ([^|]+?) \| ([^|]+?) \| [^|]+ \|$", text, flags=re.M)
+    return dict(rows)
+
+
+def _gib(size: str) -> float:
+    match = re.fullmatch(r"([0-9.]+) ?(GiB|G)", size.strip())
+    assert match, size
+    return float(match.group(1))  # the chart's G is GiB (KubeSpawner's ByteSpecification)
+
+
+def test_k8s_values_run_the_course_image() -> None:
+    values = _values()
+    compose = (ROOT / "compose.yaml").read_text()
+    default_image = re.search(r"image: \$\{FMNIST_IMAGE:-([^}]+)\}", compose).group(1)
+    image = values["singleuser"]["image"]
+    assert f"{image['name']}:{image['tag']}" == default_image
+    assert values["singleuser"]["initContainers"][0]["image"] == default_image
+    assert values["singleuser"]["cmd"] == "jupyterhub-singleuser"
+    # the image carries JupyterHub's single-user server: the Dockerfile installs the hub extra
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert '".[hub]"' in dockerfile
+    from fmnist_utils import deps
+
+    assert "jupyterhub" in {d.name for d in deps.read_pyproject()["hub"]}
+    assert values["cull"]["enabled"] is True and values["cull"]["timeout"] > 0
+
+
+def test_k8s_exchange_is_where_learners_nbgrader_looks() -> None:
+    import yaml
+
+    single = _values()["singleuser"]
+    mounts = {m["name"]: m["mountPath"] for m in single["storage"]["extraVolumeMounts"]}
+    volumes = {v["name"]: v for v in single["storage"]["extraVolumes"]}
+    exchange = Path(mounts["nbgrader-exchange"])
+    claim = volumes["nbgrader-exchange"]["persistentVolumeClaim"]["claimName"]
+    pvc = yaml.safe_load((K8S / "exchange-pvc.yaml").read_text())
+    assert pvc["metadata"]["name"] == claim and pvc["spec"]["accessModes"] == ["ReadWriteMany"]
+    # the learners' configuration is the one-machine hub's, for a state folder above it
+    settings = fmnist_hub.Settings(state=exchange.parent)
+    assert settings.exchange == exchange
+    files = {Path(f["mountPath"]): f["stringData"] for f in single["extraFiles"].values()}
+    config_dir = Path(single["extraEnv"]["JUPYTER_CONFIG_PATH"])
+    assert config_dir == settings.learner_config
+    nbgrader_config = files[config_dir / "nbgrader_config.py"]
+    expected = fmnist_hub.learner_nbgrader_config(settings)
+    assert (
+        nbgrader_config.strip() in expected
+        and f"c.Exchange.root = {str(exchange)!r}" in nbgrader_config
+    )
+    lab = json.loads(files[config_dir / "labconfig" / "page_config.json"])
+    assert lab == json.loads(fmnist_hub._lab_config(True))
+    server = json.loads(files[config_dir / "jupyter_server_config.json"])
+    assert server == json.loads(fmnist_hub._server_config(False))
+    assert f"chmod 1777 {exchange}" in " ".join(single["initContainers"][0]["command"])
+
+
+def test_k8s_limits_are_the_sizing_tables() -> None:
+    memory = _values()["singleuser"]["memory"]
+    sizing = _sizing()
+    assert _gib(memory["guarantee"]) == _gib(
+        sizing["memory guarantee (`singleuser.memory.guarantee`)"]
+    )
+    assert _gib(memory["limit"]) == _gib(sizing["memory limit (`singleuser.memory.limit`)"])
+    # the table's kernel peaks are the README's measured ones
+    readme = (ROOT / "README.md").read_text()
+    peaks = {
+        int(n): float(p)
+        for n, p in re.findall(
+            r"^\| (\d) \| [^|]+ \| [^|]+ \| \**([0-9.]+) GiB\** \|$", readme, re.M
+        )
+    }
+    assert len(peaks) == len(LESSON_IDS), peaks
+    for lesson in (1, 5, 7):
+        row = next(v for k, v in sizing.items() if k.startswith(f"kernel, lesson {lesson}"))
+        assert _gib(row) == peaks[lesson]
+    server = _gib(sizing["JupyterLab server (no kernel)"])
+    assert _gib(memory["limit"]) >= server + max(peaks.values())
+    assert _gib(memory["guarantee"]) >= server + peaks[1]
