@@ -19,7 +19,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
   hub hub-proxy hub-learners hub-instructor
 
 help: ## list the commands
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "The course needs Python 3.11 or newer; this $(PYTHON) is " + sys.version.split()[0] + ". Install a newer Python, or run: make PYTHON=python3.11 ...")'
