@@ -31,9 +31,11 @@ WORKDIR /tmp/build
 # The dependencies first, in a layer that changes only with pyproject.toml:
 # install the course from a stub of its package (the real one follows, without
 # dependencies), so that editing the course rebuilds in seconds. No pip cache.
+# The `hub` extra (JupyterHub's single-user server) lets Zero to JupyterHub run
+# this image for every learner (hub/k8s/values.yaml).
 COPY pyproject.toml ./
 RUN mkdir fmnist_utils && touch README.md fmnist_utils/__init__.py \
- && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check . \
+ && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check ".[hub]" \
  && rm -rf /tmp/build/*
 
 # The course: its helpers, the student copies of the lessons (.dockerignore

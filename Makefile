@@ -17,10 +17,11 @@ export PATH := $(BIN):$(PATH)
 # TensorFlow's start-up chatter hides what matters to a learner.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help venv data lab test test-quick lessons check lint format bench clean
+.PHONY: help venv data lab test test-quick lessons check lint format bench clean \
+  hub hub-proxy hub-learners hub-instructor
 
 help: ## list the commands
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 $(VENV)/.installed-%: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "The course needs Python 3.11 or newer; this $(PYTHON) is " + sys.version.split()[0] + ". Install a newer Python, or run: make PYTHON=python3.11 ...")'
@@ -62,6 +63,25 @@ format: venv ## ruff: fix what can be fixed, format
 
 bench: venv data ## measure speed and memory (prints a table and JSON)
 	$(BIN)/python -m benchmarks.run
+
+# --- the class on JupyterHub (hub/, INSTRUCTORS.md "A class on JupyterHub"); as root ---
+HUB_PROXY ?= hub/proxy
+# configurable-http-proxy: the hub's front door (npm warns EBADENGINE on node 20: harmless)
+HUB_PROXY_VERSION := 5.3.0
+
+hub-proxy: ## install configurable-http-proxy (npm) for the hub, in hub/proxy
+	npm install --no-audit --no-fund --prefix $(HUB_PROXY) configurable-http-proxy@$(HUB_PROXY_VERSION)
+
+hub: venv ## as root: start the class's JupyterHub on http://127.0.0.1:8000
+	$(BIN)/python hub/fmnist_hub.py start
+
+hub-learners: venv ## as root: add learners from a CSV (id,name,email): make hub-learners CSV=roster.csv
+	@test -n "$(CSV)" || { echo "Name the roster: make hub-learners CSV=roster.csv (columns id,name,email)"; exit 2; }
+	$(BIN)/python hub/fmnist_hub.py add-learners "$(CSV)"
+
+hub-instructor: venv ## as root: add an instructor with a private copy of the course: make hub-instructor NAME=ada
+	@test -n "$(NAME)" || { echo "Name the instructor: make hub-instructor NAME=login"; exit 2; }
+	$(BIN)/python hub/fmnist_hub.py add-instructor "$(NAME)"
 
 clean: ## remove caches (keeps .venv and your work)
 	rm -rf .pytest_cache .ruff_cache build *.egg-info

@@ -183,6 +183,8 @@ def rendered(root: Path = ROOT) -> dict[Path, str]:
 
 
 _PIN = re.compile(r"(==|~=|>=|<=|!=|>|<|@)\s*[0-9A-Za-z]")
+#: The course itself, with or without its extras: `.`, `".[hub]"`.
+_COURSE = re.compile(r"""(["']?)\.(\[[a-z0-9_,-]+\])?\1""")
 
 
 def dockerfile_problems(path: Path) -> list[str]:
@@ -215,7 +217,7 @@ def dockerfile_problems(path: Path) -> list[str]:
                 continue
             installs += 1
             targets = [w for w in words[words.index("install") + 1 :] if not w.startswith("-")]
-            if targets != ["."] or _PIN.search(command):
+            if len(targets) != 1 or not _COURSE.fullmatch(targets[0]) or _PIN.search(command):
                 problems.append(
                     f"{path.name}: `{command.strip()}` installs something other than the "
                     "course from pyproject.toml (`pip install .`); pin it in pyproject.toml"

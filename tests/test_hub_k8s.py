@@ -1,0 +1,111 @@
+"""Kubernetes (Zero to JupyterHub, hub/k8s/): what can be checked without a cluster.
+
+Nothing here installs or runs the chart (INSTRUCTORS.md section 10 says so): the values
+parse, run the course image, mount the exchange where the learners' nbgrader
+configuration looks, and set the memory of INSTRUCTORS.md's sizing table.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from .conftest import LESSON_IDS, ROOT
+
+sys.path.insert(0, str(ROOT / "hub"))
+import fmnist_hub  # noqa: E402
+
+# --- Kubernetes (Zero to JupyterHub): what can be checked without a cluster ---------------
+
+K8S = ROOT / "hub" / "k8s"
+
+
+def _values() -> dict:
+    import yaml
+
+    return yaml.safe_load((K8S / "values.yaml").read_text())
+
+
+def _sizing() -> dict[str, str]:
+    """INSTRUCTORS.md's sizing table: {first column: second column}."""
+    text = (ROOT / "INSTRUCTORS.md").read_text().split("### Sizing", 1)[1]
+    rows = re.findall(r"^\| ([^|]+?) \| ([^|]+?) \| [^|]+ \|$", text, flags=re.M)
+    return dict(rows)
+
+
+def _gib(size: str) -> float:
+    match = re.fullmatch(r"([0-9.]+) ?(GiB|G)", size.strip())
+    assert match, size
+    return float(match.group(1))  # the chart's G is GiB (KubeSpawner's ByteSpecification)
+
+
+def test_k8s_values_run_the_course_image() -> None:
+    values = _values()
+    compose = (ROOT / "compose.yaml").read_text()
+    default_image = re.search(r"image: \$\{FMNIST_IMAGE:-([^}]+)\}", compose).group(1)
+    image = values["singleuser"]["image"]
+    assert f"{image['name']}:{image['tag']}" == default_image
+    assert values["singleuser"]["initContainers"][0]["image"] == default_image
+    assert values["singleuser"]["cmd"] == "jupyterhub-singleuser"
+    # the image carries JupyterHub's single-user server: the Dockerfile installs the hub extra
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert '".[hub]"' in dockerfile
+    from fmnist_utils import deps
+
+    assert "jupyterhub" in {d.name for d in deps.read_pyproject()["hub"]}
+    assert values["cull"]["enabled"] is True and values["cull"]["timeout"] > 0
+
+
+def test_k8s_exchange_is_where_learners_nbgrader_looks() -> None:
+    import yaml
+
+    single = _values()["singleuser"]
+    mounts = {m["name"]: m["mountPath"] for m in single["storage"]["extraVolumeMounts"]}
+    volumes = {v["name"]: v for v in single["storage"]["extraVolumes"]}
+    exchange = Path(mounts["nbgrader-exchange"])
+    claim = volumes["nbgrader-exchange"]["persistentVolumeClaim"]["claimName"]
+    pvc = yaml.safe_load((K8S / "exchange-pvc.yaml").read_text())
+    assert pvc["metadata"]["name"] == claim and pvc["spec"]["accessModes"] == ["ReadWriteMany"]
+    # the learners' configuration is the one-machine hub's, for a state folder above it
+    settings = fmnist_hub.Settings(state=exchange.parent)
+    assert settings.exchange == exchange
+    files = {Path(f["mountPath"]): f["stringData"] for f in single["extraFiles"].values()}
+    config_dir = Path(single["extraEnv"]["JUPYTER_CONFIG_PATH"])
+    assert config_dir == settings.learner_config
+    nbgrader_config = files[config_dir / "nbgrader_config.py"]
+    expected = fmnist_hub.learner_nbgrader_config(settings)
+    assert (
+        nbgrader_config.strip() in expected
+        and f"c.Exchange.root = {str(exchange)!r}" in nbgrader_config
+    )
+    lab = json.loads(files[config_dir / "labconfig" / "page_config.json"])
+    assert lab == json.loads(fmnist_hub._lab_config(True))
+    server = json.loads(files[config_dir / "jupyter_server_config.json"])
+    assert server == json.loads(fmnist_hub._server_config(False))
+    assert f"chmod 1777 {exchange}" in " ".join(single["initContainers"][0]["command"])
+
+
+def test_k8s_limits_are_the_sizing_tables() -> None:
+    memory = _values()["singleuser"]["memory"]
+    sizing = _sizing()
+    assert _gib(memory["guarantee"]) == _gib(
+        sizing["memory guarantee (`singleuser.memory.guarantee`)"]
+    )
+    assert _gib(memory["limit"]) == _gib(sizing["memory limit (`singleuser.memory.limit`)"])
+    # the table's kernel peaks are the README's measured ones
+    readme = (ROOT / "README.md").read_text()
+    peaks = {
+        int(n): float(p)
+        for n, p in re.findall(
+            r"^\| (\d) \| [^|]+ \| [^|]+ \| \**([0-9.]+) GiB\** \|$", readme, re.M
+        )
+    }
+    assert len(peaks) == len(LESSON_IDS), peaks
+    for lesson in (1, 5, 7):
+        row = next(v for k, v in sizing.items() if k.startswith(f"kernel, lesson {lesson}"))
+        assert _gib(row) == peaks[lesson]
+    server = _gib(sizing["JupyterLab server (no kernel)"])
+    assert _gib(memory["limit"]) >= server + max(peaks.values())
+    assert _gib(memory["guarantee"]) >= server + peaks[1]
