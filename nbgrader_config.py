@@ -82,10 +82,12 @@ c.FileNameCollectorPlugin.named_regexp = (
 # in a config file and goes on, which would grade without the sandbox: any failure
 # here stops nbgrader instead.
 try:
-    from fmnist_utils.grading import recovery, sandbox
+    from fmnist_utils.grading import intake, recovery, sandbox
 
     sandbox.configure(c, COURSE_ROOT)
     recovery.configure(c, INSTRUCTOR, INSTRUCTOR / "autograded")
+    # Submissions are graded from private copies of their regular files (issue 13).
+    intake.configure(c, COURSE_ROOT, INSTRUCTOR)
 except SystemExit:
     raise
 except BaseException as error:  # noqa: BLE001
@@ -98,3 +100,8 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+# Feedback: test cells show only their result; student HTML made inert; only the
+# notebook is copied (issue 13).
+from fmnist_utils.grading import sanitize  # noqa: E402
+
+sanitize.configure_feedback(c)
