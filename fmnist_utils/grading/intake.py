@@ -322,8 +322,12 @@ class Intake:
             reason = str(error)
         except OSError as error:
             reason = f"it could not be read safely ({error})"
-        if reason is None and (out / MARKER).is_file():  # set by an earlier intake
+        if reason is None and (out / MARKER).is_file():  # rejected by an earlier intake
             reason = (out / MARKER).read_text(errors="replace").strip()[:500]
+            stand_in = out / f"{lesson}.ipynb"
+            if stand_in.is_file():  # the stand-in it made (never run either way)
+                self.reject(student, lesson, reason, None)
+                return out
         if reason is not None:
             shutil.rmtree(out, ignore_errors=True)
             out.mkdir(mode=0o700)
@@ -332,14 +336,16 @@ class Intake:
             _check_timestamp(out, f"{student}/{lesson}", self._say)
         return out
 
-    def reject(self, student: str, lesson: str, reason: str, out: Path) -> None:
-        """Record a rejection and leave an empty notebook in its place (graded 0)."""
+    def reject(self, student: str, lesson: str, reason: str, out: Path | None) -> None:
+        """Record a rejection; in ``out``, put the lesson's student copy in its place."""
         import nbformat
 
         text = f"REJECTED {student}/{lesson}: {reason}. Graded 0 without running it."
         self.rejected[(student, lesson)] = text
         _REJECTED[(student, lesson)] = text
         self._say(text)
+        if out is None:
+            return
         (out / MARKER).write_text(reason + "\n")
         blank = next((p for p in self.releases(lesson) if p.is_file()), None)
         nb = nbformat.read(blank, as_version=4) if blank else nbformat.v4.new_notebook()

@@ -103,6 +103,7 @@ def dump_gradebook(db_url: str, lesson: str | None = None) -> list[tuple[Any, ..
                 rows.append((*key, "", "timestamp", str(sub.timestamp)))
                 for nb in sub.notebooks:
                     rows.append((*key, nb.name, "late_penalty", nb.late_submission_penalty))
+                    rows.append((*key, nb.name, "flagged", nb.flagged))
                     for g in nb.grades:
                         rows.append(
                             (*key, nb.name, f"grade {g.name}", g.auto_score, g.manual_score)
@@ -160,6 +161,7 @@ def _merge(main_url: str, worker_url: str, lesson: str, students: list[str]) -> 
             for nb in done.notebooks:
                 target = main.find_submission_notebook(nb.name, lesson, student)
                 target.late_submission_penalty = nb.late_submission_penalty
+                target.flagged = nb.flagged  # issue 13: a flagged cheat stays flagged
                 for g in nb.grades:
                     grade = main.find_grade(g.name, nb.name, lesson, student)
                     grade.auto_score = g.auto_score
