@@ -39,6 +39,8 @@ from typing import Any
 
 from fmnist_utils.grading import intake
 
+from .sandbox import KERNELS_DIR_VAR, kernel_records
+
 __all__ = ["Course", "dump_gradebook", "grade", "main"]
 
 
@@ -314,6 +316,8 @@ def _grade_taken(
             dest = Path(tmp) / f"w{i}"
             url = _worker_course(course, taken, dest, lesson, group)
             env = dict(os.environ, FMNIST_GRADEBOOK_URL=url)
+            # the workers' kernels are recorded where the next run in this course looks
+            env[KERNELS_DIR_VAR] = str(kernel_records(root))
             env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
             log = logs / f"{lesson}-worker{i}.log"
             handle = open(log, "w")  # noqa: SIM115 - closed below
