@@ -190,10 +190,14 @@ def _fix(fix: bool) -> list[str]:
         if fix:
             sys.setprofile(None)
             threading.setprofile(None)  # type: ignore[arg-type]
-    if (sys.displayhook, sys.excepthook) != s["hooks"]:
-        found.append("sys.displayhook or sys.excepthook replaced")
+    if sys.displayhook is not s["hooks"][0]:
+        found.append("sys.displayhook replaced")
         if fix:
-            sys.displayhook, sys.excepthook = s["hooks"]
+            sys.displayhook = s["hooks"][0]
+    if sys.excepthook is not s["hooks"][1]:  # libraries may set it; IPython does not use it
+        found.append("note: sys.excepthook replaced")
+        if fix:
+            sys.excepthook = s["hooks"][1]
     table = vars(builtins)
     changed = sorted(
         k for k in set(table) | set(s["builtins"]) if table.get(k) is not s["builtins"].get(k)
