@@ -102,6 +102,10 @@ c.GenerateFeedback.preprocessors = [
 ]
 # Feedback: test cells show only their result; student HTML made inert; only the
 # notebook is copied (issue 13).
-from fmnist_utils.grading import sanitize  # noqa: E402
+try:
+    from fmnist_utils.grading import sanitize
 
-sanitize.configure_feedback(c)
+    sanitize.configure_feedback(c)
+except BaseException as error:  # noqa: BLE001
+    sys.stderr.write(f"nbgrader_config.py: cannot set up safe feedback: {error!r}\n")
+    raise SystemExit(2) from error

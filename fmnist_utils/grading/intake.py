@@ -43,6 +43,7 @@ from nbgrader.plugins import FileNameCollectorPlugin
 
 __all__ = [
     "MARKER",
+    "active",
     "NAME",
     "CopyLimits",
     "Intake",
@@ -78,6 +79,11 @@ def safe_name(name: str) -> bool:
         True when it is.
     """
     return bool(NAME.match(name)) and ".." not in name
+
+
+def active() -> bool:
+    """Tell whether this process graded from intake copies (``nbgrader autograde``)."""
+    return bool(_TAKEN)
 
 
 def rejection(student: str, lesson: str) -> str | None:

@@ -197,6 +197,12 @@ class SandboxedExecute(Execute):
         self._fmg_usage = limits.OutputUsage(self.max_cell_output, self.max_notebook_output)
         self._fmg_deadline = limits.Deadline(self.notebook_timeout)
         grading = (resources or {}).get("nbgrader", {})
+        if grading and not intake.active():  # issue 13: e.g. the formgrader's button
+            raise SandboxUnavailable(
+                "REFUSING to autograde here: only `nbgrader autograde` on the command line "
+                "(or `python -m fmnist_utils.grading.parallel`) grades private copies of the "
+                "submissions; this process would read the submitted folders as they are."
+            )
         reason = intake.rejection(grading.get("student", ""), grading.get("assignment", ""))
         if reason is not None:  # issue 13: a rejected submission never runs
             integrity.flag(resources, reason)
@@ -264,7 +270,7 @@ class SandboxedExecute(Execute):
         # issue 13: the kernel works on a copy (in a tmpfs in the sandbox), so nothing it
         # writes reaches the graded folder or feedback; its stdio are pipes to us
         folder = (self.resources or {}).get("metadata", {}).get("path")
-        if folder:
+        if folder and "nbgrader" in (self.resources or {}):  # (nbgrader's run, not a test's)
             self._fmg_copy = tempfile.mkdtemp(prefix="fmg-in-", dir="/tmp")
             work = Path(self._fmg_copy) / "w"
             intake.safe_copy(
