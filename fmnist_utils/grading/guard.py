@@ -40,7 +40,12 @@ _SHELL_METHODS = (
     "should_run_async",
 )
 # event callbacks libraries register for honest notebooks (module: function names)
-_LIBRARY_CALLBACKS = {"matplotlib_inline.backend_inline": ("flush_figures", "configure_once")}
+_LIBRARY_CALLBACKS = {
+    "matplotlib_inline.backend_inline": ("flush_figures", "configure_once"),
+    "matplotlib.pyplot": ("_draw_all_if_interactive",),
+}
+# names libraries add to builtins when imported (pybind11 modules: TensorFlow)
+_LIBRARY_BUILTINS = ("__pybind11_internals",)
 _state: dict[str, Any] = {}
 _notes: list[str] = []
 
@@ -202,7 +207,12 @@ def _fix(fix: bool) -> list[str]:
     changed = sorted(
         k for k in set(table) | set(s["builtins"]) if table.get(k) is not s["builtins"].get(k)
     )
-    changed = [k for k in changed if k not in ("_", "__", "___")]  # IPython's output cache
+    changed = [
+        k
+        for k in changed
+        if k not in ("_", "__", "___")  # IPython's output cache
+        and not (k not in s["builtins"] and k.startswith(_LIBRARY_BUILTINS))
+    ]
     if changed:
         found.append(f"builtins changed: {', '.join(changed[:5])}")
         if fix:
