@@ -382,6 +382,12 @@ def _autograded(g: Graded, student: str) -> str:
     return (g.root / "instructor" / "autograded" / student / L / f"{L}.ipynb").read_text()
 
 
+def _printed(g: Graded, student: str) -> str:
+    """Everything the graded notebook's cells output (not their sources)."""
+    nb = nbformat.reads(_autograded(g, student), as_version=4)
+    return json.dumps([c.get("outputs", []) for c in nb.cells])
+
+
 def _feedback_files(g: Graded, student: str) -> list[Path]:
     folder = g.root / "instructor" / "feedback" / student / L
     return sorted(p for p in folder.rglob("*")) if folder.is_dir() else []
@@ -511,7 +517,7 @@ def test_no_student_script_in_autograded_or_feedback(graded: Graded) -> None:
 
 
 def test_no_grader_variable_in_the_kernel(graded: Graded) -> None:
-    nb = _autograded(graded, "n_env")
+    nb = _printed(graded, "n_env")
     assert "/proc/1/environ" in nb and "ENV {" in nb, "the probe did not run"
     assert SENTINEL not in nb
     assert "FMNIST_GRADEBOOK_URL" not in nb and "gradebook.db" not in nb
@@ -523,13 +529,13 @@ def test_limits_per_submission(graded: Graded) -> None:
     flood = graded.root / "instructor" / "autograded" / "o_flood" / L / f"{L}.ipynb"
     assert flood.stat().st_size < 5 * 2**20, "the output cap did not hold"
     assert "[output truncated: over the grader's limit" in flood.read_text()
-    probe = _autograded(graded, "p_limits")
+    probe = _printed(graded, "p_limits")
     forked = int(re.search(r"FORKED (\d+)", probe).group(1))
     assert forked < 200, f"the sandbox started {forked} processes"
     assert probe.count("DISK-BLOCKED") == 2 and "WROTE-2GIB" not in probe
     # q_slow: 36 s of sleeping against a 30 s notebook: the ramp tests were not run
     assert _score(graded, "q_slow") == 1.0
-    assert "ran past its time limit (30 s in all)" in _autograded(graded, "q_slow")
+    assert "ran past its time limit (30 s in all)" in _printed(graded, "q_slow")
 
 
 def test_names_and_timestamps(graded: Graded) -> None:

@@ -111,7 +111,10 @@ class ApplyFlags(Preprocessor):
         grading = resources.get("nbgrader", {})
         who = f"{grading.get('student')}/{grading.get('assignment')}"
         for text in flags:
-            (self.log.error if serious([text]) else self.log.warning)("FLAGGED %s: %s", who, text)
+            if serious([text]):
+                self.log.error("FLAGGED %s: %s", who, text)
+            else:
+                self.log.warning("Note on %s (not flagged): %s", who, text)
         bad = serious(flags)
         if not bad or "db_url" not in grading:
             return nb, resources

@@ -57,7 +57,8 @@ def _clean_fragment(text: str) -> str:
         ),
         text,
     )
-    return _JS.sub(lambda m: m.group(0).replace(":", "&#58;"), text)
+    # not an entity (the markdown renderer decodes those in links): no scheme at all
+    return _JS.sub(lambda m: m.group(1) + "script-blocked-", text)
 
 
 def clean_markdown(source: str) -> str:
