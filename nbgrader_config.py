@@ -64,6 +64,9 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # goes on. Override for a run with --Execute.timeout=SECONDS.
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
+# Seconds the whole notebook may run (issue 13); the cells after score zero. Output kept
+# per cell and per notebook is capped too (c.SandboxedExecute.max_cell_output, ...).
+c.SandboxedExecute.notebook_timeout = 600
 # A test cell the student deleted is put back (from the gradebook) and graded.
 c.OverwriteCells.add_missing_cells = True
 # Late submissions (timestamp after the due date set with `nbgrader db assignment add
