@@ -64,6 +64,9 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # goes on. Override for a run with --Execute.timeout=SECONDS.
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
+# Seconds the whole notebook may run (issue 13); the cells after score zero. Output kept
+# per cell and per notebook is capped too (c.SandboxedExecute.max_cell_output, ...).
+c.SandboxedExecute.notebook_timeout = 600
 # A test cell the student deleted is put back (from the gradebook) and graded.
 c.OverwriteCells.add_missing_cells = True
 # Late submissions (timestamp after the due date set with `nbgrader db assignment add
@@ -82,10 +85,12 @@ c.FileNameCollectorPlugin.named_regexp = (
 # in a config file and goes on, which would grade without the sandbox: any failure
 # here stops nbgrader instead.
 try:
-    from fmnist_utils.grading import recovery, sandbox
+    from fmnist_utils.grading import intake, recovery, sandbox
 
     sandbox.configure(c, COURSE_ROOT)
     recovery.configure(c, INSTRUCTOR, INSTRUCTOR / "autograded")
+    # Submissions are graded from private copies of their regular files (issue 13).
+    intake.configure(c, COURSE_ROOT, INSTRUCTOR)
 except SystemExit:
     raise
 except BaseException as error:  # noqa: BLE001
@@ -98,3 +103,12 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+# Feedback: test cells show only their result; student HTML made inert; only the
+# notebook is copied (issue 13).
+try:
+    from fmnist_utils.grading import sanitize
+
+    sanitize.configure_feedback(c)
+except BaseException as error:  # noqa: BLE001
+    sys.stderr.write(f"nbgrader_config.py: cannot set up safe feedback: {error!r}\n")
+    raise SystemExit(2) from error

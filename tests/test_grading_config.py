@@ -48,7 +48,10 @@ def test_config_settings() -> None:
     assert config.Execute.timeout == 120 and config.Execute.interrupt_on_timeout
     assert config.OverwriteCells.add_missing_cells is True
     assert config.LateSubmissionPlugin.penalty_method == "none"
-    assert config.GenerateFeedback.preprocessors[0].endswith("StripHiddenTests")
+    steps = [s.rsplit(".", 1)[-1] for s in config.GenerateFeedback.preprocessors]
+    # test outputs are reduced while the hidden regions are still there to withhold
+    assert steps.index("FeedbackTestOutputs") < steps.index("StripHiddenTests")
+    assert steps[-1] == "SanitizeOutputs"
 
 
 def test_gradebook_url_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

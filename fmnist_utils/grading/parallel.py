@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fmnist_utils.grading import intake
+
 from .sandbox import KERNELS_DIR_VAR, kernel_records
 
 __all__ = ["Course", "dump_gradebook", "grade", "main"]
@@ -103,6 +105,7 @@ def dump_gradebook(db_url: str, lesson: str | None = None) -> list[tuple[Any, ..
                 rows.append((*key, "", "timestamp", str(sub.timestamp)))
                 for nb in sub.notebooks:
                     rows.append((*key, nb.name, "late_penalty", nb.late_submission_penalty))
+                    rows.append((*key, nb.name, "flagged", nb.flagged))
                     for g in nb.grades:
                         rows.append(
                             (*key, nb.name, f"grade {g.name}", g.auto_score, g.manual_score)
@@ -160,6 +163,7 @@ def _merge(main_url: str, worker_url: str, lesson: str, students: list[str]) -> 
             for nb in done.notebooks:
                 target = main.find_submission_notebook(nb.name, lesson, student)
                 target.late_submission_penalty = nb.late_submission_penalty
+                target.flagged = nb.flagged  # issue 13: a flagged cheat stays flagged
                 for g in nb.grades:
                     grade = main.find_grade(g.name, nb.name, lesson, student)
                     grade.auto_score = g.auto_score
@@ -176,13 +180,13 @@ def _merge(main_url: str, worker_url: str, lesson: str, students: list[str]) -> 
             main.db.commit()
 
 
-def _to_grade(course: Course, lesson: str, students: list[str] | None, force: bool) -> list[str]:
+def _to_grade(
+    course: Course, taken: Path, lesson: str, students: list[str] | None, force: bool
+) -> list[str]:
+    """Choose the students to grade, from the intake copies in ``taken`` (issue 13)."""
     from nbgrader.utils import parse_utc
 
-    submitted_root = course.folder("submitted_directory", "*", lesson).parent.parent
-    found = sorted(
-        p.name for p in submitted_root.iterdir() if (p / lesson).is_dir()
-    ) if submitted_root.is_dir() else []  # fmt: skip
+    found = sorted(p.name for p in taken.iterdir() if (p / lesson).is_dir())
     chosen = [s for s in found if students is None or s in students]
     if force:
         return chosen
@@ -195,7 +199,7 @@ def _to_grade(course: Course, lesson: str, students: list[str] | None, force: bo
     out = []
     for student in chosen:
         graded = course.folder("autograded_directory", student, lesson)
-        new = stamp(course.folder("submitted_directory", student, lesson))
+        new = stamp(taken / student / lesson)
         old = stamp(graded) if graded.is_dir() else None
         if not graded.is_dir() or (new is not None and old is not None and new > old):
             out.append(student)
@@ -204,8 +208,8 @@ def _to_grade(course: Course, lesson: str, students: list[str] | None, force: bo
     return out
 
 
-def _worker_course(course: Course, dest: Path, lesson: str, group: list[str]) -> str:
-    """Make a worker's course copy; return its gradebook URL."""
+def _worker_course(course: Course, taken: Path, dest: Path, lesson: str, group: list[str]) -> str:
+    """Make a worker's course copy (submissions from the intake copies); return its gradebook."""
     dest.mkdir(parents=True)
     shutil.copy2(course.root / "nbgrader_config.py", dest)
     source = Path(course.coursedir.format_path(course.coursedir.source_directory, ".", lesson))
@@ -213,7 +217,11 @@ def _worker_course(course: Course, dest: Path, lesson: str, group: list[str]) ->
     shutil.copytree(source, dest / relative, ignore=shutil.ignore_patterns("*.ipynb_checkpoints"))
     for student in group:
         folder = course.folder("submitted_directory", student, lesson)
-        shutil.copytree(folder, dest / folder.resolve().relative_to(course.root.resolve()))
+        target = dest / folder.resolve().relative_to(course.root.resolve())
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # issue 13: regular files only (a rejected one keeps its marker, so the worker
+        # grades it 0 without running it)
+        intake.safe_copy(taken, [student, lesson], target)
     db = dest / "worker-gradebook.db"
     url = f"sqlite:///{db}"
     _seed(course.db_url, url, lesson)
@@ -265,7 +273,34 @@ def grade(
             print(f"No lesson {lesson!r} in the gradebook: run `nbgrader generate_assignment "
                   f"{lesson} ...` first (see INSTRUCTORS.md).", file=sys.stderr)  # fmt: skip
             return 2
-    chosen = _to_grade(course, lesson, students, force)
+    # issue 13: every submission is read once, into private copies of its regular files
+    private = Path(tempfile.mkdtemp(prefix="fmnist-intake-"))
+    try:
+        taken = private / "submitted"
+        taken.mkdir()
+        submitted_root = course.folder("submitted_directory", "x", lesson).parent.parent
+        release = [
+            course.root / course.coursedir.release_directory,
+            root / "instructor" / "release",
+        ]
+        intake.Intake(submitted_root, taken, release_folders=release).take([lesson])
+        return _grade_taken(course, root, taken, lesson, workers, students, force, nbgrader_args)
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+
+
+def _grade_taken(
+    course: Course,
+    root: Path,
+    taken: Path,
+    lesson: str,
+    workers: int,
+    students: list[str] | None,
+    force: bool,
+    nbgrader_args: list[str] | None,
+) -> int:
+    """Grade the intake copies in ``taken``; see :func:`grade`."""
+    chosen = _to_grade(course, taken, lesson, students, force)
     if not chosen:
         print(f"{lesson}: nothing to grade.")
         return 0
@@ -279,7 +314,7 @@ def grade(
         runs = []
         for i, group in enumerate(groups):
             dest = Path(tmp) / f"w{i}"
-            url = _worker_course(course, dest, lesson, group)
+            url = _worker_course(course, taken, dest, lesson, group)
             env = dict(os.environ, FMNIST_GRADEBOOK_URL=url)
             # the workers' kernels are recorded where the next run in this course looks
             env[KERNELS_DIR_VAR] = str(kernel_records(root))
@@ -311,8 +346,14 @@ def grade(
                 target = course.folder("autograded_directory", student, lesson)
                 if target.exists():
                     shutil.rmtree(target)
-                if graded.is_dir():
-                    shutil.copytree(graded, target)
+                if graded.is_dir():  # never through a link (issue 13)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    intake.safe_copy(
+                        graded.parent.parent,
+                        [student, lesson],
+                        target,
+                        intake.CopyLimits(2**30, 10_000),
+                    )
             _merge(course.db_url, url, lesson, group)
     seconds = time.perf_counter() - start
     print(f"{lesson}: {len(chosen)} submission(s) graded by {workers} worker(s) in {seconds:.1f} s")

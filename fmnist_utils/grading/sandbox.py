@@ -28,6 +28,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -42,7 +43,9 @@ from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import List, Unicode
+from traitlets import Integer, List, Unicode
+
+from fmnist_utils.grading import intake, integrity, limits
 
 __all__ = [
     "KERNELS_DIR",
@@ -163,15 +166,71 @@ class SandboxedExecute(Execute):
         "killed one left (empty: not recorded).",
     ).tag(config=True)
 
+    # --- issue 13: limits per submission (see limits.py) ---------------------------
+    notebook_timeout = Integer(
+        600, help="Seconds the whole notebook may run; the cells after are not executed."
+    ).tag(config=True)
+    max_cell_output = Integer(
+        2 * 2**20, help="Bytes of output one cell may keep; the rest is dropped with a note."
+    ).tag(config=True)
+    max_notebook_output = Integer(
+        10 * 2**20, help="Bytes of output the whole notebook may keep."
+    ).tag(config=True)
+
     def preprocess(self, nb: Any, resources: Any = None, km: Any = None) -> Any:
-        """Check the sandbox, then execute the notebook in it."""
+        """Check the sandbox, then execute the notebook in it (a rejected one: not at all)."""
         problem = sandbox_problem()
         if problem is not None:
             if os.environ.get(OPT_OUT_VAR) != "1":
                 raise SandboxUnavailable(refusal_message(problem))
             self.log.warning("%s=1: grading WITHOUT a sandbox (%s)", OPT_OUT_VAR, problem)
         self._fmg_dead: str | None = None
+        self._fmg_captured = False
+        self._fmg_guarding: str | None = None
+        self._fmg_seen: set[str] = set()
+        self._fmg_usage = limits.OutputUsage(self.max_cell_output, self.max_notebook_output)
+        self._fmg_deadline = limits.Deadline(self.notebook_timeout)
+        grading = (resources or {}).get("nbgrader", {})
+        if grading and not intake.active():  # issue 13: e.g. the formgrader's button
+            raise SandboxUnavailable(
+                "REFUSING to autograde here: only `nbgrader autograde` on the command line "
+                "(or `python -m fmnist_utils.grading.parallel`) grades private copies of the "
+                "submissions; this process would read the submitted folders as they are."
+            )
+        reason = intake.rejection(grading.get("student", ""), grading.get("assignment", ""))
+        if reason is not None:  # issue 13: a rejected submission never runs
+            integrity.flag(resources, reason)
+            self._fmg_dead = reason
+            for index, cell in enumerate(nb.cells):
+                self.preprocess_cell(cell, resources, index)
+            return nb, resources
         return super().preprocess(nb, resources, km=km)
+
+    def _get_timeout(self, cell: Any) -> int | None:
+        """Return a cell's time limit, never past the notebook's."""
+        if cell is None and getattr(self, "_fmg_guarding", None):  # a check answers at once
+            return self._fmg_deadline.cap(min(super()._get_timeout(None) or 30, 30))
+        return self._fmg_deadline.cap(super()._get_timeout(cell))
+
+    def output(self, outs: list, msg: dict, display_id: Any, cell_index: int) -> Any:
+        """Keep a cell's output only up to the limits per cell and per notebook."""
+        if not self._fmg_usage.allow(outs, msg, cell_index):
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+    def _fmg_guard(self, function: str) -> list[str]:
+        """Call the in-kernel guard; return only findings not reported before."""
+        self._fmg_guarding = function
+        found = run_sync(integrity.guard_call)(self, function)
+        self._fmg_guarding = None
+        seen = self.__dict__.setdefault("_fmg_seen", set())
+        new = [f for f in found if f not in seen]
+        seen.update(found)
+        return new
+
+    def _fmg_label(self, cell: Any, index: int) -> str:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        return f"cell {index}" + (f" ({grade_id})" if grade_id else "")
 
     def kernel_environment(self) -> dict[str, str]:
         """Return the environment the wrapper starts with (it filters what gets in).
@@ -185,7 +244,9 @@ class SandboxedExecute(Execute):
             ``FMNIST_DATA_DIR`` pointing at the data, and this process's pid, which the
             wrapper dies with. ``os.environ`` is not changed.
         """
-        env = dict(os.environ)
+        # issue 13: an explicit environment, nothing inherited wholesale (the wrapper
+        # outside the sandbox gets the few variables it reads; bwrap fewer still)
+        env = limits.wrapper_environment(os.environ)
         readonly = [str(PACKAGE_DIR), *self.readonly_paths]
         folder = data_folder()
         if folder is not None:
@@ -198,10 +259,31 @@ class SandboxedExecute(Execute):
         return env
 
     async def async_start_new_kernel(self, **kwargs: Any) -> None:
-        """Start the kernel with :meth:`kernel_environment`, and record it."""
-        kwargs.setdefault("env", self.kernel_environment())
+        """Start the kernel with :meth:`kernel_environment`, in a copy, stdio piped; record it."""
+        env = kwargs.setdefault("env", self.kernel_environment())
+        # issue 13: the kernel works on a copy (in a tmpfs in the sandbox), so nothing it
+        # writes reaches the graded folder or feedback; its stdio are pipes to us
+        folder = (self.resources or {}).get("metadata", {}).get("path")
+        if folder and "nbgrader" in (self.resources or {}):  # (nbgrader's run, not a test's)
+            self._fmg_copy = tempfile.mkdtemp(prefix="fmg-in-", dir="/tmp")
+            work = Path(self._fmg_copy) / "w"
+            intake.safe_copy(
+                Path(folder).resolve().parent,
+                [Path(folder).resolve().name],
+                work,
+                intake.CopyLimits(max_bytes=2**30, max_files=10_000),
+            )
+            env["FMNIST_SANDBOX_WORK_COPY"] = str(work)
+        grading = (self.resources or {}).get("nbgrader", {})
+        who = f"{grading.get('student', '?')}/{grading.get('assignment', '?')}"
+        kwargs.setdefault("stdin", subprocess.DEVNULL)
+        kwargs.setdefault("stdout", subprocess.PIPE)
+        kwargs.setdefault("stderr", subprocess.PIPE)
         await super().async_start_new_kernel(**kwargs)
-        pid = getattr(self.km.provisioner, "pid", None)
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        if process is not None:
+            limits.relay_output(process, who, self.log)
+        pid = getattr(self.km.provisioner, "pid", None)  # issue 16: recorded
         if self.kernels_dir and pid:
             self._fmg_record = _record_kernel(Path(self.kernels_dir), pid)
 
@@ -221,8 +303,27 @@ class SandboxedExecute(Execute):
                     )
                 ]
             return cell, resources
+        if self._fmg_deadline.over() and cell.cell_type == "code":
+            what = f"the notebook ran past its time limit ({self.notebook_timeout} s in all)"
+            self.log.error("Cell %d: %s; later cells are not executed and score 0.", index, what)
+            self._fmg_dead = f"not executed: {what}"
+            return self.preprocess_cell(cell, resources, index)
+        # issue 13: the clean state before any student code, restored before each test
+        label = self._fmg_label(cell, index)
+        self._fmg_usage.start_cell(index)
         try:
-            return super().preprocess_cell(cell, resources, index)
+            if not self._fmg_captured:
+                self._fmg_captured = True
+                for found in self._fmg_guard("capture"):
+                    integrity.flag(resources, f"suspicious: {found} (before the first cell)")
+            if integrity.is_test_cell(cell):
+                for found in self._fmg_guard("restore"):
+                    integrity.flag(resources, f"suspicious: {found} (found before test {label})")
+            cell, resources = super().preprocess_cell(cell, resources, index)
+            if cell.cell_type == "code" and cell.source.strip():
+                for found in self._fmg_guard("check"):
+                    integrity.flag(resources, f"suspicious: {found} (after {label} ran)")
+            return cell, resources
         except (DeadKernelError, CellTimeoutError) as error:
             what = (
                 "the kernel died (os._exit, a crash, or the CPU or memory limit)"
@@ -230,6 +331,12 @@ class SandboxedExecute(Execute):
                 else "the cell could not be stopped after its time limit"
             )
             self.log.error("Cell %d: %s; later cells are not executed and score 0.", index, what)
+            if getattr(self, "_fmg_guarding", None):  # issue 13: the check was blocked
+                integrity.flag(
+                    resources,
+                    f"suspicious: the grader's integrity check got no answer ({label})",
+                )
+                self._fmg_guarding = None
             name = type(error).__name__
             cell.outputs.append(
                 new_output("error", ename=name, evalue=what, traceback=[f"{name}: {what}"])
@@ -261,12 +368,14 @@ class SandboxedExecute(Execute):
 
     async def _async_cleanup_kernel(self) -> None:
         rundir = getattr(self, "_fmg_rundir", None)
+        copy = getattr(self, "_fmg_copy", None)
         record = getattr(self, "_fmg_record", None)
         try:
             await super()._async_cleanup_kernel()
         finally:
-            if rundir:
-                shutil.rmtree(rundir, ignore_errors=True)
+            for folder in (rundir, copy):
+                if folder:
+                    shutil.rmtree(folder, ignore_errors=True)
             if record is not None:
                 record.unlink(missing_ok=True)
                 self._fmg_record = None
@@ -454,9 +563,16 @@ def configure(c: Any, root: Path, argv: list[str] | None = None) -> None:
     default = Autograde.class_traits()["autograde_preprocessors"].default()
     if Execute not in default:
         raise RuntimeError("nbgrader's autograde preprocessors changed: cannot sandbox them")
-    c.Autograde.autograde_preprocessors = [
-        SandboxedExecute if step is Execute else step for step in default
-    ]
+    from nbgrader.preprocessors import SaveAutoGrades
+
+    from fmnist_utils.grading.sanitize import SanitizeOutputs
+
+    steps: list[Any] = []
+    for step in default:
+        steps.append(SandboxedExecute if step is Execute else step)
+        if step is SaveAutoGrades:  # issue 13: flagged -> 0, then inert HTML
+            steps += [integrity.ApplyFlags, SanitizeOutputs]
+    c.Autograde.autograde_preprocessors = steps
     c.SandboxedExecute.course_root = str(root)
     kernels = Path(os.environ.get(KERNELS_DIR_VAR) or kernel_records(root))
     c.SandboxedExecute.kernels_dir = str(kernels)

@@ -181,6 +181,160 @@ def python_roots() -> list[str]:
     return outermost
 
 
+WORK_COPY_MOUNT = "/fmnist-submission"
+"""Where the read-only copy of the submission is seen in the sandbox (copied to cwd)."""
+
+# Copies the submission into the kernel's tmpfs working folder, then starts the kernel.
+_COPY_THEN_KERNEL = (
+    "import os, shutil, sys\n"
+    f"shutil.copytree({WORK_COPY_MOUNT!r}, '.', dirs_exist_ok=True, symlinks=True)\n"
+    "os.execv(sys.executable, [sys.executable, '-m', 'ipykernel_launcher', *sys.argv[1:]])\n"
+)
+
+
+def _mib(name: str, default: int) -> int:
+    """Return the size in bytes named by the variable ``name`` (MiB), or ``default`` MiB."""
+    return int(os.environ.get(name, str(default))) * 2**20
+
+
+def kernel_command(argv: list[str]) -> list[str]:
+    """Return the kernel's command line in the sandbox (copying the submission in first)."""
+    if os.environ.get("FMNIST_SANDBOX_WORK_COPY"):
+        return [sys.executable, "-c", _COPY_THEN_KERNEL, *argv]
+    return [sys.executable, "-m", "ipykernel_launcher", *argv]
+
+
+def _user_processes() -> int:
+    """Count this user's processes (RLIMIT_NPROC counts them all, sandbox or not)."""
+    uid, count = os.getuid(), 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                count += os.stat(f"/proc/{entry}").st_uid == uid
+            except OSError:
+                pass
+    return count
+
+
+def limit_processes(extra: int) -> str:
+    """Cap the processes the kernel may start; say how (RLIMIT_NPROC does not bind root).
+
+    Returns
+    -------
+    str
+        What limits the process count.
+    """
+    if os.getuid() == 0:
+        return "none for root outside a cgroup"
+    n = _user_processes() + extra
+    resource.setrlimit(resource.RLIMIT_NPROC, (n, n))
+    return f"RLIMIT_NPROC={n} (this user's {n - extra} processes + {extra})"
+
+
+def _glob(pattern: str) -> list[str]:
+    import glob
+
+    return glob.glob(pattern)
+
+
+def _subreaper() -> None:
+    """Become the parent of every orphaned descendant (a double-forked daemon)."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # 36: PR_SET_CHILD_SUBREAPER
+
+
+def reap_descendants() -> int:
+    """Kill and reap every process left below this one; return how many there were."""
+    killed = 0
+    for _ in range(50):
+        children = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as handle:
+                        ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+                except (OSError, ValueError, IndexError):
+                    continue
+                if ppid == os.getpid():
+                    children.append(int(entry))
+        if not children:
+            break
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                killed += 1
+            except OSError:
+                pass
+    return killed
+
+
+def cgroup_enter(mem: int, pids: int) -> list[str]:
+    """Put this process (and so the sandbox) in new memory and pids cgroups, if allowed.
+
+    cgroup v2 (``/sys/fs/cgroup/cgroup.procs``) or v1 (``/sys/fs/cgroup/memory``,
+    ``/sys/fs/cgroup/pids``), where this user may create groups (root, or a delegated
+    subtree). The memory limit covers every process of the sandbox and its tmpfs files.
+
+    Returns
+    -------
+    list of str
+        The cgroup folders made (for :func:`cgroup_leave`); empty when none could be.
+    """
+    name = f"fmnist-grader-{os.getpid()}"
+    made: list[str] = []
+    v2 = "/sys/fs/cgroup"
+    for old in [*_glob(f"{v2}/fmnist-grader-*"), *_glob(f"{v2}/*/fmnist-grader-*")]:
+        if not os.path.exists(f"/proc/{old.rsplit('-', 1)[1]}"):
+            try:
+                os.rmdir(old)  # left by a killed wrapper; fails while not empty
+            except OSError:
+                pass
+    if os.path.exists(f"{v2}/cgroup.controllers"):
+        plan = [(f"{v2}/{name}", {"memory.max": mem, "pids.max": pids, "memory.swap.max": 0})]
+    else:
+        plan = [
+            (f"{v2}/memory/{name}", {"memory.limit_in_bytes": mem}),
+            (f"{v2}/pids/{name}", {"pids.max": pids}),
+        ]
+    for folder, limits in plan:
+        try:
+            os.mkdir(folder)
+        except OSError:
+            continue
+        made.append(folder)
+        try:
+            for key, value in limits.items():
+                if os.path.exists(f"{folder}/{key}"):
+                    with open(f"{folder}/{key}", "w") as handle:
+                        handle.write(str(value))
+            with open(f"{folder}/cgroup.procs", "w") as handle:
+                handle.write(str(os.getpid()))
+        except OSError:
+            cgroup_leave([folder])
+            made.remove(folder)
+    return made
+
+
+def cgroup_leave(folders: list[str]) -> None:
+    """Kill what is left in ``folders``, move this process back up and remove them."""
+    for folder in folders:
+        try:
+            with open(f"{folder}/cgroup.procs") as handle:
+                for pid in handle.read().split():
+                    if int(pid) != os.getpid():
+                        os.kill(int(pid), signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            with open(f"{os.path.dirname(folder)}/cgroup.procs", "w") as handle:
+                handle.write(str(os.getpid()))
+            os.rmdir(folder)
+        except OSError:
+            pass
+
+
 def bwrap_args(cwd: str, rundir: str) -> list[str]:
     """Return bubblewrap's arguments for a kernel working in ``cwd``."""
     args = [
@@ -192,7 +346,8 @@ def bwrap_args(cwd: str, rundir: str) -> list[str]:
         "--hostname", "grader",
         "--proc", "/proc",
         "--dev", "/dev",
-        "--tmpfs", "/tmp",
+        "--new-session",  # issue 13: no controlling terminal (no TIOCSTI)
+        "--size", str(_mib("FMNIST_SANDBOX_TMP_MB", 512)), "--tmpfs", "/tmp",
     ]  # fmt: skip
     for path in SYSTEM_PATHS:
         if os.path.islink(path):
@@ -210,11 +365,23 @@ def bwrap_args(cwd: str, rundir: str) -> list[str]:
     for src, dest in extra_ro_paths():
         args += ["--ro-bind", src, dest]
     args += ["--bind", rundir, rundir]  # connection file and ipc sockets
-    args += ["--bind", cwd, cwd, "--chdir", cwd]  # the submission's folder
+    # --- issue 13: the kernel works in a size-limited tmpfs holding a copy of the
+    # submission (FMNIST_SANDBOX_WORK_COPY, made by the grader), never in a folder of
+    # the instructor's disk; without a copy (an old caller), the folder itself.
+    copy = os.environ.get("FMNIST_SANDBOX_WORK_COPY")
+    if copy:
+        args += ["--ro-bind", os.path.realpath(copy), WORK_COPY_MOUNT]
+        args += ["--size", str(_mib("FMNIST_SANDBOX_DISK_MB", 512)), "--tmpfs", cwd]
+        args += ["--chdir", cwd]
+    else:
+        args += ["--bind", cwd, cwd, "--chdir", cwd]  # the submission's folder
     args += ["--remount-ro", "/"]  # the skeleton holding the mount points
+    # bwrap itself starts with kernel_env() only (see main): /proc/1/environ inside
+    # shows nothing of the grader; --clearenv keeps the kernel's the same
     args += ["--clearenv"]
     for key, value in sorted(kernel_env().items()):
         args += ["--setenv", key, value]
+    # --- end issue 13
     return args
 
 
@@ -350,6 +517,18 @@ def supervise(cmd: list[str], grader: int, env: dict[str, str] | None = None) ->
                 return 1
 
 
+def atexit_reap() -> None:
+    """At exit, kill what the kernel left running (a background process it started)."""
+    import atexit
+
+    def reap() -> None:
+        left = reap_descendants()
+        if left and os.environ.get(OPT_OUT_VAR) == "1":  # in the sandbox: bwrap's own
+            sys.stderr.write(f"[fmnist-grader] killed {left} process(es) the kernel left running\n")
+
+    atexit.register(reap)
+
+
 def main() -> None:
     """Start the kernel in the sandbox, or refuse."""
     grader = bind_to_grader()  # first: the grading process may already be dying
@@ -365,7 +544,18 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
-    kernel_cmd = [sys.executable, "-m", "ipykernel_launcher", *argv]
+    # --- issue 13: processes, and memory for the whole sandbox where a cgroup can be made
+    groups = cgroup_enter(mem, int(os.environ.get("FMNIST_SANDBOX_NPROC", "64")))
+    if not any("pids" in g or "/sys/fs/cgroup/fmnist" in g for g in groups):
+        limit_processes(int(os.environ.get("FMNIST_SANDBOX_NPROC", "64")))
+    if groups:
+        import atexit
+
+        atexit.register(cgroup_leave, groups)
+    kernel_cmd = kernel_command(argv)
+    _subreaper()
+    atexit_reap()
+    # --- end issue 13
     # jupyter_client interrupts with killpg(SIGINT), which reaches this process and
     # bwrap too: an ignored signal stays ignored across fork and exec, so both survive
     # it, and ipykernel installs its own SIGINT handler while it runs a cell.
@@ -374,7 +564,9 @@ def main() -> None:
     problem = bwrap_problem()
     if problem is None:
         bwrap = shutil.which("bwrap") or "bwrap"
-        sys.exit(supervise([bwrap, *bwrap_args(cwd, rundir), "--", *kernel_cmd], grader))
+        # issue 13: bwrap starts with the kernel's environment only, never the grader's
+        cmd = [bwrap, *bwrap_args(cwd, rundir), "--", *kernel_cmd]
+        sys.exit(supervise(cmd, grader, kernel_env()))
     if os.environ.get(OPT_OUT_VAR) == "1":
         sys.stderr.write(
             f"\n[fmnist-grader] WARNING: {problem}\n[fmnist-grader] WARNING: {OPT_OUT_VAR}=1: "
@@ -383,6 +575,9 @@ def main() -> None:
         env = kernel_env()
         env["HOME"] = os.environ.get("HOME", "/tmp")
         env["TMPDIR"] = os.environ.get("TMPDIR", "/tmp")
+        if os.environ.get("FMNIST_SANDBOX_WORK_COPY"):  # issue 13: work in the copy
+            os.chdir(os.environ["FMNIST_SANDBOX_WORK_COPY"])
+            kernel_cmd = [sys.executable, "-m", "ipykernel_launcher", *argv]
         sys.exit(supervise(kernel_cmd, grader, env))
     _die(
         f"REFUSING to start a grading kernel: {problem}. Student code would run with your "

@@ -1,0 +1,197 @@
+"""Limits per submission, and what a grading kernel may say to the instructor.
+
+Used by :class:`fmnist_utils.grading.sandbox.SandboxedExecute`:
+
+- :class:`Deadline` -- a total time per notebook (``SandboxedExecute.notebook_timeout``);
+  each cell's own limit (``Execute.timeout``) never runs past it;
+- :class:`OutputUsage` -- output kept per cell and per notebook, measured as it
+  arrives; past a limit it is dropped, with one note in the cell;
+- :func:`wrapper_environment` -- the explicit environment the sandbox wrapper starts
+  with (never the grading process's whole environment);
+- :func:`relay_output` -- the kernel's stdout and stderr are pipes read here, each
+  line logged as the student's, control characters escaped, up to a cap.
+
+Memory, processes and disk are limited by the wrapper
+(``kernels/fmnist-grader/sandbox_kernel.py``). Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from nbformat.v4 import new_output
+
+__all__ = ["Deadline", "OutputUsage", "relay_output", "wrapper_environment"]
+
+# what the wrapper reads (see sandbox_kernel.py's ENV_KEEP and main())
+_WRAPPER_VARS = (
+    "PATH",
+    "LANG",
+    "TZ",
+    "TERM",
+    "PYTHONHASHSEED",
+    "MPLBACKEND",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "NBGRADER_EXECUTION",
+    "FMNIST_DATA_DIR",
+    "FMNIST_UNSANDBOXED_GRADING",
+    "HOME",
+    "TMPDIR",
+)
+_WRAPPER_PREFIXES = ("LC_", "FMNIST_SANDBOX_")
+
+
+def wrapper_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """Return the variables of ``environ`` the sandbox wrapper needs, and no others.
+
+    Parameters
+    ----------
+    environ : mapping
+        The grading process's environment.
+
+    Returns
+    -------
+    dict
+        A new dict: never ``FMNIST_GRADEBOOK_URL`` or anything else the grader holds.
+    """
+    return {
+        k: v for k, v in environ.items() if k in _WRAPPER_VARS or k.startswith(_WRAPPER_PREFIXES)
+    }
+
+
+class Deadline:
+    """A notebook's total time limit.
+
+    Parameters
+    ----------
+    seconds : int
+        The limit; 0 or less for none.
+    """
+
+    def __init__(self, seconds: int) -> None:
+        self.seconds = seconds
+        self.start = time.monotonic()
+
+    def left(self) -> float | None:
+        """Return the seconds left, or None without a limit."""
+        if self.seconds <= 0:
+            return None
+        return self.seconds - (time.monotonic() - self.start)
+
+    def over(self) -> bool:
+        """Tell whether the time is up."""
+        left = self.left()
+        return left is not None and left <= 0
+
+    def cap(self, timeout: int | None) -> int | None:
+        """Return ``timeout`` (a cell's limit, None for none), never past the deadline."""
+        left = self.left()
+        if left is None:
+            return timeout
+        left_s = max(1, int(left + 0.999))
+        return left_s if timeout is None else min(timeout, left_s)
+
+
+def _size(msg: dict[str, Any]) -> int:
+    content = msg.get("content", {})
+    if msg.get("msg_type") == "stream":
+        return len(content.get("text", ""))
+    return len(json.dumps(content.get("data", content), default=str))
+
+
+class OutputUsage:
+    """Output kept per cell and per notebook, as it arrives.
+
+    Parameters
+    ----------
+    per_cell, per_notebook : int
+        The limits, in bytes (characters of text, or of the JSON of rich output).
+    """
+
+    def __init__(self, per_cell: int, per_notebook: int) -> None:
+        self.per_cell = per_cell
+        self.per_notebook = per_notebook
+        self.cell = 0
+        self.total = 0
+        self.index = -1
+        self.noted: set[int] = set()
+
+    def start_cell(self, index: int) -> None:
+        """Start counting a new cell."""
+        self.index, self.cell = index, 0
+
+    def allow(self, outs: list[Any], msg: dict[str, Any], index: int) -> bool:
+        """Tell whether to keep one output message; past a limit, add a note once."""
+        if msg.get("msg_type") not in ("stream", "display_data", "execute_result", "error"):
+            return True
+        size = _size(msg)
+        if msg.get("msg_type") == "error":
+            size = min(size, 10_000)  # an error always shows (it decides the score)
+        if self.cell + size <= self.per_cell and self.total + size <= self.per_notebook:
+            self.cell += size
+            self.total += size
+            return True
+        if msg.get("msg_type") == "error":
+            outs.append(new_output("error", **{k: msg["content"].get(k, "") for k in ("ename",)},
+                                   evalue=str(msg["content"].get("evalue", ""))[:2000],
+                                   traceback=[]))  # fmt: skip
+            return False
+        if index not in self.noted:
+            self.noted.add(index)
+            which = "cell" if self.cell + size > self.per_cell else "notebook"
+            limit = self.per_cell if which == "cell" else self.per_notebook
+            outs.append(
+                new_output(
+                    "stream",
+                    name="stdout",
+                    text=f"\n[output truncated: over the grader's limit of {limit // 1024} KiB "
+                    f"of output per {which}]\n",
+                )
+            )
+        return False
+
+
+def _printable(line: str) -> str:
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in line)
+
+
+def relay_output(process: Any, who: str, log: Any, max_lines: int = 200) -> None:
+    """Log a kernel's stdout and stderr lines as the student's, in background threads.
+
+    The pipes are always read to the end (a full pipe would block the kernel); only the
+    first ``max_lines`` lines are logged.
+
+    Parameters
+    ----------
+    process : subprocess.Popen
+        The kernel (the sandbox wrapper), started with ``stdout`` and ``stderr`` pipes.
+    who : str
+        ``student/lesson``, named on every line.
+    log : logging.Logger
+        Where the lines go.
+    max_lines : int, optional
+        Lines logged per stream.
+    """
+
+    def pump(stream: Any, name: str) -> None:
+        count = 0
+        for raw in iter(lambda: stream.readline(4096), b""):
+            count += 1
+            if count <= max_lines:
+                text = _printable(raw.decode("utf-8", "replace").rstrip("\n"))
+                log.info("[kernel %s of %s, student's output] %s", name, who, text)
+            elif count == max_lines + 1:
+                log.info("[kernel %s of %s] more lines not shown", name, who)
+        stream.close()
+
+    for stream, name in ((process.stdout, "stdout"), (process.stderr, "stderr")):
+        if stream is not None:
+            threading.Thread(target=pump, args=(stream, name), daemon=True).start()

@@ -1,0 +1,651 @@
+"""A hostile class: one submission per attack of issue 13, graded by the documented commands.
+
+A small lesson (two exercises, hidden tests, a NumPy check through
+``fmnist_utils.grading.checks``) is graded for a class in which every attacker is
+followed by an honest student (``<attacker>_ok``). One ``nbgrader autograde`` run
+(module fixture), then ``generate_feedback``, ``export``, ``zip_collect`` and the
+parallel grader. The checks: the gradebook survives and exports; every honest student
+gets full marks; every cheat scores 0 and is flagged; nothing outside the instructor
+area changes mode or content; no hidden-test line, solution line or outside file in
+any feedback; no student ``<script>`` in autograded notebooks or feedback; no variable
+of the grading process in the kernel. The plain-nbgrader background-process case runs
+through the opt-out (no sandbox) in its own test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+import zipfile
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from fmnist_utils.course import Lesson, run_nbgrader, source_notebook
+
+from .grading_helpers import (
+    Submissions,
+    dump,
+    export,
+    grading_env_or_skip,
+    integrity_ok,
+    make_course,
+)
+
+pytestmark = pytest.mark.slow
+
+L = "02_guarded"
+SENTINEL = "grader-secret-7f3a91"
+OUTSIDE_SECRET = "OUTSIDE-SECRET-CONTENT-5c1d"
+
+GUARDED = textwrap.dedent(
+    '''\
+    # %% [markdown]
+    # # A guarded lesson
+
+    # %%
+    import numpy as np
+
+    # %% nbgrader={"grade": false, "grade_id": "double", "locked": false, "schema_version": 3, "solution": true, "task": false}
+    def double(x):
+        """Return twice x."""
+        ### BEGIN SOLUTION
+        return 2 * x  # SOLUTION-LINE-double
+        ### END SOLUTION
+
+
+    # %% nbgrader={"grade": true, "grade_id": "double_tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+    assert double(2) == 4, "double(2) should be 4"
+    ### BEGIN HIDDEN TESTS
+    assert double(-7) == -14, "double(-7) should be -14"  # SECRET-HIDDEN-double
+    ### END HIDDEN TESTS
+
+    # %% nbgrader={"grade": false, "grade_id": "ramp", "locked": false, "schema_version": 3, "solution": true, "task": false}
+    def ramp(n):
+        """Return the n numbers 0, 2, 4, ... as a NumPy array."""
+        ### BEGIN SOLUTION
+        return np.arange(n) * 2  # SOLUTION-LINE-ramp
+        ### END SOLUTION
+
+
+    # %% nbgrader={"grade": true, "grade_id": "ramp_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+    from fmnist_utils.grading.checks import exact_array
+
+    np.testing.assert_array_equal(exact_array(ramp(3), "ramp(3)"), [0, 2, 4])
+    ### BEGIN HIDDEN TESTS
+    np.testing.assert_array_equal(exact_array(ramp(5), "ramp(5)"), [0, 2, 4, 6, 8], err_msg="ramp(5)")  # SECRET-HIDDEN-ramp
+    ### END HIDDEN TESTS
+    '''
+)
+TOTAL = 3.0
+BLANK_DOUBLE = "def double(x):\n    raise NotImplementedError()\n"
+BLANK_RAMP = "def ramp(n):\n    raise NotImplementedError()\n"
+
+
+def _cheat(hook: str, *, ramp: str = BLANK_RAMP) -> dict[str, str]:
+    """Answers that solve nothing, with a hook installed in the first answer cell."""
+    return {"double": textwrap.dedent(hook) + "\n" + BLANK_DOUBLE, "ramp": ramp}
+
+
+CHEATS = {
+    "f_transformer": _cheat(
+        """
+        get_ipython().input_transformers_post.append(
+            lambda lines: ["pass\\n"] if any("assert" in x for x in lines) else lines
+        )
+        """
+    ),
+    "g_ast": _cheat(
+        """
+        import ast
+        class _Swallow(ast.NodeTransformer):
+            def visit_Module(self, node):
+                body = [ast.Try(body=[s], handlers=[ast.ExceptHandler(type=None, name=None,
+                        body=[ast.Pass()])], orelse=[], finalbody=[]) for s in node.body]
+                return ast.fix_missing_locations(ast.Module(body=body, type_ignores=[]))
+        get_ipython().ast_transformers.append(_Swallow())
+        """
+    ),
+    "h_trace": _cheat(
+        """
+        import sys, linecache
+        def _skip(frame, event, arg):
+            if event == "line":
+                text = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+                if text.startswith(("assert", "np.testing")):
+                    try:
+                        frame.f_lineno = frame.f_lineno + 1
+                    except ValueError:
+                        pass
+            return _skip
+        def _cells(frame, event, arg):
+            return _skip if "ipykernel_" in frame.f_code.co_filename else None
+        sys.settrace(_cells)
+        """
+    ),
+    "i_nptesting": _cheat(
+        """
+        import numpy.testing
+        numpy.testing.assert_array_equal = lambda *args, **kwargs: None
+        """,
+        ramp="def ramp(n):\n    return np.zeros(n)\n",
+    ),
+    "j_subclass": _cheat(
+        """
+        class Liar(np.ndarray):
+            def __eq__(self, other):
+                return np.ones(np.shape(other), dtype=bool)
+            def tolist(self):
+                return [0, 2, 4]
+        """,
+        ramp="def ramp(n):\n    return np.zeros(n).view(Liar)\n",
+    ),
+    "k_leak": {
+        "double": textwrap.dedent(
+            """
+            def _leak(info):
+                print("LEAK:", info.raw_cell)
+                with open("leak.txt", "a") as handle:
+                    handle.write(info.raw_cell)
+            get_ipython().events.register("pre_run_cell", _leak)
+            def double(x):
+                return 2 * x
+            """
+        ),
+        "ramp": "def ramp(n):\n    return np.arange(n) * 2\n",
+    },
+    "l_custom_exc": _cheat(
+        """
+        get_ipython().set_custom_exc((Exception,), lambda *args, **kwargs: None)
+        """
+    ),
+}
+HTML_ATTACK = textwrap.dedent(
+    """
+    from IPython.display import HTML, Javascript, display
+    _s = "scr" + "ipt"  # the source holds no tag: only the output does
+    display(HTML(f'<b>hi</b><{_s}>fetch("/api/contents/solutions")</{_s}>'
+                 f'<img src=x on{"error"}="alert(1)"><{"if"}rame src="/lab"></{"if"}rame>'
+                 f'<a href="java{_s}:alert(2)">x</a>'))
+    display(Javascript('alert(3)'))
+    """
+)
+ENV_PROBE = textwrap.dedent(
+    """
+    import os
+    for _p in ("/proc/1/environ", "/proc/self/environ", "/proc/1/cmdline"):
+        try:
+            print(_p, open(_p, "rb").read().replace(b"\\0", b" ").decode(errors="replace"))
+        except OSError as _e:
+            print(_p, "blocked", _e)
+    print("ENV", dict(os.environ))
+    try:
+        open("/dev/tty").close()
+        print("TTY-OPEN")
+    except OSError as _e:
+        print("no tty", _e)
+    """
+)
+LIMITS_PROBE = textwrap.dedent(
+    """
+    import os, time
+    _kids = []
+    try:
+        for _ in range(400):
+            _pid = os.fork()
+            if _pid == 0:
+                time.sleep(5)
+                os._exit(0)
+            _kids.append(_pid)
+    except OSError as _e:
+        print("FORK-BLOCKED", len(_kids), _e)
+    print("FORKED", len(_kids))
+    for _pid in _kids:
+        os.waitpid(_pid, 0)
+    for _where in ("/tmp/big", "big"):
+        try:
+            with open(_where, "wb") as _f:
+                for _ in range(2048):
+                    _f.write(b"x" * 2**20)
+            print("WROTE-2GIB", _where)
+        except OSError as _e:
+            print("DISK-BLOCKED", _where, _e.strerror)
+        finally:
+            if os.path.exists(_where):
+                os.remove(_where)
+    """
+)
+
+
+@dataclass
+class Graded:
+    root: Path
+    db: str
+    subs: Submissions
+    log: str
+    collect: str
+    scores: dict
+    before: dict[str, tuple[int, str]]
+    outside: Path
+    returncode: int
+
+
+def _snapshot(*folders: Path, skip: Path | None = None) -> dict[str, tuple[int, str]]:
+    """Mode and digest of every file below ``folders`` (not following links)."""
+    out = {}
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            if skip is not None and (path == skip or skip in path.parents):
+                continue
+            st = path.lstat()
+            digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+            out[str(path)] = (st.st_mode, digest if not path.is_symlink() else "link")
+    return out
+
+
+def _lesson(tmp: Path) -> Lesson:
+    src = tmp / "src"
+    path = src / "solutions" / L / f"{L}.py"
+    path.parent.mkdir(parents=True)
+    path.write_text(GUARDED)
+    lesson = Lesson(L, src)
+    nbformat.write(source_notebook(lesson), path.with_suffix(".ipynb"))
+    return lesson
+
+
+def _submit_class(root: Path, subs: Submissions, outside: Path) -> list[str]:
+    """Submit every attacker, each followed by an honest student; return the attackers."""
+    secret = outside / "secret.txt"
+    attackers = []
+
+    def honest_after(name: str) -> None:
+        attackers.append(name)
+        if name in HONEST_AFTER:
+            subs.submit(f"{name}_ok", subs.notebook())
+
+    subs.submit("a_honest", subs.notebook())
+    # 1. links and special files in the submitted folder
+    folder = subs.folder("b_link_gradebook")
+    folder.mkdir(parents=True)
+    os.symlink(root / "instructor" / "gradebook.db", folder / f"{L}.ipynb")
+    honest_after("b_link_gradebook")
+    os.symlink(secret, subs.submit("c_link_outside", subs.notebook()).parent / "notes.txt")
+    honest_after("c_link_outside")
+    os.link(secret, subs.submit("d_hardlink", subs.notebook()).parent / "notes.txt")
+    honest_after("d_hardlink")
+    os.mkfifo(subs.submit("e_fifo", subs.notebook()).parent / "timestamp.txt")
+    honest_after("e_fifo")
+    # 2. and 3. hooks against the tests
+    for name, answers in CHEATS.items():
+        subs.submit(name, subs.notebook(answers))
+        honest_after(name)
+    # 4. HTML and JavaScript for the instructor
+    nb = subs.notebook()
+    nb.cells.append(
+        nbformat.v4.new_markdown_cell(
+            "Hi <script>alert('md')</script> <img src=x onerror=\"alert('img')\"> "
+            "[me](javascript:alert('link')) <iframe src=\"/lab\"></iframe>"
+        )
+    )
+    nb.cells.append(nbformat.v4.new_code_cell(HTML_ATTACK))
+    subs.submit("m_html", nb)
+    honest_after("m_html")
+    # 5. the grader's environment and terminal
+    nb = subs.notebook()
+    nb.cells.append(nbformat.v4.new_code_cell(ENV_PROBE))
+    subs.submit("n_env", nb)
+    honest_after("n_env")
+    # 6. limits: output, processes, disk, total time
+    nb = subs.notebook()
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            "print('x' * 1000 + '\\n', end='')\n" * 1
+            + "for _ in range(30000):\n    print('y' * 1000)\n"
+        )
+    )
+    subs.submit("o_flood", nb)
+    honest_after("o_flood")
+    nb = subs.notebook()
+    nb.cells.append(nbformat.v4.new_code_cell(LIMITS_PROBE))
+    subs.submit("p_limits", nb)
+    honest_after("p_limits")
+    nb = subs.notebook()
+    index = next(
+        i
+        for i, c in enumerate(nb.cells)
+        if c.metadata.get("nbgrader", {}).get("grade_id") == "ramp"
+    )
+    for _ in range(3):
+        nb.cells.insert(index, nbformat.v4.new_code_cell("import time\ntime.sleep(12)"))
+    subs.submit("q_slow", nb)
+    honest_after("q_slow")
+    return attackers
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
+    with pytest.MonkeyPatch.context() as patch:
+        grading_env_or_skip(patch, trusted=False)
+        patch.setenv("FMNIST_HOSTILE_SENTINEL", SENTINEL)
+        yield _grade(tmp_path_factory.mktemp("hostile"))
+
+
+def _grade(tmp: Path) -> Graded:
+    root, db = make_course(tmp / "course", [_lesson(tmp)])
+    outside = tmp / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text(OUTSIDE_SECRET + "\n")
+    (outside / "secret.txt").chmod(0o600)
+    subs = Submissions(root, L)
+    _submit_class(root, subs, outside)
+    # 7. names and times in downloaded files
+    archive = root / "instructor" / "downloaded" / L / "archive"
+    archive.mkdir(parents=True)
+    with zipfile.ZipFile(archive / "downloads.zip", "w") as zf:
+        text = nbformat.writes(subs.notebook())
+        zf.writestr(f"..--{L}.ipynb", text)
+        zf.writestr(f"r_future--2999-01-01T000000--{L}.ipynb", text)
+    collect = run_nbgrader(["zip_collect", L], root, db)
+    assert collect.returncode == 0, collect.stdout + collect.stderr
+    before = _snapshot(root, outside, skip=root / "instructor")
+    run = run_nbgrader(
+        ["autograde", L, "--Execute.timeout=20", "--SandboxedExecute.notebook_timeout=30"], root, db
+    )
+    log = run.stdout + run.stderr
+    (tmp / "autograde.log").write_text(log)
+    feedback = run_nbgrader(["generate_feedback", L], root, db)
+    assert feedback.returncode == 0, feedback.stdout + feedback.stderr
+    return Graded(
+        root, db, subs, log, collect.stdout + collect.stderr, export(root, db), before, outside,
+        run.returncode,
+    )  # fmt: skip
+
+
+def _students(g: Graded) -> list[str]:
+    return sorted(s for (lesson, s) in g.scores if lesson == L)
+
+
+def _score(g: Graded, student: str) -> float:
+    return float(g.scores[(L, student)]["score"])
+
+
+def _autograded(g: Graded, student: str) -> str:
+    return (g.root / "instructor" / "autograded" / student / L / f"{L}.ipynb").read_text()
+
+
+def _printed(g: Graded, student: str) -> str:
+    """Everything the graded notebook's cells output (not their sources)."""
+    nb = nbformat.reads(_autograded(g, student), as_version=4)
+    return json.dumps([c.get("outputs", []) for c in nb.cells])
+
+
+def _feedback_files(g: Graded, student: str) -> list[Path]:
+    folder = g.root / "instructor" / "feedback" / student / L
+    return sorted(p for p in folder.rglob("*")) if folder.is_dir() else []
+
+
+ATTACKERS = [
+    "b_link_gradebook", "c_link_outside", "d_hardlink", "e_fifo", *CHEATS,
+]  # fmt: skip
+LIMITED = ["m_html", "n_env", "o_flood", "p_limits"]
+# an honest student is graded right after each of these (and first, and last)
+HONEST_AFTER = [*ATTACKERS[:4], "h_trace", "l_custom_exc", *LIMITED, "q_slow"]
+
+
+def test_gradebook_survives_and_exports(graded: Graded) -> None:
+    assert integrity_ok(graded.db)
+    assert graded.returncode == 0, graded.log[-3000:]
+    students = _students(graded)
+    for name in ATTACKERS + LIMITED + ["q_slow"]:
+        assert name in students, name
+    for name in HONEST_AFTER:
+        assert f"{name}_ok" in students, name
+
+
+def test_honest_students_get_exactly_their_marks(graded: Graded) -> None:
+    honest = [s for s in _students(graded) if s.endswith("_ok")] + ["a_honest", "r_future"]
+    assert len(honest) == len(HONEST_AFTER) + 2
+    assert {s: _score(graded, s) for s in honest} == {s: TOTAL for s in honest}
+    # attacks that are not cheats (HTML, probing, limits) keep the marks earned
+    assert {s: _score(graded, s) for s in LIMITED} == {s: TOTAL for s in LIMITED}
+
+
+def test_every_cheat_scores_zero_and_is_flagged(graded: Graded) -> None:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(graded.db) as gb:
+        for name in ATTACKERS:
+            assert _score(graded, name) == 0, name
+            nb = gb.find_submission_notebook(L, L, name)
+            assert nb.flagged, f"{name} is not flagged in the gradebook"
+            assert re.search(rf"FLAGGED {name}/{L}: (REJECTED|suspicious)", graded.log), name
+        for name in [s for s in _students(graded) if s.endswith("_ok")] + LIMITED:
+            assert not gb.find_submission_notebook(L, L, name).flagged, name
+    for name, what in {
+        "b_link_gradebook": "is a symbolic link",
+        "c_link_outside": "notes.txt is a symbolic link",
+        "d_hardlink": "is a hard link",
+        "e_fifo": "is a fifo",
+        "f_transformer": "input transformer",
+        "g_ast": "AST transformer",
+        "h_trace": "sys.settrace hook",
+        "i_nptesting": "numpy.testing helpers replaced",
+        "j_subclass": "ndarray subclass (Liar)",
+        "k_leak": "pre_run_cell event callback",
+        "l_custom_exc": "custom exception handler",
+    }.items():
+        assert re.search(rf"FLAGGED {name}/{L}:[^\n]*{re.escape(what)}", graded.log), (name, what)
+
+
+def test_nothing_outside_the_instructor_area_changes(graded: Graded) -> None:
+    after = _snapshot(graded.root, graded.outside, skip=graded.root / "instructor")
+    assert after == graded.before
+    assert (graded.outside / "secret.txt").stat().st_mode & 0o777 == 0o600
+    assert not (graded.root / "instructor" / L).exists(), "zip_collect wrote above submitted/"
+    assert not list((graded.root / "instructor").glob(".intake-*")), "intake copies left behind"
+
+
+def test_no_hidden_test_solution_or_outside_file_in_feedback(graded: Graded) -> None:
+    for student in _students(graded):
+        files = _feedback_files(graded, student)
+        assert [p.name for p in files if p.is_file()] in ([f"{L}.html"], []), (student, files)
+        for path in files:
+            if path.is_file():
+                text = path.read_text(errors="replace")
+                assert "SECRET-HIDDEN" not in text, f"hidden test in {student}'s feedback"
+                assert OUTSIDE_SECRET not in text, f"outside file in {student}'s feedback"
+                assert "SQLite format" not in text
+                if student in ATTACKERS:  # their answers were blank: any solution is a leak
+                    assert "SOLUTION-LINE" not in text, f"solution in {student}'s feedback"
+    assert (graded.root / "instructor" / "feedback" / "k_leak" / L / f"{L}.html").is_file()
+
+
+class _Live(HTMLParser):
+    """The live elements of an HTML text: tags, their attributes, scripts' text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.scripts: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self.tags.append((tag, {k: v or "" for k, v in attrs}))
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_script = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script:
+            self.scripts.append(data)
+
+
+def _live_problems(html: str) -> list[str]:
+    live = _Live()
+    live.feed(html)
+    found = [t for t, _ in live.tags if t in ("iframe", "object", "embed")]
+    found += [f"{t} {k}" for t, a in live.tags for k in a if k.startswith("on")]
+    found += [f"{t} {k}={v}" for t, a in live.tags for k, v in a.items() if "javascript:" in v]
+    found += [s[:60] for s in live.scripts if "alert(" in s or "fetch(" in s]
+    return found
+
+
+def test_no_student_script_in_autograded_or_feedback(graded: Graded) -> None:
+    html = (graded.root / "instructor" / "feedback" / "m_html" / L / f"{L}.html").read_text()
+    nb = nbformat.reads(_autograded(graded, "m_html"), as_version=4)
+    shown = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            shown.append(cell.source)
+        for output in cell.get("outputs", []):
+            assert "application/javascript" not in output.get("data", {})
+            shown.append(output.get("data", {}).get("text/html", ""))
+    assert "fetch(" in "".join(shown) and "alert('md')" in "".join(shown), "no attack ran"
+    assert _live_problems("".join(shown)) == []
+    assert "alert('md')" in html or "alert(&#x27;md&#x27;)" in html
+    assert _live_problems(html) == []
+
+
+def test_no_grader_variable_in_the_kernel(graded: Graded) -> None:
+    nb = _printed(graded, "n_env")
+    assert "/proc/1/environ" in nb and "ENV {" in nb, "the probe did not run"
+    assert SENTINEL not in nb
+    assert "FMNIST_GRADEBOOK_URL" not in nb and "gradebook.db" not in nb
+    assert "TTY-OPEN" not in nb
+    assert SENTINEL not in graded.log.replace(f"FMNIST_HOSTILE_SENTINEL={SENTINEL}", "")
+
+
+def test_limits_per_submission(graded: Graded) -> None:
+    flood = graded.root / "instructor" / "autograded" / "o_flood" / L / f"{L}.ipynb"
+    assert flood.stat().st_size < 5 * 2**20, "the output cap did not hold"
+    assert "[output truncated: over the grader's limit" in flood.read_text()
+    probe = _printed(graded, "p_limits")
+    forked = int(re.search(r"FORKED (\d+)", probe).group(1))
+    assert forked < 200, f"the sandbox started {forked} processes"
+    assert probe.count("DISK-BLOCKED") == 2 and "WROTE-2GIB" not in probe
+    # q_slow: 36 s of sleeping against a 30 s notebook: the ramp tests were not run
+    assert _score(graded, "q_slow") == 1.0
+    assert "ran past its time limit (30 s in all)" in _printed(graded, "q_slow")
+
+
+def test_names_and_timestamps(graded: Graded) -> None:
+    assert "could be a path" in graded.collect and '".."' in graded.collect
+    assert "in the future: taken as now" in graded.collect
+    assert not graded.scores[(L, "r_future")]["timestamp"].startswith("2999")
+
+
+def test_kernel_files_stay_out_of_graded_copies(graded: Graded) -> None:
+    folder = graded.root / "instructor" / "autograded" / "k_leak" / L
+    assert not (folder / "leak.txt").exists()
+    assert "SECRET-HIDDEN" not in (folder / f"{L}.ipynb").read_text().split('"source"')[0]
+    for path in (graded.root / "instructor" / "autograded").rglob("*"):
+        assert not path.is_symlink(), path
+
+
+def test_parallel_grader_with_links(tmp_path: Path) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        grading_env_or_skip(patch, trusted=False)
+        _parallel(tmp_path)
+
+
+def _parallel(tmp_path: Path) -> None:
+    students = ["a_honest", "b_link_gradebook", "c_link_outside", "k_leak", "z_honest"]
+    root, db = make_course(tmp_path / "course", [_lesson(tmp_path)])
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text(OUTSIDE_SECRET)
+    (outside / "secret.txt").chmod(0o600)
+    subs = Submissions(root, L)
+    subs.submit("a_honest", subs.notebook())
+    subs.submit("z_honest", subs.notebook())
+    subs.submit("k_leak", subs.notebook(CHEATS["k_leak"]))
+    folder = subs.folder("b_link_gradebook")
+    folder.mkdir(parents=True)
+    os.symlink(root / "instructor" / "gradebook.db", folder / f"{L}.ipynb")
+    os.symlink(
+        outside / "secret.txt",
+        subs.submit("c_link_outside", subs.notebook()).parent / "notes.txt",
+    )
+    before = _snapshot(root, outside, skip=root / "instructor")
+    env = dict(os.environ, FMNIST_GRADEBOOK_URL=db)
+    run = subprocess.run(
+        [sys.executable, "-m", "fmnist_utils.grading.parallel", L, "--workers", "2"],
+        cwd=root, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert integrity_ok(db)
+    assert _snapshot(root, outside, skip=root / "instructor") == before
+    scores = {s: float(export(root, db)[(L, s)]["score"]) for s in students}
+    assert scores == {"a_honest": 3.0, "b_link_gradebook": 0.0, "c_link_outside": 0.0,
+                      "k_leak": 0.0, "z_honest": 3.0}  # fmt: skip
+    flagged = {row[0] for row in dump(db) if row[3] == "timestamp"}
+    assert flagged  # the merge wrote every submission
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db) as gb:
+        assert [s for s in students if gb.find_submission_notebook(L, L, s).flagged] == [
+            "b_link_gradebook", "c_link_outside", "k_leak"
+        ]  # fmt: skip
+
+
+def _running_with(text: str) -> list[int]:
+    """The processes whose command line holds ``text``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and text.encode() in (proc / "cmdline").read_bytes():
+                found.append(int(proc.name))
+        except OSError:
+            pass
+    return found
+
+
+def test_opt_out_kills_what_a_kernel_left_running(tmp_path: Path) -> None:
+    """Plain nbgrader's background-process case, through the documented opt-out."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("FMNIST_FAST", raising=False)
+        patch.setenv("FMNIST_UNSANDBOXED_GRADING", "1")
+        # no bwrap on PATH: the sandbox is unavailable, the opt-out applies
+        patch.setenv("PATH", str(Path(sys.executable).parent))
+        root, db = make_course(tmp_path / "course", [_lesson(tmp_path)])
+        subs = Submissions(root, L)
+        target = root / "instructor" / "autograded" / "b_next" / L / f"{L}.ipynb"
+        daemon = textwrap.dedent(
+            f"""
+            import subprocess, sys
+            subprocess.Popen([sys.executable, "-c", '''
+            import os, time
+            if os.fork():
+                os._exit(0)
+            os.setsid()
+            for _ in range(600):
+                try:
+                    open({str(target)!r}, "w").write("{{}}")
+                except OSError:
+                    pass
+                time.sleep(0.1)
+            '''], start_new_session=True)
+            """
+        )
+        nb = subs.notebook()
+        nb.cells.append(nbformat.v4.new_code_cell(daemon))
+        subs.submit("a_daemon", nb)
+        subs.submit("b_next", subs.notebook())
+        run = run_nbgrader(["autograde", L], root, db)
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "grading WITHOUT a sandbox" in run.stdout + run.stderr
+        scores = export(root, db)
+        assert float(scores[(L, "b_next")]["score"]) == TOTAL
+        assert json.loads(target.read_text())["cells"], "the graded notebook was overwritten"
+        assert not _running_with(str(target)), "a background process outlived its kernel"
+        shutil.rmtree(root)
