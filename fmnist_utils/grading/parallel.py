@@ -279,6 +279,7 @@ def grade(
             dest = Path(tmp) / f"w{i}"
             url = _worker_course(course, dest, lesson, group)
             env = dict(os.environ, FMNIST_GRADEBOOK_URL=url)
+            env["FMNIST_PARALLEL_WORKER"] = "1"  # the report is printed here, at the end
             env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
             log = logs / f"{lesson}-worker{i}.log"
             handle = open(log, "w")  # noqa: SIM115 - closed below
@@ -312,6 +313,9 @@ def grade(
             _merge(course.db_url, url, lesson, group)
     seconds = time.perf_counter() - start
     print(f"{lesson}: {len(chosen)} submission(s) graded by {workers} worker(s) in {seconds:.1f} s")
+    from fmnist_utils.grading.report import print_and_write
+
+    print_and_write(root, [lesson])
     return status
 
 
