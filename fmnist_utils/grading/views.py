@@ -64,5 +64,8 @@ def configure(c: Any, root: Path, instructor: Path, argv: list[str] | None = Non
     bootstrap = formgrader.parent / "static" / "node_modules" / "bootstrap" / "dist" / "css"
     c.FeedbackExporter.extra_template_paths = [str(bootstrap), str(formgrader)]
 
+    # exports: only lessons handed in, zoned times, a late column (exports.py)
+    c.ExportApp.plugin_class = "fmnist_utils.grading.exports.CourseExport"
+
     if "autograde" in args[1:3]:
         logs.configure(c, root, instructor, args)
