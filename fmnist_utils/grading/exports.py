@@ -23,7 +23,7 @@ lesson. A lesson not handed in is left empty (no grade) in both. Nothing runs at
 from __future__ import annotations
 
 import csv
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from nbgrader.api import Gradebook, MissingEntry
@@ -58,8 +58,8 @@ def zoned(when: datetime | None) -> str:
     if when is None:
         return ""
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc).isoformat(sep=" ", timespec="seconds")
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).isoformat(sep=" ", timespec="seconds")
 
 
 def _number(value: float) -> str:
