@@ -10,6 +10,8 @@ For ``nbgrader autograde`` only, :func:`configure`:
 - silences SQLAlchemy's ``SAWarning`` lines nbgrader triggers, and the start-up lines
   TensorFlow's C++ code writes to stderr in every grading kernel
   (:func:`fmnist_utils.grading.outputs.is_noise`), which no setting turns off;
+- gives a learner nbgrader created without a name their id as last name (the
+  formgrader would show "None, None");
 - ends each submission with one line: student, score, late or on time, and any flag
   (:func:`fmnist_utils.grading.report.submission_line`);
 - prints the lesson's grading report when the run ends, and writes its HTML and CSV
@@ -32,7 +34,7 @@ from nbgrader.preprocessors import ClearHiddenTests, OverwriteCells
 
 from fmnist_utils.grading.outputs import is_noise
 
-__all__ = ["PREFIX", "QuietOverwriteCells", "configure", "filter_stderr"]
+__all__ = ["PREFIX", "QuietOverwriteCells", "configure", "filter_stderr", "name_unnamed"]
 
 PREFIX = "[fmnist]"
 """How the course's own lines in the grading log start."""
@@ -83,6 +85,21 @@ class QuietOverwriteCells(OverwriteCells):
             )
             return
         super().report_change(name, attr, old, new)
+
+
+def name_unnamed(db_url: str, student: str) -> None:
+    """Give a learner nbgrader created without a name their id as last name.
+
+    nbgrader adds unknown learners when it grades them, with no name, and its formgrader
+    then lists them as "None, None". Names set with ``nbgrader db student add`` or
+    ``import`` are kept.
+    """
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url) as gb:
+        found = gb.find_student(student)
+        if found.last_name is None and found.first_name is None:
+            gb.update_or_create_student(student, last_name=student, first_name="")
 
 
 def filter_stderr() -> None:
@@ -168,6 +185,7 @@ def configure(c: Any, root: Path, instructor: Path, argv: list[str]) -> None:
         submission = Path(notebooks[0]).parent  # submitted/<student>/<lesson>
         student, assignment = submission.parent.name, submission.name
         try:
+            name_unnamed(c.CourseDirectory.db_url, student)
             line = report.submission_line(c, root, assignment, student)
         except Exception as error:  # noqa: BLE001 - a log line must never stop grading
             line = f"{PREFIX} {student}: no summary ({type(error).__name__}: {error})"

@@ -47,6 +47,7 @@ __all__ = [
 
 TOP_FAILURES = 3
 """How many of the most common failure messages each exercise lists."""
+NOT_GRADED = "handed in but not graded: see the log"
 TERMINAL_ROWS = 60
 """Classes up to this size get their full table in the terminal too."""
 
@@ -235,7 +236,7 @@ def collect(course: Any, lesson: str) -> LessonReport:
             nb = _graded_notebook(course, student.id, lesson)
             if nb is None:
                 entry.graded = False
-                entry.flags.append("no graded notebook: could not be graded (see the log)")
+                entry.flags.append(NOT_GRADED)
             else:
                 entry.failures, kernel_flags = _notebook_facts(nb)
                 entry.flags += kernel_flags
@@ -256,7 +257,7 @@ def collect(course: Any, lesson: str) -> LessonReport:
                     student=folder.name,
                     name=name,
                     graded=False,
-                    flags=["handed in but not graded: see the log"],
+                    flags=[NOT_GRADED],
                 )
     missing = sorted(set(students) - set(submissions))
     return LessonReport(

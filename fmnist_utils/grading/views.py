@@ -9,6 +9,10 @@
 - ``nbgrader generate_feedback`` renders with
   :class:`~fmnist_utils.grading.feedback_html.FeedbackExporter` (named exercises, math
   as MathML, no MathJax from the web);
+- the formgrader works without an exchange and never writes into ``lessons/``
+  (:mod:`fmnist_utils.grading.formgrader`);
+- ``nbgrader export`` exports only lessons handed in, with zoned times and a late
+  column (:mod:`fmnist_utils.grading.exports`);
 - ``nbgrader autograde`` logs quietly (:mod:`fmnist_utils.grading.logs`), ends each
   submission with one line (student, score, late, flags), and prints the lesson's
   grading report when it is done (:mod:`fmnist_utils.grading.report`).
@@ -39,7 +43,7 @@ def configure(c: Any, root: Path, instructor: Path, argv: list[str] | None = Non
     argv : list of str, optional
         The command line (default ``sys.argv``).
     """
-    from fmnist_utils.grading import logs, outputs
+    from fmnist_utils.grading import formgrader, logs, outputs
     from fmnist_utils.grading.feedback_html import TEMPLATES
 
     args = sys.argv if argv is None else argv
@@ -56,14 +60,16 @@ def configure(c: Any, root: Path, instructor: Path, argv: list[str] | None = Non
     # feedback: the course's template (nbgrader sets HTMLExporter's only when unset)
     import nbgrader
 
-    formgrader = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"
+    templates = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"
     c.GenerateFeedback.exporter_class = "fmnist_utils.grading.feedback_html.FeedbackExporter"
     c.FeedbackExporter.template_name = "fmnist_feedback"
-    c.FeedbackExporter.extra_template_basedirs = [str(TEMPLATES), str(formgrader)]
+    c.FeedbackExporter.extra_template_basedirs = [str(TEMPLATES), str(templates)]
     # nbgrader's page (which ours extends) and its stylesheet, found by name
-    bootstrap = formgrader.parent / "static" / "node_modules" / "bootstrap" / "dist" / "css"
-    c.FeedbackExporter.extra_template_paths = [str(bootstrap), str(formgrader)]
+    bootstrap = templates.parent / "static" / "node_modules" / "bootstrap" / "dist" / "css"
+    c.FeedbackExporter.extra_template_paths = [str(bootstrap), str(templates)]
 
+    # the formgrader: no exchange needed, Generate never writes into lessons/
+    formgrader.configure(c, instructor, args)
     # exports: only lessons handed in, zoned times, a late column (exports.py)
     c.ExportApp.plugin_class = "fmnist_utils.grading.exports.CourseExport"
 
