@@ -432,3 +432,90 @@ def test_feedback_shows_figures_math_names_and_the_right_label(graded_class: Gra
     assert images, "the grading kernel keeps figures as PNG"
     done = run_nbgrader(["generate_feedback", V, "--force"], graded_class.root, graded_class.db)
     assert done.returncode == 0
+
+
+# --- the formgrader, in a browser (last: it changes one score) -----------------------------
+
+
+def _poll(check, timeout_s: float = 60.0):
+    """Return ``check()`` once it is truthy, or its last value after ``timeout_s``."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.5)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_formgrader_lists_shows_and_overrides(
+    graded_class: GradedClass, tmp_path: Path
+) -> None:
+    from nbgrader.api import Gradebook
+
+    from .browser import ARTIFACTS, CHROMIUM_ARGS, UI_S, VIEWPORT, LabServer, require_browser
+
+    chromium = require_browser()
+    from playwright.sync_api import sync_playwright
+
+    class ClassLab(LabServer):
+        def _env(self) -> dict[str, str]:
+            env = super()._env()
+            env["FMNIST_GRADEBOOK_URL"] = graded_class.db  # the graded class's gradebook
+            return env
+
+    shots = ARTIFACTS / "formgrader"
+    shots.mkdir(parents=True, exist_ok=True)
+    with Gradebook(graded_class.db) as gb:
+        notebook_id = gb.find_submission_notebook(V, V, "hidden").id
+    release = graded_class.root / "lessons"
+    with ClassLab(graded_class.root, tmp_path / "lab") as lab, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport=VIEWPORT)
+        page.set_default_timeout(UI_S * 1000)
+        # the assignment list: the lesson, released, no banner about a missing exchange
+        page.goto(lab.url("formgrader/manage_assignments"))
+        row = page.locator("tr", has_text=V).first
+        row.wait_for()
+        page.screenshot(path=str(shots / "1-assignments.png"), full_page=True)
+        assert page.locator("#warning-exchange").count() == 0, "no exchange error banner"
+        assert "released" in row.inner_text()
+        # Generate writes the student copy to instructor/release, never into lessons/
+        row.locator("td.assign a").click()
+        done = _poll(lambda: (graded_class.root / "instructor" / "release" / V).is_dir(), 120)
+        page.screenshot(path=str(shots / "2-generated.png"), full_page=True)
+        assert done and not (release / V).exists(), "Generate must not write into lessons/"
+        # students: names, not "None, None"; totals out of the registered lesson only
+        page.goto(lab.url("formgrader/manage_students"))
+        page.locator("tr", has_text="perfect").first.wait_for()
+        students = page.locator("table").inner_text()
+        page.screenshot(path=str(shots / "3-students.png"), full_page=True)
+        assert "None, None" not in students and "Body, No" in students
+        assert re.search(r"3(\.0)?\s*/\s*3(\.0)?", students), students
+        # one submission: the learner's notebook with its scores
+        page.goto(lab.url(f"formgrader/submissions/{notebook_id}/"))
+        score = page.locator("input.score#double_tests")
+        score.wait_for()
+        assert "Check that double doubles" in page.content()
+        # override a score and add a comment, as INSTRUCTORS.md shows
+        score.fill("1")
+        score.press("Tab")
+        comment = page.locator("textarea#double-comment")
+        comment.fill("Look at negative numbers again.")
+        comment.press("Tab")
+        page.screenshot(path=str(shots / "4-override.png"), full_page=True)
+
+        def saved() -> tuple | None:
+            with Gradebook(graded_class.db) as gb:
+                grade = gb.find_grade("double_tests", V, V, "hidden")
+                note = gb.find_comment("double", V, V, "hidden")
+                total = gb.find_submission(V, "hidden").score
+                got = (grade.manual_score, note.manual_comment, total)
+            return got if got[0] is not None and got[1] else None
+
+        result = _poll(saved)
+        browser.close()
+    assert result == (1.0, "Look at negative numbers again.", 3.0), result
