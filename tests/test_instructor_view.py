@@ -164,6 +164,24 @@ def test_math_is_rendered_as_mathml_outside_code() -> None:
     assert "`cost = $5`" in out and "\\times" not in out
 
 
+def test_the_formgrader_never_generates_into_lessons() -> None:
+    from traitlets.config import Config
+
+    from fmnist_utils.grading.formgrader import configure
+
+    for program in (
+        "/venv/bin/jupyter-lab",
+        "/venv/lib/python3.11/site-packages/jupyterlab/__main__.py",
+    ):
+        c = Config()
+        configure(c, ROOT / "instructor", [program])
+        assert c.CourseDirectory.release_directory == "instructor/release"
+        assert c.ExchangeFactory.list.endswith("CourseList")
+    c = Config()  # the command line, which `make lessons` uses, keeps lessons/
+    configure(c, ROOT / "instructor", ["/venv/bin/nbgrader", "generate_assignment"])
+    assert "release_directory" not in c.CourseDirectory
+
+
 # --- handouts ------------------------------------------------------------------------------
 
 
@@ -385,7 +403,7 @@ def test_the_canvas_csv_parses_as_canvas_imports_it(graded_class: GradedClass) -
     assert lessons == [V]
     assert rows[0][0] == "Points Possible" and float(rows[0][-1]) == 3
     learners = {r[CANVAS_IDENTITY.index("SIS Login ID")]: r for r in rows[1:]}
-    assert sorted(learners) == sorted([*CLASS, "nobody"])
+    assert sorted(learners) == sorted([*CLASS, "nobody", "broken"])
     for student, (_, points) in CLASS.items():
         assert float(learners[student][-1]) == sum(points.values())
     assert learners["nobody"][-1] == "", "not handed in: no grade"

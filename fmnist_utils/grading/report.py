@@ -229,15 +229,15 @@ def collect(course: Any, lesson: str) -> LessonReport:
                     except MissingEntry:
                         continue
                     entry.points[exercise.test_id] = float(grade.score or 0.0)
-            if sub.needs_manual_grade:
-                entry.flags.append("needs manual grading")
-            if any(nb.flagged for nb in sub.notebooks):
-                entry.flags.append("flagged by a grader")
             nb = _graded_notebook(course, student.id, lesson)
-            if nb is None:
+            if nb is None:  # in the gradebook, but nbgrader could not grade it
                 entry.graded = False
                 entry.flags.append(NOT_GRADED)
             else:
+                if sub.needs_manual_grade:
+                    entry.flags.append("needs manual grading")
+                if any(n.flagged for n in sub.notebooks):
+                    entry.flags.append("flagged by a grader")
                 entry.failures, kernel_flags = _notebook_facts(nb)
                 entry.flags += kernel_flags
             submissions[student.id] = entry
