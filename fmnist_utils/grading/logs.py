@@ -99,7 +99,25 @@ def name_unnamed(db_url: str, student: str) -> None:
     with Gradebook(db_url) as gb:
         found = gb.find_student(student)
         if found.last_name is None and found.first_name is None:
-            gb.update_or_create_student(student, last_name=student, first_name="")
+            gb.update_or_create_student(
+                student, last_name=student, first_name="", email=found.email or ""
+            )
+
+
+def _after_run(c: Any, root: Path, instructor: Path, argv: list[str]) -> None:
+    """Name the learners of submissions nbgrader could not grade, then print the report."""
+    from nbgrader.api import Gradebook
+
+    from fmnist_utils.grading import report
+
+    try:
+        with Gradebook(c.CourseDirectory.db_url) as gb:
+            students = [s.id for s in gb.students]
+        for student in students:
+            name_unnamed(c.CourseDirectory.db_url, student)
+    except Exception as error:  # noqa: BLE001 - names are cosmetic: say why, go on
+        sys.stderr.write(f"{PREFIX} could not name unnamed learners: {error}\n")
+    report.after_autograde(c, root, instructor, argv)
 
 
 def filter_stderr() -> None:
@@ -173,7 +191,7 @@ def configure(c: Any, root: Path, instructor: Path, argv: list[str]) -> None:
             filter_stderr()
         sys.stderr.write(EXPLAINED + "\n")
         if os.environ.get("FMNIST_PARALLEL_WORKER") != "1":
-            atexit.register(report.after_autograde, c, root, instructor, argv)
+            atexit.register(_after_run, c, root, instructor, argv)
 
     finished = c.Autograde.post_convert_hook if "post_convert_hook" in c.Autograde else None
 
