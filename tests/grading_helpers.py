@@ -219,3 +219,16 @@ def integrity_ok(db: str) -> bool:
     """Tell whether SQLite finds the gradebook file intact."""
     with sqlite3.connect(sqlite_path(db)) as con:
         return con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def processes_working_in(root: Path) -> list[int]:
+    """The processes whose working folder is inside ``root`` (a kernel, bwrap, its wrapper)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if os.readlink(proc / "cwd").startswith(str(root)):
+                    found.append(int(proc.name))
+            except OSError:
+                pass
+    return found

@@ -39,6 +39,7 @@ from .grading_helpers import (
     grading_env_or_skip,
     integrity_ok,
     make_course,
+    processes_working_in,
 )
 
 pytestmark = pytest.mark.slow
@@ -391,19 +392,6 @@ def test_parallel_grading_equals_sequential(graded: Graded, tmp_path: Path) -> N
         assert (root / "instructor" / "autograded" / student / L / f"{L}.ipynb").is_file()
 
 
-def _kernels_working_in(root: Path) -> list[int]:
-    """The processes whose working folder is inside ``root`` (a kernel, bwrap)."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                if os.readlink(proc / "cwd").startswith(str(root)):
-                    found.append(int(proc.name))
-            except OSError:
-                pass
-    return found
-
-
 def test_interrupted_run_is_completed_by_the_next(tmp_path: Path) -> None:
     with pytest.MonkeyPatch.context() as patch:
         grading_env_or_skip(patch, trusted=False)
@@ -427,9 +415,9 @@ def test_interrupted_run_is_completed_by_the_next(tmp_path: Path) -> None:
         first.wait()
         assert s2.exists(), "the run should have been killed while grading s2"
         deadline = time.time() + 15
-        while _kernels_working_in(root) and time.time() < deadline:
+        while processes_working_in(root) and time.time() < deadline:
             time.sleep(0.5)
-        assert not _kernels_working_in(root), "a sandboxed kernel outlived the killed run"
+        assert not processes_working_in(root), "a sandboxed kernel outlived the killed run"
         rerun = run_nbgrader(["autograde", "01_tiny"], root, db)
         assert rerun.returncode == 0, rerun.stdout + rerun.stderr
         assert "left half graded by an interrupted run" in rerun.stderr

@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .sandbox import KERNELS_DIR_VAR, kernel_records
+
 __all__ = ["Course", "dump_gradebook", "grade", "main"]
 
 
@@ -280,6 +282,8 @@ def grade(
             url = _worker_course(course, dest, lesson, group)
             env = dict(os.environ, FMNIST_GRADEBOOK_URL=url)
             env["FMNIST_PARALLEL_WORKER"] = "1"  # the report is printed here, at the end
+            # the workers' kernels are recorded where the next run in this course looks
+            env[KERNELS_DIR_VAR] = str(kernel_records(root))
             env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
             log = logs / f"{lesson}-worker{i}.log"
             handle = open(log, "w")  # noqa: SIM115 - closed below

@@ -9,6 +9,10 @@ in a fresh private folder under ``/tmp``. The kernelspec's wrapper
 (``kernels/fmnist-grader/sandbox_kernel.py``) runs the kernel in bubblewrap, with
 ``FMNIST_FAST=1``. The ``c.Execute`` settings (``timeout``, ...) still apply.
 
+The wrapper is handed this process's pid and dies with it, however early this
+process is killed; a kernel that outlives a killed run all the same is stopped by
+the next ``nbgrader autograde`` in the course (:func:`stop_leftover_kernels`).
+
 A kernel that dies (``os._exit``, a resource limit) or cannot be stopped after its
 time limit does not stop the grading: the cells after it get a ``NotExecuted`` error,
 so their tests score zero, and the next student is graded as usual.
@@ -20,10 +24,14 @@ calls it. Nothing here runs at import time.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import time
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -44,8 +52,10 @@ __all__ = [
     "SandboxedExecute",
     "configure",
     "data_folder",
+    "kernel_records",
     "refusal_message",
     "sandbox_problem",
+    "stop_leftover_kernels",
 ]
 
 KERNELS_DIR = Path(__file__).resolve().parent / "kernels"
@@ -59,6 +69,15 @@ OPT_OUT_VAR = "FMNIST_UNSANDBOXED_GRADING"
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 """The ``fmnist_utils`` package: visible read-only in the sandbox, lessons import it."""
+
+KERNELS_DIR_VAR = "FMNIST_GRADING_KERNELS_DIR"
+"""Where the running grading kernels are recorded (default ``instructor/.grading-kernels``).
+
+The parallel grader points its workers, which grade in temporary copies of the
+course, at the main course's folder, so the next run finds what a killed one left."""
+
+GRADER_PID_VAR = "FMNIST_SANDBOX_GRADER_PID"
+"""The grading process's pid, handed to the kernel wrapper: it dies with that process."""
 
 
 def _wrapper() -> ModuleType:
@@ -144,6 +163,11 @@ class SandboxedExecute(Execute):
         [],
         help="Extra paths visible read-only in the sandbox (SRC or SRC=DEST).",
     ).tag(config=True)
+    kernels_dir = Unicode(
+        "",
+        help="Folder recording each running kernel, so a later run can stop what a "
+        "killed one left (empty: not recorded).",
+    ).tag(config=True)
 
     def preprocess(self, nb: Any, resources: Any = None, km: Any = None) -> Any:
         """Check the sandbox, then execute the notebook in it."""
@@ -163,8 +187,9 @@ class SandboxedExecute(Execute):
         dict
             This process's environment plus the sandbox's settings: the course root,
             the read-only paths (``fmnist_utils`` and the data folder), the folder to
-            import ``fmnist_utils`` from (the one this process uses) and
-            ``FMNIST_DATA_DIR`` pointing at the data. ``os.environ`` is not changed.
+            import ``fmnist_utils`` from (the one this process uses),
+            ``FMNIST_DATA_DIR`` pointing at the data, and this process's pid, which the
+            wrapper dies with. ``os.environ`` is not changed.
         """
         env = dict(os.environ)
         readonly = [str(PACKAGE_DIR), *self.readonly_paths]
@@ -175,12 +200,16 @@ class SandboxedExecute(Execute):
         env["FMNIST_SANDBOX_COURSE_ROOT"] = str(Path(self.course_root or os.getcwd()).resolve())
         env["FMNIST_SANDBOX_RO_PATHS"] = os.pathsep.join(readonly)
         env["FMNIST_SANDBOX_PYTHONPATH"] = str(PACKAGE_DIR.parent)
+        env[GRADER_PID_VAR] = str(os.getpid())
         return env
 
     async def async_start_new_kernel(self, **kwargs: Any) -> None:
-        """Start the kernel with :meth:`kernel_environment`."""
+        """Start the kernel with :meth:`kernel_environment`, and record it."""
         kwargs.setdefault("env", self.kernel_environment())
         await super().async_start_new_kernel(**kwargs)
+        pid = getattr(self.km.provisioner, "pid", None)
+        if self.kernels_dir and pid:
+            self._fmg_record = _record_kernel(Path(self.kernels_dir), pid)
 
     # nbclient binds the sync wrapper to the base class's coroutine at class creation.
     start_new_kernel = run_sync(async_start_new_kernel)
@@ -238,14 +267,167 @@ class SandboxedExecute(Execute):
 
     async def _async_cleanup_kernel(self) -> None:
         rundir = getattr(self, "_fmg_rundir", None)
+        record = getattr(self, "_fmg_record", None)
         try:
             await super()._async_cleanup_kernel()
         finally:
             if rundir:
                 shutil.rmtree(rundir, ignore_errors=True)
+            if record is not None:
+                record.unlink(missing_ok=True)
+                self._fmg_record = None
 
     # nbclient binds the sync wrapper to the base class's coroutine at class creation.
     _cleanup_kernel = run_sync(_async_cleanup_kernel)
+
+
+def kernel_records(root: Path) -> Path:
+    """Return the folder recording a course's running grading kernels.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The course folder.
+
+    Returns
+    -------
+    pathlib.Path
+        ``instructor/.grading-kernels`` in it (hidden from the sandbox, like the course).
+    """
+    return Path(root) / "instructor" / ".grading-kernels"
+
+
+def _stat(pid: int) -> list[str] | None:
+    """Return the fields of ``/proc/PID/stat`` after the name, or None if it is gone.
+
+    A zombie counts as gone.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
+    return None if fields[0] in "ZX" else fields
+
+
+def _start_time(pid: int) -> int | None:
+    """Return when process ``pid`` started (clock ticks after boot), or None if gone.
+
+    A pid and its start time name one process for good: pids are reused, the pair is
+    not.
+    """
+    fields = _stat(pid)
+    return None if fields is None else int(fields[19])
+
+
+def _group(pgid: int) -> list[int]:
+    """Return the live processes of process group ``pgid``."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat(int(entry.name))
+            if fields is not None and int(fields[2]) == pgid:
+                members.append(int(entry.name))
+    return members
+
+
+def _cwd(pid: int) -> str:
+    """Return the working folder of process ``pid`` (``?`` when it cannot be read)."""
+    try:
+        return os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return "?"
+
+
+def _record_kernel(folder: Path, pid: int) -> Path | None:
+    """Write down a running kernel wrapper, its grading process and its working folder.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The record (removed when the kernel is cleaned up), or None if the folder
+        cannot be written (grading goes on; only the leftover check is lost).
+    """
+    me = os.getpid()
+    info = {
+        "pid": pid,
+        "start": _start_time(pid),
+        "grader": me,
+        "grader_start": _start_time(me),
+        "folder": _cwd(pid),
+        "since": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    record = folder / f"{pid}.json"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(record, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(info, out)
+    except OSError:
+        return None
+    return record
+
+
+def stop_leftover_kernels(folder: Path, wait: float = 10.0) -> list[str]:
+    """Stop every grading kernel recorded in ``folder`` whose grading process is gone.
+
+    The wrapper leads a process group of its own, which bwrap and the kernel
+    inherit; the group gets ``SIGKILL`` when the wrapper is still the one recorded
+    (same pid, same start time, the wrapper's command), or, if the wrapper is gone,
+    when members of its group still work in the recorded folder. Records of a run
+    still going (another ``nbgrader autograde`` in the course) are left alone;
+    stale ones are removed.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The records (:attr:`SandboxedExecute.kernels_dir`).
+    wait : float
+        Seconds to wait for the stopped processes to be gone.
+
+    Returns
+    -------
+    list of str
+        One line per kernel stopped: its pid, the submission folder it graded and
+        since when.
+    """
+    stopped: list[str] = []
+    if not folder.is_dir():
+        return stopped
+    groups = []
+    for record in sorted(folder.glob("*.json")):
+        try:
+            info = json.loads(record.read_text(encoding="utf-8"))
+            pid, start = int(info["pid"]), info["start"]
+            grader, grader_start = int(info["grader"]), info["grader_start"]
+        except (OSError, ValueError, KeyError, TypeError):
+            record.unlink(missing_ok=True)  # unreadable: nothing to act on
+            continue
+        if grader_start is not None and _start_time(grader) == grader_start:
+            continue  # its grading run is still going
+        if start is not None and _start_time(pid) == start:
+            try:
+                ours = b"sandbox_kernel.py" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                ours = False
+            members = _group(pid) if ours else []
+        else:  # the wrapper died: what is left of the group it led, in its folder
+            members = [m for m in _group(pid) if _cwd(m) == info.get("folder")]
+        if members:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            else:
+                groups.append(pid)
+                stopped.append(
+                    f"pid {pid}, grading {info.get('folder', '?')} since {info.get('since', '?')}"
+                )
+        record.unlink(missing_ok=True)
+    deadline = time.monotonic() + wait
+    while any(_group(g) for g in groups) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return stopped
 
 
 def configure(c: Any, root: Path, argv: list[str] | None = None) -> None:
@@ -266,6 +448,12 @@ def configure(c: Any, root: Path, argv: list[str] | None = None) -> None:
     SystemExit
         For ``nbgrader autograde`` when the sandbox does not work and the opt-out is
         not set (traitlets would log and ignore any other exception in a config file).
+
+    Notes
+    -----
+    Every kernel is recorded in :func:`kernel_records` (or ``FMNIST_GRADING_KERNELS_DIR``)
+    while it runs; ``nbgrader autograde`` first stops, and names, any kernel a killed
+    run left behind (see :func:`stop_leftover_kernels`).
     """
     from nbgrader.converters.autograde import Autograde
 
@@ -276,9 +464,16 @@ def configure(c: Any, root: Path, argv: list[str] | None = None) -> None:
         SandboxedExecute if step is Execute else step for step in default
     ]
     c.SandboxedExecute.course_root = str(root)
+    kernels = Path(os.environ.get(KERNELS_DIR_VAR) or kernel_records(root))
+    c.SandboxedExecute.kernels_dir = str(kernels)
     args = sys.argv if argv is None else argv
     if "autograde" in args[1:3]:
         problem = sandbox_problem()
         if problem is not None and os.environ.get(OPT_OUT_VAR) != "1":
             sys.stderr.write(f"\n[nbgrader_config.py] {refusal_message(problem)}\n\n")
             raise SystemExit(2)
+        for line in stop_leftover_kernels(kernels):
+            sys.stderr.write(
+                f"[nbgrader_config.py] stopped a grading kernel left running by a killed "
+                f"run: {line}\n"
+            )

@@ -38,6 +38,8 @@ import subprocess
 import sys
 
 OPT_OUT_VAR = "FMNIST_UNSANDBOXED_GRADING"
+GRADER_PID_VAR = "FMNIST_SANDBOX_GRADER_PID"
+"""The grading process's pid, set by the grading side: this process dies with it."""
 # Variables passed into the sandbox: names, or prefixes ending in "*". Never a
 # FMNIST_* wildcard: FMNIST_GRADEBOOK_URL may hold a database password.
 ENV_KEEP = (
@@ -238,52 +240,119 @@ def bwrap_problem() -> str | None:
     return None
 
 
-def supervise(cmd: list[str], env: dict[str, str] | None = None) -> int:
+def _prctl_parent_death_signal(signum: int) -> bool:
+    """Ask the kernel for ``signum`` when this thread's parent dies (PR_SET_PDEATHSIG)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    return libc.prctl(1, signum, 0, 0, 0) == 0  # 1: PR_SET_PDEATHSIG
+
+
+# The process this script runs: a kernel, or bwrap holding one. A signal that ends this
+# process ends it first.
+_CHILD: subprocess.Popen | None = None
+
+
+def _end_all() -> None:
+    """Kill the child and everything it started, then this process.
+
+    Killing bwrap alone is not enough: killed while it sets up the sandbox, its own
+    child (the sandbox's init) may not yet have asked to die with it, and lives on.
+    jupyter_client starts this process as the leader of a process group of its own,
+    which bwrap and the sandbox inherit: ``SIGKILL`` to the group ends them all.
+    """
+    if os.getpgrp() == os.getpid():
+        os.killpg(0, signal.SIGKILL)
+    child = _CHILD  # not a group leader (started by hand): the child, at least
+    if child is not None and child.poll() is None:
+        child.kill()
+        child.wait()
+
+
+def _stop(signum: int, frame: object) -> None:
+    """End the child, then this process (SIGTERM, SIGHUP, the parent-death signal)."""
+    _end_all()
+    os._exit(128 + signum)
+
+
+def bind_to_grader() -> int:
+    """Tie this process's life to the grading process, whatever the timing.
+
+    The grading process names itself in ``FMNIST_SANDBOX_GRADER_PID``. This process
+    asks for ``SIGTERM`` when its parent dies (``PR_SET_PDEATHSIG``), then checks that
+    its parent still is that process: one that died before the request took effect
+    has already re-parented this process (to init, or a subreaper), and the request
+    would never fire. So this process never runs on without the grading process,
+    however early that one dies.
+
+    Returns
+    -------
+    int
+        The grading process's pid.
+    """
+    raw = os.environ.get(GRADER_PID_VAR, "")
+    if not raw.isdigit():
+        _die(
+            f"{GRADER_PID_VAR} is not set: the fmnist-grader kernel is started by "
+            "nbgrader autograde with the course's nbgrader_config.py only"
+        )
+    grader = int(raw)
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGHUP, _stop)
+    if not _prctl_parent_death_signal(signal.SIGTERM):
+        _die("cannot ask to be stopped with the grading process (prctl failed)")
+    if os.getppid() != grader:  # pid 1 only where the grader is a container's init
+        _die(f"the grading process (pid {grader}) is gone: no kernel started", code=4)
+    return grader
+
+
+def supervise(cmd: list[str], grader: int, env: dict[str, str] | None = None) -> int:
     """Run the kernel as a child, and take it down if the grading process goes away.
 
     bubblewrap's ``--die-with-parent`` covers the sandboxed processes, not bwrap itself:
     when ``nbgrader autograde`` is killed, an exec'd bwrap would live on with its
     kernel. So this process stays between them: the child gets ``SIGKILL`` when this
     process dies (``PR_SET_PDEATHSIG``, set while it is single-threaded), and this
-    process exits when its own parent is gone, or on ``SIGTERM``.
+    process ends it, and all it started (:func:`_end_all`), and exits when the
+    grading process dies (:func:`bind_to_grader`),
+    on ``SIGTERM`` or ``SIGHUP``, and, should a signal be lost, when a check once a
+    second finds that its parent is no longer the grading process.
+
+    Parameters
+    ----------
+    cmd : list of str
+        The command to run.
+    grader : int
+        The grading process's pid (:func:`bind_to_grader`).
+    env : dict, optional
+        The child's environment (default: this process's).
 
     Returns
     -------
     int
         The kernel's exit status (128 + signal number when a signal ended it).
     """
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    me, parent = os.getpid(), os.getppid()
+    global _CHILD
+    me = os.getpid()
 
     def die_with_me() -> None:
-        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1: PR_SET_PDEATHSIG
-        if os.getppid() != me:  # this process died before prctl took effect
-            os._exit(1)
+        if not _prctl_parent_death_signal(signal.SIGKILL) or os.getppid() != me:
+            os._exit(1)  # this process died before prctl took effect
 
-    child = subprocess.Popen(cmd, env=env, preexec_fn=die_with_me)
-
-    def stop(signum: int, frame: object) -> None:
-        child.kill()
-        child.wait()
-        sys.exit(128 + signum)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGHUP, stop)
+    _CHILD = child = subprocess.Popen(cmd, env=env, preexec_fn=die_with_me)
     while True:
         try:
             code = child.wait(timeout=1.0)
             return 128 - code if code < 0 else code
         except subprocess.TimeoutExpired:
-            if os.getppid() != parent:  # the grading process is gone
-                child.kill()
-                child.wait()
+            if os.getppid() != grader:  # the grading process is gone
+                _end_all()
                 return 1
 
 
 def main() -> None:
     """Start the kernel in the sandbox, or refuse."""
+    grader = bind_to_grader()  # first: the grading process may already be dying
     argv = sys.argv[1:]
     connection_file = os.path.realpath(_connection_file(argv))
     rundir = os.path.dirname(connection_file)
@@ -305,7 +374,7 @@ def main() -> None:
     problem = bwrap_problem()
     if problem is None:
         bwrap = shutil.which("bwrap") or "bwrap"
-        sys.exit(supervise([bwrap, *bwrap_args(cwd, rundir), "--", *kernel_cmd]))
+        sys.exit(supervise([bwrap, *bwrap_args(cwd, rundir), "--", *kernel_cmd], grader))
     if os.environ.get(OPT_OUT_VAR) == "1":
         sys.stderr.write(
             f"\n[fmnist-grader] WARNING: {problem}\n[fmnist-grader] WARNING: {OPT_OUT_VAR}=1: "
@@ -314,7 +383,7 @@ def main() -> None:
         env = kernel_env()
         env["HOME"] = os.environ.get("HOME", "/tmp")
         env["TMPDIR"] = os.environ.get("TMPDIR", "/tmp")
-        sys.exit(supervise(kernel_cmd, env))
+        sys.exit(supervise(kernel_cmd, grader, env))
     _die(
         f"REFUSING to start a grading kernel: {problem}. Student code would run with your "
         f"rights. Fix the sandbox, or set {OPT_OUT_VAR}=1 to grade without it "
