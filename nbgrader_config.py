@@ -91,6 +91,11 @@ try:
     recovery.configure(c, INSTRUCTOR, INSTRUCTOR / "autograded")
     # Submissions are graded from private copies of their regular files (issue 13).
     intake.configure(c, COURSE_ROOT, INSTRUCTOR)
+    # The instructor's view: figures kept as small PNGs, feedback pages that name each
+    # exercise and render math offline, a quiet log, a report after every autograde.
+    from fmnist_utils.grading import views
+
+    views.configure(c, COURSE_ROOT, INSTRUCTOR)
 except SystemExit:
     raise
 except BaseException as error:  # noqa: BLE001
@@ -99,7 +104,10 @@ except BaseException as error:  # noqa: BLE001
 
 # Feedback shows each learner's results without the hidden tests' code.
 c.GenerateFeedback.preprocessors = [
+    "fmnist_utils.grading.feedback_html.ExerciseTitles",  # before the hidden tests go
     "fmnist_utils.grading.feedback.StripHiddenTests",
+    "fmnist_utils.grading.outputs.DropLibraryNoise",
+    "fmnist_utils.grading.feedback_html.RenderMath",
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

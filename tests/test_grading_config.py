@@ -49,9 +49,17 @@ def test_config_settings() -> None:
     assert config.OverwriteCells.add_missing_cells is True
     assert config.LateSubmissionPlugin.penalty_method == "none"
     steps = [s.rsplit(".", 1)[-1] for s in config.GenerateFeedback.preprocessors]
-    # test outputs are reduced while the hidden regions are still there to withhold
-    assert steps.index("FeedbackTestOutputs") < steps.index("StripHiddenTests")
-    assert steps[-1] == "SanitizeOutputs"
+    # exercises are named from the full test cells (where a check failed), then the
+    # test outputs are reduced while the hidden regions are still there to withhold;
+    # student HTML is made inert before the course renders math into the page
+    assert (
+        steps.index("ExerciseTitles")
+        < steps.index("FeedbackTestOutputs")
+        < steps.index("StripHiddenTests")
+        < steps.index("SanitizeOutputs")
+        < steps.index("RenderMath")
+        < steps.index("GetGrades")
+    )
 
 
 def test_gradebook_url_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -38,6 +38,11 @@ def test_guide_has_the_key_commands() -> None:
         "nbgrader generate_feedback",
         "nbgrader export",
         "python -m fmnist_utils.grading.parallel",
+        "python -m fmnist_utils.grading.report",
+        "python -m fmnist_utils.grading.handout",
+        "nbgrader export --assignment",
+        "fmnist_utils.grading.exports.CanvasExport",
+        "fmnist_utils.grading.exports.MoodleExport",
     ):
         assert command in script, f"INSTRUCTORS.md runs no `{command}`"
 
@@ -93,6 +98,34 @@ def test_guide_commands_work_as_written(tmp_path: Path) -> None:
             assert (
                 course / "instructor" / "feedback" / student / LESSON / f"{LESSON}.html"
             ).is_file()
+        # the quiet log: one line per submission, no expected warnings, then the report
+        assert "Attribute 'checksum'" not in log and "SAWarning" not in log
+        assert "absl::InitializeLog" not in log
+        assert re.search(r"\[fmnist\] bob: [\d.]+ / [\d.]+, late by", log), log[-3000:]
+        assert re.search(r"\[fmnist\] carol: 0 / [\d.]+, on time", log), log[-3000:]
+        assert f"=== Grading report: {LESSON}" in log
+        with open(course / "instructor" / "reports" / f"{LESSON}.csv", newline="") as handle:
+            report = {r["student_id"]: r for r in csv.DictReader(handle)}
+        assert {s: float(report[s]["score"]) for s in rows} == {
+            s: float(rows[s]["score"]) for s in rows
+        }, "the report and the export agree"
+        assert report["bob"]["late"] == "yes" and report["alice"]["late"] == "no"
+        page = (course / "instructor" / "reports" / f"{LESSON}.html").read_text()
+        assert "<script" not in page.lower()
+        # a zip of feedback per learner, and the LMS files
+        for student in rows:
+            with zipfile.ZipFile(course / "instructor" / "handout" / f"{student}.zip") as zf:
+                assert zf.namelist() == [f"{student}/{LESSON}.html"]
+        with open(course / "instructor" / "canvas.csv", newline="") as handle:
+            canvas = list(csv.reader(handle))
+        assert canvas[0][:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+        assert canvas[1][0] == "Points Possible"
+        assert {r[3]: float(r[5]) for r in canvas[2:]} == {s: float(rows[s]["score"]) for s in rows}
+        with open(course / "instructor" / "moodle.csv", newline="") as handle:
+            moodle = {r["Username"]: r for r in csv.DictReader(handle)}
+        assert (
+            float(moodle["alice"][LESSON]) == maximum and moodle["alice"]["First name"] == "Alice"
+        )
         for name in (f"{LESSON}.ipynb", f"{LESSON}.py"):
             assert (course / "lessons" / LESSON / name).read_bytes() == (
                 ROOT / "lessons" / LESSON / name

@@ -10,6 +10,14 @@ Importing this package runs nothing; the modules load nbgrader when imported:
   completed by the next run.
 - :mod:`fmnist_utils.grading.parallel` -- grade a class with several processes
   (``python -m fmnist_utils.grading.parallel LESSON --workers N``).
+- :mod:`fmnist_utils.grading.views` -- wires up the instructor's view:
+  :mod:`~fmnist_utils.grading.report` (the grading report), :mod:`~fmnist_utils.grading.logs`
+  (a quiet autograde log), :mod:`~fmnist_utils.grading.exports` (course, Canvas and
+  Moodle CSVs), :mod:`~fmnist_utils.grading.feedback_html` and
+  :mod:`~fmnist_utils.grading.outputs` (feedback with exercise names, figures and math),
+  :mod:`~fmnist_utils.grading.handout` (a feedback zip per learner) and
+  :mod:`~fmnist_utils.grading.formgrader` (the formgrader without an exchange);
+  :mod:`~fmnist_utils.grading.cells` is what they share about graded cells.
 
 ``nbgrader_config.py`` wires them up; INSTRUCTORS.md explains the workflow.
 """

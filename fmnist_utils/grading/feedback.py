@@ -6,8 +6,10 @@ notebook as it is: the hidden tests would show twice, in the cell's source and i
 traceback of a failing hidden assert. :class:`StripHiddenTests`, first in
 ``c.GenerateFeedback.preprocessors``, removes the hidden regions from the source (with
 nbgrader's own ``ClearHiddenTests`` logic and settings) and, in those cells only,
-shortens each error to ``ExceptionName: message``: the learner still sees which check
-failed and its message, never its code. Scores come from the gradebook, unchanged.
+shortens each error to ``ExceptionName: message`` and a label saying whether a
+visible or a hidden check failed (:func:`fmnist_utils.grading.cells.failure_of`): the
+learner still sees which check failed and its message, never a hidden check's code.
+Scores come from the gradebook, unchanged.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import re
 from typing import Any
 
 from nbgrader.preprocessors import ClearHiddenTests
+
+from fmnist_utils.grading.cells import failure_of
 
 __all__ = ["StripHiddenTests"]
 
@@ -27,6 +31,9 @@ class StripHiddenTests(ClearHiddenTests):
 
     def preprocess_cell(self, cell: Any, resources: Any, cell_index: int) -> Any:
         """Strip one cell's hidden region and reduce its tracebacks to one line."""
+        # where the failure is (a visible or a hidden check) is read before the hidden
+        # region is removed: the traceback's line numbers refer to the full cell
+        failure = failure_of(cell) if cell.cell_type == "code" else None
         removed = self._remove_hidden_test_region(cell)
         if removed and cell.cell_type == "code":
             for output in cell.get("outputs", []):
@@ -35,6 +42,6 @@ class StripHiddenTests(ClearHiddenTests):
                     evalue = _ANSI.sub("", output.get("evalue", ""))
                     output["traceback"] = [
                         f"{ename}: {evalue}" if evalue else ename,
-                        "(a hidden test failed; its code is not shown)",
+                        failure.label if failure else "(a check in this cell failed)",
                     ]
         return cell, resources

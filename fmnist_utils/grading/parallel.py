@@ -316,6 +316,7 @@ def _grade_taken(
             dest = Path(tmp) / f"w{i}"
             url = _worker_course(course, taken, dest, lesson, group)
             env = dict(os.environ, FMNIST_GRADEBOOK_URL=url)
+            env["FMNIST_PARALLEL_WORKER"] = "1"  # the report is printed here, at the end
             # the workers' kernels are recorded where the next run in this course looks
             env[KERNELS_DIR_VAR] = str(kernel_records(root))
             env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
@@ -357,6 +358,9 @@ def _grade_taken(
             _merge(course.db_url, url, lesson, group)
     seconds = time.perf_counter() - start
     print(f"{lesson}: {len(chosen)} submission(s) graded by {workers} worker(s) in {seconds:.1f} s")
+    from fmnist_utils.grading.report import print_and_write
+
+    print_and_write(root, [lesson])
     return status
 
 

@@ -207,15 +207,22 @@ def configure_feedback(c: Any, argv: list[str] | None = None) -> None:
     Parameters
     ----------
     c : traitlets.config.Config
-        The config being loaded (after ``c.GenerateFeedback.preprocessors`` is set).
+        The config being loaded (after ``c.GenerateFeedback.preprocessors`` is set):
+        the test outputs are reduced just before ``StripHiddenTests`` and the HTML
+        sanitised just before ``RenderMath`` (else first and last).
     argv : list of str, optional
         The command line (default ``sys.argv``).
     """
-    name = f"{__name__}.FeedbackTestOutputs"
     steps = list(c.GenerateFeedback.preprocessors)
-    if name not in steps:
-        steps.insert(0, name)
-    steps.append(f"{__name__}.SanitizeOutputs")
+
+    def before(step: str, fallback: int) -> int:
+        names = [str(s).rsplit(".", 1)[-1] for s in steps]
+        return names.index(step) if step in names else fallback
+
+    # after the exercises are named (from the full cells), before the hidden tests go
+    steps.insert(before("StripHiddenTests", 0), f"{__name__}.FeedbackTestOutputs")
+    # student HTML made inert before the course's own HTML (rendered math) goes in
+    steps.insert(before("RenderMath", len(steps)), f"{__name__}.SanitizeOutputs")
     c.GenerateFeedback.preprocessors = steps
     args = sys.argv if argv is None else argv
     if "generate_feedback" in args[1:3]:

@@ -1,0 +1,212 @@
+"""A grading log an instructor can read: no expected warnings, one line per submission.
+
+For ``nbgrader autograde`` only, :func:`configure`:
+
+- explains once, at the start, nbgrader's ``Attribute 'checksum' for cell ... has
+  changed!`` warnings, which every submission of a test cell with hidden tests triggers
+  (the student copy lacks the hidden tests, by design), and shows them no more:
+  :class:`QuietOverwriteCells` still restores every test cell, and names a test cell the
+  learner really edited in one line;
+- silences SQLAlchemy's ``SAWarning`` lines nbgrader triggers, and the start-up lines
+  TensorFlow's C++ code writes to stderr in every grading kernel
+  (:func:`fmnist_utils.grading.outputs.is_noise`), which no setting turns off;
+- gives a learner nbgrader created without a name their id as last name (the
+  formgrader would show "None, None");
+- ends each submission with one line: student, score, late or on time, and any flag
+  (:func:`fmnist_utils.grading.report.submission_line`);
+- prints the lesson's grading report when the run ends, and writes its HTML and CSV
+  (:func:`fmnist_utils.grading.report.after_autograde`).
+
+Nothing runs at import time.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+from nbgrader.preprocessors import ClearHiddenTests, OverwriteCells
+
+from fmnist_utils.grading.outputs import is_noise
+
+__all__ = ["PREFIX", "QuietOverwriteCells", "configure", "filter_stderr", "name_unnamed"]
+
+PREFIX = "[fmnist]"
+"""How the course's own lines in the grading log start."""
+
+_STARTED = False
+
+EXPLAINED = (
+    f"{PREFIX} Test cells are graded with their hidden tests, restored from the gradebook; "
+    "nbgrader's 'checksum has changed' warnings for them are expected and not shown. "
+    "A test cell a learner edited is named."
+)
+
+
+def _normalised(source: str) -> list[str]:
+    return [line.rstrip() for line in source.strip().splitlines() if line.strip()]
+
+
+class QuietOverwriteCells(OverwriteCells):
+    """nbgrader's ``OverwriteCells``, silent about test cells that only lack hidden tests."""
+
+    def preprocess_cell(self, cell: Any, resources: Any, cell_index: int) -> Any:
+        """Restore one cell from the gradebook; tell whether the learner changed it."""
+        self._fmg_expected = False
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id is not None:
+            try:
+                source = self.gradebook.find_source_cell(
+                    grade_id, self.notebook_id, self.assignment_id
+                ).source
+            except Exception:  # noqa: BLE001 - nbgrader itself reports a missing cell
+                source = None
+            if source is not None:
+                released = cell.copy()
+                released.source = source
+                ClearHiddenTests(parent=self)._remove_hidden_test_region(released)
+                self._fmg_expected = _normalised(released.source) == _normalised(cell.source)
+        return super().preprocess_cell(cell, resources, cell_index)
+
+    def report_change(self, name: str, attr: str, old: Any, new: Any) -> None:
+        """Report a change, unless it is the checksum of an untouched test cell."""
+        if attr == "checksum" and getattr(self, "_fmg_expected", False):
+            return
+        if attr == "checksum":
+            self.log.warning(
+                "%s test cell %s was edited in the submission: graded with the original test",
+                PREFIX,
+                name,
+            )
+            return
+        super().report_change(name, attr, old, new)
+
+
+def name_unnamed(db_url: str, student: str) -> None:
+    """Give a learner nbgrader created without a name their id as last name.
+
+    nbgrader adds unknown learners when it grades them, with no name, and its formgrader
+    then lists them as "None, None". Names set with ``nbgrader db student add`` or
+    ``import`` are kept.
+    """
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url) as gb:
+        found = gb.find_student(student)
+        if found.last_name is None and found.first_name is None:
+            gb.update_or_create_student(
+                student, last_name=student, first_name="", email=found.email or ""
+            )
+
+
+def _after_run(c: Any, root: Path, instructor: Path, argv: list[str]) -> None:
+    """Name the learners of submissions nbgrader could not grade, then print the report."""
+    from nbgrader.api import Gradebook
+
+    from fmnist_utils.grading import report
+
+    try:
+        with Gradebook(c.CourseDirectory.db_url) as gb:
+            students = [s.id for s in gb.students]
+        for student in students:
+            name_unnamed(c.CourseDirectory.db_url, student)
+    except Exception as error:  # noqa: BLE001 - names are cosmetic: say why, go on
+        sys.stderr.write(f"{PREFIX} could not name unnamed learners: {error}\n")
+    report.after_autograde(c, root, instructor, argv)
+
+
+def filter_stderr() -> None:
+    """Drop TensorFlow's start-up lines from this process's stderr and its children's.
+
+    Grading kernels inherit the file descriptor 2 of ``nbgrader``, and ipykernel copies
+    their C-level output there. This puts a pipe in its place, with a thread passing
+    every other line through to the real stderr; at exit the pipe is drained.
+    """
+    sys.stderr.flush()
+    real = os.dup(2)
+    read, write = os.pipe()
+    os.dup2(write, 2)
+    os.close(write)
+
+    def pump() -> None:
+        with os.fdopen(read, "rb", buffering=0) as pipe:
+            pending = b""
+            while chunk := pipe.read(65536):
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                out = [ln for ln in lines if not is_noise(ln.decode("utf-8", "replace"))]
+                if out:
+                    os.write(real, b"\n".join(out) + b"\n")
+            if pending and not is_noise(pending.decode("utf-8", "replace")):
+                os.write(real, pending)
+
+    thread = threading.Thread(target=pump, name="fmnist-stderr-filter", daemon=True)
+    thread.start()
+
+    def drain() -> None:
+        sys.stderr.flush()
+        os.dup2(real, 2)  # closes the pipe's last write end held by this process
+        thread.join(timeout=5)
+
+    atexit.register(drain)
+
+
+def configure(c: Any, root: Path, instructor: Path, argv: list[str]) -> None:
+    """Quiet the log of ``nbgrader autograde``, add the per-submission lines and the report.
+
+    Parameters
+    ----------
+    c : traitlets.config.Config
+        The config being loaded.
+    root : pathlib.Path
+        The course folder.
+    instructor : pathlib.Path
+        The instructor area.
+    argv : list of str
+        The command line.
+    """
+    from nbgrader.converters.autograde import Autograde
+    from sqlalchemy.exc import SAWarning
+
+    from fmnist_utils.grading import report
+
+    steps = (
+        c.Autograde.sanitize_preprocessors
+        if "sanitize_preprocessors" in c.Autograde
+        else Autograde.class_traits()["sanitize_preprocessors"].default()
+    )
+    c.Autograde.sanitize_preprocessors = [
+        QuietOverwriteCells if step is OverwriteCells else step for step in steps
+    ]
+    global _STARTED  # nbgrader loads its config file several times: do this once
+    if not _STARTED:
+        _STARTED = True
+        warnings.filterwarnings("ignore", category=SAWarning)
+        if os.environ.get("FMNIST_GRADING_LOG") != "raw":
+            filter_stderr()
+        sys.stderr.write(EXPLAINED + "\n")
+        if os.environ.get("FMNIST_PARALLEL_WORKER") != "1":
+            atexit.register(_after_run, c, root, instructor, argv)
+
+    finished = c.Autograde.post_convert_hook if "post_convert_hook" in c.Autograde else None
+
+    def post(assignment: str, student: str, notebooks: list[str]) -> None:
+        if callable(finished):
+            finished(assignment=assignment, student=student, notebooks=notebooks)
+        if not notebooks:
+            return
+        submission = Path(notebooks[0]).parent  # submitted/<student>/<lesson>
+        student, assignment = submission.parent.name, submission.name
+        try:
+            name_unnamed(c.CourseDirectory.db_url, student)
+            line = report.submission_line(c, root, assignment, student)
+        except Exception as error:  # noqa: BLE001 - a log line must never stop grading
+            line = f"{PREFIX} {student}: no summary ({type(error).__name__}: {error})"
+        sys.stderr.write(line + "\n")
+
+    c.Autograde.post_convert_hook = post
