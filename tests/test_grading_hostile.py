@@ -535,7 +535,9 @@ def test_limits_per_submission(graded: Graded) -> None:
     assert probe.count("DISK-BLOCKED") == 2 and "WROTE-2GIB" not in probe
     # q_slow: 36 s of sleeping against a 30 s notebook: the ramp tests were not run
     assert _score(graded, "q_slow") == 1.0
-    assert "ran past its time limit (30 s in all)" in _printed(graded, "q_slow")
+    slow = _printed(graded, "q_slow")
+    # interrupted at the limit, or, on a loaded machine, not stopped in time after it
+    assert "ran past its time limit (30 s in all)" in slow or "could not be stopped" in slow
 
 
 def test_names_and_timestamps(graded: Graded) -> None:

@@ -328,6 +328,8 @@ class SandboxedExecute(Execute):
             what = (
                 "the kernel died (os._exit, a crash, or the CPU or memory limit)"
                 if isinstance(error, DeadKernelError)
+                else f"the notebook ran past its time limit ({self.notebook_timeout} s in all)"
+                if self._fmg_deadline.over()
                 else "the cell could not be stopped after its time limit"
             )
             self.log.error("Cell %d: %s; later cells are not executed and score 0.", index, what)
