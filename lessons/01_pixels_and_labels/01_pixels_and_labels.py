@@ -191,12 +191,15 @@ def class_counts(y: np.ndarray, num_classes: int = 10) -> np.ndarray:
     raise NotImplementedError()
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "12575e497b123437aea5ba08faa0b6bb", "grade": true, "grade_id": "class_counts_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-"""Check class_counts: an integer array with one entry per class, holding the right counts."""
+# %% nbgrader={"cell_type": "code", "checksum": "9979ca5b65451282a9f4773973f147e7", "grade": true, "grade_id": "class_counts_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""Check class_counts: an integer array with one entry per class, holding the right counts, for any num_classes."""
+BALANCE = "reread '4. Class balance'"
 counts = class_counts(y_train)
-assert isinstance(counts, np.ndarray), f"expected a NumPy array, got {type(counts).__name__}"
+assert isinstance(counts, np.ndarray), (
+    f"expected a NumPy array, got {type(counts).__name__}; {BALANCE}"
+)
 assert np.issubdtype(counts.dtype, np.integer), (
-    f"counts are whole numbers: expected an integer dtype, got {counts.dtype}"
+    f"counts are whole numbers: expected an integer dtype, got {counts.dtype}; {BALANCE}"
 )
 assert counts.shape == (10,), f"expected shape (10,), one count per class, got {counts.shape}"
 assert int(counts.sum()) == len(y_train), (
@@ -204,7 +207,8 @@ assert int(counts.sum()) == len(y_train), (
 )
 small = class_counts(np.array([0, 2, 2, 9]))
 assert isinstance(small, np.ndarray) and small.shape == (10,), (
-    "class_counts(np.array([0, 2, 2, 9])) should have shape (10,): every class gets an entry"
+    "class_counts(np.array([0, 2, 2, 9])) should have shape (10,): every class gets an entry, "
+    f"entry k for class k; {BALANCE}"
 )
 assert small.tolist() == [1, 0, 2, 0, 0, 0, 0, 0, 0, 1], (
     f"class_counts(np.array([0, 2, 2, 9])) should be [1, 0, 2, 0, 0, 0, 0, 0, 0, 1], "
@@ -214,7 +218,12 @@ short = class_counts(np.array([1, 1, 3]))
 assert isinstance(short, np.ndarray) and short.shape == (10,), (
     f"class_counts(np.array([1, 1, 3])) should still have shape (10,), got "
     f"{getattr(short, 'shape', None)}: classes 4 to 9 never occur but need a count of 0 "
-    "(hint: minlength)"
+    f"(hint: minlength); {BALANCE}"
+)
+twelve = class_counts(np.array([0, 2, 2, 9]), num_classes=12)
+assert isinstance(twelve, np.ndarray) and twelve.shape == (12,), (
+    f"class_counts(np.array([0, 2, 2, 9]), num_classes=12) should have shape (12,), got "
+    f"{getattr(twelve, 'shape', None)}: use the num_classes argument, not the number 10; {BALANCE}"
 )
 print("class_counts: all visible checks passed")
 
@@ -309,12 +318,14 @@ def normalize(x: np.ndarray) -> np.ndarray:
     raise NotImplementedError()
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "aad114111202c8a483248ca5494cd712", "grade": true, "grade_id": "normalize_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-"""Check normalize: a float32 array of the same shape, 0 -> 0.0, 255 -> 1.0, linear between."""
+# %% nbgrader={"cell_type": "code", "checksum": "33575a3626836898e9fbee519d7b98ce", "grade": true, "grade_id": "normalize_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""Check normalize: a float32 array of the same shape, 0 -> 0.0, 255 -> 1.0, linear between, whatever the image's largest value."""
+SCALE = "reread 'Exercise 2 — scale the pixels (2 points)'"
 out = normalize(x_train[:5])
 assert isinstance(out, np.ndarray), f"expected a NumPy array, got {type(out).__name__}"
 assert out.dtype == np.float32, (
-    f"expected dtype float32, got {out.dtype} (hint: .astype(np.float32), then divide)"
+    f"expected dtype float32, got {out.dtype} (hint: .astype(np.float32), then divide with /); "
+    + SCALE
 )
 assert out.shape == (5, 28, 28), f"expected shape (5, 28, 28), the input's shape, got {out.shape}"
 assert 0.0 <= float(out.min()) and float(out.max()) <= 1.0, (
@@ -326,7 +337,16 @@ assert isinstance(ramp, np.ndarray) and ramp.shape == (1, 4) and ramp.dtype == n
 )
 np.testing.assert_allclose(
     ramp, [[0.0, 0.2, 0.4, 1.0]], rtol=1e-6,
-    err_msg="0, 51, 102, 255 should become 0.0, 0.2, 0.4, 1.0: divide by 255",
+    err_msg=f"0, 51, 102, 255 should become 0.0, 0.2, 0.4, 1.0: divide by 255; {SCALE}",
+)  # fmt: skip
+faint = normalize(np.array([[0, 51, 102]], dtype=np.uint8))
+assert isinstance(faint, np.ndarray) and faint.shape == (1, 3), (
+    "normalize(np.array([[0, 51, 102]], dtype=np.uint8)) should be an array of shape (1, 3)"
+)
+np.testing.assert_allclose(
+    faint, [[0.0, 0.2, 0.4]], rtol=1e-6,
+    err_msg="an image with no pixel darker than 102 must not be stretched: 102 still becomes "
+    f"0.4. Divide by 255, not by the image's own largest value; {SCALE}",
 )  # fmt: skip
 print("normalize: all visible checks passed")
 
@@ -386,32 +406,42 @@ def mean_image(x: np.ndarray, y: np.ndarray, label: int) -> np.ndarray:
     raise NotImplementedError()
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "b9a1a643d606dee9c3b5b821ed6f72e5", "grade": true, "grade_id": "mean_image_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-"""Check mean_image: a float image of the right shape, the right average, and a ValueError for an empty class."""
+# %% nbgrader={"cell_type": "code", "checksum": "0e54233387fd049faf0a083ef1a53f4c", "grade": true, "grade_id": "mean_image_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+"""Check mean_image: a float image of the right shape, the right average (no wrap-around, no rounding), and a ValueError naming an empty class."""
+MEAN = "reread '6. The average item of each class'"
 trouser = mean_image(x_train, y_train, 1)
 assert isinstance(trouser, np.ndarray), f"expected a NumPy array, got {type(trouser).__name__}"
 assert np.issubdtype(trouser.dtype, np.floating), (
-    f"a mean is not a whole number: expected a float dtype, got {trouser.dtype}"
+    f"a mean is not a whole number: expected a float dtype, got {trouser.dtype}: divide with /, "
+    f"not //; {MEAN}"
 )
 assert trouser.shape == (28, 28), (
-    f"expected one image, shape (28, 28), got {trouser.shape} (hint: average over axis 0 only)"
+    f"expected one image, shape (28, 28), got {trouser.shape} (hint: average over axis 0 only); "
+    + MEAN
 )
-tiny_x = np.array([[[0, 2], [4, 6]], [[10, 10], [10, 10]], [[2, 4], [6, 8]]], dtype=np.uint8)
+tiny_x = np.array([[[200, 2], [4, 6]], [[10, 10], [10, 10]], [[100, 4], [6, 9]]], dtype=np.uint8)
 tiny_y = np.array([0, 1, 0])
 tiny = mean_image(tiny_x, tiny_y, 0)
 assert isinstance(tiny, np.ndarray) and tiny.shape == (2, 2), (
     f"mean_image of 2x2 images should have shape (2, 2), got {getattr(tiny, 'shape', None)}"
 )
 np.testing.assert_allclose(
-    tiny, [[1, 3], [5, 7]],
-    err_msg="the images of label 0 are the first and the last: their average is [[1, 3], [5, 7]]",
+    tiny, [[150, 3], [5, 7.5]],
+    err_msg="the images of label 0 are the first and the last: their average is "
+    "[[150, 3], [5, 7.5]]. uint8 sums wrap around at 256 (convert to float before you add), "
+    f"and an average needs a true division (/, not //); {MEAN}",
 )  # fmt: skip
 try:
     mean_image(tiny_x, tiny_y, 5)
-except ValueError:
-    pass
+except ValueError as missing:
+    assert "5" in str(missing), (
+        f"the ValueError's message should name the missing label, 5; it says {str(missing)!r}; "
+        + MEAN
+    )
 else:
-    raise AssertionError("mean_image(x, y, 5) should raise ValueError: no image has label 5")
+    raise AssertionError(
+        f"mean_image(x, y, 5) should raise ValueError: no image has label 5; {MEAN}"
+    )
 print("mean_image: all visible checks passed")
 
 # %% [markdown]
@@ -484,27 +514,34 @@ def class_distances(means: np.ndarray) -> np.ndarray:
     raise NotImplementedError()
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "7ed9bd88499e7bb8a7d0f8c6668c51b3", "grade": true, "grade_id": "class_distances_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"cell_type": "code", "checksum": "fa4cccdefb01af77ddc0fdc65cdd9c8a", "grade": true, "grade_id": "class_distances_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 """Check class_distances: a symmetric (k, k) float matrix of Euclidean distances, zero on the diagonal."""
+ALIKE = "reread '7. Which classes look alike?'"
 two = np.array([[[0.0, 0.0], [0.0, 0.0]], [[3.0, 4.0], [0.0, 0.0]]])
 d_two = class_distances(two)
 assert isinstance(d_two, np.ndarray), f"expected a NumPy array, got {type(d_two).__name__}"
 assert np.issubdtype(d_two.dtype, np.floating), f"expected a float dtype, got {d_two.dtype}"
 assert d_two.shape == (2, 2), (
     f"two classes should give a (2, 2) matrix, got shape {d_two.shape} "
-    "(hint: flatten each image first: means.reshape(len(means), -1))"
+    f"(hint: flatten each image first: means.reshape(len(means), -1)); {ALIKE}"
 )
 np.testing.assert_allclose(
     d_two, [[0.0, 5.0], [5.0, 0.0]], atol=1e-9,
     err_msg="the images differ by (3, 4, 0, 0): their distance is sqrt(9 + 16) = 5, "
-    "not the squared distance 25 or the sum of differences 7",
+    f"not the squared distance 25 or the sum of differences 7; the matrix holds every pair, "
+    f"both [i, j] and [j, i]; {ALIKE}",
 )  # fmt: skip
 ten = np.random.default_rng(0).random((10, 28, 28))
 d_means = class_distances(ten)
 assert isinstance(d_means, np.ndarray) and d_means.shape == (10, 10), (
     f"ten images should give a (10, 10) matrix, got {getattr(d_means, 'shape', None)}"
 )
-np.testing.assert_allclose(d_means, d_means.T, atol=1e-6, err_msg="the matrix must be symmetric")
+np.testing.assert_allclose(
+    d_means,
+    d_means.T,
+    atol=1e-6,
+    err_msg=f"the matrix must be symmetric: fill in every pair [i, j], not only i < j; {ALIKE}",
+)
 np.testing.assert_allclose(np.diag(d_means), 0.0, atol=1e-6, err_msg="the diagonal must be 0")
 print("class_distances: all visible checks passed")
 
