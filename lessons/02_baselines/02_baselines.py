@@ -121,8 +121,9 @@ def stratified_split(
     raise NotImplementedError()
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "8916587c617d0c3378f466ca64949d08", "grade": true, "grade_id": "stratified_split_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"cell_type": "code", "checksum": "f659145c3842c83ccb17db3240911cea", "grade": true, "grade_id": "stratified_split_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check stratified_split: four arrays, the right number per class, pairs kept, nothing lost or repeated, shuffled, reproducible."""
+SPLIT = "reread '1. Three sets of data'"
 x_demo = np.arange(100).reshape(100, 1)  # each example holds its own position
 y_demo = np.repeat(np.arange(4), 25)  # four classes of 25, sorted
 parts = stratified_split(x_demo, y_demo, val_fraction=0.2, seed=0)
@@ -141,18 +142,28 @@ assert xv.shape == (20, 1) and yv.shape == (20,), (
     f"expected 20 validation examples (5 of each class), got x_val {xv.shape}, y_val {yv.shape}"
 )
 assert np.bincount(yv, minlength=4).tolist() == [5, 5, 5, 5], (
-    f"the validation set should hold 5 of each class, it holds {np.bincount(yv, minlength=4).tolist()}"
+    f"the validation set should hold 5 of each class, it holds "
+    f"{np.bincount(yv, minlength=4).tolist()}: pick the validation examples class by class; "
+    + SPLIT
 )
 assert np.array_equal(y_demo[xt[:, 0]], yt) and np.array_equal(y_demo[xv[:, 0]], yv), (
-    "x and y rows must stay paired: index x and y with the same positions"
+    f"x and y rows must stay paired: index x and y with the same positions; {SPLIT}"
 )
 assert np.array_equal(np.sort(np.concatenate([xt[:, 0], xv[:, 0]])), np.arange(100)), (
     "every example must land in exactly one set: some are missing or repeated"
 )
-assert not np.array_equal(yt, np.sort(yt)), "shuffle the training set: it is still sorted by class"
+assert not np.array_equal(yt, np.sort(yt)), (
+    f"shuffle the training set: it is still sorted by class; {SPLIT}"
+)
 again = stratified_split(x_demo, y_demo, val_fraction=0.2, seed=0)
 assert all(np.array_equal(a, b) for a, b in zip(parts, again, strict=True)), (
-    "the same seed must give the same split: use np.random.default_rng(seed)"
+    "the same seed must give the same split: use np.random.default_rng(seed), never the "
+    f"global np.random functions; {SPLIT}"
+)
+odd = np.bincount(stratified_split(x_demo, y_demo, val_fraction=0.15, seed=1)[3], minlength=4)
+assert odd.tolist() == [4, 4, 4, 4], (
+    f"val_fraction=0.15: 0.15 * 25 = 3.75 should give int(round(3.75)) = 4 validation examples "
+    f"per class, got {odd.tolist()}: round before int(); {SPLIT}"
 )
 print("stratified_split: all visible checks passed")
 
@@ -224,26 +235,50 @@ def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     raise NotImplementedError()
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "ed7e234444d0e4c83b76166ec4f0af23", "grade": true, "grade_id": "accuracy_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-"""Check accuracy: a Python float, right for labels and for scores, and a ValueError on mismatched lengths."""
+# %% nbgrader={"cell_type": "code", "checksum": "b6dbe6b684d6737a90336ee366eda444", "grade": true, "grade_id": "accuracy_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""Check accuracy: a Python float, right for labels, lists and scores (argmax of each row), and a ValueError on mismatched lengths."""
+MEASURE = "reread '2. Measuring a classifier'"
 acc = accuracy(np.array([0, 1, 2, 3]), np.array([0, 1, 0, 3]))
 assert isinstance(acc, float), (
-    f"expected a Python float, got {type(acc).__name__} (hint: wrap the result in float(...))"
+    f"expected a Python float, got {type(acc).__name__} (hint: wrap the result in float(...)); "
+    + MEASURE
 )
-assert abs(acc - 0.75) < 1e-9, f"3 of 4 predictions are right: expected 0.75, got {acc}"
-scores = np.array([[0.1, 2.0, -1.0], [3.0, 0.5, 0.2], [0.0, 0.1, 0.2]])
-acc_scores = accuracy(np.array([1, 0, 0]), scores)
+assert abs(acc - 0.75) < 1e-9, (
+    f"3 of 4 predictions are right: expected 0.75, got {acc}: the share of right ones, "
+    f"a true division; {MEASURE}"
+)
+scores = np.array([[0.1, 2.0, -1.0], [3.0, 0.5, 0.2], [0.0, 4.0, 0.2]])
+try:
+    acc_scores = accuracy(np.array([1, 0, 1]), scores)
+except Exception as error:  # noqa: BLE001 -- any failure here has the same cause
+    raise AssertionError(
+        f"accuracy(y_true, scores) raised {type(error).__name__}: {error}. With scores of shape "
+        f"(n, num_classes), take the argmax of each row first; {MEASURE}"
+    ) from None
 assert isinstance(acc_scores, float), f"expected a Python float, got {type(acc_scores).__name__}"
-assert abs(acc_scores - 2 / 3) < 1e-9, (
-    f"with scores, the predicted classes are the row-wise argmax, 1, 0 and 2: expected 2/3, "
-    f"got {acc_scores}"
+assert abs(acc_scores - 1.0) < 1e-9, (
+    f"with scores, the predicted class of each example is the argmax of its row (axis=1): "
+    f"here all three are right, expected 1.0, got {acc_scores}; {MEASURE}"
+)
+try:
+    acc_list = accuracy([1, 1, 0], [1, 0, 0])
+except Exception as error:  # noqa: BLE001
+    raise AssertionError(
+        f"accuracy([1, 1, 0], [1, 0, 0]) raised {type(error).__name__}: {error}. Lists must work "
+        f"too: turn both arguments into arrays with np.asarray first; {MEASURE}"
+    ) from None
+assert isinstance(acc_list, float) and abs(acc_list - 2 / 3) < 1e-9, (
+    f"accuracy([1, 1, 0], [1, 0, 0]) should be 2/3, got {acc_list!r}"
 )
 try:
     accuracy(np.array([0, 1, 2]), np.array([0, 1]))
 except ValueError:
     pass
 else:
-    raise AssertionError("accuracy should raise ValueError when y_true and y_pred differ in length")
+    raise AssertionError(
+        "accuracy should raise ValueError when y_true and y_pred differ in length: compare "
+        f"len(y_true) with len(y_pred) after the argmax; {MEASURE}"
+    )
 print("accuracy: all visible checks passed")
 
 # %% [markdown]
@@ -293,19 +328,24 @@ def fit_centroids(x: np.ndarray, y: np.ndarray, num_classes: int = 10) -> np.nda
     raise NotImplementedError()
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "aa01c28cb6da737c792c6ca863fac0fa", "grade": true, "grade_id": "fit_centroids_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"cell_type": "code", "checksum": "0ac8618ed811a985d0cb9e034071be7b", "grade": true, "grade_id": "fit_centroids_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check fit_centroids: a float32 array with one flat row per class, each the mean of its class."""
-tiny_x = np.array([[[0, 2]], [[10, 10]], [[4, 6]], [[1, 1]]], dtype=np.float32)  # four 1x2 images
+CENTROIDS = "reread '3. Nearest centroid: classify by the closest mean image'"
+tiny_x = np.array([[[0, 2]], [[10, 10]], [[4, 7]], [[1, 1]]], dtype=np.float32)  # four 1x2 images
 tiny_y = np.array([0, 1, 0, 2])
 tiny = fit_centroids(tiny_x, tiny_y, num_classes=3)
 assert isinstance(tiny, np.ndarray), f"expected a NumPy array, got {type(tiny).__name__}"
-assert tiny.dtype == np.float32, f"expected dtype float32, got {tiny.dtype} (hint: .astype)"
+assert tiny.dtype == np.float32, (
+    f"expected dtype float32, got {tiny.dtype} (hint: .astype(np.float32)); {CENTROIDS}"
+)
 assert tiny.shape == (3, 2), (
-    f"three classes of 1x2 images should give shape (3, 2), one flat row per class, got {tiny.shape}"
+    f"num_classes=3 and 1x2 images should give shape (3, 2), one flat row per class, got "
+    f"{tiny.shape}; {CENTROIDS}"
 )
 np.testing.assert_allclose(
-    tiny, [[2, 4], [10, 10], [1, 1]],
-    err_msg="row 0 should average the images of class 0, (0, 2) and (4, 6), giving (2, 4)",
+    tiny, [[2, 4.5], [10, 10], [1, 1]],
+    err_msg="row 0 should average the images of class 0, (0, 2) and (4, 7), giving (2, 4.5): "
+    f"the mean of each pixel over the class, with a true division; {CENTROIDS}",
 )  # fmt: skip
 real = fit_centroids(x_test[:2000], y_test[:2000])
 assert isinstance(real, np.ndarray) and real.dtype == np.float32, "expected a float32 NumPy array"
@@ -350,8 +390,9 @@ def predict_nearest_centroid(x: np.ndarray, centroids: np.ndarray) -> np.ndarray
     raise NotImplementedError()
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "e000fbedd6e7fca632e0c13ebb8978b7", "grade": true, "grade_id": "predict_nearest_centroid_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"cell_type": "code", "checksum": "ecc363f6f25d8da55055e31f7f7be3f0", "grade": true, "grade_id": "predict_nearest_centroid_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check predict_nearest_centroid: integer labels of shape (n,), the closest centroid in Euclidean distance."""
+NEAREST = "reread 'Exercise 4 — predict the nearest centroid (2 points)'"
 cents = np.array([[0.0, 0.0], [10.0, 10.0], [0.0, 10.0]], dtype=np.float32)
 points = np.array([[1.0, 1.0], [9.0, 8.0], [4.0, 6.0], [1.0, 9.0]], dtype=np.float32)
 pred = predict_nearest_centroid(points, cents)
@@ -359,15 +400,24 @@ assert isinstance(pred, np.ndarray), f"expected a NumPy array, got {type(pred)._
 assert np.issubdtype(pred.dtype, np.integer), (
     f"predictions are class indices: expected an integer dtype, got {pred.dtype} (hint: argmin)"
 )
-assert pred.shape == (4,), f"expected one prediction per point, shape (4,), got {pred.shape}"
+assert pred.shape == (4,), (
+    f"expected one prediction per point, shape (4,), got {pred.shape}: take the argmin over "
+    f"the centroids, axis 1; {NEAREST}"
+)
 assert pred.tolist() == [0, 1, 2, 2], (
     f"expected [0, 1, 2, 2], got {pred.tolist()}: (4, 6) is closest to centroid 2 at (0, 10); "
-    "take the argmin over centroids (axis 1), of distances, not of dot products"
+    f"take the argmin over centroids (axis 1), of distances, not of dot products; {NEAREST}"
 )
 imgs = np.zeros((3, 2, 2), dtype=np.float32)
-img_pred = predict_nearest_centroid(
-    imgs, np.array([[1, 1, 1, 1], [0, 0, 0, 0.5]], dtype=np.float32)
-)
+try:
+    img_pred = predict_nearest_centroid(
+        imgs, np.array([[1, 1, 1, 1], [0, 0, 0, 0.5]], dtype=np.float32)
+    )
+except Exception as error:  # noqa: BLE001 -- any failure here has the same cause
+    raise AssertionError(
+        f"images of shape (3, 2, 2) raised {type(error).__name__}: {error}. Flatten them to "
+        f"shape (n, d) first, as fit_centroids does; {NEAREST}"
+    ) from None
 assert isinstance(img_pred, np.ndarray) and img_pred.shape == (3,), (
     "images of shape (n, height, width) must be flattened first: expected shape (3,)"
 )
@@ -537,8 +587,9 @@ def build_dense_model(hidden_units: int = 128, num_classes: int = 10) -> keras.M
     raise NotImplementedError()
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "083a849fdc476ffea919d9999c20e642", "grade": true, "grade_id": "build_dense_model_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-"""Check build_dense_model: a Keras model with the specified layers, shapes, activations and parameter count."""
+# %% nbgrader={"cell_type": "code", "checksum": "f6b094c02911fee5e699157e453368d0", "grade": true, "grade_id": "build_dense_model_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""Check build_dense_model: a Keras model with the specified layers, shapes, activations and parameter count, for the defaults and for other arguments."""
+DENSE = "reread '5. A small dense network'"
 model = build_dense_model()
 assert isinstance(model, keras.Model), f"expected a Keras model, got {type(model).__name__}"
 assert model.built, (
@@ -546,7 +597,7 @@ assert model.built, (
 )
 kinds = [type(layer).__name__ for layer in model.layers]
 assert kinds == ["Flatten", "Dense", "Dense"], (
-    f"expected the layers Flatten, Dense, Dense (keras.Input is not a layer), got {kinds}"
+    f"expected the layers Flatten, Dense, Dense (keras.Input is not a layer), got {kinds}; {DENSE}"
 )
 assert tuple(model.input_shape) == (None, 28, 28), (
     f"expected input shape (None, 28, 28), got {model.input_shape}: start with keras.Input(shape=(28, 28))"
@@ -557,14 +608,24 @@ assert tuple(model.output_shape) == (None, 10), (
 hidden, output = model.layers[1], model.layers[2]
 assert hidden.units == 128, f"the hidden layer should have 128 units, it has {hidden.units}"
 assert hidden.activation.__name__ == "relu", (
-    f"the hidden layer should use ReLU, it uses {hidden.activation.__name__}"
+    f"the hidden layer should use ReLU, it uses {hidden.activation.__name__}; {DENSE}"
 )
 assert output.activation.__name__ == "linear", (
-    f"the output layer should have no activation (logits), it uses {output.activation.__name__}"
+    f"the output layer should have no activation (logits), it uses "
+    f"{output.activation.__name__}; {DENSE}"
 )
 n_params = model.count_params()
 assert n_params == 101_770, (
     f"expected 784*128 + 128 + 128*10 + 10 = 101,770 parameters, got {n_params:,}"
+)
+other = build_dense_model(hidden_units=32, num_classes=5)
+assert isinstance(other, keras.Model) and len(other.layers) == 3, (
+    "build_dense_model(hidden_units=32, num_classes=5) should build the same three layers"
+)
+assert other.layers[1].units == 32 and tuple(other.output_shape) == (None, 5), (
+    f"build_dense_model(hidden_units=32, num_classes=5): expected a hidden layer of 32 units "
+    f"and 5 outputs, got {other.layers[1].units} and {other.output_shape[-1]}. Use the "
+    f"arguments, not the default numbers; {DENSE}"
 )
 print("build_dense_model: all visible checks passed")
 
