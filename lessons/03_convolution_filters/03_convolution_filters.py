@@ -184,18 +184,24 @@ def conv2d(
     raise NotImplementedError()
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "5373cd0d14e5b55a18342c400621c819", "grade": true, "grade_id": "conv2d_tests", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
-"""Check conv2d: type, dtype and shape for each padding and stride, values inside and at the borders, bad padding."""
+# %% nbgrader={"cell_type": "code", "checksum": "6d9977bf0a411c4b8cdd5ae4a8b0b837", "grade": true, "grade_id": "conv2d_tests", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
+"""Check conv2d: type, dtype and shape for each padding and stride, values inside and at the borders, strides, even kernels, bad padding."""
+PADDING = "reread 'How big is the output? Padding and stride'"
 out = conv2d(image, filters.VERTICAL_EDGE)
 assert isinstance(out, np.ndarray), f"expected a NumPy array, got {type(out).__name__}"
 assert out.dtype == np.float32, (
-    f"expected dtype float32, got {out.dtype}: convert with .astype(np.float32)"
+    f"expected dtype float32, got {out.dtype}: convert with .astype(np.float32) "
+    "(reread 'One output value by hand')"
 )
-assert out.shape == (26, 26), f"'valid' padding: expected shape (26, 26), got {out.shape}"
+assert out.shape == (26, 26), (
+    f"'valid' padding: expected shape (26, 26), got {out.shape}: a 3-wide window fits at "
+    f"28 - 3 + 1 positions; {PADDING}"
+)
 hand = float((image[11:14, 11:14] * filters.VERTICAL_EDGE).sum())
 assert np.isclose(out[11, 11], hand, atol=1e-4), (
     f"out[11, 11] should be the window image[11:14, 11:14] times the kernel, summed: {hand:.4f}; "
-    f"got {out[11, 11]:.4f}. Is the window's top-left corner at (i, j)?"
+    f"got {out[11, 11]:.4f}. Is the window's top-left corner at (i, j), and the kernel used "
+    "as it is, not flipped? Reread 'One output value by hand'"
 )
 shapes = {
     ("same", 1): (28, 28),
@@ -205,30 +211,61 @@ shapes = {
 }
 for (pad, step), expected in shapes.items():
     got = conv2d(image, filters.VERTICAL_EDGE, padding=pad, stride=step).shape
-    assert got == expected, f"padding={pad!r}, stride={step}: expected shape {expected}, got {got}"
+    assert got == expected, (
+        f"padding={pad!r}, stride={step}: expected shape {expected}, got {got}; {PADDING}"
+    )
 tiny = np.arange(16, dtype=np.float32).reshape(4, 4)
 np.testing.assert_allclose(
     conv2d(tiny, np.array([[1.0, 0.0], [0.0, -1.0]])),
     np.full((3, 3), -5.0),
-    err_msg="a 2x2 kernel [[1, 0], [0, -1]] on np.arange(16).reshape(4, 4) gives -5 everywhere",
+    err_msg="a 2x2 kernel [[1, 0], [0, -1]] on np.arange(16).reshape(4, 4) gives -5 everywhere: "
+    "kernels can have an even side. Reread 'One output value by hand'",
+)
+weights = np.array([[1.0, 2.0], [3.0, 4.0]])
+strided = conv2d(tiny, weights, stride=2)
+assert isinstance(strided, np.ndarray) and strided.shape == (2, 2), (
+    f"stride 2, 2x2 kernel, 4x4 image: expected shape (2, 2), got "
+    f"{getattr(strided, 'shape', None)}; {PADDING}"
+)
+assert np.isclose(strided[1, 0], (tiny[2:4, 0:2] * weights).sum()), (
+    "with stride 2, output row i uses the window that starts at image row i * stride: "
+    f"out[1, 0] should come from tiny[2:4, 0:2], got {strided[1, 0]}; {PADDING}"
+)
+same_even = conv2d(tiny, weights, padding="same")
+assert isinstance(same_even, np.ndarray) and same_even.shape == (4, 4), (
+    "padding='same' with a 2x2 kernel on a 4x4 image: expected shape (4, 4), got "
+    f"{getattr(same_even, 'shape', None)}. An even kernel needs an odd number of zero rows "
+    f"(p = 1 here), not k // 2 on each side; {PADDING}"
+)
+corner = np.array([[1.0, 0.0], [0.0, 0.0]])
+np.testing.assert_allclose(
+    conv2d(tiny, corner, padding="same"),
+    tiny,
+    err_msg="'same' padding, 2x2 kernel with a 1 in its top-left corner: the output should be "
+    "the image itself, because of the p rows of zeros, p // 2 (here 0) go on top and the rest "
+    f"at the bottom (columns likewise); {PADDING}",
 )
 np.testing.assert_allclose(
     conv2d(image, filters.IDENTITY, padding="same"),
     image,
     atol=1e-6,
-    err_msg="'same' padding with the identity kernel must give back the image unchanged",
+    err_msg="'same' padding with the identity kernel must give back the image unchanged; "
+    + PADDING,
 )
 ones = conv2d(np.ones((4, 4)), np.ones((3, 3)), padding="same")
 assert np.isclose(ones[0, 0], 4) and np.isclose(ones[0, 1], 6) and np.isclose(ones[1, 1], 9), (
     "a 3x3 kernel of ones on a 4x4 image of ones with 'same' padding should give 4 in the "
-    f"corners, 6 on the edges and 9 inside (the padding zeros count as 0); got\n{ones}"
+    f"corners, 6 on the edges and 9 inside (the padding zeros count as 0); got\n{ones}\n{PADDING}"
 )
 try:
     conv2d(image, filters.BLUR, padding="full")
 except ValueError:
     pass
 else:
-    raise AssertionError("padding='full' should raise ValueError: only 'valid' and 'same' exist")
+    raise AssertionError(
+        "padding='full' should raise ValueError: only 'valid' and 'same' exist (see the "
+        f"docstring's Raises section); {PADDING}"
+    )
 print("conv2d: all visible checks passed")
 
 
@@ -343,14 +380,21 @@ def diagonal_edge_kernel() -> np.ndarray:
     raise NotImplementedError()
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "9eb3e1f65f28d3a139ca9314111ae73b", "grade": true, "grade_id": "diagonal_edge_kernel_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"cell_type": "code", "checksum": "1aa5cd94ecff77ec4aecfcb83e47d759", "grade": true, "grade_id": "diagonal_edge_kernel_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check diagonal_edge_kernel by what it does: 3x3 floats, silent on flat images, strongest on \\ edges."""
+KERNELS = "reread 'Hand-made kernels'"
 k = diagonal_edge_kernel()
-assert isinstance(k, np.ndarray), f"expected a NumPy array, got {type(k).__name__}"
-assert np.issubdtype(k.dtype, np.floating), f"expected a float dtype, got {k.dtype}"
+assert isinstance(k, np.ndarray), (
+    f"expected a NumPy array, got {type(k).__name__}: wrap your weights in np.array(...); "
+    + KERNELS
+)
+assert np.issubdtype(k.dtype, np.floating), (
+    f"expected a float dtype, got {k.dtype}: write the weights as floats or pass "
+    f"dtype=np.float32; {KERNELS}"
+)
 assert k.shape == (3, 3), f"expected shape (3, 3), got {k.shape}"
 k = np.array(k, dtype=np.float64)
-assert np.abs(k).max() > 0, "the kernel is all zeros: it responds to nothing"
+assert np.abs(k).max() > 0, f"the kernel is all zeros: it responds to nothing; {KERNELS}"
 
 
 def _peak(img: np.ndarray, kern: np.ndarray) -> float:
@@ -360,17 +404,18 @@ def _peak(img: np.ndarray, kern: np.ndarray) -> float:
 
 scale = np.abs(k).sum()
 assert _peak(np.full((12, 12), 0.7), k) <= 1e-6 * scale, (
-    f"on a flat image the kernel must give 0, but its weights add up to {k.sum():.3g}, not 0"
+    f"on a flat image the kernel must give 0, but its weights add up to {k.sum():.3g}, not 0; "
+    + KERNELS
 )
 diag, anti, vert, horiz = (_peak(edges[..., c], k) for c in range(4))
 assert diag > vert and diag > horiz, (
     f"the \\ edge should give the strongest response: \\ gives {diag:.3g}, vertical {vert:.3g}, "
     f"horizontal {horiz:.3g}. Put the positive and negative weights in opposite corners across "
-    "the \\ diagonal."
+    f"the \\ diagonal; {KERNELS}"
 )
 assert anti <= 0.5 * diag, (
     f"the / edge gives {anti:.3g}, more than half of the \\ edge's {diag:.3g}: the kernel should "
-    "not see edges in the other diagonal direction"
+    f"not see edges in the other diagonal direction; {KERNELS}"
 )
 print("diagonal_edge_kernel: all visible checks passed")
 
@@ -414,20 +459,27 @@ def flip_kernel(kernel: np.ndarray) -> np.ndarray:
     raise NotImplementedError()
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "f8846142ddfd7aeec979240b18d9853e", "grade": true, "grade_id": "flip_kernel_tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"cell_type": "code", "checksum": "2b92093049d97eb851a795d10f38d402", "grade": true, "grade_id": "flip_kernel_tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Check flip_kernel: same shape and dtype, both axes flipped, input untouched."""
+FLIP = "reread 'Cross-correlation or convolution?'"
 k = np.arange(6, dtype=np.float32).reshape(2, 3)
 flipped = flip_kernel(k)
 assert isinstance(flipped, np.ndarray), f"expected a NumPy array, got {type(flipped).__name__}"
-assert flipped.shape == (2, 3), f"expected shape (2, 3), got {flipped.shape}"
+assert flipped.shape == (2, 3), (
+    f"expected shape (2, 3), got {flipped.shape}: turning by 180 degrees keeps the shape; " + FLIP
+)
 assert flipped.dtype == k.dtype, f"expected dtype {k.dtype}, got {flipped.dtype}"
 np.testing.assert_array_equal(
     flipped,
     [[5, 4, 3], [2, 1, 0]],
-    err_msg="[[0, 1, 2], [3, 4, 5]] flipped both ways is [[5, 4, 3], [2, 1, 0]]; flipping only one axis is not enough",
+    err_msg="[[0, 1, 2], [3, 4, 5]] flipped both ways is [[5, 4, 3], [2, 1, 0]]; flipping only "
+    f"one axis is not enough; {FLIP}",
 )
 np.testing.assert_array_equal(
-    k, np.arange(6).reshape(2, 3), err_msg="flip_kernel must not modify its input"
+    k,
+    np.arange(6).reshape(2, 3),
+    err_msg="flip_kernel must not modify its input: return a new array, do not assign into "
+    f"`kernel`; {FLIP}",
 )
 print("flip_kernel: all visible checks passed")
 
@@ -510,6 +562,8 @@ np.testing.assert_allclose(
     keras.ops.convert_to_numpy(strided(image[np.newaxis, :, :, np.newaxis]))[0, :, :, 0],
     conv2d(image, np.array([[1.0, 2.0], [3.0, 4.0]]), padding="same", stride=3),
     atol=1e-5,
+    err_msg="Keras and your conv2d differ for a 2x2 kernel with stride 3: check the stride and "
+    "the 'same' padding rule in 'How big is the output? Padding and stride'",
 )
 "2x2 kernel, stride 3: conv2d and Keras agree"
 
@@ -567,30 +621,39 @@ def apply_kernels(image: np.ndarray, kernels: np.ndarray, padding: str = "same")
     raise NotImplementedError()
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "711ac521cd1c058d35f5f4c3d7ced5a0", "grade": true, "grade_id": "apply_kernels_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"cell_type": "code", "checksum": "6b080b0a10bb28d73260de1ea1e9d57f", "grade": true, "grade_id": "apply_kernels_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check apply_kernels: type, dtype, (H, W, C) shape for both paddings, one channel per kernel, in order."""
 stack = filters.kernel_stack(["vertical edge", "blur", "identity"])
+STACK = "reread 'From one filter to a stack of feature maps'"
 maps = apply_kernels(image, stack)
 assert isinstance(maps, np.ndarray), f"expected a NumPy array, got {type(maps).__name__}"
 assert maps.dtype == np.float32, f"expected dtype float32, got {maps.dtype}"
 assert maps.shape == (28, 28, 3), (
-    f"expected shape (28, 28, 3): channels last, one per kernel; got {maps.shape}"
+    f"expected shape (28, 28, 3): channels last, one per kernel; got {maps.shape}; {STACK}"
 )
 np.testing.assert_allclose(
     maps[:, :, 2],
     image,
     atol=1e-6,
-    err_msg="channel 2 (the identity kernel) should be the image itself",
+    err_msg="channel 2 (the identity kernel) should be the image itself: kernel number c is "
+    f"kernels[:, :, c], along the last axis; {STACK}",
 )
 np.testing.assert_allclose(
     maps[:, :, 0],
     filters.filter_image(image, filters.VERTICAL_EDGE),
     atol=1e-5,
-    err_msg="channel 0 should be the image filtered by kernels[:, :, 0], the vertical edge",
+    err_msg="channel 0 should be the image filtered by kernels[:, :, 0], the vertical edge, "
+    f"as conv2d does it (the kernel not flipped); {STACK}",
+)
+four = apply_kernels(image, np.concatenate([stack, stack[:, :, :1]], axis=-1))
+assert isinstance(four, np.ndarray) and four.shape == (28, 28, 4), (
+    "with a stack of 4 kernels, shape (3, 3, 4), expected shape (28, 28, 4), got "
+    f"{getattr(four, 'shape', None)}: the number of kernels is kernels.shape[-1]; {STACK}"
 )
 valid = apply_kernels(image, stack, padding="valid")
 assert isinstance(valid, np.ndarray) and valid.shape == (26, 26, 3), (
-    f"padding='valid': expected shape (26, 26, 3), got {getattr(valid, 'shape', None)}"
+    f"padding='valid': expected shape (26, 26, 3), got {getattr(valid, 'shape', None)}: "
+    f"pass `padding` on to conv2d; {STACK}"
 )
 print("apply_kernels: all visible checks passed")
 
