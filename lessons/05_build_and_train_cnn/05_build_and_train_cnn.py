@@ -92,22 +92,35 @@ def to_model_input(images: np.ndarray) -> np.ndarray:
     raise NotImplementedError()
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "e5c61d03d12c2af97d00a38ecc26ee7b", "grade": true, "grade_id": "to_model_input_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-"""Check to_model_input: a float32 array, a channel axis, values scaled to [0, 1]."""
+# %% nbgrader={"cell_type": "code", "checksum": "fb0c4dc7d3652925a4bd5768e1f59fb2", "grade": true, "grade_id": "to_model_input_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""Check to_model_input: a float32 array, a channel axis, values scaled to [0, 1] by 255."""
+INPUT = "reread 'The input a convolution layer expects'"
 sample = to_model_input(x_train[:5])
 assert isinstance(sample, np.ndarray), f"expected a NumPy array, got {type(sample).__name__}"
-assert sample.dtype == np.float32, f"expected dtype float32, got {sample.dtype}"
+assert sample.dtype == np.float32, (
+    f"expected dtype float32, got {sample.dtype}: convert with .astype(np.float32); {INPUT}"
+)
 assert sample.shape == (5, 28, 28, 1), (
-    f"expected shape (5, 28, 28, 1): the images plus a channel axis; got {sample.shape}"
+    f"expected shape (5, 28, 28, 1): the images plus a channel axis at the end; got "
+    f"{sample.shape}; {INPUT}"
 )
 assert 0.0 <= float(sample.min()) and float(sample.max()) <= 1.0, (
-    f"expected values in [0, 1], got {float(sample.min())} to {float(sample.max())}: divide by 255"
+    f"expected values in [0, 1], got {float(sample.min())} to {float(sample.max())}: divide by "
+    f"255; {INPUT}"
 )
 np.testing.assert_allclose(
     sample[0, :, :, 0],
     x_train[0] / 255.0,
     rtol=1e-6,
-    err_msg="sample[0, :, :, 0] should be the first image divided by 255",
+    err_msg=f"sample[0, :, :, 0] should be the first image divided by 255; {INPUT}",
+)
+faint = to_model_input(np.array([[[0, 51]]], dtype=np.uint8))
+np.testing.assert_allclose(
+    np.asarray(faint).ravel(),
+    [0.0, 0.2],
+    rtol=1e-6,
+    err_msg="an image whose darkest pixel is 51 must give 0.2 there: divide by 255, not by the "
+    f"largest value; {INPUT}",
 )
 print("to_model_input: all visible checks passed")
 
@@ -177,8 +190,9 @@ def build_cnn(
     raise NotImplementedError()
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "97e7a14bfc12a7ca1c8f074900dc7a2e", "grade": true, "grade_id": "build_cnn_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-"""Check build_cnn against the table: layer types, output shapes, activations, dropout rate, weights."""
+# %% nbgrader={"cell_type": "code", "checksum": "ef705233c727690bc57dfe989b54640f", "grade": true, "grade_id": "build_cnn_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+"""Check build_cnn against the table: layer types, output shapes, activations, dropout rate, weights; and with other arguments."""
+NETWORK = "reread 'The network, layer by layer'"
 cnn = build_cnn()
 assert isinstance(cnn, keras.Model), f"expected a keras.Model, got {type(cnn).__name__}"
 assert tuple(cnn.input_shape) == (None, 28, 28, 1), (
@@ -199,27 +213,47 @@ spec = [
 ]
 layers = [layer for layer in cnn.layers if not isinstance(layer, keras.layers.InputLayer)]
 assert len(layers) == len(spec), (
-    f"expected {len(spec)} layers, got {len(layers)}: {[type(layer).__name__ for layer in layers]}"
+    f"expected {len(spec)} layers, got {len(layers)}: {[type(layer).__name__ for layer in layers]}; "
+    + NETWORK
 )
 for number, (layer, (kind, shape, weights)) in enumerate(zip(layers, spec, strict=True), start=1):
     assert isinstance(layer, kind), (
-        f"layer {number}: expected {kind.__name__}, got {type(layer).__name__}"
+        f"layer {number}: expected {kind.__name__}, got {type(layer).__name__}; {NETWORK}"
     )
     assert tuple(layer.output.shape) == shape, (
-        f"layer {number} ({kind.__name__}): expected output shape {shape}, got {tuple(layer.output.shape)}"
+        f"layer {number} ({kind.__name__}): expected output shape {shape}, got "
+        f"{tuple(layer.output.shape)} (padding 'valid', 3x3 kernels, 2x2 pooling); {NETWORK}"
     )
     assert layer.count_params() == weights, (
-        f"layer {number} ({kind.__name__}): expected {weights:,} weights, got {layer.count_params():,}"
+        f"layer {number} ({kind.__name__}): expected {weights:,} weights, got "
+        f"{layer.count_params():,}; {NETWORK}"
     )
 for number in (1, 3, 6):
     name = getattr(layers[number - 1].activation, "__name__", "")
-    assert name == "relu", f"layer {number}: expected activation relu, got {name or 'none'}"
+    assert name == "relu", (
+        f"layer {number}: expected activation relu, got {name or 'none'}; {NETWORK}"
+    )
 name = getattr(layers[7].activation, "__name__", "")
-assert name == "softmax", f"the last layer: expected activation softmax, got {name or 'none'}"
+assert name == "softmax", (
+    f"the last layer: expected activation softmax, got {name or 'none'}: the network outputs "
+    f"probabilities; {NETWORK}"
+)
 assert abs(float(layers[6].rate) - 0.3) < 1e-9, (
     f"the Dropout layer: expected rate 0.3, got {layers[6].rate}"
 )
 assert cnn.count_params() == 225034, f"expected 225,034 weights in all, got {cnn.count_params():,}"
+small = build_cnn(filters=(8, 16), dense_units=32, dropout=0.5, n_classes=5)
+inner = [layer for layer in small.layers if not isinstance(layer, keras.layers.InputLayer)]
+got = (
+    [tuple(inner[i].output.shape)[-1] for i in (0, 2, 5, 7)] + [float(inner[6].rate)]
+    if len(inner) == len(spec)
+    else None
+)
+assert got == [8, 16, 32, 5, 0.5], (
+    "build_cnn(filters=(8, 16), dense_units=32, dropout=0.5, n_classes=5) should have 8 and 16 "
+    f"filters, 32 dense units, 5 outputs and dropout 0.5; got {got}. The table gives the "
+    f"defaults: use the arguments, not the numbers; {NETWORK}"
+)
 print("build_cnn: all visible checks passed")
 
 # %% [markdown]
@@ -262,26 +296,49 @@ def compile_cnn(model: keras.Model, learning_rate=1e-3) -> keras.Model:
     raise NotImplementedError()
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "290a9faa51fa049daaa75aee42731c2a", "grade": true, "grade_id": "compile_cnn_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-"""Check compile_cnn on a small model: Adam, its learning rate, the loss on integer labels, accuracy."""
+# %% nbgrader={"cell_type": "code", "checksum": "02e2b07aa2809bdbd40463db4d25d9a6", "grade": true, "grade_id": "compile_cnn_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""Check compile_cnn on a small model: Adam with the learning rate given, the loss on integer labels and probabilities, accuracy."""
+COMPILE = "reread 'Compile: a loss, an optimizer and a metric'"
 probe = keras.Sequential(
     [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")]
 )
+# confident weights: the probabilities differ clearly from a softmax taken twice
+probe_weights = np.random.default_rng(5).normal(0.0, 0.3, size=(784, 10)).astype(np.float32)
+probe.layers[-1].set_weights([probe_weights, np.zeros(10, dtype=np.float32)])
 compiled = compile_cnn(probe)
-assert compiled is probe, "compile_cnn should compile the model it is given and return it"
+assert compiled is probe, (
+    "compile_cnn should compile the model it is given and return it (add `return model`); "
+    + COMPILE
+)
 assert isinstance(probe.optimizer, keras.optimizers.Adam), (
-    f"expected the Adam optimizer, got {type(probe.optimizer).__name__}"
+    f"expected the Adam optimizer, got {type(probe.optimizer).__name__}; {COMPILE}"
 )
 rate = float(keras.ops.convert_to_numpy(probe.optimizer.learning_rate))
 assert abs(rate - 1e-3) < 1e-9, f"expected learning rate 0.001 by default, got {rate}"
 few_x, few_y = x_train_in[:16], y_train[:16]
-scores = probe.evaluate(few_x, few_y, verbose=0, return_dict=True)
-assert "accuracy" in scores, f"expected an 'accuracy' metric; evaluate reports {sorted(scores)}"
+try:
+    scores = probe.evaluate(few_x, few_y, verbose=0, return_dict=True)
+except Exception as error:  # noqa: BLE001 -- any failure here has the same cause
+    raise AssertionError(
+        f"evaluating on 16 images with integer labels failed ({type(error).__name__}): the "
+        f"labels are integers 0-9, which the *sparse* categorical cross-entropy expects; {COMPILE}"
+    ) from None
+assert "accuracy" in scores, (
+    f"expected an 'accuracy' metric; evaluate reports {sorted(scores)}: metrics=['accuracy']"
+)
 p = keras.ops.convert_to_numpy(probe(few_x))
-expected_loss = float(np.mean(-np.log(p[np.arange(16), few_y])))
+expected_loss = float(np.mean(-np.log(np.clip(p[np.arange(16), few_y], 1e-7, 1.0))))
 assert abs(scores["loss"] - expected_loss) < 1e-3 * max(1.0, expected_loss), (
     f"the loss on 16 images is {scores['loss']:.4f}, but the sparse categorical cross-entropy "
-    f"of the model's probabilities is {expected_loss:.4f}: check the loss (and from_logits)"
+    f"of the model's probabilities is {expected_loss:.4f}: the model outputs probabilities, "
+    f"not logits (from_logits must stay False); {COMPILE}"
+)
+slow = compile_cnn(keras.models.clone_model(probe), learning_rate=3e-4)
+slow_rate = float(keras.ops.convert_to_numpy(slow.optimizer.learning_rate))
+assert abs(slow_rate - 3e-4) < 1e-10, (
+    f"compile_cnn(model, learning_rate=0.0003) gives the optimizer a learning rate of "
+    f"{slow_rate:g}: create the optimizer yourself, keras.optimizers.Adam(learning_rate=...), "
+    f"with the argument; the string 'adam' always means 0.001; {COMPILE}"
 )
 print("compile_cnn: all visible checks passed")
 
@@ -359,18 +416,19 @@ def make_callbacks(checkpoint_path, patience: int = 3, monitor: str = "val_loss"
     raise NotImplementedError()
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "9cfbceba655c1f7c0ff0655ccefbaf60", "grade": true, "grade_id": "make_callbacks_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-"""Check make_callbacks: a list of EarlyStopping then ModelCheckpoint, with the settings asked for."""
+# %% nbgrader={"cell_type": "code", "checksum": "59cf5fd5d525a25bbf7a6a338246a18b", "grade": true, "grade_id": "make_callbacks_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+"""Check make_callbacks: a list of EarlyStopping then ModelCheckpoint, with the settings asked for, the defaults and others."""
+CALLBACKS = "reread 'Callbacks: stop at the right time, keep the best model'"
 probe_dir = Path(tempfile.mkdtemp(prefix="fmnist-lesson05-check-"))
 callbacks = make_callbacks(probe_dir / "probe.keras")
 assert isinstance(callbacks, list), f"expected a list, got {type(callbacks).__name__}"
 assert len(callbacks) == 2, f"expected 2 callbacks, got {len(callbacks)}"
 stopper, saver = callbacks
 assert isinstance(stopper, keras.callbacks.EarlyStopping), (
-    f"the first callback: expected EarlyStopping, got {type(stopper).__name__}"
+    f"the first callback: expected EarlyStopping, got {type(stopper).__name__}; {CALLBACKS}"
 )
 assert isinstance(saver, keras.callbacks.ModelCheckpoint), (
-    f"the second callback: expected ModelCheckpoint, got {type(saver).__name__}"
+    f"the second callback: expected ModelCheckpoint, got {type(saver).__name__}; {CALLBACKS}"
 )
 assert stopper.monitor == "val_loss", (
     f"EarlyStopping: expected monitor 'val_loss', got {stopper.monitor!r}"
@@ -378,13 +436,29 @@ assert stopper.monitor == "val_loss", (
 assert stopper.patience == 3, (
     f"EarlyStopping: expected patience 3 by default, got {stopper.patience}"
 )
-assert stopper.restore_best_weights is True, "EarlyStopping: set restore_best_weights=True"
+assert stopper.restore_best_weights is True, (
+    "EarlyStopping: set restore_best_weights=True, so the best epoch's weights come back; "
+    + CALLBACKS
+)
 assert saver.monitor == "val_loss", (
     f"ModelCheckpoint: expected monitor 'val_loss', got {saver.monitor!r}"
 )
-assert saver.save_best_only is True, "ModelCheckpoint: set save_best_only=True"
+assert saver.save_best_only is True, (
+    f"ModelCheckpoint: set save_best_only=True, to save only new bests; {CALLBACKS}"
+)
 assert str(saver.filepath) == str(probe_dir / "probe.keras"), (
     f"ModelCheckpoint: expected to save to {probe_dir / 'probe.keras'}, got {saver.filepath}"
+)
+other = make_callbacks(probe_dir / "other.keras", patience=7, monitor="val_accuracy")
+settings = (
+    [other[0].patience, other[0].monitor, other[1].monitor]
+    if isinstance(other, list) and len(other) == 2
+    else None
+)
+assert settings == [7, "val_accuracy", "val_accuracy"], (
+    "make_callbacks(path, patience=7, monitor='val_accuracy'): expected EarlyStopping with "
+    f"patience 7 watching 'val_accuracy', and ModelCheckpoint watching 'val_accuracy'; got "
+    f"[patience, monitor, monitor] = {settings}. Use the arguments, in both callbacks; {CALLBACKS}"
 )
 print("make_callbacks: all visible checks passed")
 
