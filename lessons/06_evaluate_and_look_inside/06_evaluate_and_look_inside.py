@@ -139,8 +139,9 @@ def per_class_metrics(
     raise NotImplementedError()
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "7ef8fd6638b4f964695457e3f833578f", "grade": true, "grade_id": "per_class_metrics_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"cell_type": "code", "checksum": "047abc32c7948aec77de3627666e92bc", "grade": true, "grade_id": "per_class_metrics_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 """Check per_class_metrics: two float arrays of shape (n_classes,), a worked example, the zero convention."""
+METRICS = "reread 'Which classes get confused'"
 result = per_class_metrics(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 1]), n_classes=3)
 assert isinstance(result, tuple) and len(result) == 2, "expected a tuple (precision, recall)"
 precision, recall = result
@@ -148,19 +149,27 @@ for name, values in (("precision", precision), ("recall", recall)):
     assert isinstance(values, np.ndarray), (
         f"{name}: expected a NumPy array, got {type(values).__name__}"
     )
-    assert values.dtype == np.float64, f"{name}: expected dtype float64, got {values.dtype}"
+    assert values.dtype == np.float64, (
+        f"{name}: expected dtype float64, got {values.dtype}: a share is not a whole number; "
+        + METRICS
+    )
     assert values.shape == (3,), (
-        f"{name}: expected shape (3,), one value per class; got {values.shape}"
+        f"{name}: expected shape (3,), one value per class (n_classes=3); got {values.shape}; "
+        + METRICS
     )
 assert not np.isnan(precision).any(), (
-    f"class 2 is never predicted: its precision should be 0.0, not NaN; got {precision}"
+    f"class 2 is never predicted: its precision should be 0.0, not NaN; got {precision}; {METRICS}"
 )
 np.testing.assert_allclose(
-    precision, [1.0, 1 / 3, 0.0], err_msg="precision of y_true [0, 0, 1, 2], y_pred [0, 1, 1, 1]"
-)
+    precision, [1.0, 1 / 3, 0.0],
+    err_msg="precision of y_true [0, 0, 1, 2], y_pred [0, 1, 1, 1]: of the images *predicted* "
+    f"c, the share that really are c; {METRICS}",
+)  # fmt: skip
 np.testing.assert_allclose(
-    recall, [0.5, 1.0, 0.0], err_msg="recall of y_true [0, 0, 1, 2], y_pred [0, 1, 1, 1]"
-)
+    recall, [0.5, 1.0, 0.0],
+    err_msg="recall of y_true [0, 0, 1, 2], y_pred [0, 1, 1, 1]: of the images that really "
+    f"are c, the share predicted c; {METRICS}",
+)  # fmt: skip
 print("per_class_metrics: all visible checks passed")
 
 # %% [markdown]
@@ -194,8 +203,9 @@ def most_confused_pairs(
     raise NotImplementedError()
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "496053f5cfd5b5e3c5c0e4bc005c3507", "grade": true, "grade_id": "most_confused_pairs_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"cell_type": "code", "checksum": "a7d129959aed598be96409eb37ffd535", "grade": true, "grade_id": "most_confused_pairs_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check most_confused_pairs: a list of int triples, off-diagonal only, sorted, at most k."""
+CONFUSED = "reread 'Which classes get confused'"
 pairs = most_confused_pairs(
     np.array([0, 0, 0, 1, 1, 2, 2]), np.array([1, 1, 0, 0, 1, 2, 0]), k=5, n_classes=3
 )
@@ -204,11 +214,19 @@ assert all(isinstance(pair, tuple) and len(pair) == 3 for pair in pairs), (
     f"expected (true, predicted, count) tuples, got {pairs}"
 )
 assert all(type(value) is int for pair in pairs for value in pair), (
-    f"expected plain Python ints (use int(...)), got {[tuple(type(v).__name__ for v in pair) for pair in pairs]}"
+    f"expected plain Python ints (use int(...)), got "
+    f"{[tuple(type(v).__name__ for v in pair) for pair in pairs]}; {CONFUSED}"
 )
 assert [tuple(pair) for pair in pairs] == [(0, 1, 2), (1, 0, 1), (2, 0, 1)], (
     f"expected [(0, 1, 2), (1, 0, 1), (2, 0, 1)]: 0 taken for 1 twice, then the ties in "
-    f"order; got {pairs}. Leave out the diagonal and the pairs never confused."
+    f"order; got {pairs}. Leave out the diagonal and the pairs never confused, largest count "
+    f"first, ties by (true, predicted); {CONFUSED}"
+)
+one = most_confused_pairs(
+    np.array([0, 0, 0, 1, 1, 2, 2]), np.array([1, 1, 0, 0, 1, 2, 0]), k=1, n_classes=3
+)
+assert isinstance(one, list) and len(one) == 1, (
+    f"k=1 should give one pair, got {one}: return at most k; {CONFUSED}"
 )
 print("most_confused_pairs: all visible checks passed")
 
@@ -263,8 +281,9 @@ def most_confident_mistakes(probs: np.ndarray, y_true: np.ndarray, k: int) -> np
     raise NotImplementedError()
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "8c3f1b3136b84bd1c38a5dccb117c932", "grade": true, "grade_id": "most_confident_mistakes_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"cell_type": "code", "checksum": "f09d5788ba2da81d7d8537bd72999fa6", "grade": true, "grade_id": "most_confident_mistakes_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check most_confident_mistakes: int indices into probs, wrong predictions only, most confident first."""
+CONFIDENT = "reread 'The most confident mistakes'"
 toy_probs = np.array(
     [[0.9, 0.1, 0.0], [0.2, 0.7, 0.1], [0.1, 0.1, 0.8], [0.6, 0.3, 0.1], [0.05, 0.0, 0.95]]
 )
@@ -272,10 +291,11 @@ toy_true = np.array([0, 0, 1, 1, 2])  # rows 1, 2 and 3 are wrong
 found = most_confident_mistakes(toy_probs, toy_true, k=2)
 assert isinstance(found, np.ndarray), f"expected a NumPy array, got {type(found).__name__}"
 assert np.issubdtype(found.dtype, np.integer), f"expected integer indices, got dtype {found.dtype}"
-assert found.shape == (2,), f"expected shape (2,) for k=2, got {found.shape}"
+assert found.shape == (2,), f"expected shape (2,) for k=2, got {found.shape}; {CONFIDENT}"
 assert found.tolist() == [2, 1], (
-    f"the wrong rows are 1 (confidence 0.7), 2 (0.8) and 3 (0.6): expected [2, 1], got {found.tolist()}. "
-    "Return indices into probs, most confident first."
+    f"the wrong rows are 1 (confidence 0.7), 2 (0.8) and 3 (0.6): expected [2, 1], got "
+    f"{found.tolist()}. Only wrong predictions; the confidence is the row's max; return "
+    f"indices into probs, most confident first; {CONFIDENT}"
 )
 print("most_confident_mistakes: all visible checks passed")
 
@@ -410,20 +430,24 @@ def saliency_map(model: keras.Model, image: np.ndarray, label: int) -> np.ndarra
     raise NotImplementedError()
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "10d8048dd2d260ca384c695f22b8f875", "grade": true, "grade_id": "saliency_map_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-"""Check saliency_map: a float (28, 28) array, non-negative, not all zero, different for another class."""
+# %% nbgrader={"cell_type": "code", "checksum": "6826478b6c4e76917353ea2e41a6d865", "grade": true, "grade_id": "saliency_map_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+"""Check saliency_map: a float (28, 28) array, non-negative, not all zero, different for another class, the same at every run, for both input shapes."""
+SALIENCY = "reread 'Saliency: which pixels does the decision depend on?'"
 sal = saliency_map(model, x_test_in[0], int(y_test[0]))
 assert isinstance(sal, np.ndarray), (
-    f"expected a NumPy array (use .numpy()), got {type(sal).__name__}"
+    f"expected a NumPy array (use .numpy()), got {type(sal).__name__}; {SALIENCY}"
 )
 assert np.issubdtype(sal.dtype, np.floating), f"expected a float dtype, got {sal.dtype}"
-assert sal.shape == (28, 28), f"expected shape (28, 28), one value per pixel; got {sal.shape}"
+assert sal.shape == (28, 28), (
+    f"expected shape (28, 28), one value per pixel; got {sal.shape}: drop the batch and channel "
+    f"axes; {SALIENCY}"
+)
 assert np.all(np.isfinite(sal)), "the saliency map holds NaN or infinite values"
 assert float(sal.min()) >= 0.0, (
-    f"saliency is an absolute value: expected >= 0, found {float(sal.min())}"
+    f"saliency is an absolute value: expected >= 0, found {float(sal.min())}; {SALIENCY}"
 )
 assert float(sal.max()) > 0.0, (
-    "the saliency map is all zeros: is the gradient taken with respect to the image?"
+    f"the saliency map is all zeros: is the gradient taken with respect to the image? {SALIENCY}"
 )
 other_label = (int(y_test[0]) + 1) % 10
 other = saliency_map(model, x_test_in[0], other_label)
@@ -431,7 +455,22 @@ assert isinstance(other, np.ndarray) and other.shape == (28, 28), (
     "saliency_map(..., other label): shape"
 )
 assert not np.allclose(sal, other), (
-    "the maps for two different classes are the same: use the probability of `label`"
+    f"the maps for two different classes are the same: use the probability of `label`; {SALIENCY}"
+)
+again = saliency_map(model, x_test_in[0], int(y_test[0]))
+assert np.allclose(sal, again), (
+    f"two runs on the same image give different maps: run the model with training=False, so "
+    f"dropout stays off; {SALIENCY}"
+)
+try:
+    flat = saliency_map(model, x_test_in[0, :, :, 0], int(y_test[0]))
+except Exception as error:  # noqa: BLE001 -- any failure here has the same cause
+    raise AssertionError(
+        f"an image of shape (28, 28) raised {type(error).__name__}: {error}. Reshape the image "
+        f"to a batch of one, (1, 28, 28, 1), whatever its shape; {SALIENCY}"
+    ) from None
+assert isinstance(flat, np.ndarray) and np.allclose(flat, sal), (
+    f"an image of shape (28, 28) should give the same map as shape (28, 28, 1); {SALIENCY}"
 )
 print("saliency_map: all visible checks passed")
 
