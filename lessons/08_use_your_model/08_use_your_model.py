@@ -125,30 +125,42 @@ def top_k(probs: np.ndarray, k: int = 3) -> list[tuple[str, float]]:
     raise NotImplementedError()
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "f60ac4420fb3c3487745bdde77c91779", "grade": true, "grade_id": "top_k_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-"""Check top_k: a list of k (str, float) pairs, most probable first, for (10,) and (1, 10) inputs."""
+# %% nbgrader={"cell_type": "code", "checksum": "f2106e8786c13bdabc910a115c07c620", "grade": true, "grade_id": "top_k_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""Check top_k: a list of k (str, float) pairs, most probable first, for (10,) and (1, 10) inputs and any k."""
+READ = "reread 'One prediction, read properly'"
 example = np.array([0.01, 0.02, 0.6, 0.03, 0.2, 0.0, 0.1, 0.02, 0.01, 0.01])
 result = top_k(example)
-assert isinstance(result, list), f"expected a list, got {type(result).__name__}"
+assert isinstance(result, list), f"expected a list, got {type(result).__name__}; {READ}"
 assert len(result) == 3, f"expected 3 pairs for k=3, got {len(result)}"
 for pair in result:
     assert isinstance(pair, tuple) and len(pair) == 2, (
-        f"each item is a (name, probability) pair, got {pair!r}"
+        f"each item is a (name, probability) pair, got {pair!r}; {READ}"
     )
     assert isinstance(pair[0], str), (
-        f"the first item of a pair is a class name (str), got {type(pair[0]).__name__}"
+        f"the first item of a pair is a class name (str), got {type(pair[0]).__name__}: "
+        f"CLASS_NAMES[i] names label i; {READ}"
     )
     assert type(pair[1]) is float, (
-        f"probabilities should be Python floats, got {type(pair[1]).__name__}"
+        f"probabilities should be Python floats, got {type(pair[1]).__name__}: wrap them in "
+        f"float(...); {READ}"
     )
 names = [name for name, _ in result]
 assert names == ["Pullover", "Coat", "Shirt"], (
-    f"expected Pullover, Coat, Shirt (labels 2, 4, 6), got {names}"
+    f"expected Pullover, Coat, Shirt (labels 2, 4, 6), got {names}: the most probable class "
+    f"first (np.argsort sorts ascending); {READ}"
 )
 assert abs(result[0][1] - 0.6) < 1e-9, f"the top probability is 0.6, got {result[0][1]}"
-assert len(top_k(example, k=1)) == 1, "k=1 should give one pair"
-assert [n for n, _ in top_k(example[None, :], k=2)] == ["Pullover", "Coat"], (
-    "a (1, 10) input should work too"
+assert len(top_k(example, k=1)) == 1, f"k=1 should give one pair: use the argument k; {READ}"
+assert len(top_k(example, k=5)) == 5, f"k=5 should give five pairs: use the argument k; {READ}"
+try:
+    wide = [n for n, _ in top_k(example[None, :], k=2)]
+except Exception as error:  # noqa: BLE001 -- any failure here has the same cause
+    raise AssertionError(
+        f"a (1, 10) input raised {type(error).__name__}: {error}. Flatten the probabilities to "
+        f"shape (10,) first (reshape(-1)); {READ}"
+    ) from None
+assert wide == ["Pullover", "Coat"], (
+    f"a (1, 10) input should work too: expected ['Pullover', 'Coat'], got {wide}; {READ}"
 )
 print("top_k: all visible checks passed")
 
@@ -224,7 +236,7 @@ plots.preprocessing_steps(
 #   then `np.asarray(...)`. Note that Pillow sizes are `(width, height)`.
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "634174d9552f2c6232c253f5682b0783", "grade": false, "grade_id": "preprocess_photo", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"cell_type": "code", "checksum": "3287bb609e935e150f4b51f6f295f665", "grade": false, "grade_id": "preprocess_photo", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def preprocess_photo(image: np.ndarray | Image.Image, threshold: float = 0.2) -> np.ndarray:
     """Turn a photo of one garment into a Fashion-MNIST-style (28, 28) float32 image.
 
@@ -236,6 +248,8 @@ def preprocess_photo(image: np.ndarray | Image.Image, threshold: float = 0.2) ->
     4. Crop to the bounding box of the pixels that are left (ink > 0).
     5. Resize the crop so that its longer side is 28 pixels, keeping the aspect
        ratio (the shorter side becomes round(28 * short / long), at least 1).
+       Lanczos resizing overshoots a little next to sharp edges, down to values
+       below 0: clip the resized crop to 0 or more (np.clip(..., 0, None)).
     6. Put it in the middle of a 28 x 28 array of zeros (if the margin is odd,
        the extra pixel goes at the bottom or on the right).
     7. Divide by the largest value, so the brightest pixel is 1.
@@ -258,8 +272,9 @@ def preprocess_photo(image: np.ndarray | Image.Image, threshold: float = 0.2) ->
     raise NotImplementedError()
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "5a37f9c5400d30ecae14fad8351c8401", "grade": true, "grade_id": "preprocess_photo_tests", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
-"""Check preprocess_photo: type, dtype, shape and range; white background to 0; crop, aspect ratio and centring."""
+# %% nbgrader={"cell_type": "code", "checksum": "0ab6fa274f80173b869d802436a2bc04", "grade": true, "grade_id": "preprocess_photo_tests", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+"""Check preprocess_photo: type, dtype, shape and range; white background to 0; threshold, crop, aspect ratio and centring; the clip on real photos."""
+STEPS = "reread 'From a photo to 28×28' and the docstring's steps"
 
 
 def _bright_box(image28):
@@ -271,25 +286,37 @@ def _bright_box(image28):
 
 page = np.full((200, 150, 3), 255, dtype=np.uint8)  # a white page, 200 high, 150 wide
 page[20:100, 10:50] = (200, 30, 30)  # a red rectangle, 80 high and 40 wide, near the top left
+page[180:183, 130:133] = 235  # a faint grey smudge, far below the threshold
 out = preprocess_photo(page)
 assert isinstance(out, np.ndarray), f"expected a NumPy array, got {type(out).__name__}"
 assert out.dtype == np.float32, f"expected dtype float32, got {out.dtype}"
 assert out.shape == (28, 28), f"expected shape (28, 28), got {out.shape}"
 assert out.min() >= 0 and abs(float(out.max()) - 1) < 1e-5, (
-    f"values should lie in [0, 1] with the brightest pixel at 1; got {out.min():.3f} to {out.max():.3f}"
+    f"values should lie in [0, 1] with the brightest pixel at 1; got {out.min():.3f} to "
+    f"{out.max():.3f}: divide by the largest value (step 7); {STEPS}"
+)
+assert float(out.min()) < 0.5, (
+    "the whole 28 x 28 square is bright: the 80 x 40 rectangle should keep its aspect ratio, "
+    f"28 x 14 (step 5), in the middle of a square of zeros (step 6); {STEPS}"
 )
 assert out[0, 0] == 0 and out[-1, -1] == 0, (
-    "the white background should become 0 (black): did you invert?"
+    "the corners should be 0 (black), like the white background: measure the ink, "
+    f"abs(grey - background) (step 2), and put the crop in the middle of a square of zeros "
+    f"(step 6); {STEPS}"
 )
 t, b, c0, c1 = _bright_box(out)
 assert b - t == 28, (
-    f"the rectangle is taller than wide, so it should fill all 28 rows; it fills {b - t}"
+    f"the rectangle is taller than wide, so it should fill all 28 rows; it fills {b - t}. The "
+    f"faint smudge at the bottom right must not count: zero the weak ink (step 3) before you "
+    f"crop (step 4); {STEPS}"
 )
 assert abs((c1 - c0) - 14) <= 1, (
-    f"an 80 x 40 rectangle should become 28 x 14: width {c1 - c0} instead of 14"
+    f"an 80 x 40 rectangle should become 28 x 14: width {c1 - c0} instead of 14; keep the "
+    f"aspect ratio (step 5); {STEPS}"
 )
 assert abs((c0 + c1) / 2 - 14) <= 1, (
-    f"the garment should be centred left to right; its columns run from {c0} to {c1 - 1}"
+    f"the garment should be centred left to right; its columns run from {c0} to {c1 - 1} "
+    f"(step 6); {STEPS}"
 )
 page_dark = 255 - page  # light garment on a dark background
 out_dark = preprocess_photo(Image.fromarray(page_dark))
@@ -297,7 +324,13 @@ assert isinstance(out_dark, np.ndarray) and out_dark.shape == (28, 28), (
     "a PIL image should work too"
 )
 assert _bright_box(out_dark) == (t, b, c0, c1), (
-    "a light garment on a dark background should give the same box"
+    "a light garment on a dark background should give the same box: the ink is the distance "
+    f"from the background's grey level, whichever is lighter (step 2); {STEPS}"
+)
+real = preprocess_photo(photo.load_image(samples["sneaker photo"]))
+assert isinstance(real, np.ndarray) and float(real.min()) >= 0, (
+    f"the sneaker photo gives values down to {float(np.min(real)):.3f}: Lanczos resizing "
+    f"overshoots below 0 next to sharp edges; clip the resized crop to 0 or more (step 5); {STEPS}"
 )
 print("preprocess_photo: all visible checks passed")
 
@@ -331,8 +364,9 @@ def load_and_predict(path: str | Path, model: keras.Model, k: int = 3) -> list[t
     raise NotImplementedError()
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "3cde3314a8729fa6e3b7fe338130e02a", "grade": true, "grade_id": "load_and_predict_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-"""Check load_and_predict on a sample photo with a stand-in model that records what it receives."""
+# %% nbgrader={"cell_type": "code", "checksum": "7d52e38bba2e68ddd82327a2dc55b5b6", "grade": true, "grade_id": "load_and_predict_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""Check load_and_predict with a stand-in model that records what it receives: batch shape and dtype, the preprocessed photo, k, a phone photo turned upright."""
+PREDICT = "reread 'Exercise 3 — `load_and_predict` (2 points)'"
 
 
 class _RecordingModel:
@@ -354,15 +388,33 @@ assert isinstance(result, list), f"expected a list, got {type(result).__name__}"
 assert len(stand_in.seen) == 1, f"expected one call to model.predict, got {len(stand_in.seen)}"
 batch = stand_in.seen[0]
 assert batch.shape == (1, 28, 28, 1), (
-    f"the model should get a batch of shape (1, 28, 28, 1), got {batch.shape}"
+    f"the model should get a batch of shape (1, 28, 28, 1), got {batch.shape}: add a batch "
+    f"axis in front and a channel axis at the end; {PREDICT}"
 )
-assert batch.dtype == np.float32, f"the batch should be float32, got {batch.dtype}"
+assert batch.dtype == np.float32, f"the batch should be float32, got {batch.dtype}; {PREDICT}"
 assert [n for n, _ in result] == ["Sneaker", "Sandal", "Ankle boot"], (
     f"top 3 of the stand-in's output: {result}"
 )
 np.testing.assert_allclose(
     batch[0, :, :, 0], preprocess_photo(photo.load_image(samples["sneaker photo"])), atol=1e-6,
-    err_msg="the model should see preprocess_photo's output",
+    err_msg=f"the model should see preprocess_photo's output; {PREDICT}",
+)  # fmt: skip
+phone_dir = Path(tempfile.mkdtemp(prefix="fmnist-lesson08-check-"))
+phone = np.full((60, 90, 3), 245, dtype=np.uint8)
+phone[10:25, 10:80] = (30, 30, 120)  # a wide garment, stored sideways as phones do
+exif = Image.Exif()
+exif[0x0112] = 6  # EXIF orientation: turn 90 degrees to display
+Image.fromarray(phone).save(phone_dir / "phone.jpg", quality=95, exif=exif)
+phone_model = _RecordingModel(stand_in.probs)
+phone_top = load_and_predict(phone_dir / "phone.jpg", phone_model, k=5)
+assert isinstance(phone_top, list) and len(phone_top) == 5, (
+    f"load_and_predict(path, model, k=5) should give 5 pairs: pass k on to top_k; {PREDICT}"
+)
+np.testing.assert_allclose(
+    phone_model.seen[0][0, :, :, 0], preprocess_photo(photo.load_image(phone_dir / "phone.jpg")),
+    atol=1e-6,
+    err_msg="a phone photo stored sideways (EXIF orientation) reached the model sideways: open "
+    f"files with photo.load_image(path), which turns them upright; {PREDICT}",
 )  # fmt: skip
 print("load_and_predict: all visible checks passed")
 
@@ -391,7 +443,7 @@ tool.picker.value = "t-shirt drawing"
 tool
 
 # %% [markdown]
-# The tool can also be driven from code, which is how the course tests it:
+# The tool can also be driven from code, which is handy to check what it shows:
 
 # %%
 tool.predictions
@@ -415,42 +467,66 @@ tool.predictions
 # Write `shift_images(x, dx, dy)`, which moves every image of a batch `dx` pixels
 # to the right and `dy` pixels down (negative values move left and up). Pixels
 # that leave the image are dropped, and the uncovered area is 0 (unlike
-# `np.roll`, nothing wraps around).
+# `np.roll`, nothing wraps around). A shift by the image's width or more leaves
+# an empty (all-zero) image.
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "37b4d245f2ed5cb37abaf81dc30e3251", "grade": false, "grade_id": "shift_images", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"cell_type": "code", "checksum": "b456700bdc1c9449c654db006cffe88e", "grade": false, "grade_id": "shift_images", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def shift_images(x: np.ndarray, dx: int, dy: int) -> np.ndarray:
     """Shift a batch of images (n, height, width) right by dx and down by dy, filling with 0.
 
-    Returns a new array of the same shape and dtype; x is not modified.
+    dx and dy may be any integers: negative values shift left and up, and a shift
+    as large as the image or larger (abs(dx) >= width or abs(dy) >= height) moves
+    everything out, leaving only zeros. Returns a new array of the same shape and
+    dtype; x is not modified.
     """
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "d927c4959addcb05e9aa183b00f09dd8", "grade": true, "grade_id": "shift_images_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-"""Check shift_images: same shape and dtype, no wrap-around, both directions, zero shift, input untouched."""
+# %% nbgrader={"cell_type": "code", "checksum": "38f5975678bd7823e0926943ea886455", "grade": true, "grade_id": "shift_images_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""Check shift_images: same shape and dtype, no wrap-around, both directions, zero shift, shifts as large as the image, input untouched."""
+SHIFT = "reread 'Where the model fails, and why'"
 tiny = np.arange(1, 10, dtype=np.float32).reshape(1, 3, 3)
 got = shift_images(tiny, 1, 0)
 assert isinstance(got, np.ndarray), f"expected a NumPy array, got {type(got).__name__}"
-assert got.dtype == tiny.dtype, f"expected dtype {tiny.dtype}, got {got.dtype}"
+assert got.dtype == tiny.dtype, (
+    f"expected dtype {tiny.dtype}, the input's, got {got.dtype} (np.zeros_like keeps it); {SHIFT}"
+)
 assert got.shape == tiny.shape, f"expected shape {tiny.shape}, got {got.shape}"
+np.testing.assert_array_equal(
+    tiny[0],
+    np.arange(1, 10).reshape(3, 3),
+    err_msg=f"the input must not change: fill a new array (np.zeros_like); {SHIFT}",
+)
 np.testing.assert_array_equal(
     got[0],
     [[0, 1, 2], [0, 4, 5], [0, 7, 8]],
-    err_msg="dx=1 moves everything one column right, 0 on the left",
+    err_msg="dx=1 moves everything one column right, 0 on the left: nothing wraps around "
+    f"(unlike np.roll), and dx moves columns, dy rows; {SHIFT}",
 )
 np.testing.assert_array_equal(
     shift_images(tiny, 0, -1)[0],
     [[4, 5, 6], [7, 8, 9], [0, 0, 0]],
-    err_msg="dy=-1 moves everything one row up",
+    err_msg=f"dy=-1 moves everything one row up; {SHIFT}",
 )
 np.testing.assert_array_equal(
-    shift_images(tiny, 0, 0), tiny, err_msg="a zero shift changes nothing"
+    shift_images(tiny, 0, 0), tiny, err_msg=f"a zero shift changes nothing; {SHIFT}"
 )
-np.testing.assert_array_equal(
-    tiny[0], np.arange(1, 10).reshape(3, 3), err_msg="the input must not change"
-)
+for dx, dy in [(3, 0), (0, -4)]:
+    try:
+        gone = shift_images(tiny, dx, dy)
+    except Exception as error:  # noqa: BLE001 -- any failure here has the same cause
+        raise AssertionError(
+            f"shift_images(tiny, {dx}, {dy}) on a 3 x 3 image raised {type(error).__name__}: "
+            f"{error}. A shift as large as the image or larger moves everything out and leaves "
+            f"only zeros; {SHIFT}"
+        ) from None
+    np.testing.assert_array_equal(
+        gone,
+        np.zeros_like(tiny),
+        err_msg=f"shift_images(tiny, {dx}, {dy}) on a 3 x 3 image should leave only zeros; {SHIFT}",
+    )
 print("shift_images: all visible checks passed")
 
 # %% [markdown]
