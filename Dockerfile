@@ -32,7 +32,8 @@ WORKDIR /tmp/build
 # install the course from a stub of its package (the real one follows, without
 # dependencies), so that editing the course rebuilds in seconds. No pip cache.
 COPY pyproject.toml ./
-RUN mkdir fmnist_utils && touch README.md fmnist_utils/__init__.py \
+RUN mkdir -p fmnist_utils/kernel_config \
+ && touch README.md fmnist_utils/__init__.py fmnist_utils/kernel_config/ipython_kernel_config.py \
  && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check . \
  && rm -rf /tmp/build/*
 
