@@ -296,7 +296,7 @@ def compile_cnn(model: keras.Model, learning_rate=1e-3) -> keras.Model:
     raise NotImplementedError()
 
 
-# %% nbgrader={"cell_type": "code", "checksum": "02e2b07aa2809bdbd40463db4d25d9a6", "grade": true, "grade_id": "compile_cnn_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"cell_type": "code", "checksum": "5a033629e47e50987b0cb2a9343a8fcd", "grade": true, "grade_id": "compile_cnn_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check compile_cnn on a small model: Adam with the learning rate given, the loss on integer labels and probabilities, accuracy."""
 COMPILE = "reread 'Compile: a loss, an optimizer and a metric'"
 probe = keras.Sequential(
@@ -325,6 +325,11 @@ except Exception as error:  # noqa: BLE001 -- any failure here has the same caus
     ) from None
 assert "accuracy" in scores, (
     f"expected an 'accuracy' metric; evaluate reports {sorted(scores)}: metrics=['accuracy']"
+)
+from_logits = getattr(probe.loss, "get_config", dict)().get("from_logits", False)
+assert not from_logits, (
+    "the loss is set up with from_logits=True, but the model ends in a softmax: it outputs "
+    f"probabilities, not logits, so from_logits must stay False (the default); {COMPILE}"
 )
 p = keras.ops.convert_to_numpy(probe(few_x))
 expected_loss = float(np.mean(-np.log(np.clip(p[np.arange(16), few_y], 1e-7, 1.0))))

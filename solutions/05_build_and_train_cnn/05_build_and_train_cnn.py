@@ -405,6 +405,11 @@ except Exception as error:  # noqa: BLE001 -- any failure here has the same caus
 assert "accuracy" in scores, (
     f"expected an 'accuracy' metric; evaluate reports {sorted(scores)}: metrics=['accuracy']"
 )
+from_logits = getattr(probe.loss, "get_config", dict)().get("from_logits", False)
+assert not from_logits, (
+    "the loss is set up with from_logits=True, but the model ends in a softmax: it outputs "
+    f"probabilities, not logits, so from_logits must stay False (the default); {COMPILE}"
+)
 p = keras.ops.convert_to_numpy(probe(few_x))
 expected_loss = float(np.mean(-np.log(np.clip(p[np.arange(16), few_y], 1e-7, 1.0))))
 assert abs(scores["loss"] - expected_loss) < 1e-3 * max(1.0, expected_loss), (
