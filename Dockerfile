@@ -34,7 +34,8 @@ WORKDIR /tmp/build
 # The `hub` extra (JupyterHub's single-user server) lets Zero to JupyterHub run
 # this image for every learner (hub/k8s/values.yaml).
 COPY pyproject.toml ./
-RUN mkdir fmnist_utils && touch README.md fmnist_utils/__init__.py \
+RUN mkdir -p fmnist_utils/kernel_config \
+ && touch README.md fmnist_utils/__init__.py fmnist_utils/kernel_config/ipython_kernel_config.py \
  && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check ".[hub]" \
  && rm -rf /tmp/build/*
 

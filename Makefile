@@ -30,7 +30,14 @@ $(VENV)/.installed-%: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[$*]"
 	@touch $@
 
-venv: $(STAMP) ## create .venv and install the course (only again when pyproject.toml changes)
+# The kernel setting that keeps TensorFlow's C++ start-up log out of the cells. A
+# non-editable install (container, Binder) puts it there itself (pyproject.toml,
+# data-files); the editable install of .venv does not.
+KERNEL_CONFIG := $(VENV)/etc/ipython/ipython_kernel_config.py
+$(KERNEL_CONFIG): fmnist_utils/kernel_config/ipython_kernel_config.py | $(STAMP)
+	install -D -m 0644 $< $@
+
+venv: $(STAMP) $(KERNEL_CONFIG) ## create .venv and install the course (only again when pyproject.toml changes)
 
 data: venv ## make sure the Fashion-MNIST data is present and verified
 	$(BIN)/python -m fmnist_utils.course data

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from fmnist_utils.course import run_nbgrader
 
 from .conftest import LESSON_IDS, LESSONS
 from .grading_helpers import Submissions, export, grading_env_or_skip, make_course
+from .mistake_bank import NOISE
 
 pytestmark = pytest.mark.slow
 
@@ -46,3 +48,10 @@ def test_solutions_get_full_marks_and_blanks_zero(course: tuple[Path, str], less
     assert blank == 0, f"{lesson_id}: the untouched student copy scored {blank}"
     graded = root / "instructor" / "autograded" / "perfect" / lesson_id / f"{lesson_id}.ipynb"
     assert graded.is_file()
+    noisy = [
+        output["text"]
+        for cell in nbformat.read(graded, as_version=4).cells
+        for output in cell.get("outputs", [])
+        if output.get("name") == "stderr" and NOISE.search(output.get("text", ""))
+    ]
+    assert not noisy, f"{lesson_id}: TensorFlow/absl log lines in the graded notebook: {noisy}"

@@ -193,11 +193,14 @@ def class_counts(y: np.ndarray, num_classes: int = 10) -> np.ndarray:
 
 
 # %% nbgrader={"grade": true, "grade_id": "class_counts_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-"""Check class_counts: an integer array with one entry per class, holding the right counts."""
+"""Check class_counts: an integer array with one entry per class, holding the right counts, for any num_classes."""
+BALANCE = "reread '4. Class balance'"
 counts = class_counts(y_train)
-assert isinstance(counts, np.ndarray), f"expected a NumPy array, got {type(counts).__name__}"
+assert isinstance(counts, np.ndarray), (
+    f"expected a NumPy array, got {type(counts).__name__}; {BALANCE}"
+)
 assert np.issubdtype(counts.dtype, np.integer), (
-    f"counts are whole numbers: expected an integer dtype, got {counts.dtype}"
+    f"counts are whole numbers: expected an integer dtype, got {counts.dtype}; {BALANCE}"
 )
 assert counts.shape == (10,), f"expected shape (10,), one count per class, got {counts.shape}"
 assert int(counts.sum()) == len(y_train), (
@@ -205,7 +208,8 @@ assert int(counts.sum()) == len(y_train), (
 )
 small = class_counts(np.array([0, 2, 2, 9]))
 assert isinstance(small, np.ndarray) and small.shape == (10,), (
-    "class_counts(np.array([0, 2, 2, 9])) should have shape (10,): every class gets an entry"
+    "class_counts(np.array([0, 2, 2, 9])) should have shape (10,): every class gets an entry, "
+    f"entry k for class k; {BALANCE}"
 )
 assert small.tolist() == [1, 0, 2, 0, 0, 0, 0, 0, 0, 1], (
     f"class_counts(np.array([0, 2, 2, 9])) should be [1, 0, 2, 0, 0, 0, 0, 0, 0, 1], "
@@ -215,7 +219,12 @@ short = class_counts(np.array([1, 1, 3]))
 assert isinstance(short, np.ndarray) and short.shape == (10,), (
     f"class_counts(np.array([1, 1, 3])) should still have shape (10,), got "
     f"{getattr(short, 'shape', None)}: classes 4 to 9 never occur but need a count of 0 "
-    "(hint: minlength)"
+    f"(hint: minlength); {BALANCE}"
+)
+twelve = class_counts(np.array([0, 2, 2, 9]), num_classes=12)
+assert isinstance(twelve, np.ndarray) and twelve.shape == (12,), (
+    f"class_counts(np.array([0, 2, 2, 9]), num_classes=12) should have shape (12,), got "
+    f"{getattr(twelve, 'shape', None)}: use the num_classes argument, not the number 10; {BALANCE}"
 )
 print("class_counts: all visible checks passed")
 ### BEGIN HIDDEN TESTS
@@ -224,18 +233,28 @@ labels = rng.integers(0, 7, size=500)
 out = class_counts(labels, num_classes=9)
 assert isinstance(out, np.ndarray), f"expected a NumPy array, got {type(out).__name__}"
 assert out.shape == (9,), (
-    f"class_counts(..., num_classes=9) should have shape (9,), got {out.shape}"
+    f"class_counts(..., num_classes=9) should have shape (9,), got {out.shape}; {BALANCE}"
 )
-np.testing.assert_array_equal(out, [int(np.sum(labels == k)) for k in range(9)])
+msg = f"500 random labels, num_classes=9: entry k must count the labels equal to k; {BALANCE}"
+np.testing.assert_array_equal(out, [int(np.sum(labels == k)) for k in range(9)], err_msg=msg)
 none = class_counts(np.array([], dtype=np.int64), num_classes=4)
-assert isinstance(none, np.ndarray) and none.shape == (4,), "no labels: expected four zeros"
-np.testing.assert_array_equal(none, np.zeros(4, dtype=np.int64))
+assert isinstance(none, np.ndarray) and none.shape == (4,), (
+    f"no labels at all, num_classes=4: expected four zeros; {BALANCE}"
+)
+msg = "no labels at all: every count should be 0"
+np.testing.assert_array_equal(none, np.zeros(4, dtype=np.int64), err_msg=msg)
 test_counts_check = class_counts(y_test)
-assert isinstance(test_counts_check, np.ndarray) and test_counts_check.shape == (10,)
-np.testing.assert_array_equal(test_counts_check, np.full(10, 1000))
+assert isinstance(test_counts_check, np.ndarray) and test_counts_check.shape == (10,), (
+    "the test labels: expected an array of shape (10,)"
+)
+msg = f"the counts of the test labels are wrong; {BALANCE}"
+np.testing.assert_array_equal(test_counts_check, np.full(10, 1000), err_msg=msg)
 unsorted = class_counts(np.array([3, 0, 3, 3, 1], dtype=np.uint8), num_classes=5)
-assert isinstance(unsorted, np.ndarray) and unsorted.shape == (5,)
-np.testing.assert_array_equal(unsorted, [1, 1, 0, 3, 0])
+assert isinstance(unsorted, np.ndarray) and unsorted.shape == (5,), (
+    "uint8 labels, num_classes=5: expected an array of shape (5,)"
+)
+msg = f"unsorted uint8 labels: entry k must count the labels equal to k; {BALANCE}"
+np.testing.assert_array_equal(unsorted, [1, 1, 0, 3, 0], err_msg=msg)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -331,11 +350,13 @@ def normalize(x: np.ndarray) -> np.ndarray:
 
 
 # %% nbgrader={"grade": true, "grade_id": "normalize_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-"""Check normalize: a float32 array of the same shape, 0 -> 0.0, 255 -> 1.0, linear between."""
+"""Check normalize: a float32 array of the same shape, 0 -> 0.0, 255 -> 1.0, linear between, whatever the image's largest value."""
+SCALE = "reread 'Exercise 2 — scale the pixels (2 points)'"
 out = normalize(x_train[:5])
 assert isinstance(out, np.ndarray), f"expected a NumPy array, got {type(out).__name__}"
 assert out.dtype == np.float32, (
-    f"expected dtype float32, got {out.dtype} (hint: .astype(np.float32), then divide)"
+    f"expected dtype float32, got {out.dtype} (hint: .astype(np.float32), then divide with /); "
+    + SCALE
 )
 assert out.shape == (5, 28, 28), f"expected shape (5, 28, 28), the input's shape, got {out.shape}"
 assert 0.0 <= float(out.min()) and float(out.max()) <= 1.0, (
@@ -347,7 +368,16 @@ assert isinstance(ramp, np.ndarray) and ramp.shape == (1, 4) and ramp.dtype == n
 )
 np.testing.assert_allclose(
     ramp, [[0.0, 0.2, 0.4, 1.0]], rtol=1e-6,
-    err_msg="0, 51, 102, 255 should become 0.0, 0.2, 0.4, 1.0: divide by 255",
+    err_msg=f"0, 51, 102, 255 should become 0.0, 0.2, 0.4, 1.0: divide by 255; {SCALE}",
+)  # fmt: skip
+faint = normalize(np.array([[0, 51, 102]], dtype=np.uint8))
+assert isinstance(faint, np.ndarray) and faint.shape == (1, 3), (
+    "normalize(np.array([[0, 51, 102]], dtype=np.uint8)) should be an array of shape (1, 3)"
+)
+np.testing.assert_allclose(
+    faint, [[0.0, 0.2, 0.4]], rtol=1e-6,
+    err_msg="an image with no pixel darker than 102 must not be stretched: 102 still becomes "
+    f"0.4. Divide by 255, not by the image's own largest value; {SCALE}",
 )  # fmt: skip
 print("normalize: all visible checks passed")
 ### BEGIN HIDDEN TESTS
@@ -355,14 +385,22 @@ rng = np.random.default_rng(1)
 faint = rng.integers(0, 101, size=(3, 7, 5), dtype=np.uint8)
 faint_copy = faint.copy()
 scaled = normalize(faint)
-assert isinstance(scaled, np.ndarray) and scaled.dtype == np.float32 and scaled.shape == (3, 7, 5)
-np.testing.assert_allclose(scaled, faint / 255.0, rtol=1e-6, err_msg="divide by 255, not the max")
+assert (
+    isinstance(scaled, np.ndarray) and scaled.dtype == np.float32 and scaled.shape == (3, 7, 5)
+), f"a uint8 array of shape (3, 7, 5): expected a float32 array of the same shape; {SCALE}"
+msg = f"faint random images: the values are wrong. Divide by 255, not the max; {SCALE}"
+np.testing.assert_allclose(scaled, faint / 255.0, rtol=1e-6, err_msg=msg)
 np.testing.assert_array_equal(faint, faint_copy, err_msg="normalize must not change its input")
 full_range = normalize(np.arange(256, dtype=np.uint8))
-assert isinstance(full_range, np.ndarray) and full_range.dtype == np.float32
-assert full_range.shape == (256,)
-assert float(full_range[0]) == 0.0 and float(full_range[-1]) == 1.0
-np.testing.assert_allclose(full_range, np.arange(256) / 255.0, rtol=1e-6)
+assert isinstance(full_range, np.ndarray) and full_range.dtype == np.float32, (
+    "np.arange(256) as uint8: expected a float32 array"
+)
+assert full_range.shape == (256,), "np.arange(256) as uint8: the shape must be kept, (256,)"
+assert float(full_range[0]) == 0.0 and float(full_range[-1]) == 1.0, (
+    f"0 must become exactly 0.0 and 255 exactly 1.0; {SCALE}"
+)
+msg = f"every value from 0 to 255 must scale linearly to [0, 1]; {SCALE}"
+np.testing.assert_allclose(full_range, np.arange(256) / 255.0, rtol=1e-6, err_msg=msg)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -427,31 +465,41 @@ def mean_image(x: np.ndarray, y: np.ndarray, label: int) -> np.ndarray:
 
 
 # %% nbgrader={"grade": true, "grade_id": "mean_image_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-"""Check mean_image: a float image of the right shape, the right average, and a ValueError for an empty class."""
+"""Check mean_image: a float image of the right shape, the right average (no wrap-around, no rounding), and a ValueError naming an empty class."""
+MEAN = "reread '6. The average item of each class'"
 trouser = mean_image(x_train, y_train, 1)
 assert isinstance(trouser, np.ndarray), f"expected a NumPy array, got {type(trouser).__name__}"
 assert np.issubdtype(trouser.dtype, np.floating), (
-    f"a mean is not a whole number: expected a float dtype, got {trouser.dtype}"
+    f"a mean is not a whole number: expected a float dtype, got {trouser.dtype}: divide with /, "
+    f"not //; {MEAN}"
 )
 assert trouser.shape == (28, 28), (
-    f"expected one image, shape (28, 28), got {trouser.shape} (hint: average over axis 0 only)"
+    f"expected one image, shape (28, 28), got {trouser.shape} (hint: average over axis 0 only); "
+    + MEAN
 )
-tiny_x = np.array([[[0, 2], [4, 6]], [[10, 10], [10, 10]], [[2, 4], [6, 8]]], dtype=np.uint8)
+tiny_x = np.array([[[200, 2], [4, 6]], [[10, 10], [10, 10]], [[100, 4], [6, 9]]], dtype=np.uint8)
 tiny_y = np.array([0, 1, 0])
 tiny = mean_image(tiny_x, tiny_y, 0)
 assert isinstance(tiny, np.ndarray) and tiny.shape == (2, 2), (
     f"mean_image of 2x2 images should have shape (2, 2), got {getattr(tiny, 'shape', None)}"
 )
 np.testing.assert_allclose(
-    tiny, [[1, 3], [5, 7]],
-    err_msg="the images of label 0 are the first and the last: their average is [[1, 3], [5, 7]]",
+    tiny, [[150, 3], [5, 7.5]],
+    err_msg="the images of label 0 are the first and the last: their average is "
+    "[[150, 3], [5, 7.5]]. uint8 sums wrap around at 256 (convert to float before you add), "
+    f"and an average needs a true division (/, not //); {MEAN}",
 )  # fmt: skip
 try:
     mean_image(tiny_x, tiny_y, 5)
-except ValueError:
-    pass
+except ValueError as missing:
+    assert "5" in str(missing), (
+        f"the ValueError's message should name the missing label, 5; it says {str(missing)!r}; "
+        + MEAN
+    )
 else:
-    raise AssertionError("mean_image(x, y, 5) should raise ValueError: no image has label 5")
+    raise AssertionError(
+        f"mean_image(x, y, 5) should raise ValueError: no image has label 5; {MEAN}"
+    )
 print("mean_image: all visible checks passed")
 ### BEGIN HIDDEN TESTS
 rng = np.random.default_rng(3)
@@ -459,13 +507,20 @@ rx = rng.integers(0, 256, size=(40, 5, 3), dtype=np.uint8)
 ry = rng.integers(0, 4, size=40)
 for k in range(4):
     got = mean_image(rx, ry, k)
-    assert isinstance(got, np.ndarray) and np.issubdtype(got.dtype, np.floating)
-    assert got.shape == (5, 3), f"expected shape (5, 3), got {got.shape}"
-    np.testing.assert_allclose(got, rx[ry == k].astype(np.float64).mean(axis=0), rtol=1e-6)
+    assert isinstance(got, np.ndarray) and np.issubdtype(got.dtype, np.floating), (
+        f"random uint8 images, label {k}: expected a float array"
+    )
+    assert got.shape == (5, 3), f"random 5x3 images: expected shape (5, 3), got {got.shape}"
+    msg = f"random uint8 images, label {k}: the average is wrong; {MEAN}"
+    want = rx[ry == k].astype(np.float64).mean(axis=0)
+    np.testing.assert_allclose(got, want, rtol=1e-6, err_msg=msg)
 big = np.full((3, 2, 2), 250, dtype=np.uint8)
 got = mean_image(big, np.array([7, 7, 7]), 7)
-assert isinstance(got, np.ndarray) and got.shape == (2, 2)
-np.testing.assert_allclose(got, np.full((2, 2), 250.0), err_msg="uint8 sums must not wrap around")
+assert isinstance(got, np.ndarray) and got.shape == (2, 2), (
+    "three 2x2 images: expected shape (2, 2)"
+)
+msg = f"uint8 sums must not wrap around; {MEAN}"
+np.testing.assert_allclose(got, np.full((2, 2), 250.0), err_msg=msg)
 try:
     mean_image(rx, ry, 9)
 except ValueError as error:
@@ -549,44 +604,58 @@ def class_distances(means: np.ndarray) -> np.ndarray:
 
 # %% nbgrader={"grade": true, "grade_id": "class_distances_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 """Check class_distances: a symmetric (k, k) float matrix of Euclidean distances, zero on the diagonal."""
+ALIKE = "reread '7. Which classes look alike?'"
 two = np.array([[[0.0, 0.0], [0.0, 0.0]], [[3.0, 4.0], [0.0, 0.0]]])
 d_two = class_distances(two)
 assert isinstance(d_two, np.ndarray), f"expected a NumPy array, got {type(d_two).__name__}"
 assert np.issubdtype(d_two.dtype, np.floating), f"expected a float dtype, got {d_two.dtype}"
 assert d_two.shape == (2, 2), (
     f"two classes should give a (2, 2) matrix, got shape {d_two.shape} "
-    "(hint: flatten each image first: means.reshape(len(means), -1))"
+    f"(hint: flatten each image first: means.reshape(len(means), -1)); {ALIKE}"
 )
 np.testing.assert_allclose(
     d_two, [[0.0, 5.0], [5.0, 0.0]], atol=1e-9,
     err_msg="the images differ by (3, 4, 0, 0): their distance is sqrt(9 + 16) = 5, "
-    "not the squared distance 25 or the sum of differences 7",
+    f"not the squared distance 25 or the sum of differences 7; the matrix holds every pair, "
+    f"both [i, j] and [j, i]; {ALIKE}",
 )  # fmt: skip
 ten = np.random.default_rng(0).random((10, 28, 28))
 d_means = class_distances(ten)
 assert isinstance(d_means, np.ndarray) and d_means.shape == (10, 10), (
     f"ten images should give a (10, 10) matrix, got {getattr(d_means, 'shape', None)}"
 )
-np.testing.assert_allclose(d_means, d_means.T, atol=1e-6, err_msg="the matrix must be symmetric")
+np.testing.assert_allclose(
+    d_means,
+    d_means.T,
+    atol=1e-6,
+    err_msg=f"the matrix must be symmetric: fill in every pair [i, j], not only i < j; {ALIKE}",
+)
 np.testing.assert_allclose(np.diag(d_means), 0.0, atol=1e-6, err_msg="the diagonal must be 0")
 print("class_distances: all visible checks passed")
 ### BEGIN HIDDEN TESTS
 rng = np.random.default_rng(5)
 pts = rng.normal(size=(6, 5, 3))
 got = class_distances(pts)
-assert isinstance(got, np.ndarray) and np.issubdtype(got.dtype, np.floating)
-assert got.shape == (6, 6), f"expected shape (6, 6), got {got.shape}"
+assert isinstance(got, np.ndarray) and np.issubdtype(got.dtype, np.floating), (
+    "six random 5x3 images: expected a float array"
+)
+assert got.shape == (6, 6), f"six images: expected shape (6, 6), got {got.shape}; {ALIKE}"
 brute = np.array([[np.linalg.norm(pts[i] - pts[j]) for j in range(6)] for i in range(6)])
-np.testing.assert_allclose(got, brute, rtol=1e-5, atol=1e-6)
+msg = f"six random images: some distances are not Euclidean distances; {ALIKE}"
+np.testing.assert_allclose(got, brute, rtol=1e-5, atol=1e-6, err_msg=msg)
 flat_pts = rng.normal(size=(4, 12)).astype(np.float32)
 got = class_distances(flat_pts)
 assert isinstance(got, np.ndarray) and got.shape == (4, 4), "flat (k, d) input should work too"
 brute = np.array([[np.linalg.norm(flat_pts[i] - flat_pts[j]) for j in range(4)] for i in range(4)])
-np.testing.assert_allclose(got, brute, rtol=1e-4, atol=1e-5)
+msg = f"means already flat, shape (4, 12), float32: the distances are wrong; {ALIKE}"
+np.testing.assert_allclose(got, brute, rtol=1e-4, atol=1e-5, err_msg=msg)
 assert bool(np.all(got >= 0)), "distances are never negative"
 single = class_distances(np.ones((1, 3, 3)))
-assert isinstance(single, np.ndarray) and single.shape == (1, 1)
-np.testing.assert_allclose(single, [[0.0]], atol=1e-9)
+assert isinstance(single, np.ndarray) and single.shape == (1, 1), (
+    "a single class should give a (1, 1) matrix"
+)
+msg = "a single class is at distance 0 from itself"
+np.testing.assert_allclose(single, [[0.0]], atol=1e-9, err_msg=msg)
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -135,6 +135,7 @@ def stratified_split(
 
 # %% nbgrader={"grade": true, "grade_id": "stratified_split_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check stratified_split: four arrays, the right number per class, pairs kept, nothing lost or repeated, shuffled, reproducible."""
+SPLIT = "reread '1. Three sets of data'"
 x_demo = np.arange(100).reshape(100, 1)  # each example holds its own position
 y_demo = np.repeat(np.arange(4), 25)  # four classes of 25, sorted
 parts = stratified_split(x_demo, y_demo, val_fraction=0.2, seed=0)
@@ -153,18 +154,28 @@ assert xv.shape == (20, 1) and yv.shape == (20,), (
     f"expected 20 validation examples (5 of each class), got x_val {xv.shape}, y_val {yv.shape}"
 )
 assert np.bincount(yv, minlength=4).tolist() == [5, 5, 5, 5], (
-    f"the validation set should hold 5 of each class, it holds {np.bincount(yv, minlength=4).tolist()}"
+    f"the validation set should hold 5 of each class, it holds "
+    f"{np.bincount(yv, minlength=4).tolist()}: pick the validation examples class by class; "
+    + SPLIT
 )
 assert np.array_equal(y_demo[xt[:, 0]], yt) and np.array_equal(y_demo[xv[:, 0]], yv), (
-    "x and y rows must stay paired: index x and y with the same positions"
+    f"x and y rows must stay paired: index x and y with the same positions; {SPLIT}"
 )
 assert np.array_equal(np.sort(np.concatenate([xt[:, 0], xv[:, 0]])), np.arange(100)), (
     "every example must land in exactly one set: some are missing or repeated"
 )
-assert not np.array_equal(yt, np.sort(yt)), "shuffle the training set: it is still sorted by class"
+assert not np.array_equal(yt, np.sort(yt)), (
+    f"shuffle the training set: it is still sorted by class; {SPLIT}"
+)
 again = stratified_split(x_demo, y_demo, val_fraction=0.2, seed=0)
 assert all(np.array_equal(a, b) for a, b in zip(parts, again, strict=True)), (
-    "the same seed must give the same split: use np.random.default_rng(seed)"
+    "the same seed must give the same split: use np.random.default_rng(seed), never the "
+    f"global np.random functions; {SPLIT}"
+)
+odd = np.bincount(stratified_split(x_demo, y_demo, val_fraction=0.15, seed=1)[3], minlength=4)
+assert odd.tolist() == [4, 4, 4, 4], (
+    f"val_fraction=0.15: 0.15 * 25 = 3.75 should give int(round(3.75)) = 4 validation examples "
+    f"per class, got {odd.tolist()}: round before int(); {SPLIT}"
 )
 print("stratified_split: all visible checks passed")
 ### BEGIN HIDDEN TESTS
@@ -173,15 +184,30 @@ sizes = {2: 7, 5: 13, 9: 30}  # unbalanced classes, not numbered 0..k-1
 y_h = rng_h.permutation(np.concatenate([np.full(n, k) for k, n in sizes.items()]))
 x_h = np.stack([np.full((3, 2), i) for i in range(len(y_h))])  # images holding their position
 parts_h = stratified_split(x_h, y_h, val_fraction=0.3, seed=7)
-assert isinstance(parts_h, tuple) and len(parts_h) == 4
-assert all(isinstance(p, np.ndarray) for p in parts_h)
+case = "unbalanced classes labelled 2, 5 and 9, images of shape (3, 2), val_fraction=0.3"
+assert isinstance(parts_h, tuple) and len(parts_h) == 4, (
+    f"{case}: expected a tuple of four arrays (x_train, y_train, x_val, y_val)"
+)
+assert all(isinstance(p, np.ndarray) for p in parts_h), f"{case}: expected four NumPy arrays"
 xt_h, yt_h, xv_h, yv_h = parts_h
-assert xt_h.shape[1:] == (3, 2) and xv_h.shape[1:] == (3, 2), "image shapes must be kept"
+assert xt_h.shape[1:] == (3, 2) and xv_h.shape[1:] == (3, 2), (
+    f"{case}: each example's own shape must be kept; {SPLIT}"
+)
 for k, n in sizes.items():
-    assert int(np.sum(yv_h == k)) == int(round(0.3 * n)), f"class {k}: wrong validation count"
-    assert int(np.sum(yt_h == k)) == n - int(round(0.3 * n)), f"class {k}: wrong training count"
-assert np.array_equal(y_h[xt_h[:, 0, 0]], yt_h) and np.array_equal(y_h[xv_h[:, 0, 0]], yv_h)
-assert np.array_equal(np.sort(np.concatenate([xt_h[:, 0, 0], xv_h[:, 0, 0]])), np.arange(len(y_h)))
+    assert int(np.sum(yv_h == k)) == int(round(0.3 * n)), (
+        f"{case}: class {k} has a wrong number of validation examples. Use the labels that "
+        f"occur (np.unique(y)) and int(round(val_fraction * n_k)); {SPLIT}"
+    )
+    assert int(np.sum(yt_h == k)) == n - int(round(0.3 * n)), (
+        f"{case}: class {k} has a wrong number of training examples; {SPLIT}"
+    )
+assert np.array_equal(y_h[xt_h[:, 0, 0]], yt_h) and np.array_equal(y_h[xv_h[:, 0, 0]], yv_h), (
+    f"{case}: x and y rows must stay paired; {SPLIT}"
+)
+every = np.sort(np.concatenate([xt_h[:, 0, 0], xv_h[:, 0, 0]]))
+assert np.array_equal(every, np.arange(len(y_h))), (
+    f"{case}: every example must land in exactly one set; {SPLIT}"
+)
 other = stratified_split(x_h, y_h, val_fraction=0.3, seed=8)
 assert not np.array_equal(other[2], xv_h), "a different seed should give a different split"
 np.random.seed(123)  # noqa: NPY002 -- on purpose: the split must not depend on it
@@ -189,7 +215,8 @@ first = stratified_split(x_h, y_h, val_fraction=0.3, seed=7)
 np.random.seed(456)  # noqa: NPY002
 second = stratified_split(x_h, y_h, val_fraction=0.3, seed=7)
 assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True)), (
-    "do not use the global np.random"
+    "the split changes with the global np.random state: draw only from "
+    f"np.random.default_rng(seed); {SPLIT}"
 )
 ### END HIDDEN TESTS
 
@@ -269,48 +296,82 @@ def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
 
 # %% nbgrader={"grade": true, "grade_id": "accuracy_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-"""Check accuracy: a Python float, right for labels and for scores, and a ValueError on mismatched lengths."""
+"""Check accuracy: a Python float, right for labels, lists and scores (argmax of each row), and a ValueError on mismatched lengths."""
+MEASURE = "reread '2. Measuring a classifier'"
 acc = accuracy(np.array([0, 1, 2, 3]), np.array([0, 1, 0, 3]))
 assert isinstance(acc, float), (
-    f"expected a Python float, got {type(acc).__name__} (hint: wrap the result in float(...))"
+    f"expected a Python float, got {type(acc).__name__} (hint: wrap the result in float(...)); "
+    + MEASURE
 )
-assert abs(acc - 0.75) < 1e-9, f"3 of 4 predictions are right: expected 0.75, got {acc}"
-scores = np.array([[0.1, 2.0, -1.0], [3.0, 0.5, 0.2], [0.0, 0.1, 0.2]])
-acc_scores = accuracy(np.array([1, 0, 0]), scores)
+assert abs(acc - 0.75) < 1e-9, (
+    f"3 of 4 predictions are right: expected 0.75, got {acc}: the share of right ones, "
+    f"a true division; {MEASURE}"
+)
+scores = np.array([[0.1, 2.0, -1.0], [3.0, 0.5, 0.2], [0.0, 4.0, 0.2]])
+try:
+    acc_scores = accuracy(np.array([1, 0, 1]), scores)
+except Exception as error:  # noqa: BLE001 -- any failure here has the same cause
+    raise AssertionError(
+        f"accuracy(y_true, scores) raised {type(error).__name__}: {error}. With scores of shape "
+        f"(n, num_classes), take the argmax of each row first; {MEASURE}"
+    ) from None
 assert isinstance(acc_scores, float), f"expected a Python float, got {type(acc_scores).__name__}"
-assert abs(acc_scores - 2 / 3) < 1e-9, (
-    f"with scores, the predicted classes are the row-wise argmax, 1, 0 and 2: expected 2/3, "
-    f"got {acc_scores}"
+assert abs(acc_scores - 1.0) < 1e-9, (
+    f"with scores, the predicted class of each example is the argmax of its row (axis=1): "
+    f"here all three are right, expected 1.0, got {acc_scores}; {MEASURE}"
+)
+try:
+    acc_list = accuracy([1, 1, 0], [1, 0, 0])
+except Exception as error:  # noqa: BLE001
+    raise AssertionError(
+        f"accuracy([1, 1, 0], [1, 0, 0]) raised {type(error).__name__}: {error}. Lists must work "
+        f"too: turn both arguments into arrays with np.asarray first; {MEASURE}"
+    ) from None
+assert isinstance(acc_list, float) and abs(acc_list - 2 / 3) < 1e-9, (
+    f"accuracy([1, 1, 0], [1, 0, 0]) should be 2/3, got {acc_list!r}"
 )
 try:
     accuracy(np.array([0, 1, 2]), np.array([0, 1]))
 except ValueError:
     pass
 else:
-    raise AssertionError("accuracy should raise ValueError when y_true and y_pred differ in length")
+    raise AssertionError(
+        "accuracy should raise ValueError when y_true and y_pred differ in length: compare "
+        f"len(y_true) with len(y_pred) after the argmax; {MEASURE}"
+    )
 print("accuracy: all visible checks passed")
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(9)
 t = rng_h.integers(0, 10, size=1000)
 p = np.where(rng_h.random(1000) < 0.37, t, (t + 1) % 10)
 got = accuracy(t, p)
-assert isinstance(got, float)
-assert abs(got - float(np.mean(t == p))) < 1e-9
+assert isinstance(got, float), "1,000 labels: accuracy should return a Python float"
+assert abs(got - float(np.mean(t == p))) < 1e-9, (
+    f"1,000 random labels: the accuracy is not the share of matching labels; {MEASURE}"
+)
 logits = rng_h.normal(size=(500, 10)).astype(np.float32) - 5.0  # negative scores
 labels = rng_h.integers(0, 10, size=500)
 got = accuracy(labels, logits)
-assert isinstance(got, float)
-assert abs(got - float(np.mean(logits.argmax(axis=1) == labels))) < 1e-9
+assert isinstance(got, float), "scores of shape (500, 10): accuracy should return a Python float"
+assert abs(got - float(np.mean(logits.argmax(axis=1) == labels))) < 1e-9, (
+    "scores of shape (500, 10), all negative: the predicted class is the argmax of each row, "
+    f"whatever the sign of the scores; {MEASURE}"
+)
 got = accuracy([1, 1, 0], [1, 1, 0])
 assert isinstance(got, float) and abs(got - 1.0) < 1e-12, "lists should work: use np.asarray"
 got = accuracy(np.array([2, 2], dtype=np.uint8), np.array([0, 1]))
-assert isinstance(got, float) and abs(got) < 1e-12
+assert isinstance(got, float) and abs(got) < 1e-12, (
+    "uint8 labels, no right prediction: the accuracy should be 0.0"
+)
 try:
     accuracy(np.zeros(4, dtype=int), np.zeros((5, 10)))
     mismatch_error = None
 except ValueError as error:
     mismatch_error = error
-assert mismatch_error is not None, "4 labels and 5 rows of scores must raise ValueError"
+assert mismatch_error is not None, (
+    "4 labels and 5 rows of scores must raise ValueError (compare lengths after the argmax); "
+    + MEASURE
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -365,17 +426,22 @@ def fit_centroids(x: np.ndarray, y: np.ndarray, num_classes: int = 10) -> np.nda
 
 # %% nbgrader={"grade": true, "grade_id": "fit_centroids_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check fit_centroids: a float32 array with one flat row per class, each the mean of its class."""
-tiny_x = np.array([[[0, 2]], [[10, 10]], [[4, 6]], [[1, 1]]], dtype=np.float32)  # four 1x2 images
+CENTROIDS = "reread '3. Nearest centroid: classify by the closest mean image'"
+tiny_x = np.array([[[0, 2]], [[10, 10]], [[4, 7]], [[1, 1]]], dtype=np.float32)  # four 1x2 images
 tiny_y = np.array([0, 1, 0, 2])
 tiny = fit_centroids(tiny_x, tiny_y, num_classes=3)
 assert isinstance(tiny, np.ndarray), f"expected a NumPy array, got {type(tiny).__name__}"
-assert tiny.dtype == np.float32, f"expected dtype float32, got {tiny.dtype} (hint: .astype)"
+assert tiny.dtype == np.float32, (
+    f"expected dtype float32, got {tiny.dtype} (hint: .astype(np.float32)); {CENTROIDS}"
+)
 assert tiny.shape == (3, 2), (
-    f"three classes of 1x2 images should give shape (3, 2), one flat row per class, got {tiny.shape}"
+    f"num_classes=3 and 1x2 images should give shape (3, 2), one flat row per class, got "
+    f"{tiny.shape}; {CENTROIDS}"
 )
 np.testing.assert_allclose(
-    tiny, [[2, 4], [10, 10], [1, 1]],
-    err_msg="row 0 should average the images of class 0, (0, 2) and (4, 6), giving (2, 4)",
+    tiny, [[2, 4.5], [10, 10], [1, 1]],
+    err_msg="row 0 should average the images of class 0, (0, 2) and (4, 7), giving (2, 4.5): "
+    f"the mean of each pixel over the class, with a true division; {CENTROIDS}",
 )  # fmt: skip
 real = fit_centroids(x_test[:2000], y_test[:2000])
 assert isinstance(real, np.ndarray) and real.dtype == np.float32, "expected a float32 NumPy array"
@@ -386,15 +452,22 @@ rng_h = np.random.default_rng(4)
 xh = rng_h.integers(0, 256, size=(60, 5, 4)).astype(np.uint8)
 yh = np.concatenate([np.arange(4), rng_h.integers(0, 4, size=56)])
 got = fit_centroids(xh, yh, num_classes=4)
-assert isinstance(got, np.ndarray) and got.dtype == np.float32 and got.shape == (4, 20)
+assert isinstance(got, np.ndarray) and got.dtype == np.float32 and got.shape == (4, 20), (
+    f"uint8 images of shape (5, 4), num_classes=4: expected a float32 array of shape "
+    f"(num_classes, 20); {CENTROIDS}"
+)
 expected = np.stack([xh.reshape(60, -1)[yh == k].astype(np.float64).mean(axis=0) for k in range(4)])
-np.testing.assert_allclose(got, expected, rtol=1e-5)
+msg = f"uint8 images: the class means are wrong (no rounding, no overflow); {CENTROIDS}"
+np.testing.assert_allclose(got, expected, rtol=1e-5, err_msg=msg)
 flat_h = rng_h.normal(size=(30, 7))
 yflat = np.arange(30) % 3
 got = fit_centroids(flat_h, yflat, num_classes=3)
-assert isinstance(got, np.ndarray) and got.dtype == np.float32 and got.shape == (3, 7)
+assert isinstance(got, np.ndarray) and got.dtype == np.float32 and got.shape == (3, 7), (
+    "images already flat, shape (n, 7): expected a float32 array of shape (3, 7)"
+)
 means_h = np.stack([flat_h[yflat == k].mean(axis=0) for k in range(3)])
-np.testing.assert_allclose(got, means_h, rtol=1e-5, atol=1e-6)
+msg = f"images already flat: the class means are wrong; {CENTROIDS}"
+np.testing.assert_allclose(got, means_h, rtol=1e-5, atol=1e-6, err_msg=msg)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -442,6 +515,7 @@ def predict_nearest_centroid(x: np.ndarray, centroids: np.ndarray) -> np.ndarray
 
 # %% nbgrader={"grade": true, "grade_id": "predict_nearest_centroid_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check predict_nearest_centroid: integer labels of shape (n,), the closest centroid in Euclidean distance."""
+NEAREST = "reread 'Exercise 4 — predict the nearest centroid (2 points)'"
 cents = np.array([[0.0, 0.0], [10.0, 10.0], [0.0, 10.0]], dtype=np.float32)
 points = np.array([[1.0, 1.0], [9.0, 8.0], [4.0, 6.0], [1.0, 9.0]], dtype=np.float32)
 pred = predict_nearest_centroid(points, cents)
@@ -449,15 +523,24 @@ assert isinstance(pred, np.ndarray), f"expected a NumPy array, got {type(pred)._
 assert np.issubdtype(pred.dtype, np.integer), (
     f"predictions are class indices: expected an integer dtype, got {pred.dtype} (hint: argmin)"
 )
-assert pred.shape == (4,), f"expected one prediction per point, shape (4,), got {pred.shape}"
+assert pred.shape == (4,), (
+    f"expected one prediction per point, shape (4,), got {pred.shape}: take the argmin over "
+    f"the centroids, axis 1; {NEAREST}"
+)
 assert pred.tolist() == [0, 1, 2, 2], (
     f"expected [0, 1, 2, 2], got {pred.tolist()}: (4, 6) is closest to centroid 2 at (0, 10); "
-    "take the argmin over centroids (axis 1), of distances, not of dot products"
+    f"take the argmin over centroids (axis 1), of distances, not of dot products; {NEAREST}"
 )
 imgs = np.zeros((3, 2, 2), dtype=np.float32)
-img_pred = predict_nearest_centroid(
-    imgs, np.array([[1, 1, 1, 1], [0, 0, 0, 0.5]], dtype=np.float32)
-)
+try:
+    img_pred = predict_nearest_centroid(
+        imgs, np.array([[1, 1, 1, 1], [0, 0, 0, 0.5]], dtype=np.float32)
+    )
+except Exception as error:  # noqa: BLE001 -- any failure here has the same cause
+    raise AssertionError(
+        f"images of shape (3, 2, 2) raised {type(error).__name__}: {error}. Flatten them to "
+        f"shape (n, d) first, as fit_centroids does; {NEAREST}"
+    ) from None
 assert isinstance(img_pred, np.ndarray) and img_pred.shape == (3,), (
     "images of shape (n, height, width) must be flattened first: expected shape (3,)"
 )
@@ -468,18 +551,30 @@ rng_h = np.random.default_rng(8)
 cents_h = rng_h.normal(size=(5, 20)).astype(np.float32) * 3
 pts_h = rng_h.normal(size=(300, 20)).astype(np.float32) * 3
 got = predict_nearest_centroid(pts_h, cents_h)
-assert isinstance(got, np.ndarray) and np.issubdtype(got.dtype, np.integer) and got.shape == (300,)
+assert (
+    isinstance(got, np.ndarray) and np.issubdtype(got.dtype, np.integer) and got.shape == (300,)
+), "300 points, 5 centroids: expected an integer array of shape (300,)"
 brute = np.array([np.argmin([np.linalg.norm(p - c) for c in cents_h]) for p in pts_h])
-assert np.mean(got == brute) > 0.99, "predictions differ from the brute-force nearest centroid"
+assert np.mean(got == brute) > 0.99, (
+    f"300 random points: the predictions differ from the nearest centroid in Euclidean "
+    f"distance; {NEAREST}"
+)
 # unequal centroid norms: a dot-product argmax alone would fail here
 cents_n = np.array([[1.0, 0.0], [5.0, 0.0]], dtype=np.float32)
 got = predict_nearest_centroid(np.array([[2.0, 0.0], [4.0, 0.0]], dtype=np.float32), cents_n)
-assert isinstance(got, np.ndarray) and got.tolist() == [0, 1]
+assert isinstance(got, np.ndarray) and got.tolist() == [0, 1], (
+    "centroids of different lengths: the closest centroid is not the one with the largest "
+    f"dot product; keep the ||c||^2 term; {NEAREST}"
+)
 imgs_h = rng_h.integers(0, 256, size=(50, 4, 3)).astype(np.float32)
 cents_img = imgs_h[:6].reshape(6, -1)
 got = predict_nearest_centroid(imgs_h[:6], cents_img)
-assert isinstance(got, np.ndarray) and got.shape == (6,)
-assert got.tolist() == list(range(6)), "each image should be nearest to itself"
+assert isinstance(got, np.ndarray) and got.shape == (6,), (
+    "4x3 images: expected one prediction per image"
+)
+assert got.tolist() == list(range(6)), (
+    f"each image should be nearest to itself when the centroids are the images; {NEAREST}"
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -655,7 +750,8 @@ def build_dense_model(hidden_units: int = 128, num_classes: int = 10) -> keras.M
 
 
 # %% nbgrader={"grade": true, "grade_id": "build_dense_model_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-"""Check build_dense_model: a Keras model with the specified layers, shapes, activations and parameter count."""
+"""Check build_dense_model: a Keras model with the specified layers, shapes, activations and parameter count, for the defaults and for other arguments."""
+DENSE = "reread '5. A small dense network'"
 model = build_dense_model()
 assert isinstance(model, keras.Model), f"expected a Keras model, got {type(model).__name__}"
 assert model.built, (
@@ -663,7 +759,7 @@ assert model.built, (
 )
 kinds = [type(layer).__name__ for layer in model.layers]
 assert kinds == ["Flatten", "Dense", "Dense"], (
-    f"expected the layers Flatten, Dense, Dense (keras.Input is not a layer), got {kinds}"
+    f"expected the layers Flatten, Dense, Dense (keras.Input is not a layer), got {kinds}; {DENSE}"
 )
 assert tuple(model.input_shape) == (None, 28, 28), (
     f"expected input shape (None, 28, 28), got {model.input_shape}: start with keras.Input(shape=(28, 28))"
@@ -674,29 +770,48 @@ assert tuple(model.output_shape) == (None, 10), (
 hidden, output = model.layers[1], model.layers[2]
 assert hidden.units == 128, f"the hidden layer should have 128 units, it has {hidden.units}"
 assert hidden.activation.__name__ == "relu", (
-    f"the hidden layer should use ReLU, it uses {hidden.activation.__name__}"
+    f"the hidden layer should use ReLU, it uses {hidden.activation.__name__}; {DENSE}"
 )
 assert output.activation.__name__ == "linear", (
-    f"the output layer should have no activation (logits), it uses {output.activation.__name__}"
+    f"the output layer should have no activation (logits), it uses "
+    f"{output.activation.__name__}; {DENSE}"
 )
 n_params = model.count_params()
 assert n_params == 101_770, (
     f"expected 784*128 + 128 + 128*10 + 10 = 101,770 parameters, got {n_params:,}"
 )
+other = build_dense_model(hidden_units=32, num_classes=5)
+assert isinstance(other, keras.Model) and len(other.layers) == 3, (
+    "build_dense_model(hidden_units=32, num_classes=5) should build the same three layers"
+)
+assert other.layers[1].units == 32 and tuple(other.output_shape) == (None, 5), (
+    f"build_dense_model(hidden_units=32, num_classes=5): expected a hidden layer of 32 units "
+    f"and 5 outputs, got {other.layers[1].units} and {other.output_shape[-1]}. Use the "
+    f"arguments, not the default numbers; {DENSE}"
+)
 print("build_dense_model: all visible checks passed")
 ### BEGIN HIDDEN TESTS
-small = build_dense_model(hidden_units=32, num_classes=5)
-assert isinstance(small, keras.Model)
-assert [type(layer).__name__ for layer in small.layers] == ["Flatten", "Dense", "Dense"]
-assert tuple(small.output_shape) == (None, 5), "num_classes must set the output size"
-assert small.layers[1].units == 32, "hidden_units must set the hidden layer's size"
-assert small.count_params() == 784 * 32 + 32 + 32 * 5 + 5
-assert small.layers[1].activation.__name__ == "relu"
-assert small.layers[2].activation.__name__ == "linear"
+small = build_dense_model(hidden_units=7, num_classes=3)
+case = "build_dense_model(hidden_units=7, num_classes=3)"
+assert isinstance(small, keras.Model), f"{case}: expected a Keras model"
+assert [type(layer).__name__ for layer in small.layers] == ["Flatten", "Dense", "Dense"], (
+    f"{case}: expected the layers Flatten, Dense, Dense; {DENSE}"
+)
+assert tuple(small.output_shape) == (None, 3), f"{case}: num_classes must set the output size"
+assert small.layers[1].units == 7, f"{case}: hidden_units must set the hidden layer's size"
+assert small.count_params() == 784 * 7 + 7 + 7 * 3 + 3, (
+    f"{case}: the number of parameters is wrong (weights and biases of both Dense layers)"
+)
+assert small.layers[1].activation.__name__ == "relu", f"{case}: the hidden layer uses ReLU"
+assert small.layers[2].activation.__name__ == "linear", (
+    f"{case}: the output layer has no activation"
+)
 out = np.asarray(small(np.random.default_rng(0).random((3, 28, 28)).astype(np.float32)))
-assert out.shape == (3, 5)
+assert out.shape == (3, 3), f"{case}: three images should give three rows of 3 scores"
 assert not np.allclose(out.sum(axis=1), 1.0), "the model must output logits, not probabilities"
-assert build_dense_model() is not build_dense_model(), "each call must build a new model"
+assert build_dense_model() is not build_dense_model(), (
+    "each call must build a new model: create the Sequential inside the function"
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]

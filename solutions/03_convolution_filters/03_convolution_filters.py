@@ -203,17 +203,23 @@ def conv2d(
 
 
 # %% nbgrader={"grade": true, "grade_id": "conv2d_tests", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
-"""Check conv2d: type, dtype and shape for each padding and stride, values inside and at the borders, bad padding."""
+"""Check conv2d: type, dtype and shape for each padding and stride, values inside and at the borders, strides, even kernels, bad padding."""
+PADDING = "reread 'How big is the output? Padding and stride'"
 out = conv2d(image, filters.VERTICAL_EDGE)
 assert isinstance(out, np.ndarray), f"expected a NumPy array, got {type(out).__name__}"
 assert out.dtype == np.float32, (
-    f"expected dtype float32, got {out.dtype}: convert with .astype(np.float32)"
+    f"expected dtype float32, got {out.dtype}: convert with .astype(np.float32) "
+    "(reread 'One output value by hand')"
 )
-assert out.shape == (26, 26), f"'valid' padding: expected shape (26, 26), got {out.shape}"
+assert out.shape == (26, 26), (
+    f"'valid' padding: expected shape (26, 26), got {out.shape}: a 3-wide window fits at "
+    f"28 - 3 + 1 positions; {PADDING}"
+)
 hand = float((image[11:14, 11:14] * filters.VERTICAL_EDGE).sum())
 assert np.isclose(out[11, 11], hand, atol=1e-4), (
     f"out[11, 11] should be the window image[11:14, 11:14] times the kernel, summed: {hand:.4f}; "
-    f"got {out[11, 11]:.4f}. Is the window's top-left corner at (i, j)?"
+    f"got {out[11, 11]:.4f}. Is the window's top-left corner at (i, j), and the kernel used "
+    "as it is, not flipped? Reread 'One output value by hand'"
 )
 shapes = {
     ("same", 1): (28, 28),
@@ -223,30 +229,61 @@ shapes = {
 }
 for (pad, step), expected in shapes.items():
     got = conv2d(image, filters.VERTICAL_EDGE, padding=pad, stride=step).shape
-    assert got == expected, f"padding={pad!r}, stride={step}: expected shape {expected}, got {got}"
+    assert got == expected, (
+        f"padding={pad!r}, stride={step}: expected shape {expected}, got {got}; {PADDING}"
+    )
 tiny = np.arange(16, dtype=np.float32).reshape(4, 4)
 np.testing.assert_allclose(
     conv2d(tiny, np.array([[1.0, 0.0], [0.0, -1.0]])),
     np.full((3, 3), -5.0),
-    err_msg="a 2x2 kernel [[1, 0], [0, -1]] on np.arange(16).reshape(4, 4) gives -5 everywhere",
+    err_msg="a 2x2 kernel [[1, 0], [0, -1]] on np.arange(16).reshape(4, 4) gives -5 everywhere: "
+    "kernels can have an even side. Reread 'One output value by hand'",
+)
+weights = np.array([[1.0, 2.0], [3.0, 4.0]])
+strided = conv2d(tiny, weights, stride=2)
+assert isinstance(strided, np.ndarray) and strided.shape == (2, 2), (
+    f"stride 2, 2x2 kernel, 4x4 image: expected shape (2, 2), got "
+    f"{getattr(strided, 'shape', None)}; {PADDING}"
+)
+assert np.isclose(strided[1, 0], (tiny[2:4, 0:2] * weights).sum()), (
+    "with stride 2, output row i uses the window that starts at image row i * stride: "
+    f"out[1, 0] should come from tiny[2:4, 0:2], got {strided[1, 0]}; {PADDING}"
+)
+same_even = conv2d(tiny, weights, padding="same")
+assert isinstance(same_even, np.ndarray) and same_even.shape == (4, 4), (
+    "padding='same' with a 2x2 kernel on a 4x4 image: expected shape (4, 4), got "
+    f"{getattr(same_even, 'shape', None)}. An even kernel needs an odd number of zero rows "
+    f"(p = 1 here), not k // 2 on each side; {PADDING}"
+)
+corner = np.array([[1.0, 0.0], [0.0, 0.0]])
+np.testing.assert_allclose(
+    conv2d(tiny, corner, padding="same"),
+    tiny,
+    err_msg="'same' padding, 2x2 kernel with a 1 in its top-left corner: the output should be "
+    "the image itself, because of the p rows of zeros, p // 2 (here 0) go on top and the rest "
+    f"at the bottom (columns likewise); {PADDING}",
 )
 np.testing.assert_allclose(
     conv2d(image, filters.IDENTITY, padding="same"),
     image,
     atol=1e-6,
-    err_msg="'same' padding with the identity kernel must give back the image unchanged",
+    err_msg="'same' padding with the identity kernel must give back the image unchanged; "
+    + PADDING,
 )
 ones = conv2d(np.ones((4, 4)), np.ones((3, 3)), padding="same")
 assert np.isclose(ones[0, 0], 4) and np.isclose(ones[0, 1], 6) and np.isclose(ones[1, 1], 9), (
     "a 3x3 kernel of ones on a 4x4 image of ones with 'same' padding should give 4 in the "
-    f"corners, 6 on the edges and 9 inside (the padding zeros count as 0); got\n{ones}"
+    f"corners, 6 on the edges and 9 inside (the padding zeros count as 0); got\n{ones}\n{PADDING}"
 )
 try:
     conv2d(image, filters.BLUR, padding="full")
 except ValueError:
     pass
 else:
-    raise AssertionError("padding='full' should raise ValueError: only 'valid' and 'same' exist")
+    raise AssertionError(
+        "padding='full' should raise ValueError: only 'valid' and 'same' exist (see the "
+        f"docstring's Raises section); {PADDING}"
+    )
 print("conv2d: all visible checks passed")
 
 
@@ -275,29 +312,38 @@ for shape in [(5, 7), (8, 8), (9, 6), (11, 10)]:
     for kshape in [(1, 1), (2, 2), (3, 3), (2, 3), (4, 1), (5, 5)]:
         for step in (1, 2, 3):
             for pad in ("valid", "same"):
+                case = f"image {shape}, kernel {kshape}, stride {step}, padding {pad!r}"
                 x = rng.normal(size=shape)
                 k = rng.normal(size=kshape)
                 got = conv2d(x, k, padding=pad, stride=step)
                 want = _reference_conv2d(x, k, pad, step)
-                assert isinstance(got, np.ndarray) and got.dtype == np.float32, "float32 array"
-                assert got.shape == want.shape, (
-                    f"image {shape}, kernel {kshape}, stride {step}, {pad}: expected shape "
-                    f"{want.shape}, got {got.shape}"
+                assert isinstance(got, np.ndarray) and got.dtype == np.float32, (
+                    f"{case}: conv2d should return a float32 NumPy array; {PADDING}"
                 )
-                np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+                assert got.shape == want.shape, (
+                    f"{case}: expected shape {want.shape}, got {got.shape}; {PADDING}"
+                )
+                msg = (
+                    f"{case}: the values are wrong. Check where each window starts "
+                    f"(i * stride) and where the zeros go (p // 2 on top); {PADDING}"
+                )
+                np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4, err_msg=msg)
 pixels = rng.integers(0, 256, size=(6, 6), dtype=np.uint8)
 kept = pixels.copy()
 want = _reference_conv2d(pixels, -np.ones((3, 3)), "same", 1)
 got = conv2d(pixels, -np.ones((3, 3)), padding="same")
-assert np.allclose(got, want), "uint8 input must not overflow: convert to float first"
-assert np.array_equal(pixels, kept), "conv2d must not modify its input"
+assert np.allclose(got, want), (
+    "on a uint8 image the values are wrong: convert the image to float before you compute, "
+    "or the products overflow; reread 'One image to work on'"
+)
+assert np.array_equal(pixels, kept), "conv2d must not modify its input image"
 for bad in ("full", "VALID", "", None):
     try:
         conv2d(pixels, np.ones((3, 3)), padding=bad)
         raised = False
     except ValueError as error:
         raised = isinstance(error, ValueError)
-    assert raised, f"padding={bad!r} should raise ValueError"
+    assert raised, f"padding={bad!r} should raise ValueError: only 'valid' and 'same' exist"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -413,12 +459,19 @@ def diagonal_edge_kernel() -> np.ndarray:
 
 # %% nbgrader={"grade": true, "grade_id": "diagonal_edge_kernel_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check diagonal_edge_kernel by what it does: 3x3 floats, silent on flat images, strongest on \\ edges."""
+KERNELS = "reread 'Hand-made kernels'"
 k = diagonal_edge_kernel()
-assert isinstance(k, np.ndarray), f"expected a NumPy array, got {type(k).__name__}"
-assert np.issubdtype(k.dtype, np.floating), f"expected a float dtype, got {k.dtype}"
+assert isinstance(k, np.ndarray), (
+    f"expected a NumPy array, got {type(k).__name__}: wrap your weights in np.array(...); "
+    + KERNELS
+)
+assert np.issubdtype(k.dtype, np.floating), (
+    f"expected a float dtype, got {k.dtype}: write the weights as floats or pass "
+    f"dtype=np.float32; {KERNELS}"
+)
 assert k.shape == (3, 3), f"expected shape (3, 3), got {k.shape}"
 k = np.array(k, dtype=np.float64)
-assert np.abs(k).max() > 0, "the kernel is all zeros: it responds to nothing"
+assert np.abs(k).max() > 0, f"the kernel is all zeros: it responds to nothing; {KERNELS}"
 
 
 def _peak(img: np.ndarray, kern: np.ndarray) -> float:
@@ -428,28 +481,37 @@ def _peak(img: np.ndarray, kern: np.ndarray) -> float:
 
 scale = np.abs(k).sum()
 assert _peak(np.full((12, 12), 0.7), k) <= 1e-6 * scale, (
-    f"on a flat image the kernel must give 0, but its weights add up to {k.sum():.3g}, not 0"
+    f"on a flat image the kernel must give 0, but its weights add up to {k.sum():.3g}, not 0; "
+    + KERNELS
 )
 diag, anti, vert, horiz = (_peak(edges[..., c], k) for c in range(4))
 assert diag > vert and diag > horiz, (
     f"the \\ edge should give the strongest response: \\ gives {diag:.3g}, vertical {vert:.3g}, "
     f"horizontal {horiz:.3g}. Put the positive and negative weights in opposite corners across "
-    "the \\ diagonal."
+    f"the \\ diagonal; {KERNELS}"
 )
 assert anti <= 0.5 * diag, (
     f"the / edge gives {anti:.3g}, more than half of the \\ edge's {diag:.3g}: the kernel should "
-    "not see edges in the other diagonal direction"
+    f"not see edges in the other diagonal direction; {KERNELS}"
 )
 print("diagonal_edge_kernel: all visible checks passed")
 ### BEGIN HIDDEN TESTS
 big = np.triu(np.ones((20, 20)), k=4)
 for img in (big, 1.0 - big, 0.3 * big + 0.2):
     d = _peak(img, k)
-    assert d > 1e-6 * scale, "no response on a \\ edge of another size, position or contrast"
-    assert _peak(np.fliplr(img), k) <= 0.5 * d, "/ edges of another size must stay weak"
+    assert d > 1e-6 * scale, (
+        f"no response on a \\ edge of another size, position or contrast; {KERNELS}"
+    )
+    assert _peak(np.fliplr(img), k) <= 0.5 * d, (
+        f"on a larger image, a / edge gives more than half the response of a \\ edge; {KERNELS}"
+    )
 vertical = np.repeat([[0.0] * 9 + [1.0] * 11], 20, axis=0)
-assert _peak(big, k) > max(_peak(vertical, k), _peak(vertical.T, k)), "\\ must beat | and -"
-assert _peak(np.full((7, 9), -2.5), k) <= 1e-6 * scale, "flat images of any value must give 0"
+assert _peak(big, k) > max(_peak(vertical, k), _peak(vertical.T, k)), (
+    f"on a larger image, a vertical or horizontal edge beats the \\ edge; {KERNELS}"
+)
+assert _peak(np.full((7, 9), -2.5), k) <= 1e-6 * scale, (
+    f"a flat image of any value must give 0: the weights must add up to 0; {KERNELS}"
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -495,18 +557,25 @@ def flip_kernel(kernel: np.ndarray) -> np.ndarray:
 
 # %% nbgrader={"grade": true, "grade_id": "flip_kernel_tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Check flip_kernel: same shape and dtype, both axes flipped, input untouched."""
+FLIP = "reread 'Cross-correlation or convolution?'"
 k = np.arange(6, dtype=np.float32).reshape(2, 3)
 flipped = flip_kernel(k)
 assert isinstance(flipped, np.ndarray), f"expected a NumPy array, got {type(flipped).__name__}"
-assert flipped.shape == (2, 3), f"expected shape (2, 3), got {flipped.shape}"
+assert flipped.shape == (2, 3), (
+    f"expected shape (2, 3), got {flipped.shape}: turning by 180 degrees keeps the shape; " + FLIP
+)
 assert flipped.dtype == k.dtype, f"expected dtype {k.dtype}, got {flipped.dtype}"
 np.testing.assert_array_equal(
     flipped,
     [[5, 4, 3], [2, 1, 0]],
-    err_msg="[[0, 1, 2], [3, 4, 5]] flipped both ways is [[5, 4, 3], [2, 1, 0]]; flipping only one axis is not enough",
+    err_msg="[[0, 1, 2], [3, 4, 5]] flipped both ways is [[5, 4, 3], [2, 1, 0]]; flipping only "
+    f"one axis is not enough; {FLIP}",
 )
 np.testing.assert_array_equal(
-    k, np.arange(6).reshape(2, 3), err_msg="flip_kernel must not modify its input"
+    k,
+    np.arange(6).reshape(2, 3),
+    err_msg="flip_kernel must not modify its input: return a new array, do not assign into "
+    f"`kernel`; {FLIP}",
 )
 print("flip_kernel: all visible checks passed")
 ### BEGIN HIDDEN TESTS
@@ -515,10 +584,15 @@ for shape in [(1, 1), (3, 3), (4, 2), (5, 3)]:
     k = rng.normal(size=shape)
     original = k.copy()
     got = flip_kernel(k)
-    assert isinstance(got, np.ndarray) and got.shape == shape and got.dtype == k.dtype
-    np.testing.assert_array_equal(got, original[::-1, ::-1])
-    np.testing.assert_array_equal(k, original)
-    np.testing.assert_array_equal(flip_kernel(got), original)
+    case = f"a {shape[0]}x{shape[1]} kernel"
+    assert isinstance(got, np.ndarray) and got.shape == shape and got.dtype == k.dtype, (
+        f"{case}: the result should be a NumPy array of the kernel's shape and dtype"
+    )
+    msg = f"{case}: not turned by 180 degrees (both axes flipped); {FLIP}"
+    np.testing.assert_array_equal(got, original[::-1, ::-1], err_msg=msg)
+    np.testing.assert_array_equal(k, original, err_msg=f"{case}: the input was modified")
+    msg = f"{case}: flipping twice should give the kernel back"
+    np.testing.assert_array_equal(flip_kernel(got), original, err_msg=msg)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -600,6 +674,8 @@ np.testing.assert_allclose(
     keras.ops.convert_to_numpy(strided(image[np.newaxis, :, :, np.newaxis]))[0, :, :, 0],
     conv2d(image, np.array([[1.0, 2.0], [3.0, 4.0]]), padding="same", stride=3),
     atol=1e-5,
+    err_msg="Keras and your conv2d differ for a 2x2 kernel with stride 3: check the stride and "
+    "the 'same' padding rule in 'How big is the output? Padding and stride'",
 )
 "2x2 kernel, stride 3: conv2d and Keras agree"
 
@@ -662,27 +738,36 @@ def apply_kernels(image: np.ndarray, kernels: np.ndarray, padding: str = "same")
 # %% nbgrader={"grade": true, "grade_id": "apply_kernels_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check apply_kernels: type, dtype, (H, W, C) shape for both paddings, one channel per kernel, in order."""
 stack = filters.kernel_stack(["vertical edge", "blur", "identity"])
+STACK = "reread 'From one filter to a stack of feature maps'"
 maps = apply_kernels(image, stack)
 assert isinstance(maps, np.ndarray), f"expected a NumPy array, got {type(maps).__name__}"
 assert maps.dtype == np.float32, f"expected dtype float32, got {maps.dtype}"
 assert maps.shape == (28, 28, 3), (
-    f"expected shape (28, 28, 3): channels last, one per kernel; got {maps.shape}"
+    f"expected shape (28, 28, 3): channels last, one per kernel; got {maps.shape}; {STACK}"
 )
 np.testing.assert_allclose(
     maps[:, :, 2],
     image,
     atol=1e-6,
-    err_msg="channel 2 (the identity kernel) should be the image itself",
+    err_msg="channel 2 (the identity kernel) should be the image itself: kernel number c is "
+    f"kernels[:, :, c], along the last axis; {STACK}",
 )
 np.testing.assert_allclose(
     maps[:, :, 0],
     filters.filter_image(image, filters.VERTICAL_EDGE),
     atol=1e-5,
-    err_msg="channel 0 should be the image filtered by kernels[:, :, 0], the vertical edge",
+    err_msg="channel 0 should be the image filtered by kernels[:, :, 0], the vertical edge, "
+    f"as conv2d does it (the kernel not flipped); {STACK}",
+)
+four = apply_kernels(image, np.concatenate([stack, stack[:, :, :1]], axis=-1))
+assert isinstance(four, np.ndarray) and four.shape == (28, 28, 4), (
+    "with a stack of 4 kernels, shape (3, 3, 4), expected shape (28, 28, 4), got "
+    f"{getattr(four, 'shape', None)}: the number of kernels is kernels.shape[-1]; {STACK}"
 )
 valid = apply_kernels(image, stack, padding="valid")
 assert isinstance(valid, np.ndarray) and valid.shape == (26, 26, 3), (
-    f"padding='valid': expected shape (26, 26, 3), got {getattr(valid, 'shape', None)}"
+    f"padding='valid': expected shape (26, 26, 3), got {getattr(valid, 'shape', None)}: "
+    f"pass `padding` on to conv2d; {STACK}"
 )
 print("apply_kernels: all visible checks passed")
 ### BEGIN HIDDEN TESTS
@@ -690,13 +775,22 @@ rng = np.random.default_rng(11)
 for shape, c in [((9, 7), 1), ((10, 10), 5), ((6, 8), 2)]:
     x = rng.normal(size=shape).astype(np.float32)
     ks = rng.normal(size=(3, 3, c)).astype(np.float32)
+    case = f"a {shape[0]}x{shape[1]} image and {c} kernel(s)"
     got = apply_kernels(x, ks)
-    assert isinstance(got, np.ndarray) and got.dtype == np.float32 and got.shape == (*shape, c)
+    assert isinstance(got, np.ndarray) and got.dtype == np.float32 and got.shape == (*shape, c), (
+        f"{case}: expected a float32 array of shape (height, width, C); {STACK}"
+    )
     want = np.stack([filters.filter_image(x, ks[:, :, i]) for i in range(c)], axis=-1)
-    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    msg = f"{case}: the feature maps are wrong; {STACK}"
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4, err_msg=msg)
     got_valid = apply_kernels(x, ks, padding="valid")
-    assert isinstance(got_valid, np.ndarray) and got_valid.shape == (shape[0] - 2, shape[1] - 2, c)
-    np.testing.assert_allclose(got_valid, want[1:-1, 1:-1], rtol=1e-4, atol=1e-4)
+    assert isinstance(got_valid, np.ndarray) and got_valid.shape == (
+        shape[0] - 2,
+        shape[1] - 2,
+        c,
+    ), f"{case}, padding='valid': the shape is wrong; {STACK}"
+    msg = f"{case}, padding='valid': the feature maps are wrong; {STACK}"
+    np.testing.assert_allclose(got_valid, want[1:-1, 1:-1], rtol=1e-4, atol=1e-4, err_msg=msg)
 ### END HIDDEN TESTS
 
 # %% [markdown]

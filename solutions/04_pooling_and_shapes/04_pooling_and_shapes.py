@@ -126,53 +126,82 @@ def max_pool2d(x: np.ndarray, size: int = 2, stride: int | None = None) -> np.nd
 
 
 # %% nbgrader={"grade": true, "grade_id": "max_pool2d_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-"""Check max_pool2d: type, shape and dtype, the 6x6 example, odd sizes, channels, and agreement with Keras."""
+"""Check max_pool2d: type, shape and dtype, the 6x6 example, odd sizes, channels, strides, and agreement with Keras."""
+POOLING = "reread 'Pooling: one number per window'"
 pooled = max_pool2d(small)
 assert isinstance(pooled, np.ndarray), f"expected a NumPy array, got {type(pooled).__name__}"
-assert pooled.shape == (3, 3), f"a 6x6 map pooled by 2: expected shape (3, 3), got {pooled.shape}"
-assert pooled.dtype == small.dtype, f"expected the input's dtype {small.dtype}, got {pooled.dtype}"
+assert pooled.shape == (3, 3), (
+    f"a 6x6 map pooled by 2: expected shape (3, 3), got {pooled.shape}; {POOLING}"
+)
+assert pooled.dtype == small.dtype, (
+    f"expected the input's dtype {small.dtype}, got {pooled.dtype}: create the output with "
+    f"dtype=x.dtype; {POOLING}"
+)
 assert pooled[0, 0] == small[:2, :2].max(), (
     f"pooled[0, 0] should be the max of small[:2, :2], {small[:2, :2].max()}; got {pooled[0, 0]}"
 )
 odd = max_pool2d(np.arange(49).reshape(7, 7))
 assert isinstance(odd, np.ndarray) and odd.shape == (3, 3), (
-    f"a 7x7 map pooled by 2: expected shape (3, 3), the last row and column dropped; got {odd.shape}"
+    f"a 7x7 map pooled by 2: expected shape (3, 3), the last row and column dropped; got "
+    f"{odd.shape}; {POOLING}"
 )
 assert odd[2, 2] == 40, (
-    f"the bottom-right window of the 7x7 map is rows 4-5, columns 4-5: max 40, got {odd[2, 2]}"
+    f"the bottom-right window of the 7x7 map is rows 4-5, columns 4-5: max 40, got {odd[2, 2]}; "
+    + POOLING
+)
+negative = max_pool2d(-np.arange(1.0, 17.0).reshape(4, 4))
+assert isinstance(negative, np.ndarray) and negative.tolist() == [[-1, -3], [-9, -11]], (
+    f"a 4x4 map of negative numbers, -1 to -16: expected [[-1, -3], [-9, -11]], got "
+    f"{getattr(negative, 'tolist', lambda: negative)()}. The max of negative numbers is "
+    f"negative: start from the window's own values, not from 0; {POOLING}"
 )
 stack = rng.normal(size=(8, 10, 3)).astype(np.float32)
 mine = max_pool2d(stack, size=3, stride=2)
 assert isinstance(mine, np.ndarray) and mine.shape == (3, 4, 3), (
-    f"an (8, 10, 3) stack, window 3, stride 2: expected shape (3, 4, 3), got {mine.shape}"
+    f"an (8, 10, 3) stack, window 3, stride 2: expected shape (3, 4, 3), got {mine.shape}: the "
+    f"window moves by `stride`, and each channel is pooled on its own; {POOLING}"
 )
 theirs = keras.ops.convert_to_numpy(
     keras.layers.MaxPooling2D(pool_size=3, strides=2)(stack[np.newaxis])
 )[0]
 np.testing.assert_allclose(
-    mine, theirs, err_msg="max_pool2d differs from keras.layers.MaxPooling2D"
+    mine,
+    theirs,
+    err_msg="max_pool2d differs from keras.layers.MaxPooling2D on random values, negative ones "
+    f"included: window (i * stride, j * stride), the max of its own values; {POOLING}",
 )
 print("max_pool2d: all visible checks passed")
 ### BEGIN HIDDEN TESTS
 hidden_rng = np.random.default_rng(42)
 for shape in [(5, 5, 1), (9, 7, 2), (12, 12, 4), (11, 6, 3)]:
     for size, step in [(2, None), (3, None), (2, 1), (3, 2), (2, 3)]:
+        case = f"a {shape} stack, size={size}, stride={step}"
         x = -np.abs(hidden_rng.normal(size=shape)).astype(
             np.float32
         )  # all negative: a 0 start fails
         got = max_pool2d(x, size=size, stride=step)
         layer = keras.layers.MaxPooling2D(pool_size=size, strides=step)
         want = keras.ops.convert_to_numpy(layer(x[np.newaxis]))[0]
-        assert isinstance(got, np.ndarray) and got.shape == want.shape, (shape, size, step)
-        np.testing.assert_allclose(got, want)
+        assert isinstance(got, np.ndarray) and got.shape == want.shape, (
+            f"{case}: the shape differs from Keras' MaxPooling2D; {POOLING}"
+        )
+        msg = f"{case}, all values negative: the maxima differ from Keras'; {POOLING}"
+        np.testing.assert_allclose(got, want, err_msg=msg)
         flat = max_pool2d(x[:, :, 0], size=size, stride=step)
-        assert isinstance(flat, np.ndarray) and flat.shape == want.shape[:2]
-        np.testing.assert_allclose(flat, want[:, :, 0])
+        assert isinstance(flat, np.ndarray) and flat.shape == want.shape[:2], (
+            f"{case}, one map of shape (H, W): the shape is wrong; {POOLING}"
+        )
+        msg = f"{case}, one map of shape (H, W): wrong maxima"
+        np.testing.assert_allclose(flat, want[:, :, 0], err_msg=msg)
 ints = hidden_rng.integers(-50, 50, size=(6, 4))
 kept = ints.copy()
 result = max_pool2d(ints)
-assert isinstance(result, np.ndarray) and result.dtype == ints.dtype
-assert np.array_equal(result, ints.reshape(3, 2, 2, 2).max(axis=(1, 3)))
+assert isinstance(result, np.ndarray) and result.dtype == ints.dtype, (
+    "integer input: the result keeps the integer dtype"
+)
+assert np.array_equal(result, ints.reshape(3, 2, 2, 2).max(axis=(1, 3))), (
+    f"a 6x4 integer map: wrong maxima; {POOLING}"
+)
 assert np.array_equal(ints, kept), "max_pool2d must not modify its input"
 ### END HIDDEN TESTS
 
@@ -207,45 +236,64 @@ def avg_pool2d(x: np.ndarray, size: int = 2, stride: int | None = None) -> np.nd
 
 # %% nbgrader={"grade": true, "grade_id": "avg_pool2d_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check avg_pool2d: type, float dtype, shape, the 6x6 example, and agreement with Keras on a stack."""
+POOLING = "reread 'Pooling: one number per window'"
 averaged = avg_pool2d(small)
 assert isinstance(averaged, np.ndarray), f"expected a NumPy array, got {type(averaged).__name__}"
 assert np.issubdtype(averaged.dtype, np.floating), (
-    f"expected a float dtype, got {averaged.dtype}: a mean of integers is not an integer"
+    f"expected a float dtype, got {averaged.dtype}: a mean of integers is not an integer; "
+    + POOLING
 )
 assert averaged.shape == (3, 3), (
     f"a 6x6 map pooled by 2: expected shape (3, 3), got {averaged.shape}"
 )
 assert np.isclose(averaged[0, 0], small[:2, :2].mean()), (
-    f"averaged[0, 0] should be the mean of small[:2, :2], {small[:2, :2].mean()}; got {averaged[0, 0]}"
+    f"averaged[0, 0] should be the mean of small[:2, :2], {small[:2, :2].mean()}; got "
+    f"{averaged[0, 0]}: the sum of the window divided by its size, with /; {POOLING}"
 )
 mine = avg_pool2d(stack, size=2, stride=3)
 assert isinstance(mine, np.ndarray) and mine.shape == (3, 3, 3), (
-    f"an (8, 10, 3) stack, window 2, stride 3: expected shape (3, 3, 3), got {mine.shape}"
+    f"an (8, 10, 3) stack, window 2, stride 3: expected shape (3, 3, 3), got {mine.shape}: the "
+    f"window moves by `stride`, and each channel is pooled on its own; {POOLING}"
 )
 theirs = keras.ops.convert_to_numpy(
     keras.layers.AveragePooling2D(pool_size=2, strides=3)(stack[np.newaxis])
 )[0]
 np.testing.assert_allclose(
-    mine, theirs, rtol=1e-5, err_msg="avg_pool2d differs from keras.layers.AveragePooling2D"
+    mine,
+    theirs,
+    rtol=1e-5,
+    err_msg=f"avg_pool2d differs from keras.layers.AveragePooling2D; {POOLING}",
 )
 print("avg_pool2d: all visible checks passed")
 ### BEGIN HIDDEN TESTS
 hidden_rng = np.random.default_rng(43)
 for shape in [(5, 5, 1), (9, 7, 2), (12, 12, 4)]:
     for size, step in [(2, None), (3, None), (2, 1), (3, 2)]:
+        case = f"a {shape} stack, size={size}, stride={step}"
         x = hidden_rng.normal(size=shape).astype(np.float32)
         got = avg_pool2d(x, size=size, stride=step)
         layer = keras.layers.AveragePooling2D(pool_size=size, strides=step)
         want = keras.ops.convert_to_numpy(layer(x[np.newaxis]))[0]
-        assert isinstance(got, np.ndarray) and got.shape == want.shape, (shape, size, step)
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+        assert isinstance(got, np.ndarray) and got.shape == want.shape, (
+            f"{case}: the shape differs from Keras' AveragePooling2D; {POOLING}"
+        )
+        msg = f"{case}: the means differ from Keras'; {POOLING}"
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=msg)
         flat = avg_pool2d(x[:, :, 1 % shape[2]], size=size, stride=step)
-        assert isinstance(flat, np.ndarray) and flat.shape == want.shape[:2]
-        np.testing.assert_allclose(flat, want[:, :, 1 % shape[2]], rtol=1e-5, atol=1e-6)
+        assert isinstance(flat, np.ndarray) and flat.shape == want.shape[:2], (
+            f"{case}, one map of shape (H, W): the shape is wrong; {POOLING}"
+        )
+        msg = f"{case}, one map of shape (H, W): wrong means"
+        channel = want[:, :, 1 % shape[2]]
+        np.testing.assert_allclose(flat, channel, rtol=1e-5, atol=1e-6, err_msg=msg)
 ints = np.array([[1, 2, 7], [4, 4, 7], [9, 9, 9]])
 result = avg_pool2d(ints)
-assert isinstance(result, np.ndarray) and result.shape == (1, 1)
-assert np.isclose(float(result[0, 0]), 2.75), "integer input: the mean 11 / 4 is 2.75, not 2"
+assert isinstance(result, np.ndarray) and result.shape == (1, 1), (
+    "a 3x3 integer map pooled by 2: expected shape (1, 1)"
+)
+assert np.isclose(float(result[0, 0]), 2.75), (
+    f"integer input: the mean must not be rounded to an integer; {POOLING}"
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -374,10 +422,11 @@ def conv_output_size(n: int, kernel: int, padding: str = "valid", stride: int = 
 
 
 # %% nbgrader={"grade": true, "grade_id": "conv_output_size_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-"""Check conv_output_size: an int, the usual cases, Keras' answers, and errors."""
+"""Check conv_output_size: an int, the usual cases, even kernels, Keras' answers, and errors."""
+SIZES = "reread 'How big is each output?'"
 got = conv_output_size(28, 3)
 assert isinstance(got, int), (
-    f"expected a Python int, got {type(got).__name__}: wrap the result in int()"
+    f"expected a Python int, got {type(got).__name__}: use // and wrap the result in int(); {SIZES}"
 )
 cases = {
     (28, 3, "valid", 1): 26,
@@ -386,24 +435,35 @@ cases = {
     (13, 2, "valid", 2): 6,
     (28, 5, "same", 2): 14,
     (27, 3, "valid", 2): 13,
+    (28, 2, "same", 2): 14,
 }
 for (n, k, pad, step), expected in cases.items():
     got = conv_output_size(n, k, pad, step)
     assert isinstance(got, int) and got == expected, (
-        f"conv_output_size({n}, {k}, {pad!r}, {step}): expected {expected}, got {got}"
+        f"conv_output_size({n}, {k}, {pad!r}, {step}): expected {expected}, got {got}; {SIZES}"
     )
 keras_side = keras.layers.Conv2D(1, 4, strides=3, padding="same").compute_output_shape(
     (None, 20, 20, 1)
 )[1]
 assert conv_output_size(20, 4, "same", 3) == keras_side, (
-    f"Keras says {keras_side} for n=20, kernel 4, 'same', stride 3"
+    f"Keras says {keras_side} for n=20, kernel 4, 'same', stride 3: 'same' rounds n / s up; "
+    + SIZES
 )
 try:
     conv_output_size(28, 3, "full")
     raised = False
 except ValueError:
     raised = True
-assert raised, "padding='full' should raise ValueError"
+assert raised, f"padding='full' should raise ValueError; {SIZES}"
+try:
+    conv_output_size(5, 6)
+    raised = False
+except ValueError:
+    raised = True
+assert raised, (
+    f"a 'valid' kernel of side 6 does not fit in an input of side 5: raise ValueError, as the "
+    f"docstring says; {SIZES}"
+)
 print("conv_output_size: all visible checks passed")
 ### BEGIN HIDDEN TESTS
 hidden_rng = np.random.default_rng(44)
@@ -415,14 +475,20 @@ for _ in range(60):
         layer = keras.layers.Conv2D(1, k, strides=step, padding=pad)
         want = layer.compute_output_shape((None, n, n, 1))[1]
         answer = conv_output_size(n, k, pad, step)
-        assert isinstance(answer, int) and answer == want, (n, k, pad, step, want)
-for args in [(5, 6, "valid", 1), (10, 3, "SAME", 1)]:
+        assert isinstance(answer, int) and answer == want, (
+            f"n={n}, kernel={k}, padding={pad!r}, stride={step}: the side differs from Keras'; "
+            + SIZES
+        )
+for args in [(4, 7, "valid", 2), (10, 3, "SAME", 1)]:
     try:
         conv_output_size(*args)
         complained = False
     except ValueError as error:
         complained = isinstance(error, ValueError)
-    assert complained, f"conv_output_size{args} should raise ValueError"
+    assert complained, (
+        f"conv_output_size{args} should raise ValueError (only 'valid' and 'same', and a "
+        f"'valid' kernel must fit); {SIZES}"
+    )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -471,14 +537,29 @@ def conv_param_count(
 
 # %% nbgrader={"grade": true, "grade_id": "conv_param_count_tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Check conv_param_count: an int, square and rectangular kernels, with and without bias, against Keras."""
+WEIGHTS = "reread 'How many weights?'"
 got = conv_param_count(3, 1, 32)
-assert isinstance(got, int), f"expected a Python int, got {type(got).__name__}"
-assert got == 320, f"32 filters of 3x3 on 1 channel: expected 3*3*1*32 + 32 = 320, got {got}"
-assert conv_param_count(3, 32, 64) == 18496, (
-    f"64 filters of 3x3 on 32 channels: expected 18,496, got {conv_param_count(3, 32, 64)}"
+assert isinstance(got, int), f"expected a Python int, got {type(got).__name__}; {WEIGHTS}"
+assert got == 320, (
+    f"32 filters of 3x3 on 1 channel: expected 3*3*1*32 + 32 = 320, got {got}; {WEIGHTS}"
 )
-assert conv_param_count(5, 3, 16, use_bias=False) == 1200, "without bias there is no + c_out"
-assert conv_param_count((3, 5), 2, 4) == 124, "a (3, 5) kernel has 15 weights per input channel"
+assert conv_param_count(3, 32, 64) == 18496, (
+    f"64 filters of 3x3 on 32 channels: expected 18,496, got {conv_param_count(3, 32, 64)}: "
+    f"each kernel spans all c_in input channels; {WEIGHTS}"
+)
+assert conv_param_count(5, 3, 16, use_bias=False) == 1200, (
+    f"without bias (use_bias=False) there is no + c_out; {WEIGHTS}"
+)
+try:
+    rectangular = conv_param_count((3, 5), 2, 4)
+except Exception as error:  # noqa: BLE001 -- any failure here has the same cause
+    raise AssertionError(
+        f"conv_param_count((3, 5), 2, 4) raised {type(error).__name__}: {error}. `kernel` may "
+        f"be a pair (kh, kw) as well as one side; {WEIGHTS}"
+    ) from None
+assert rectangular == 124, (
+    f"a (3, 5) kernel has 15 weights per input channel: expected 124, got {rectangular}; {WEIGHTS}"
+)
 layer = keras.layers.Conv2D(6, (2, 3))
 layer.build((None, 10, 10, 4))
 assert conv_param_count((2, 3), 4, 6) == layer.count_params(), (
@@ -490,12 +571,17 @@ hidden_rng = np.random.default_rng(45)
 for _ in range(10):
     kh, kw, c_in, c_out = (int(v) for v in hidden_rng.integers(1, 8, size=4))
     for bias in (True, False):
+        case = f"kernel ({kh}, {kw}), c_in={c_in}, c_out={c_out}, use_bias={bias}"
         layer = keras.layers.Conv2D(c_out, (kh, kw), use_bias=bias)
         layer.build((None, 12, 12, c_in))
         answer = conv_param_count((kh, kw), c_in, c_out, use_bias=bias)
-        assert isinstance(answer, int) and answer == layer.count_params()
+        assert isinstance(answer, int) and answer == layer.count_params(), (
+            f"{case}: the count differs from Keras'; {WEIGHTS}"
+        )
         if kh == kw:
-            assert conv_param_count(kh, c_in, c_out, use_bias=bias) == layer.count_params()
+            assert conv_param_count(kh, c_in, c_out, use_bias=bias) == layer.count_params(), (
+                f"{case}, kernel given as one side: the count differs from Keras'; {WEIGHTS}"
+            )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -553,19 +639,23 @@ def receptive_field(layers: list[tuple[int, int]]) -> int:
 
 # %% nbgrader={"grade": true, "grade_id": "receptive_field_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check receptive_field: an int, the diagrams' stacks, and stacks where the stride matters."""
+FIELD = "reread 'How much of the image does one unit see?'"
 got = receptive_field([(3, 1)])
-assert isinstance(got, int), f"expected a Python int, got {type(got).__name__}"
-assert got == 3, f"one 3x3 convolution sees 3 pixels, got {got}"
+assert isinstance(got, int), f"expected a Python int, got {type(got).__name__}; {FIELD}"
+assert got == 3, f"one 3x3 convolution sees 3 pixels, got {got}; {FIELD}"
 assert receptive_field([]) == 1, (
-    f"no layer at all: the input pixel itself, 1; got {receptive_field([])}"
+    f"no layer at all: the input pixel itself, 1; got {receptive_field([])}: start from r = 1; "
+    + FIELD
 )
 assert receptive_field([(3, 1), (3, 1)]) == 5, (
-    f"two 3x3 convolutions see 5 pixels (first diagram); got {receptive_field([(3, 1), (3, 1)])}"
+    f"two 3x3 convolutions see 5 pixels (first diagram); got "
+    f"{receptive_field([(3, 1), (3, 1)])}: each layer adds (k - 1) * j; {FIELD}"
 )
 classic = receptive_field([(3, 1), (2, 2), (3, 1), (2, 2)])
 assert classic == 10, (
     f"conv 3, pool 2, conv 3, pool 2 sees 10 pixels (second diagram); got {classic}. "
-    "Does the jump multiply by each stride, and grow the field only after the layer is added?"
+    f"Does the jump multiply by each stride, and grow the field only after the layer is added? "
+    + FIELD
 )
 print("receptive_field: all visible checks passed")
 
@@ -585,9 +675,15 @@ for depth in range(1, 6):
             (int(hidden_rng.integers(1, 6)), int(hidden_rng.integers(1, 4))) for _ in range(depth)
         ]
         answer = receptive_field(stack)
-        assert isinstance(answer, int) and answer == _brute_force_field(stack), stack
-assert receptive_field([(2, 2), (2, 2), (2, 2)]) == 8
-assert receptive_field([(5, 3), (1, 1)]) == 5
+        assert isinstance(answer, int) and answer == _brute_force_field(stack), (
+            f"a random stack of {depth} layer(s): the receptive field is wrong; {FIELD}"
+        )
+assert receptive_field([(2, 2), (2, 2), (2, 2)]) == 8, (
+    f"three 2x2 poolings with stride 2: wrong receptive field; {FIELD}"
+)
+assert receptive_field([(5, 3), (1, 1)]) == 5, (
+    f"a 1x1 layer after a 5-wide one adds nothing; {FIELD}"
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -92,21 +92,34 @@ def to_model_input(images: np.ndarray) -> np.ndarray:
 
 
 # %% nbgrader={"grade": true, "grade_id": "to_model_input_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-"""Check to_model_input: a float32 array, a channel axis, values scaled to [0, 1]."""
+"""Check to_model_input: a float32 array, a channel axis, values scaled to [0, 1] by 255."""
+INPUT = "reread 'The input a convolution layer expects'"
 sample = to_model_input(x_train[:5])
 assert isinstance(sample, np.ndarray), f"expected a NumPy array, got {type(sample).__name__}"
-assert sample.dtype == np.float32, f"expected dtype float32, got {sample.dtype}"
+assert sample.dtype == np.float32, (
+    f"expected dtype float32, got {sample.dtype}: convert with .astype(np.float32); {INPUT}"
+)
 assert sample.shape == (5, 28, 28, 1), (
-    f"expected shape (5, 28, 28, 1): the images plus a channel axis; got {sample.shape}"
+    f"expected shape (5, 28, 28, 1): the images plus a channel axis at the end; got "
+    f"{sample.shape}; {INPUT}"
 )
 assert 0.0 <= float(sample.min()) and float(sample.max()) <= 1.0, (
-    f"expected values in [0, 1], got {float(sample.min())} to {float(sample.max())}: divide by 255"
+    f"expected values in [0, 1], got {float(sample.min())} to {float(sample.max())}: divide by "
+    f"255; {INPUT}"
 )
 np.testing.assert_allclose(
     sample[0, :, :, 0],
     x_train[0] / 255.0,
     rtol=1e-6,
-    err_msg="sample[0, :, :, 0] should be the first image divided by 255",
+    err_msg=f"sample[0, :, :, 0] should be the first image divided by 255; {INPUT}",
+)
+faint = to_model_input(np.array([[[0, 51]]], dtype=np.uint8))
+np.testing.assert_allclose(
+    np.asarray(faint).ravel(),
+    [0.0, 0.2],
+    rtol=1e-6,
+    err_msg="an image whose darkest pixel is 51 must give 0.2 there: divide by 255, not by the "
+    f"largest value; {INPUT}",
 )
 print("to_model_input: all visible checks passed")
 ### BEGIN HIDDEN TESTS
@@ -114,13 +127,19 @@ hidden_rng = np.random.default_rng(51)
 raw = hidden_rng.integers(0, 256, size=(3, 7, 5), dtype=np.uint8)
 kept = raw.copy()
 out = to_model_input(raw)
-assert isinstance(out, np.ndarray) and out.dtype == np.float32 and out.shape == (3, 7, 5, 1)
-np.testing.assert_allclose(out[..., 0], raw.astype(np.float64) / 255.0, rtol=1e-6)
+assert isinstance(out, np.ndarray) and out.dtype == np.float32 and out.shape == (3, 7, 5, 1), (
+    f"uint8 images of shape (3, 7, 5): expected float32 of shape (3, 7, 5, 1); {INPUT}"
+)
+msg = f"random 7x5 images: the pixels should be divided by 255; {INPUT}"
+np.testing.assert_allclose(out[..., 0], raw.astype(np.float64) / 255.0, rtol=1e-6, err_msg=msg)
 assert np.array_equal(raw, kept), "to_model_input must not modify its input"
-assert not np.shares_memory(out, raw)
+assert not np.shares_memory(out, raw), "to_model_input must return a new array, not a view"
 edge = to_model_input(np.array([[[0, 255]]], dtype=np.uint8))
-assert isinstance(edge, np.ndarray) and edge.shape == (1, 1, 2, 1)
-np.testing.assert_allclose(edge.ravel(), [0.0, 1.0])
+assert isinstance(edge, np.ndarray) and edge.shape == (1, 1, 2, 1), (
+    "a single 1x2 image: expected shape (1, 1, 2, 1)"
+)
+msg = "0 must become 0.0 and 255 must become 1.0"
+np.testing.assert_allclose(edge.ravel(), [0.0, 1.0], err_msg=msg)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -203,7 +222,8 @@ def build_cnn(
 
 
 # %% nbgrader={"grade": true, "grade_id": "build_cnn_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-"""Check build_cnn against the table: layer types, output shapes, activations, dropout rate, weights."""
+"""Check build_cnn against the table: layer types, output shapes, activations, dropout rate, weights; and with other arguments."""
+NETWORK = "reread 'The network, layer by layer'"
 cnn = build_cnn()
 assert isinstance(cnn, keras.Model), f"expected a keras.Model, got {type(cnn).__name__}"
 assert tuple(cnn.input_shape) == (None, 28, 28, 1), (
@@ -224,51 +244,89 @@ spec = [
 ]
 layers = [layer for layer in cnn.layers if not isinstance(layer, keras.layers.InputLayer)]
 assert len(layers) == len(spec), (
-    f"expected {len(spec)} layers, got {len(layers)}: {[type(layer).__name__ for layer in layers]}"
+    f"expected {len(spec)} layers, got {len(layers)}: {[type(layer).__name__ for layer in layers]}; "
+    + NETWORK
 )
 for number, (layer, (kind, shape, weights)) in enumerate(zip(layers, spec, strict=True), start=1):
     assert isinstance(layer, kind), (
-        f"layer {number}: expected {kind.__name__}, got {type(layer).__name__}"
+        f"layer {number}: expected {kind.__name__}, got {type(layer).__name__}; {NETWORK}"
     )
     assert tuple(layer.output.shape) == shape, (
-        f"layer {number} ({kind.__name__}): expected output shape {shape}, got {tuple(layer.output.shape)}"
+        f"layer {number} ({kind.__name__}): expected output shape {shape}, got "
+        f"{tuple(layer.output.shape)} (padding 'valid', 3x3 kernels, 2x2 pooling); {NETWORK}"
     )
     assert layer.count_params() == weights, (
-        f"layer {number} ({kind.__name__}): expected {weights:,} weights, got {layer.count_params():,}"
+        f"layer {number} ({kind.__name__}): expected {weights:,} weights, got "
+        f"{layer.count_params():,}; {NETWORK}"
     )
 for number in (1, 3, 6):
     name = getattr(layers[number - 1].activation, "__name__", "")
-    assert name == "relu", f"layer {number}: expected activation relu, got {name or 'none'}"
+    assert name == "relu", (
+        f"layer {number}: expected activation relu, got {name or 'none'}; {NETWORK}"
+    )
 name = getattr(layers[7].activation, "__name__", "")
-assert name == "softmax", f"the last layer: expected activation softmax, got {name or 'none'}"
+assert name == "softmax", (
+    f"the last layer: expected activation softmax, got {name or 'none'}: the network outputs "
+    f"probabilities; {NETWORK}"
+)
 assert abs(float(layers[6].rate) - 0.3) < 1e-9, (
     f"the Dropout layer: expected rate 0.3, got {layers[6].rate}"
 )
 assert cnn.count_params() == 225034, f"expected 225,034 weights in all, got {cnn.count_params():,}"
+small = build_cnn(filters=(8, 16), dense_units=32, dropout=0.5, n_classes=5)
+inner = [layer for layer in small.layers if not isinstance(layer, keras.layers.InputLayer)]
+got = (
+    [tuple(inner[i].output.shape)[-1] for i in (0, 2, 5, 7)] + [float(inner[6].rate)]
+    if len(inner) == len(spec)
+    else None
+)
+assert got == [8, 16, 32, 5, 0.5], (
+    "build_cnn(filters=(8, 16), dense_units=32, dropout=0.5, n_classes=5) should have 8 and 16 "
+    f"filters, 32 dense units, 5 outputs and dropout 0.5; got {got}. The table gives the "
+    f"defaults: use the arguments, not the numbers; {NETWORK}"
+)
 print("build_cnn: all visible checks passed")
 ### BEGIN HIDDEN TESTS
-assert build_cnn() is not build_cnn(), "every call must return a new model"
+assert build_cnn() is not build_cnn(), (
+    "every call must return a new model: create the Sequential inside the function"
+)
 probabilities = keras.ops.convert_to_numpy(cnn(x_train_in[:4], training=False))
-assert probabilities.shape == (4, 10)
-np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+assert probabilities.shape == (4, 10), "four images should give four rows of 10 outputs"
+msg = f"each row of outputs should be probabilities that add up to 1 (softmax); {NETWORK}"
+np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5, err_msg=msg)
 for f1, f2, units, rate, classes in [
     (8, 16, 32, 0.5, 5),
     (4, 12, 20, 0.1, 3),
     (16, 8, 64, 0.25, 10),
 ]:
+    case = (
+        f"build_cnn(filters=({f1}, {f2}), dense_units={units}, dropout={rate}, n_classes={classes})"
+    )
     other = build_cnn(filters=(f1, f2), dense_units=units, dropout=rate, n_classes=classes)
-    assert isinstance(other, keras.Model)
-    assert tuple(other.output_shape) == (None, classes)
+    assert isinstance(other, keras.Model), f"{case}: expected a keras.Model"
+    assert tuple(other.output_shape) == (None, classes), (
+        f"{case}: n_classes must set the number of outputs"
+    )
     expected = (
         (9 * f1 + f1) + (9 * f1 * f2 + f2) + (25 * f2 * units + units) + (units * classes + classes)
     )
-    assert other.count_params() == expected, (other.count_params(), expected)
+    assert other.count_params() == expected, (
+        f"{case}: the number of weights is wrong; use every argument; {NETWORK}"
+    )
     inner = [layer for layer in other.layers if not isinstance(layer, keras.layers.InputLayer)]
-    assert [type(layer) for layer in inner] == [kind for kind, _, _ in spec]
-    assert tuple(inner[0].output.shape) == (None, 26, 26, f1)
-    assert tuple(inner[2].output.shape) == (None, 11, 11, f2)
-    assert abs(float(inner[6].rate) - rate) < 1e-9
-    assert getattr(inner[7].activation, "__name__", "") == "softmax"
+    assert [type(layer) for layer in inner] == [kind for kind, _, _ in spec], (
+        f"{case}: the layers are not those of the table; {NETWORK}"
+    )
+    assert tuple(inner[0].output.shape) == (None, 26, 26, f1), (
+        f"{case}: filters[0] must set the first convolution's filters"
+    )
+    assert tuple(inner[2].output.shape) == (None, 11, 11, f2), (
+        f"{case}: filters[1] must set the second convolution's filters"
+    )
+    assert abs(float(inner[6].rate) - rate) < 1e-9, f"{case}: dropout must set the Dropout rate"
+    assert getattr(inner[7].activation, "__name__", "") == "softmax", (
+        f"{case}: the last layer uses softmax"
+    )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -318,40 +376,76 @@ def compile_cnn(model: keras.Model, learning_rate=1e-3) -> keras.Model:
 
 
 # %% nbgrader={"grade": true, "grade_id": "compile_cnn_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-"""Check compile_cnn on a small model: Adam, its learning rate, the loss on integer labels, accuracy."""
+"""Check compile_cnn on a small model: Adam with the learning rate given, the loss on integer labels and probabilities, accuracy."""
+COMPILE = "reread 'Compile: a loss, an optimizer and a metric'"
 probe = keras.Sequential(
     [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")]
 )
+# confident weights: the probabilities differ clearly from a softmax taken twice
+probe_weights = np.random.default_rng(5).normal(0.0, 0.3, size=(784, 10)).astype(np.float32)
+probe.layers[-1].set_weights([probe_weights, np.zeros(10, dtype=np.float32)])
 compiled = compile_cnn(probe)
-assert compiled is probe, "compile_cnn should compile the model it is given and return it"
+assert compiled is probe, (
+    "compile_cnn should compile the model it is given and return it (add `return model`); "
+    + COMPILE
+)
 assert isinstance(probe.optimizer, keras.optimizers.Adam), (
-    f"expected the Adam optimizer, got {type(probe.optimizer).__name__}"
+    f"expected the Adam optimizer, got {type(probe.optimizer).__name__}; {COMPILE}"
 )
 rate = float(keras.ops.convert_to_numpy(probe.optimizer.learning_rate))
 assert abs(rate - 1e-3) < 1e-9, f"expected learning rate 0.001 by default, got {rate}"
 few_x, few_y = x_train_in[:16], y_train[:16]
-scores = probe.evaluate(few_x, few_y, verbose=0, return_dict=True)
-assert "accuracy" in scores, f"expected an 'accuracy' metric; evaluate reports {sorted(scores)}"
+try:
+    scores = probe.evaluate(few_x, few_y, verbose=0, return_dict=True)
+except Exception as error:  # noqa: BLE001 -- any failure here has the same cause
+    raise AssertionError(
+        f"evaluating on 16 images with integer labels failed ({type(error).__name__}): the "
+        f"labels are integers 0-9, which the *sparse* categorical cross-entropy expects; {COMPILE}"
+    ) from None
+assert "accuracy" in scores, (
+    f"expected an 'accuracy' metric; evaluate reports {sorted(scores)}: metrics=['accuracy']"
+)
+from_logits = getattr(probe.loss, "get_config", dict)().get("from_logits", False)
+assert not from_logits, (
+    "the loss is set up with from_logits=True, but the model ends in a softmax: it outputs "
+    f"probabilities, not logits, so from_logits must stay False (the default); {COMPILE}"
+)
 p = keras.ops.convert_to_numpy(probe(few_x))
-expected_loss = float(np.mean(-np.log(p[np.arange(16), few_y])))
+expected_loss = float(np.mean(-np.log(np.clip(p[np.arange(16), few_y], 1e-7, 1.0))))
 assert abs(scores["loss"] - expected_loss) < 1e-3 * max(1.0, expected_loss), (
     f"the loss on 16 images is {scores['loss']:.4f}, but the sparse categorical cross-entropy "
-    f"of the model's probabilities is {expected_loss:.4f}: check the loss (and from_logits)"
+    f"of the model's probabilities is {expected_loss:.4f}: the model outputs probabilities, "
+    f"not logits (from_logits must stay False); {COMPILE}"
+)
+slow = compile_cnn(keras.models.clone_model(probe), learning_rate=3e-4)
+slow_rate = float(keras.ops.convert_to_numpy(slow.optimizer.learning_rate))
+assert abs(slow_rate - 3e-4) < 1e-10, (
+    f"compile_cnn(model, learning_rate=0.0003) gives the optimizer a learning rate of "
+    f"{slow_rate:g}: create the optimizer yourself, keras.optimizers.Adam(learning_rate=...), "
+    f"with the argument; the string 'adam' always means 0.001; {COMPILE}"
 )
 print("compile_cnn: all visible checks passed")
 ### BEGIN HIDDEN TESTS
 expected_accuracy = float(np.mean(p.argmax(axis=1) == few_y))
-assert abs(scores["accuracy"] - expected_accuracy) < 1e-6, (scores["accuracy"], expected_accuracy)
+assert abs(scores["accuracy"] - expected_accuracy) < 1e-6, (
+    "the 'accuracy' reported is not the share of images whose most probable class is right; "
+    + COMPILE
+)
 other = keras.models.clone_model(probe)  # a fresh, uncompiled copy
-assert compile_cnn(other, learning_rate=3e-4) is other
-assert isinstance(other.optimizer, keras.optimizers.Adam)
-assert abs(float(keras.ops.convert_to_numpy(other.optimizer.learning_rate)) - 3e-4) < 1e-10
+assert compile_cnn(other, learning_rate=2e-4) is other, "compile_cnn should return the model"
+assert isinstance(other.optimizer, keras.optimizers.Adam), "the optimizer should be Adam"
+assert abs(float(keras.ops.convert_to_numpy(other.optimizer.learning_rate)) - 2e-4) < 1e-10, (
+    f"the optimizer does not use the learning_rate argument; {COMPILE}"
+)
 hidden_schedule = keras.optimizers.schedules.ExponentialDecay(2e-3, decay_steps=10, decay_rate=0.5)
 third = keras.models.clone_model(probe)  # a fresh, uncompiled copy
 compile_cnn(third, learning_rate=hidden_schedule)
-assert isinstance(third.optimizer, keras.optimizers.Adam)
+assert isinstance(third.optimizer, keras.optimizers.Adam), "the optimizer should be Adam"
 config = third.optimizer.get_config()["learning_rate"]
-assert isinstance(config, dict) and config.get("class_name") == "ExponentialDecay", config
+assert isinstance(config, dict) and config.get("class_name") == "ExponentialDecay", (
+    "a learning-rate schedule given as learning_rate must reach the optimizer unchanged; "
+    "reread 'A learning rate that shrinks'"
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -435,17 +529,18 @@ def make_callbacks(checkpoint_path, patience: int = 3, monitor: str = "val_loss"
 
 
 # %% nbgrader={"grade": true, "grade_id": "make_callbacks_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-"""Check make_callbacks: a list of EarlyStopping then ModelCheckpoint, with the settings asked for."""
+"""Check make_callbacks: a list of EarlyStopping then ModelCheckpoint, with the settings asked for, the defaults and others."""
+CALLBACKS = "reread 'Callbacks: stop at the right time, keep the best model'"
 probe_dir = Path(tempfile.mkdtemp(prefix="fmnist-lesson05-check-"))
 callbacks = make_callbacks(probe_dir / "probe.keras")
 assert isinstance(callbacks, list), f"expected a list, got {type(callbacks).__name__}"
 assert len(callbacks) == 2, f"expected 2 callbacks, got {len(callbacks)}"
 stopper, saver = callbacks
 assert isinstance(stopper, keras.callbacks.EarlyStopping), (
-    f"the first callback: expected EarlyStopping, got {type(stopper).__name__}"
+    f"the first callback: expected EarlyStopping, got {type(stopper).__name__}; {CALLBACKS}"
 )
 assert isinstance(saver, keras.callbacks.ModelCheckpoint), (
-    f"the second callback: expected ModelCheckpoint, got {type(saver).__name__}"
+    f"the second callback: expected ModelCheckpoint, got {type(saver).__name__}; {CALLBACKS}"
 )
 assert stopper.monitor == "val_loss", (
     f"EarlyStopping: expected monitor 'val_loss', got {stopper.monitor!r}"
@@ -453,25 +548,47 @@ assert stopper.monitor == "val_loss", (
 assert stopper.patience == 3, (
     f"EarlyStopping: expected patience 3 by default, got {stopper.patience}"
 )
-assert stopper.restore_best_weights is True, "EarlyStopping: set restore_best_weights=True"
+assert stopper.restore_best_weights is True, (
+    "EarlyStopping: set restore_best_weights=True, so the best epoch's weights come back; "
+    + CALLBACKS
+)
 assert saver.monitor == "val_loss", (
     f"ModelCheckpoint: expected monitor 'val_loss', got {saver.monitor!r}"
 )
-assert saver.save_best_only is True, "ModelCheckpoint: set save_best_only=True"
+assert saver.save_best_only is True, (
+    f"ModelCheckpoint: set save_best_only=True, to save only new bests; {CALLBACKS}"
+)
 assert str(saver.filepath) == str(probe_dir / "probe.keras"), (
     f"ModelCheckpoint: expected to save to {probe_dir / 'probe.keras'}, got {saver.filepath}"
 )
+other = make_callbacks(probe_dir / "other.keras", patience=7, monitor="val_accuracy")
+settings = (
+    [other[0].patience, other[0].monitor, other[1].monitor]
+    if isinstance(other, list) and len(other) == 2
+    else None
+)
+assert settings == [7, "val_accuracy", "val_accuracy"], (
+    "make_callbacks(path, patience=7, monitor='val_accuracy'): expected EarlyStopping with "
+    f"patience 7 watching 'val_accuracy', and ModelCheckpoint watching 'val_accuracy'; got "
+    f"[patience, monitor, monitor] = {settings}. Use the arguments, in both callbacks; {CALLBACKS}"
+)
 print("make_callbacks: all visible checks passed")
 ### BEGIN HIDDEN TESTS
-first, second = make_callbacks(probe_dir / "other.keras", patience=7, monitor="val_accuracy")
+first, second = make_callbacks(probe_dir / "third.keras", patience=5, monitor="val_accuracy")
 assert isinstance(first, keras.callbacks.EarlyStopping) and isinstance(
     second, keras.callbacks.ModelCheckpoint
-)
+), "expected [EarlyStopping, ModelCheckpoint], in that order"
 assert (
-    first.patience == 7 and first.monitor == "val_accuracy" and first.restore_best_weights is True
+    first.patience == 5 and first.monitor == "val_accuracy" and first.restore_best_weights is True
+), (
+    f"EarlyStopping must use the patience and monitor given, and restore the best weights; {CALLBACKS}"
 )
-assert second.monitor == "val_accuracy" and second.save_best_only is True
-assert str(second.filepath) == str(probe_dir / "other.keras")
+assert second.monitor == "val_accuracy" and second.save_best_only is True, (
+    f"ModelCheckpoint must watch the monitor given and save only new bests; {CALLBACKS}"
+)
+assert str(second.filepath) == str(probe_dir / "third.keras"), (
+    "ModelCheckpoint must save to the checkpoint_path given"
+)
 assert not getattr(second, "save_weights_only", False), "save the whole model, not only its weights"
 # the callbacks work in a tiny training run: the checkpoint appears and loads
 tiny = keras.Sequential(
@@ -487,8 +604,12 @@ tiny.fit(
     verbose=0,
     callbacks=make_callbacks(probe_dir / "tiny.keras", patience=1),
 )
-assert (probe_dir / "tiny.keras").is_file()
-assert isinstance(keras.models.load_model(probe_dir / "tiny.keras"), keras.Model)
+assert (probe_dir / "tiny.keras").is_file(), (
+    f"after a short training run, no model was saved at checkpoint_path; {CALLBACKS}"
+)
+assert isinstance(keras.models.load_model(probe_dir / "tiny.keras"), keras.Model), (
+    "the saved checkpoint does not load as a Keras model"
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -147,6 +147,7 @@ def per_class_metrics(
 
 # %% nbgrader={"grade": true, "grade_id": "per_class_metrics_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 """Check per_class_metrics: two float arrays of shape (n_classes,), a worked example, the zero convention."""
+METRICS = "reread 'Which classes get confused'"
 result = per_class_metrics(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 1]), n_classes=3)
 assert isinstance(result, tuple) and len(result) == 2, "expected a tuple (precision, recall)"
 precision, recall = result
@@ -154,41 +155,60 @@ for name, values in (("precision", precision), ("recall", recall)):
     assert isinstance(values, np.ndarray), (
         f"{name}: expected a NumPy array, got {type(values).__name__}"
     )
-    assert values.dtype == np.float64, f"{name}: expected dtype float64, got {values.dtype}"
+    assert values.dtype == np.float64, (
+        f"{name}: expected dtype float64, got {values.dtype}: a share is not a whole number; "
+        + METRICS
+    )
     assert values.shape == (3,), (
-        f"{name}: expected shape (3,), one value per class; got {values.shape}"
+        f"{name}: expected shape (3,), one value per class (n_classes=3); got {values.shape}; "
+        + METRICS
     )
 assert not np.isnan(precision).any(), (
-    f"class 2 is never predicted: its precision should be 0.0, not NaN; got {precision}"
+    f"class 2 is never predicted: its precision should be 0.0, not NaN; got {precision}; {METRICS}"
 )
 np.testing.assert_allclose(
-    precision, [1.0, 1 / 3, 0.0], err_msg="precision of y_true [0, 0, 1, 2], y_pred [0, 1, 1, 1]"
-)
+    precision, [1.0, 1 / 3, 0.0],
+    err_msg="precision of y_true [0, 0, 1, 2], y_pred [0, 1, 1, 1]: of the images *predicted* "
+    f"c, the share that really are c; {METRICS}",
+)  # fmt: skip
 np.testing.assert_allclose(
-    recall, [0.5, 1.0, 0.0], err_msg="recall of y_true [0, 0, 1, 2], y_pred [0, 1, 1, 1]"
-)
+    recall, [0.5, 1.0, 0.0],
+    err_msg="recall of y_true [0, 0, 1, 2], y_pred [0, 1, 1, 1]: of the images that really "
+    f"are c, the share predicted c; {METRICS}",
+)  # fmt: skip
 print("per_class_metrics: all visible checks passed")
 ### BEGIN HIDDEN TESTS
 hidden_rng = np.random.default_rng(61)
 for n_classes, n in [(10, 500), (4, 37), (7, 1)]:
+    case = f"{n} random labels, n_classes={n_classes}"
     t = hidden_rng.integers(0, n_classes, size=n)
     p = hidden_rng.integers(0, n_classes, size=n)
     got_p, got_r = per_class_metrics(t, p, n_classes=n_classes)
-    assert isinstance(got_p, np.ndarray) and isinstance(got_r, np.ndarray)
-    assert got_p.shape == (n_classes,) and got_r.shape == (n_classes,)
+    assert isinstance(got_p, np.ndarray) and isinstance(got_r, np.ndarray), (
+        f"{case}: expected two NumPy arrays"
+    )
+    assert got_p.shape == (n_classes,) and got_r.shape == (n_classes,), (
+        f"{case}: expected one value per class; {METRICS}"
+    )
     for c in range(n_classes):
         tp = np.sum((t == c) & (p == c))
         want_p = tp / np.sum(p == c) if np.sum(p == c) else 0.0
         want_r = tp / np.sum(t == c) if np.sum(t == c) else 0.0
-        assert abs(float(got_p[c]) - want_p) < 1e-12, (n_classes, c, got_p[c], want_p)
-        assert abs(float(got_r[c]) - want_r) < 1e-12, (n_classes, c, got_r[c], want_r)
+        assert abs(float(got_p[c]) - want_p) < 1e-12, f"{case}: wrong precision of class {c}"
+        assert abs(float(got_r[c]) - want_r) < 1e-12, f"{case}: wrong recall of class {c}"
 none_p, none_r = per_class_metrics(np.array([1, 1, 1]), np.array([2, 2, 2]), n_classes=4)
-assert isinstance(none_p, np.ndarray) and not np.isnan(none_p).any() and not np.isnan(none_r).any()
-np.testing.assert_array_equal(none_p, np.zeros(4))
-np.testing.assert_array_equal(none_r, np.zeros(4))
+assert (
+    isinstance(none_p, np.ndarray) and not np.isnan(none_p).any() and not np.isnan(none_r).any()
+), f"no right prediction at all: precision and recall should be 0.0, never NaN; {METRICS}"
+np.testing.assert_array_equal(none_p, np.zeros(4), err_msg="no right prediction: precision 0")
+np.testing.assert_array_equal(none_r, np.zeros(4), err_msg="no right prediction: recall 0")
 real_p, real_r = per_class_metrics(y_test, y_pred)
-assert isinstance(real_p, np.ndarray) and real_p.shape == (10,)
-assert abs(float(np.dot(real_r, np.bincount(y_test, minlength=10))) / len(y_test) - accuracy) < 1e-9
+assert isinstance(real_p, np.ndarray) and real_p.shape == (10,), (
+    "the test set: expected ten precisions"
+)
+assert (
+    abs(float(np.dot(real_r, np.bincount(y_test, minlength=10))) / len(y_test) - accuracy) < 1e-9
+), f"on the test set the recalls do not add up to the accuracy; {METRICS}"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -236,6 +256,7 @@ def most_confused_pairs(
 
 # %% nbgrader={"grade": true, "grade_id": "most_confused_pairs_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check most_confused_pairs: a list of int triples, off-diagonal only, sorted, at most k."""
+CONFUSED = "reread 'Which classes get confused'"
 pairs = most_confused_pairs(
     np.array([0, 0, 0, 1, 1, 2, 2]), np.array([1, 1, 0, 0, 1, 2, 0]), k=5, n_classes=3
 )
@@ -244,11 +265,19 @@ assert all(isinstance(pair, tuple) and len(pair) == 3 for pair in pairs), (
     f"expected (true, predicted, count) tuples, got {pairs}"
 )
 assert all(type(value) is int for pair in pairs for value in pair), (
-    f"expected plain Python ints (use int(...)), got {[tuple(type(v).__name__ for v in pair) for pair in pairs]}"
+    f"expected plain Python ints (use int(...)), got "
+    f"{[tuple(type(v).__name__ for v in pair) for pair in pairs]}; {CONFUSED}"
 )
 assert [tuple(pair) for pair in pairs] == [(0, 1, 2), (1, 0, 1), (2, 0, 1)], (
     f"expected [(0, 1, 2), (1, 0, 1), (2, 0, 1)]: 0 taken for 1 twice, then the ties in "
-    f"order; got {pairs}. Leave out the diagonal and the pairs never confused."
+    f"order; got {pairs}. Leave out the diagonal and the pairs never confused, largest count "
+    f"first, ties by (true, predicted); {CONFUSED}"
+)
+one = most_confused_pairs(
+    np.array([0, 0, 0, 1, 1, 2, 2]), np.array([1, 1, 0, 0, 1, 2, 0]), k=1, n_classes=3
+)
+assert isinstance(one, list) and len(one) == 1, (
+    f"k=1 should give one pair, got {one}: return at most k; {CONFUSED}"
 )
 print("most_confused_pairs: all visible checks passed")
 ### BEGIN HIDDEN TESTS
@@ -268,10 +297,17 @@ for n_classes, n, k in [(10, 2000, 6), (5, 60, 3), (3, 9, 10)]:
         ),
         key=lambda q: (-q[2], q[0], q[1]),
     )[:k]
-    assert isinstance(got, list) and [tuple(int(v) for v in q) for q in got] == want, (got, want)
-assert most_confused_pairs(np.array([1, 2, 3]), np.array([1, 2, 3]), k=3, n_classes=4) == []
+    assert isinstance(got, list) and [tuple(int(v) for v in q) for q in got] == want, (
+        f"{n} random labels, n_classes={n_classes}, k={k}: the pairs, their counts or their "
+        f"order are wrong; {CONFUSED}"
+    )
+assert most_confused_pairs(np.array([1, 2, 3]), np.array([1, 2, 3]), k=3, n_classes=4) == [], (
+    "no mistake at all should give an empty list"
+)
 real = most_confused_pairs(y_test, y_pred, k=1)
-assert isinstance(real, list) and len(real) == 1 and real[0][0] != real[0][1]
+assert isinstance(real, list) and len(real) == 1 and real[0][0] != real[0][1], (
+    "on the test set, k=1 should give one pair of different classes"
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -332,6 +368,7 @@ def most_confident_mistakes(probs: np.ndarray, y_true: np.ndarray, k: int) -> np
 
 # %% nbgrader={"grade": true, "grade_id": "most_confident_mistakes_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check most_confident_mistakes: int indices into probs, wrong predictions only, most confident first."""
+CONFIDENT = "reread 'The most confident mistakes'"
 toy_probs = np.array(
     [[0.9, 0.1, 0.0], [0.2, 0.7, 0.1], [0.1, 0.1, 0.8], [0.6, 0.3, 0.1], [0.05, 0.0, 0.95]]
 )
@@ -339,32 +376,45 @@ toy_true = np.array([0, 0, 1, 1, 2])  # rows 1, 2 and 3 are wrong
 found = most_confident_mistakes(toy_probs, toy_true, k=2)
 assert isinstance(found, np.ndarray), f"expected a NumPy array, got {type(found).__name__}"
 assert np.issubdtype(found.dtype, np.integer), f"expected integer indices, got dtype {found.dtype}"
-assert found.shape == (2,), f"expected shape (2,) for k=2, got {found.shape}"
+assert found.shape == (2,), f"expected shape (2,) for k=2, got {found.shape}; {CONFIDENT}"
 assert found.tolist() == [2, 1], (
-    f"the wrong rows are 1 (confidence 0.7), 2 (0.8) and 3 (0.6): expected [2, 1], got {found.tolist()}. "
-    "Return indices into probs, most confident first."
+    f"the wrong rows are 1 (confidence 0.7), 2 (0.8) and 3 (0.6): expected [2, 1], got "
+    f"{found.tolist()}. Only wrong predictions; the confidence is the row's max; return "
+    f"indices into probs, most confident first; {CONFIDENT}"
 )
 print("most_confident_mistakes: all visible checks passed")
 ### BEGIN HIDDEN TESTS
 hidden_rng = np.random.default_rng(63)
 for n, classes, k in [(300, 10, 12), (50, 4, 100), (7, 3, 3)]:
+    case = f"{n} random rows of {classes} probabilities, k={k}"
     raw = hidden_rng.random((n, classes))
     p = raw / raw.sum(axis=1, keepdims=True)
     t = hidden_rng.integers(0, classes, size=n)
     got = most_confident_mistakes(p, t, k)
     wrong = np.flatnonzero(p.argmax(axis=1) != t)
     want = wrong[np.argsort(-p[wrong].max(axis=1), kind="stable")][:k]
-    assert isinstance(got, np.ndarray) and np.issubdtype(got.dtype, np.integer)
-    assert got.shape == want.shape, (got.shape, want.shape)
-    np.testing.assert_array_equal(got, want)
+    assert isinstance(got, np.ndarray) and np.issubdtype(got.dtype, np.integer), (
+        f"{case}: expected an integer NumPy array"
+    )
+    assert got.shape == want.shape, (
+        f"{case}: wrong number of indices (at most k, fewer if there are fewer mistakes); "
+        + CONFIDENT
+    )
+    np.testing.assert_array_equal(got, want, err_msg=f"{case}: wrong indices or order; {CONFIDENT}")
 right = most_confident_mistakes(toy_probs[[0, 4]], np.array([0, 2]), k=3)
-assert isinstance(right, np.ndarray) and right.shape == (0,)
+assert isinstance(right, np.ndarray) and right.shape == (0,), (
+    "no wrong prediction: expected an empty array"
+)
 ties = most_confident_mistakes(
     np.array([[0.5, 0.5, 0.0]] * 3 + [[0.2, 0.8, 0.0]]), np.array([2, 2, 2, 0]), k=4
 )
-assert isinstance(ties, np.ndarray) and ties.tolist() == [3, 0, 1, 2]
+assert isinstance(ties, np.ndarray) and ties.tolist() == [3, 0, 1, 2], (
+    f"equal confidences should keep index order (a stable sort); {CONFIDENT}"
+)
 real = most_confident_mistakes(probs, y_test, 5)
-assert isinstance(real, np.ndarray) and real.shape == (5,) and np.all(y_pred[real] != y_test[real])
+assert (
+    isinstance(real, np.ndarray) and real.shape == (5,) and np.all(y_pred[real] != y_test[real])
+), "on the test set, k=5 should give five wrong predictions"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -505,19 +555,23 @@ def saliency_map(model: keras.Model, image: np.ndarray, label: int) -> np.ndarra
 
 
 # %% nbgrader={"grade": true, "grade_id": "saliency_map_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-"""Check saliency_map: a float (28, 28) array, non-negative, not all zero, different for another class."""
+"""Check saliency_map: a float (28, 28) array, non-negative, not all zero, different for another class, the same at every run, for both input shapes."""
+SALIENCY = "reread 'Saliency: which pixels does the decision depend on?'"
 sal = saliency_map(model, x_test_in[0], int(y_test[0]))
 assert isinstance(sal, np.ndarray), (
-    f"expected a NumPy array (use .numpy()), got {type(sal).__name__}"
+    f"expected a NumPy array (use .numpy()), got {type(sal).__name__}; {SALIENCY}"
 )
 assert np.issubdtype(sal.dtype, np.floating), f"expected a float dtype, got {sal.dtype}"
-assert sal.shape == (28, 28), f"expected shape (28, 28), one value per pixel; got {sal.shape}"
+assert sal.shape == (28, 28), (
+    f"expected shape (28, 28), one value per pixel; got {sal.shape}: drop the batch and channel "
+    f"axes; {SALIENCY}"
+)
 assert np.all(np.isfinite(sal)), "the saliency map holds NaN or infinite values"
 assert float(sal.min()) >= 0.0, (
-    f"saliency is an absolute value: expected >= 0, found {float(sal.min())}"
+    f"saliency is an absolute value: expected >= 0, found {float(sal.min())}; {SALIENCY}"
 )
 assert float(sal.max()) > 0.0, (
-    "the saliency map is all zeros: is the gradient taken with respect to the image?"
+    f"the saliency map is all zeros: is the gradient taken with respect to the image? {SALIENCY}"
 )
 other_label = (int(y_test[0]) + 1) % 10
 other = saliency_map(model, x_test_in[0], other_label)
@@ -525,7 +579,22 @@ assert isinstance(other, np.ndarray) and other.shape == (28, 28), (
     "saliency_map(..., other label): shape"
 )
 assert not np.allclose(sal, other), (
-    "the maps for two different classes are the same: use the probability of `label`"
+    f"the maps for two different classes are the same: use the probability of `label`; {SALIENCY}"
+)
+again = saliency_map(model, x_test_in[0], int(y_test[0]))
+assert np.allclose(sal, again), (
+    f"two runs on the same image give different maps: run the model with training=False, so "
+    f"dropout stays off; {SALIENCY}"
+)
+try:
+    flat = saliency_map(model, x_test_in[0, :, :, 0], int(y_test[0]))
+except Exception as error:  # noqa: BLE001 -- any failure here has the same cause
+    raise AssertionError(
+        f"an image of shape (28, 28) raised {type(error).__name__}: {error}. Reshape the image "
+        f"to a batch of one, (1, 28, 28, 1), whatever its shape; {SALIENCY}"
+    ) from None
+assert isinstance(flat, np.ndarray) and np.allclose(flat, sal), (
+    f"an image of shape (28, 28) should give the same map as shape (28, 28, 1); {SALIENCY}"
 )
 print("saliency_map: all visible checks passed")
 
@@ -541,14 +610,23 @@ def _reference_saliency(net, img, lab):
 
 for index, lab in [(0, int(y_test[0])), (1, 3), (17, 8)]:
     got = saliency_map(model, x_test_in[index], lab)
-    assert isinstance(got, np.ndarray) and got.shape == (28, 28)
+    assert isinstance(got, np.ndarray) and got.shape == (28, 28), (
+        f"test image {index}, label {lab}: expected a (28, 28) array"
+    )
+    msg = (
+        f"test image {index}, label {lab}: the map is not |d probability[label] / d "
+        f"pixel|; {SALIENCY}"
+    )
     np.testing.assert_allclose(
-        got, _reference_saliency(model, x_test_in[index], lab), rtol=1e-4, atol=1e-7
+        got, _reference_saliency(model, x_test_in[index], lab), rtol=1e-4, atol=1e-7, err_msg=msg
     )
 flat_input = saliency_map(model, x_test_in[2, :, :, 0], 1)
-assert isinstance(flat_input, np.ndarray) and flat_input.shape == (28, 28)
+assert isinstance(flat_input, np.ndarray) and flat_input.shape == (28, 28), (
+    "an image of shape (28, 28): expected a (28, 28) array"
+)
+msg = f"an image of shape (28, 28): the map is wrong; {SALIENCY}"
 np.testing.assert_allclose(
-    flat_input, _reference_saliency(model, x_test_in[2], 1), rtol=1e-4, atol=1e-7
+    flat_input, _reference_saliency(model, x_test_in[2], 1), rtol=1e-4, atol=1e-7, err_msg=msg
 )
 # a linear softmax model: the gradient is known in closed form
 weights = np.random.default_rng(64).normal(size=(784, 3)).astype(np.float32)
@@ -564,8 +642,14 @@ img = np.random.default_rng(65).random((28, 28, 1)).astype(np.float32) * 0.01
 prob = keras.ops.convert_to_numpy(linear(img[None]))[0]
 want = np.abs(prob[1] * (weights[:, 1] - weights @ prob)).reshape(28, 28)
 got = saliency_map(linear, img, 1)
-assert isinstance(got, np.ndarray) and got.shape == (28, 28)
-np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-6)
+assert isinstance(got, np.ndarray) and got.shape == (28, 28), (
+    "another model with three classes: expected a (28, 28) array"
+)
+msg = (
+    "another model, with three classes: the map is not the gradient of the given "
+    f"model's probability for `label`; {SALIENCY}"
+)
+np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-6, err_msg=msg)
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -127,29 +127,41 @@ def top_k(probs: np.ndarray, k: int = 3) -> list[tuple[str, float]]:
 
 
 # %% nbgrader={"grade": true, "grade_id": "top_k_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-"""Check top_k: a list of k (str, float) pairs, most probable first, for (10,) and (1, 10) inputs."""
+"""Check top_k: a list of k (str, float) pairs, most probable first, for (10,) and (1, 10) inputs and any k."""
+READ = "reread 'One prediction, read properly'"
 example = np.array([0.01, 0.02, 0.6, 0.03, 0.2, 0.0, 0.1, 0.02, 0.01, 0.01])
 result = top_k(example)
-assert isinstance(result, list), f"expected a list, got {type(result).__name__}"
+assert isinstance(result, list), f"expected a list, got {type(result).__name__}; {READ}"
 assert len(result) == 3, f"expected 3 pairs for k=3, got {len(result)}"
 for pair in result:
     assert isinstance(pair, tuple) and len(pair) == 2, (
-        f"each item is a (name, probability) pair, got {pair!r}"
+        f"each item is a (name, probability) pair, got {pair!r}; {READ}"
     )
     assert isinstance(pair[0], str), (
-        f"the first item of a pair is a class name (str), got {type(pair[0]).__name__}"
+        f"the first item of a pair is a class name (str), got {type(pair[0]).__name__}: "
+        f"CLASS_NAMES[i] names label i; {READ}"
     )
     assert type(pair[1]) is float, (
-        f"probabilities should be Python floats, got {type(pair[1]).__name__}"
+        f"probabilities should be Python floats, got {type(pair[1]).__name__}: wrap them in "
+        f"float(...); {READ}"
     )
 names = [name for name, _ in result]
 assert names == ["Pullover", "Coat", "Shirt"], (
-    f"expected Pullover, Coat, Shirt (labels 2, 4, 6), got {names}"
+    f"expected Pullover, Coat, Shirt (labels 2, 4, 6), got {names}: the most probable class "
+    f"first (np.argsort sorts ascending); {READ}"
 )
 assert abs(result[0][1] - 0.6) < 1e-9, f"the top probability is 0.6, got {result[0][1]}"
-assert len(top_k(example, k=1)) == 1, "k=1 should give one pair"
-assert [n for n, _ in top_k(example[None, :], k=2)] == ["Pullover", "Coat"], (
-    "a (1, 10) input should work too"
+assert len(top_k(example, k=1)) == 1, f"k=1 should give one pair: use the argument k; {READ}"
+assert len(top_k(example, k=5)) == 5, f"k=5 should give five pairs: use the argument k; {READ}"
+try:
+    wide = [n for n, _ in top_k(example[None, :], k=2)]
+except Exception as error:  # noqa: BLE001 -- any failure here has the same cause
+    raise AssertionError(
+        f"a (1, 10) input raised {type(error).__name__}: {error}. Flatten the probabilities to "
+        f"shape (10,) first (reshape(-1)); {READ}"
+    ) from None
+assert wide == ["Pullover", "Coat"], (
+    f"a (1, 10) input should work too: expected ['Pullover', 'Coat'], got {wide}; {READ}"
 )
 print("top_k: all visible checks passed")
 ### BEGIN HIDDEN TESTS
@@ -160,9 +172,13 @@ for _ in range(20):
     got = top_k(p.astype(np.float32), k=kk)
     assert isinstance(got, list) and len(got) == kk, f"k={kk}: expected a list of {kk} pairs"
     want = np.argsort(p)[::-1][:kk]
-    assert [str(n) for n, _ in got] == [CLASS_NAMES[i] for i in want], "wrong classes or order"
+    assert [str(n) for n, _ in got] == [CLASS_NAMES[i] for i in want], (
+        f"random float32 probabilities, k={kk}: wrong classes or order (most probable first); "
+        + READ
+    )
     assert all(type(v) is float for _, v in got), "probabilities must be Python floats"
-    np.testing.assert_allclose([v for _, v in got], p[want], rtol=1e-6)
+    msg = f"random probabilities, k={kk}: each class must come with its own probability"
+    np.testing.assert_allclose([v for _, v in got], p[want], rtol=1e-6, err_msg=msg)
 got = top_k(probs_test[index], k=10)
 assert sorted(str(n) for n, _ in got) == sorted(CLASS_NAMES), "k=10 lists every class once"
 ### END HIDDEN TESTS
@@ -251,6 +267,8 @@ def preprocess_photo(image: np.ndarray | Image.Image, threshold: float = 0.2) ->
     4. Crop to the bounding box of the pixels that are left (ink > 0).
     5. Resize the crop so that its longer side is 28 pixels, keeping the aspect
        ratio (the shorter side becomes round(28 * short / long), at least 1).
+       Lanczos resizing overshoots a little next to sharp edges, down to values
+       below 0: clip the resized crop to 0 or more (np.clip(..., 0, None)).
     6. Put it in the middle of a 28 x 28 array of zeros (if the margin is odd,
        the extra pixel goes at the bottom or on the right).
     7. Divide by the largest value, so the brightest pixel is 1.
@@ -294,7 +312,8 @@ def preprocess_photo(image: np.ndarray | Image.Image, threshold: float = 0.2) ->
 
 
 # %% nbgrader={"grade": true, "grade_id": "preprocess_photo_tests", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
-"""Check preprocess_photo: type, dtype, shape and range; white background to 0; crop, aspect ratio and centring."""
+"""Check preprocess_photo: type, dtype, shape and range; white background to 0; threshold, crop, aspect ratio and centring; the clip on real photos."""
+STEPS = "reread 'From a photo to 28×28' and the docstring's steps"
 
 
 def _bright_box(image28):
@@ -306,25 +325,37 @@ def _bright_box(image28):
 
 page = np.full((200, 150, 3), 255, dtype=np.uint8)  # a white page, 200 high, 150 wide
 page[20:100, 10:50] = (200, 30, 30)  # a red rectangle, 80 high and 40 wide, near the top left
+page[180:183, 130:133] = 235  # a faint grey smudge, far below the threshold
 out = preprocess_photo(page)
 assert isinstance(out, np.ndarray), f"expected a NumPy array, got {type(out).__name__}"
 assert out.dtype == np.float32, f"expected dtype float32, got {out.dtype}"
 assert out.shape == (28, 28), f"expected shape (28, 28), got {out.shape}"
 assert out.min() >= 0 and abs(float(out.max()) - 1) < 1e-5, (
-    f"values should lie in [0, 1] with the brightest pixel at 1; got {out.min():.3f} to {out.max():.3f}"
+    f"values should lie in [0, 1] with the brightest pixel at 1; got {out.min():.3f} to "
+    f"{out.max():.3f}: divide by the largest value (step 7); {STEPS}"
+)
+assert float(out.min()) < 0.5, (
+    "the whole 28 x 28 square is bright: the 80 x 40 rectangle should keep its aspect ratio, "
+    f"28 x 14 (step 5), in the middle of a square of zeros (step 6); {STEPS}"
 )
 assert out[0, 0] == 0 and out[-1, -1] == 0, (
-    "the white background should become 0 (black): did you invert?"
+    "the corners should be 0 (black), like the white background: measure the ink, "
+    f"abs(grey - background) (step 2), and put the crop in the middle of a square of zeros "
+    f"(step 6); {STEPS}"
 )
 t, b, c0, c1 = _bright_box(out)
 assert b - t == 28, (
-    f"the rectangle is taller than wide, so it should fill all 28 rows; it fills {b - t}"
+    f"the rectangle is taller than wide, so it should fill all 28 rows; it fills {b - t}. The "
+    f"faint smudge at the bottom right must not count: zero the weak ink (step 3) before you "
+    f"crop (step 4); {STEPS}"
 )
 assert abs((c1 - c0) - 14) <= 1, (
-    f"an 80 x 40 rectangle should become 28 x 14: width {c1 - c0} instead of 14"
+    f"an 80 x 40 rectangle should become 28 x 14: width {c1 - c0} instead of 14; keep the "
+    f"aspect ratio (step 5); {STEPS}"
 )
 assert abs((c0 + c1) / 2 - 14) <= 1, (
-    f"the garment should be centred left to right; its columns run from {c0} to {c1 - 1}"
+    f"the garment should be centred left to right; its columns run from {c0} to {c1 - 1} "
+    f"(step 6); {STEPS}"
 )
 page_dark = 255 - page  # light garment on a dark background
 out_dark = preprocess_photo(Image.fromarray(page_dark))
@@ -332,7 +363,13 @@ assert isinstance(out_dark, np.ndarray) and out_dark.shape == (28, 28), (
     "a PIL image should work too"
 )
 assert _bright_box(out_dark) == (t, b, c0, c1), (
-    "a light garment on a dark background should give the same box"
+    "a light garment on a dark background should give the same box: the ink is the distance "
+    f"from the background's grey level, whichever is lighter (step 2); {STEPS}"
+)
+real = preprocess_photo(photo.load_image(samples["sneaker photo"]))
+assert isinstance(real, np.ndarray) and float(real.min()) >= 0, (
+    f"the sneaker photo gives values down to {float(np.min(real)):.3f}: Lanczos resizing "
+    f"overshoots below 0 next to sharp edges; clip the resized crop to 0 or more (step 5); {STEPS}"
 )
 print("preprocess_photo: all visible checks passed")
 ### BEGIN HIDDEN TESTS
@@ -348,48 +385,57 @@ for trial in range(25):
     img[:] = bg
     img[y0 : y0 + h, x0 : x0 + w] = fg
     as_pil = bool(trial % 2)
+    case = f"a {h} x {w} rectangle on a {H} x {W} {'PIL image' if as_pil else 'array'}"
     got = preprocess_photo(Image.fromarray(img) if as_pil else img)
     assert isinstance(got, np.ndarray) and got.dtype == np.float32 and got.shape == (28, 28), (
-        "float32 (28, 28)"
+        f"{case}: expected a float32 array of shape (28, 28)"
     )
-    assert got.min() >= 0 and abs(float(got.max()) - 1) < 1e-5, "values in [0, 1], maximum 1"
+    assert got.min() >= 0 and abs(float(got.max()) - 1) < 1e-5, (
+        f"{case}: values should lie in [0, 1], the brightest at 1 (steps 5 and 7); {STEPS}"
+    )
     t, b, c0, c1 = _bright_box(got)
     long_side, short_side = max(h, w), min(h, w)
     want_short = 28 * short_side / long_side
     got_long, got_short = (b - t, c1 - c0) if h >= w else (c1 - c0, b - t)
     assert got_long >= 27, (
-        f"a {h}x{w} rectangle should fill 28 pixels along its longer side, got {got_long}"
+        f"{case}: the longer side should fill 28 pixels, got {got_long} (steps 4 and 5); {STEPS}"
     )
     assert abs(got_short - want_short) <= 1.6, (
-        f"a {h}x{w} rectangle: the shorter side should be about {want_short:.1f} pixels, got {got_short}"
+        f"{case}: the shorter side should keep the aspect ratio, got {got_short} pixels "
+        f"(step 5); {STEPS}"
     )
     mass = got / got.sum()
     cy = float((mass.sum(axis=1) * np.arange(28)).sum())
     cx = float((mass.sum(axis=0) * np.arange(28)).sum())
     assert abs(cy - 13.5) <= 0.8 and abs(cx - 13.5) <= 0.8, (
-        f"centre of mass ({cy:.1f}, {cx:.1f}) should be near (13.5, 13.5)"
+        f"{case}: the garment is not centred in the 28 x 28 square (step 6); {STEPS}"
     )
     if want_short < 26:
-        assert got[0, 0] == 0 and got[27, 27] == 0, "the background should be 0"
+        assert got[0, 0] == 0 and got[27, 27] == 0, (
+            f"{case}: the background should be 0 (steps 2 and 6); {STEPS}"
+        )
 gray_img = np.full((50, 70), 0.8, dtype=np.float32)
 gray_img[10:30, 5:65] = 0.1
 got = preprocess_photo(gray_img)
 assert got.shape == (28, 28) and got.dtype == np.float32, "a 2-D float array in [0, 1] should work"
 t, b, c0, c1 = _bright_box(got)
 assert c1 - c0 >= 27 and abs((b - t) - 28 * 20 / 60) <= 1.6, (
-    "2-D float input: wrong crop or aspect ratio"
+    f"a 2-D grey float image: wrong crop or aspect ratio (steps 4 and 5); {STEPS}"
 )
 blank = preprocess_photo(np.full((40, 30, 3), 255, dtype=np.uint8))
 assert isinstance(blank, np.ndarray) and blank.shape == (28, 28) and blank.dtype == np.float32, (
-    "blank: float32 (28, 28)"
+    "a blank image: expected a float32 array of shape (28, 28)"
 )
-assert not np.any(blank), "a blank image should give all zeros"
+assert not np.any(blank), (
+    "a blank image (no ink at all) should give all zeros, as the docstring says"
+)
 for name, path in photo.sample_paths().items():
     mine = preprocess_photo(photo.load_image(path))
     ref = photo.to_fashion_mnist(photo.load_image(path))
     corr = float(np.corrcoef(mine.ravel(), ref.ravel())[0, 1])
     assert corr > 0.95, (
-        f"sample {name!r}: result differs from the reference (correlation {corr:.2f})"
+        f"sample {name!r}: the result looks different from what the steps give; follow the "
+        f"docstring's steps in order; {STEPS}"
     )
 ### END HIDDEN TESTS
 
@@ -427,7 +473,8 @@ def load_and_predict(path: str | Path, model: keras.Model, k: int = 3) -> list[t
 
 
 # %% nbgrader={"grade": true, "grade_id": "load_and_predict_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-"""Check load_and_predict on a sample photo with a stand-in model that records what it receives."""
+"""Check load_and_predict with a stand-in model that records what it receives: batch shape and dtype, the preprocessed photo, k, a phone photo turned upright."""
+PREDICT = "reread 'Exercise 3 — `load_and_predict` (2 points)'"
 
 
 class _RecordingModel:
@@ -449,15 +496,33 @@ assert isinstance(result, list), f"expected a list, got {type(result).__name__}"
 assert len(stand_in.seen) == 1, f"expected one call to model.predict, got {len(stand_in.seen)}"
 batch = stand_in.seen[0]
 assert batch.shape == (1, 28, 28, 1), (
-    f"the model should get a batch of shape (1, 28, 28, 1), got {batch.shape}"
+    f"the model should get a batch of shape (1, 28, 28, 1), got {batch.shape}: add a batch "
+    f"axis in front and a channel axis at the end; {PREDICT}"
 )
-assert batch.dtype == np.float32, f"the batch should be float32, got {batch.dtype}"
+assert batch.dtype == np.float32, f"the batch should be float32, got {batch.dtype}; {PREDICT}"
 assert [n for n, _ in result] == ["Sneaker", "Sandal", "Ankle boot"], (
     f"top 3 of the stand-in's output: {result}"
 )
 np.testing.assert_allclose(
     batch[0, :, :, 0], preprocess_photo(photo.load_image(samples["sneaker photo"])), atol=1e-6,
-    err_msg="the model should see preprocess_photo's output",
+    err_msg=f"the model should see preprocess_photo's output; {PREDICT}",
+)  # fmt: skip
+phone_dir = Path(tempfile.mkdtemp(prefix="fmnist-lesson08-check-"))
+phone = np.full((60, 90, 3), 245, dtype=np.uint8)
+phone[10:25, 10:80] = (30, 30, 120)  # a wide garment, stored sideways as phones do
+exif = Image.Exif()
+exif[0x0112] = 6  # EXIF orientation: turn 90 degrees to display
+Image.fromarray(phone).save(phone_dir / "phone.jpg", quality=95, exif=exif)
+phone_model = _RecordingModel(stand_in.probs)
+phone_top = load_and_predict(phone_dir / "phone.jpg", phone_model, k=5)
+assert isinstance(phone_top, list) and len(phone_top) == 5, (
+    f"load_and_predict(path, model, k=5) should give 5 pairs: pass k on to top_k; {PREDICT}"
+)
+np.testing.assert_allclose(
+    phone_model.seen[0][0, :, :, 0], preprocess_photo(photo.load_image(phone_dir / "phone.jpg")),
+    atol=1e-6,
+    err_msg="a phone photo stored sideways (EXIF orientation) reached the model sideways: open "
+    f"files with photo.load_image(path), which turns them upright; {PREDICT}",
 )  # fmt: skip
 print("load_and_predict: all visible checks passed")
 ### BEGIN HIDDEN TESTS
@@ -469,14 +534,18 @@ with tempfile.TemporaryDirectory() as folder:
     Image.fromarray(img).save(path, quality=95)
     p = rng.dirichlet(np.ones(10))
     fake = _RecordingModel(p)
-    got = load_and_predict(str(path), fake, k=5)
-    assert len(got) == 5 and len(fake.seen) == 1, "k=5 and a str path"
-    assert [n for n, _ in got] == [CLASS_NAMES[i] for i in np.argsort(p)[::-1][:5]]
+    got = load_and_predict(str(path), fake, k=4)
+    assert len(got) == 4 and len(fake.seen) == 1, (
+        f"a str path and k=4: expected 4 pairs from one call to model.predict; {PREDICT}"
+    )
+    assert [n for n, _ in got] == [CLASS_NAMES[i] for i in np.argsort(p)[::-1][:4]], (
+        f"the classes returned are not the model's top 4, most probable first; {PREDICT}"
+    )
     want_input = preprocess_photo(photo.load_image(path))
     assert np.allclose(fake.seen[0][0, :, :, 0], want_input, atol=1e-6), (
-        "the model sees preprocess_photo's output"
+        f"the model sees preprocess_photo's output; {PREDICT}"
     )
-    assert fake.seen[0].dtype == np.float32
+    assert fake.seen[0].dtype == np.float32, f"the batch should be float32; {PREDICT}"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -504,7 +573,7 @@ tool.picker.value = "t-shirt drawing"
 tool
 
 # %% [markdown]
-# The tool can also be driven from code, which is how the course tests it:
+# The tool can also be driven from code, which is handy to check what it shows:
 
 # %%
 tool.predictions
@@ -528,14 +597,18 @@ tool.predictions
 # Write `shift_images(x, dx, dy)`, which moves every image of a batch `dx` pixels
 # to the right and `dy` pixels down (negative values move left and up). Pixels
 # that leave the image are dropped, and the uncovered area is 0 (unlike
-# `np.roll`, nothing wraps around).
+# `np.roll`, nothing wraps around). A shift by the image's width or more leaves
+# an empty (all-zero) image.
 
 
 # %% nbgrader={"grade": false, "grade_id": "shift_images", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def shift_images(x: np.ndarray, dx: int, dy: int) -> np.ndarray:
     """Shift a batch of images (n, height, width) right by dx and down by dy, filling with 0.
 
-    Returns a new array of the same shape and dtype; x is not modified.
+    dx and dy may be any integers: negative values shift left and up, and a shift
+    as large as the image or larger (abs(dx) >= width or abs(dy) >= height) moves
+    everything out, leaving only zeros. Returns a new array of the same shape and
+    dtype; x is not modified.
     """
     ### BEGIN SOLUTION
     x = np.asarray(x)
@@ -553,28 +626,48 @@ def shift_images(x: np.ndarray, dx: int, dy: int) -> np.ndarray:
 
 
 # %% nbgrader={"grade": true, "grade_id": "shift_images_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-"""Check shift_images: same shape and dtype, no wrap-around, both directions, zero shift, input untouched."""
+"""Check shift_images: same shape and dtype, no wrap-around, both directions, zero shift, shifts as large as the image, input untouched."""
+SHIFT = "reread 'Where the model fails, and why'"
 tiny = np.arange(1, 10, dtype=np.float32).reshape(1, 3, 3)
 got = shift_images(tiny, 1, 0)
 assert isinstance(got, np.ndarray), f"expected a NumPy array, got {type(got).__name__}"
-assert got.dtype == tiny.dtype, f"expected dtype {tiny.dtype}, got {got.dtype}"
+assert got.dtype == tiny.dtype, (
+    f"expected dtype {tiny.dtype}, the input's, got {got.dtype} (np.zeros_like keeps it); {SHIFT}"
+)
 assert got.shape == tiny.shape, f"expected shape {tiny.shape}, got {got.shape}"
+np.testing.assert_array_equal(
+    tiny[0],
+    np.arange(1, 10).reshape(3, 3),
+    err_msg=f"the input must not change: fill a new array (np.zeros_like); {SHIFT}",
+)
 np.testing.assert_array_equal(
     got[0],
     [[0, 1, 2], [0, 4, 5], [0, 7, 8]],
-    err_msg="dx=1 moves everything one column right, 0 on the left",
+    err_msg="dx=1 moves everything one column right, 0 on the left: nothing wraps around "
+    f"(unlike np.roll), and dx moves columns, dy rows; {SHIFT}",
 )
 np.testing.assert_array_equal(
     shift_images(tiny, 0, -1)[0],
     [[4, 5, 6], [7, 8, 9], [0, 0, 0]],
-    err_msg="dy=-1 moves everything one row up",
+    err_msg=f"dy=-1 moves everything one row up; {SHIFT}",
 )
 np.testing.assert_array_equal(
-    shift_images(tiny, 0, 0), tiny, err_msg="a zero shift changes nothing"
+    shift_images(tiny, 0, 0), tiny, err_msg=f"a zero shift changes nothing; {SHIFT}"
 )
-np.testing.assert_array_equal(
-    tiny[0], np.arange(1, 10).reshape(3, 3), err_msg="the input must not change"
-)
+for dx, dy in [(3, 0), (0, -4)]:
+    try:
+        gone = shift_images(tiny, dx, dy)
+    except Exception as error:  # noqa: BLE001 -- any failure here has the same cause
+        raise AssertionError(
+            f"shift_images(tiny, {dx}, {dy}) on a 3 x 3 image raised {type(error).__name__}: "
+            f"{error}. A shift as large as the image or larger moves everything out and leaves "
+            f"only zeros; {SHIFT}"
+        ) from None
+    np.testing.assert_array_equal(
+        gone,
+        np.zeros_like(tiny),
+        err_msg=f"shift_images(tiny, {dx}, {dy}) on a 3 x 3 image should leave only zeros; {SHIFT}",
+    )
 print("shift_images: all visible checks passed")
 ### BEGIN HIDDEN TESTS
 rng = np.random.default_rng(4)
@@ -582,17 +675,24 @@ batch = rng.integers(1, 256, size=(5, 28, 28), dtype=np.uint8)
 kept = batch.copy()
 for dx, dy in [(3, 2), (-4, 5), (0, -7), (27, 0), (-27, -27), (28, 3), (-30, 0), (2, -1)]:
     got = shift_images(batch, dx, dy)
-    assert isinstance(got, np.ndarray) and got.dtype == np.uint8 and got.shape == batch.shape
+    assert isinstance(got, np.ndarray) and got.dtype == np.uint8 and got.shape == batch.shape, (
+        f"uint8 images, dx={dx}, dy={dy}: expected a uint8 array of the input's shape"
+    )
     want = np.zeros_like(batch)
     for r in range(28):
         for c in range(28):
             rr, cc = r - dy, c - dx
             if 0 <= rr < 28 and 0 <= cc < 28:
                 want[:, r, c] = batch[:, rr, cc]
-    np.testing.assert_array_equal(got, want, err_msg=f"dx={dx}, dy={dy}")
+    msg = (
+        f"28 x 28 images shifted by dx={dx}, dy={dy}: wrong pixels (what moves out is "
+        f"dropped, the rest is 0); {SHIFT}"
+    )
+    np.testing.assert_array_equal(got, want, err_msg=msg)
 np.testing.assert_array_equal(batch, kept, err_msg="the input must not change")
 rect = rng.random((2, 5, 9)).astype(np.float32)
-np.testing.assert_array_equal(shift_images(rect, 2, 1)[:, 1:, 2:], rect[:, :-1, :-2])
+msg = f"images 5 high and 9 wide: height and width differ, use each for its axis; {SHIFT}"
+np.testing.assert_array_equal(shift_images(rect, 2, 1)[:, 1:, 2:], rect[:, :-1, :-2], err_msg=msg)
 ### END HIDDEN TESTS
 
 # %% [markdown]
