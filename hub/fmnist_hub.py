@@ -25,8 +25,10 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 COURSE = HERE.parent
@@ -268,7 +270,7 @@ def setup(settings: Settings) -> None:
     if os.geteuid() != 0:
         raise HubError("The hub runs as root (it starts each learner's server as that learner).")
     for group in (settings.learners_group, settings.instructors_group):
-        if not _group_exists(group):
+        if not _known(grp.getgrnam, group):
             subprocess.run(["groupadd", "--system", group], check=True)
     settings.state.mkdir(parents=True, exist_ok=True)
     settings.state.chmod(0o755)
@@ -294,33 +296,10 @@ def setup(settings: Settings) -> None:
     (settings.state / "config.d").mkdir(exist_ok=True)
 
 
-def _group_exists(group: str) -> bool:
+def _known(lookup: Callable[[Any], object], key: object) -> bool:
+    """Tell whether the system's user or group database has ``key`` (``pwd``/``grp``)."""
     try:
-        grp.getgrnam(group)
-    except KeyError:
-        return False
-    return True
-
-
-def _user_exists(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
-
-
-def _uid_taken(uid: int) -> bool:
-    try:
-        pwd.getpwuid(uid)
-    except KeyError:
-        return False
-    return True
-
-
-def _gid_taken(gid: int) -> bool:
-    try:
-        grp.getgrgid(gid)
+        lookup(key)
     except KeyError:
         return False
     return True
@@ -392,7 +371,7 @@ def read_roster(path: Path) -> list[Learner]:
 def _free_uid(start: int) -> int:
     """Return the first uid from ``start`` that is neither a user's nor a group's id."""
     uid = start
-    while _uid_taken(uid) or _gid_taken(uid):
+    while _known(pwd.getpwuid, uid) or _known(grp.getgrgid, uid):
         uid += 1
     return uid
 
@@ -434,15 +413,15 @@ def add_learners(settings: Settings, roster: Path) -> list[str]:
     to ``<state>/private/initial-passwords.csv`` (root only), one row per new learner.
     """
     learners = read_roster(roster)
-    if not _group_exists(settings.learners_group):
+    if not _known(grp.getgrnam, settings.learners_group):
         setup(settings)
     members = group_members(settings.learners_group)
     problems = [
         f"line {entry.line}: `{entry.id}` is already a user of this machine but not a learner"
         for entry in learners
-        if _user_exists(entry.id) and entry.id not in members
+        if _known(pwd.getpwnam, entry.id) and entry.id not in members
     ]
-    new = [entry for entry in learners if not _user_exists(entry.id)]
+    new = [entry for entry in learners if not _known(pwd.getpwnam, entry.id)]
     if problems:
         raise HubError(f"{roster}: nothing was changed:\n  " + "\n  ".join(problems))
     passwords = []
@@ -488,9 +467,9 @@ def add_instructor(settings: Settings, name: str) -> Path:
     """
     if not USER_NAME.match(name):
         raise HubError(f"`{name}` is not a valid login name.")
-    if not _group_exists(settings.instructors_group):
+    if not _known(grp.getgrnam, settings.instructors_group):
         setup(settings)
-    if _user_exists(name):
+    if _known(pwd.getpwnam, name):
         subprocess.run(["usermod", "--append", "--groups", settings.instructors_group, name],
                        check=True)  # fmt: skip
     else:
