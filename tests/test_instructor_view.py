@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import html
 import io
 import json
 import re
@@ -24,6 +25,7 @@ from nbformat.v4 import new_code_cell, new_output
 
 from fmnist_utils.course import Lesson, run_nbgrader, source_notebook
 from fmnist_utils.grading.cells import exercise_titles, failure_of
+from fmnist_utils.grading.csp import FEEDBACK_POLICY, formgrader_policy, trusted_hashes
 from fmnist_utils.grading.exports import CANVAS_IDENTITY, MOODLE_IDENTITY
 from fmnist_utils.grading.feedback_html import render_math
 from fmnist_utils.grading.handout import write_handouts
@@ -162,6 +164,21 @@ def test_math_is_rendered_as_mathml_outside_code() -> None:
     out = render_math(text)
     assert out.count("<math") == 2 and 'display="block"' in out
     assert "`cost = $5`" in out and "\\times" not in out
+
+
+def test_only_the_formgraders_own_inline_code_is_allowed() -> None:
+    page = (
+        "<head><script>var base_url = '/';</script><script src='/x.js'></script></head>"
+        '<body><span onclick="toggle_name(true);">name</span>'
+        '<div id="notebook"><script>steal()</script><img src=x onerror="steal()"></div>'
+    )
+    ours, _ = trusted_hashes(page.split('<div id="notebook"')[0])
+    hashes, handlers = trusted_hashes(page)
+    assert hashes == ours and len(hashes) == 2 and handlers, "the notebook's code is not hashed"
+    scripts = formgrader_policy(page).split("; ")[1]
+    assert scripts.startswith("script-src 'self'") and "'unsafe-inline'" not in scripts
+    assert all(h in scripts for h in hashes)
+    assert "frame-ancestors 'self'" in formgrader_policy(page)
 
 
 def test_the_formgrader_never_generates_into_lessons() -> None:
@@ -437,6 +454,8 @@ def test_feedback_shows_figures_math_names_and_the_right_label(graded_class: Gra
         assert "<math" in page and "28 \\times 28" not in page, "math rendered as MathML"
         assert "mathjax" not in page.lower() and "cdnjs" not in page
         assert "Exercise 1 — double a number</a>" in page
+        policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', page)
+        assert policy and html.unescape(policy.group(1)) == FEEDBACK_POLICY
     assert "a visible check failed" in visible and "hidden check failed" not in visible
     assert "a hidden check failed" in hidden
     graded = json.loads(
@@ -513,6 +532,31 @@ def test_the_formgrader_lists_shows_and_overrides(
         page.screenshot(path=str(shots / "3-students.png"), full_page=True)
         assert "None, None" not in students and "Body, No" in students
         assert re.search(r"3(\.0)?\s*/\s*3(\.0)?", students), students
+        # a script that got past the sanitiser into a graded notebook stays inert: the
+        # page's Content-Security-Policy lets only nbgrader's own scripts run
+        with Gradebook(graded_class.db) as gb:
+            tampered_id = gb.find_submission_notebook(V, V, "perfect").id
+        graded = graded_class.root / "instructor" / "autograded" / "perfect" / V / f"{V}.ipynb"
+        notebook = json.loads(graded.read_text())
+        notebook["cells"].insert(
+            0,
+            {
+                "cell_type": "markdown",
+                "id": "tampered",
+                "metadata": {},
+                "source": "<script>window.owned = 'script'</script>"
+                "<img src='data:,' onerror=\"window.owned = 'handler'\">",
+            },
+        )
+        graded.write_text(json.dumps(notebook))
+        answer = page.goto(lab.url(f"formgrader/submissions/{tampered_id}/"))
+        page.locator("input.score#double_tests").wait_for()
+        policy = answer.headers.get("content-security-policy", "")
+        assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy.split(";")[1]
+        assert page.evaluate("window.owned") is None, "a student script ran in the formgrader"
+        assert page.locator("input.score#double_tests").input_value() != "", (
+            "nbgrader's own scripts must still run (they fill in the scores)"
+        )
         # one submission: the learner's notebook with its scores
         page.goto(lab.url(f"formgrader/submissions/{notebook_id}/"))
         score = page.locator("input.score#double_tests")
@@ -535,5 +579,15 @@ def test_the_formgrader_lists_shows_and_overrides(
             return got if got[0] is not None and got[1] else None
 
         result = _poll(saved)
+        # a feedback page runs no script, even one a sanitiser had missed
+        feedback = graded_class.root / "instructor" / "feedback" / "visible1" / V / f"{V}.html"
+        if not feedback.is_file():
+            run_nbgrader(["generate_feedback", V], graded_class.root, graded_class.db)
+        tampered = tmp_path / "tampered-feedback.html"
+        tampered.write_text(
+            feedback.read_text().replace("<body>", "<body><script>window.owned = 1</script>", 1)
+        )
+        page.goto(tampered.as_uri())
+        assert page.evaluate("window.owned") is None, "a script ran in a feedback page"
         browser.close()
     assert result == (1.0, "Look at negative numbers again.", 3.0), result

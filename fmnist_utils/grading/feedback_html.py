@@ -139,3 +139,11 @@ class FeedbackExporter(HTMLExporter):
 
         formgrader = Path(nbgrader.__file__).parent / "server_extensions/formgrader/templates"
         return [str(TEMPLATES), str(formgrader)]
+
+    def _init_resources(self, resources: dict[str, Any] | None) -> dict[str, Any]:
+        """Add the page's Content-Security-Policy (:data:`csp.FEEDBACK_POLICY`)."""
+        from fmnist_utils.grading.csp import FEEDBACK_POLICY
+
+        resources = super()._init_resources(resources)
+        resources["content_security_policy"] = FEEDBACK_POLICY
+        return resources
