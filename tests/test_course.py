@@ -12,15 +12,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from fmnist_utils.course import (
+from fmnist_utils.tooling.build import build, stale_files
+from fmnist_utils.tooling.lessons import (
     HIDDEN_MARKERS,
     SOLUTION_MARKERS,
     CourseError,
     Lesson,
-    build,
     find_lessons,
     source_notebook,
-    stale_files,
 )
 
 from .conftest import LESSONS, ROOT
@@ -212,7 +211,7 @@ def test_student_copy_is_a_notebook_only(lesson: Lesson) -> None:
 def test_readme_figure_is_drawn_from_real_data(tmp_path: Path) -> None:
     from matplotlib.image import imread
 
-    from fmnist_utils.course import main
+    from fmnist_utils.tooling.cli import main
 
     out = tmp_path / "grid.png"
     assert main(["readme-figure", "--out", str(out)]) == 0

@@ -174,7 +174,7 @@ def test_feedback_strips_hidden_tests_and_their_tracebacks() -> None:
             ename="AssertionError",
             evalue="secret",
             traceback=["\x1b[0;31m----> 3 assert f(-5) == 99, 'secret'\x1b[0m"],
-        )  # fmt: skip
+        )
     ]
     nb = nbformat.v4.new_notebook(cells=[cell])
     out, _ = StripHiddenTests().preprocess(nb, {})
