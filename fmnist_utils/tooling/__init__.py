@@ -7,7 +7,7 @@
 - :mod:`~fmnist_utils.tooling.profiler` -- run a notebook in a fresh kernel and
   measure its wall time and peak memory.
 - :mod:`~fmnist_utils.tooling.cli` -- the command line,
-  ``python -m fmnist_utils.tooling build|check|data|readme-figure``.
+  ``python -m fmnist_utils.tooling build|check|data|readme-figure|profile``.
 - :mod:`~fmnist_utils.tooling.deps` -- derive environment.yml and
   binder/requirements.txt from pyproject.toml, and check they agree
   (``python -m fmnist_utils.tooling.deps``).
