@@ -168,7 +168,7 @@ def stale_files(root: Path, lessons: list[Lesson] | None = None) -> list[str]:
         f"{path.relative_to(root)}: {'out of date' if path.is_file() else 'missing'}"
         for path in differing(render(root, lessons))
     ]
-    known = {lesson.lesson_id for lesson in lessons}
+    known = {lesson.lesson_id for lesson in find_lessons(root)}  # all, even when checking some
     release = root / RELEASE_DIR
     if release.is_dir():
         for folder in sorted(release.iterdir()):
