@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-c = get_config()
+c = get_config()  # - provided by traitlets when it loads this file
 
 COURSE_ROOT = Path(__file__).resolve().parent
 INSTRUCTOR = COURSE_ROOT / "instructor"

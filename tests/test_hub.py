@@ -249,7 +249,7 @@ class Hub:
 
     def start(self, block: str) -> None:
         """Start the hub with the guide's command; wait until its API answers."""
-        handle = open(self.log, "a")
+        handle = open(self.log, "a")  # - the hub's log, closed with the hub
         self.process = subprocess.Popen(
             ["bash", "-c", block], cwd=ROOT, env=self.env, stdout=handle,
             stderr=subprocess.STDOUT, start_new_session=True,

@@ -321,7 +321,7 @@ def _grade_taken(
             env[KERNELS_DIR_VAR] = str(kernel_records(root))
             env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
             log = logs / f"{lesson}-worker{i}.log"
-            handle = open(log, "w")
+            handle = open(log, "w")  # closed below
             cmd = [sys.executable, "-m", "nbgrader", "autograde", lesson, "--force"]
             proc = subprocess.Popen(
                 cmd + list(nbgrader_args or []),

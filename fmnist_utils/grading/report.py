@@ -472,7 +472,7 @@ def after_autograde(c: Any, root: Path, instructor: Path, argv: list[str]) -> No
     try:
         course = Course(root, c.CourseDirectory.db_url, CourseDirectory(config=c))
         print_and_write(root, lessons, course)
-    except Exception as error:
+    except Exception as error:  # the grades are saved; say why, go on
         sys.stderr.write(f"[fmnist] no grading report: {type(error).__name__}: {error}\n")
 
 

@@ -346,7 +346,7 @@ class SandboxedExecute(Execute):
             self._fmg_dead = f"not executed: in an earlier cell {what}"
             try:
                 run_sync(self.km.shutdown_kernel)(now=True)
-            except Exception:
+            except Exception:  # the kernel is gone either way
                 pass
             return cell, resources
 
