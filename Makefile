@@ -46,7 +46,7 @@ $(SERVER_CONFIG): fmnist_utils/jupyter_config/fmnist_utils.json | $(STAMP)
 venv: $(STAMP) $(KERNEL_CONFIG) $(SERVER_CONFIG) ## create .venv and install the course (only again when pyproject.toml changes)
 
 data: venv ## make sure the Fashion-MNIST data is present and verified
-	$(BIN)/python -m fmnist_utils.course data
+	$(BIN)/python -m fmnist_utils.tooling data
 
 lab: venv data ## set up, then open the course in JupyterLab (127.0.0.1, with a token)
 	@echo "Starting JupyterLab on http://127.0.0.1:$(PORT)/ -- open the URL with the token printed below."
@@ -61,10 +61,10 @@ test-quick: $(VENV)/.installed-test ## run only the quick tests (installs only w
 	$(BIN)/python -m pytest -m "not slow"
 
 lessons: venv ## regenerate solutions/*.ipynb and lessons/ from the solutions/*/*.py sources
-	$(BIN)/python -m fmnist_utils.course build $(if $(FORCE),--force)
+	$(BIN)/python -m fmnist_utils.tooling build $(if $(FORCE),--force)
 
 check: venv ## fail if a generated lesson file is out of date
-	$(BIN)/python -m fmnist_utils.course check
+	$(BIN)/python -m fmnist_utils.tooling check
 
 lint: venv ## ruff: lint and check formatting
 	$(BIN)/ruff check .

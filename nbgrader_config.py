@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-c = get_config()  # noqa: F821 -- provided by traitlets when it loads this file
+c = get_config()  # - provided by traitlets when it loads this file
 
 COURSE_ROOT = Path(__file__).resolve().parent
 INSTRUCTOR = COURSE_ROOT / "instructor"
@@ -98,7 +98,7 @@ try:
     views.configure(c, COURSE_ROOT, INSTRUCTOR)
 except SystemExit:
     raise
-except BaseException as error:  # noqa: BLE001
+except BaseException as error:
     sys.stderr.write(f"nbgrader_config.py: cannot set up sandboxed grading: {error!r}\n")
     raise SystemExit(2) from error
 
@@ -117,6 +117,6 @@ try:
     from fmnist_utils.grading import sanitize
 
     sanitize.configure_feedback(c)
-except BaseException as error:  # noqa: BLE001
+except BaseException as error:
     sys.stderr.write(f"nbgrader_config.py: cannot set up safe feedback: {error!r}\n")
     raise SystemExit(2) from error

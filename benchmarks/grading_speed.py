@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fmnist_utils.course import Lesson, find_lessons, run_nbgrader, source_notebook
+from fmnist_utils.tooling.lessons import Lesson, find_lessons, run_nbgrader, source_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 

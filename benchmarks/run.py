@@ -79,7 +79,8 @@ def bench_models() -> dict:
 
 def bench_notebooks() -> dict:
     """Run every solution notebook, fast and full."""
-    from fmnist_utils.course import find_lessons, run_notebook
+    from fmnist_utils.tooling.lessons import find_lessons
+    from fmnist_utils.tooling.profiler import run_notebook
 
     results = {}
     for lesson in find_lessons(ROOT):

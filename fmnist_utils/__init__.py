@@ -1,18 +1,39 @@
 """Shared helpers for the Fashion-MNIST CNN course.
 
-The package is split by purpose, and importing it runs nothing and loads
-no heavy library (TensorFlow is imported only by the functions that need it):
+Importing the package runs nothing and loads no heavy library (TensorFlow is imported
+only by the functions that need it). It has two halves.
 
-- :mod:`fmnist_utils.data` -- load and verify the Fashion-MNIST data, CSV files.
+**What the lessons import** (the learner-facing helpers):
+
+- :mod:`fmnist_utils.data` -- load and verify the Fashion-MNIST data (the one search
+  order for the files); re-exports the CSV reader and writer.
+- :mod:`fmnist_utils.csvfiles` -- read and write Kaggle-style CSV files.
+- :mod:`fmnist_utils.download` -- download a file with a progress bar (the data loader's).
+- :mod:`fmnist_utils.files` -- write a file atomically (downloads, CSV files, the build).
 - :mod:`fmnist_utils.fast` -- the ``FMNIST_FAST=1`` setting that trims data and
   epochs for CI and grading.
 - :mod:`fmnist_utils.plots` -- every figure the lessons draw, a package by kind of
   figure (images, matrices, charts, curves, diagrams, internals) under one style;
   its docstring maps each module to its job.
 - :mod:`fmnist_utils.widgets` -- the interactive ipywidgets tools.
-- :mod:`fmnist_utils.models` -- the reference models and their shipped weights.
-- :mod:`fmnist_utils.photo` -- turn a photo into a Fashion-MNIST-style input; sample photos.
-- :mod:`fmnist_utils.course` -- maintainers' tools: build the lessons, check them.
+- :mod:`fmnist_utils.filters` -- lesson 3's hand-made 3x3 kernels and a NumPy filter.
+- :mod:`fmnist_utils.models` -- the reference models, their training recipes and
+  their shipped weights (``weights/``).
+- :mod:`fmnist_utils.photo` -- turn a photo into a Fashion-MNIST-style input; sample
+  photos (``samples/``).
+- :mod:`fmnist_utils.environment` -- check the installed versions against the pins
+  (every lesson's setup cell); describe the machine for measurements.
+- ``kernel_config/`` -- the IPython kernel settings installed with the course (keeps
+  TensorFlow's start-up log out of the cells).
+
+**Course tooling** (what builds, checks, grades and measures the course; learners
+never import it):
+
+- :mod:`fmnist_utils.tooling` -- build and check the lessons, profile a notebook,
+  derive the dependency files, train the shipped weights; its docstring maps each
+  module (``python -m fmnist_utils.tooling --help``).
+- :mod:`fmnist_utils.grading` -- nbgrader's sandboxed autograding, feedback and the
+  instructor's view; its docstring maps each module.
 """
 
 __version__ = "0.1.0"

@@ -1,17 +1,18 @@
 """Write a file all at once: readers see the old file or the whole new one, never a part.
 
-Used by the data loader (downloads, Keras' cache, CSV files) and the lesson build.
+Used by the data loader (downloads, Keras' cache, CSV files) and the lesson build;
+:func:`differing` tells which derived files (lessons, dependency files) are stale.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "differing"]
 
 
 def atomic_write(
@@ -69,3 +70,23 @@ def atomic_write(
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def differing(expected: Mapping[Path, bytes]) -> dict[Path, bytes]:
+    """Return the files that are missing or do not hold the expected bytes.
+
+    Parameters
+    ----------
+    expected : mapping
+        Each file's path, mapped to the bytes it must hold.
+
+    Returns
+    -------
+    dict
+        The entries of ``expected`` whose file is missing or differs, in their order.
+    """
+    return {
+        path: data
+        for path, data in expected.items()
+        if not path.is_file() or path.read_bytes() != data
+    }

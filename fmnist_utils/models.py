@@ -13,7 +13,7 @@ reference versions that the README, the benchmarks and later lessons rely on:
 - :func:`train_and_evaluate` -- train a recipe on the full data (or the
   ``FMNIST_FAST=1`` subset) and measure its test accuracy; ``benchmarks.run`` uses it.
 - :func:`load_reference` -- lesson 5's network with the weights shipped in
-  :data:`REFERENCE_WEIGHTS`, trained by ``python -m fmnist_utils.train_reference``.
+  :data:`REFERENCE_WEIGHTS`, trained by ``python -m fmnist_utils.tooling.train_reference``.
 
 Keras and TensorFlow are imported inside the functions, never at import time.
 """
@@ -395,10 +395,8 @@ def adamw_warmup_cosine(steps_per_epoch: int, epochs: int) -> Any:
 
     Parameters
     ----------
-    steps_per_epoch : int
-        Training steps per epoch.
-    epochs : int
-        Epochs the schedule spans.
+    steps_per_epoch, epochs : int
+        The training's length, as for :func:`warmup_cosine`.
 
     Returns
     -------
@@ -527,12 +525,12 @@ def load_reference() -> keras.Model:
     ------
     FileNotFoundError
         If the weights file is missing (re-create it with
-        ``python -m fmnist_utils.train_reference``).
+        ``python -m fmnist_utils.tooling.train_reference``).
     """
     if not REFERENCE_WEIGHTS.is_file():
         raise FileNotFoundError(
             f"{REFERENCE_WEIGHTS} is missing; reinstall the course, or train the reference "
-            "model again with `python -m fmnist_utils.train_reference` (a few minutes)."
+            "model again with `python -m fmnist_utils.tooling.train_reference` (a few minutes)."
         )
     model = classic_cnn()
     model.load_weights(REFERENCE_WEIGHTS)

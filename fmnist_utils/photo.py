@@ -320,7 +320,7 @@ def make_samples(out_dir: str | os.PathLike[str] = SAMPLES_DIR) -> list[Path]:
                     (0.12, 0.32),
                 ],
                 (200, 200),
-            ),  # fmt: skip
+            ),
             (30, 120, 60),
             (200, 200),
             3,
@@ -337,7 +337,7 @@ def make_samples(out_dir: str | os.PathLike[str] = SAMPLES_DIR) -> list[Path]:
                     (0.38, 0.92),
                 ],
                 (220, 260),
-            ),  # fmt: skip
+            ),
             (30, 30, 70),
             (220, 260),
             4,

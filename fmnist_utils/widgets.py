@@ -187,18 +187,15 @@ def image_browser(
     class_names: Sequence[str] | None = None,
     scale: int = 8,
 ) -> ImageBrowser:
-    """Make a widget to browse images by class, with their labels and pixel values.
+    """Make a widget to browse images by class; see :class:`ImageBrowser`.
 
     Parameters
     ----------
-    x : numpy.ndarray
-        Images, shape ``(n, height, width)``, uint8 (0-255) or float in [0, 1].
-    y : numpy.ndarray
-        Integer labels, shape ``(n,)``.
-    class_names : sequence of str, optional
-        Names per label (default: Fashion-MNIST's ten classes).
-    scale : int, optional
-        How many screen pixels show one image pixel.
+    x, y : numpy.ndarray
+        The images and their integer labels, as for :class:`ImageBrowser`.
+    class_names, scale : optional
+        The names per label and the screen pixels per image pixel, as for
+        :class:`ImageBrowser`.
 
     Returns
     -------

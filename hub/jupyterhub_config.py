@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fmnist_hub import Settings  # noqa: E402
+from fmnist_hub import Settings
 
 c = get_config()  # noqa: F821 -- provided by traitlets when it loads this file
 settings = Settings()

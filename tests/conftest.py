@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fmnist_utils.course import find_lessons
+from fmnist_utils.tooling.lessons import find_lessons
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = find_lessons(ROOT)

@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from fmnist_utils.course import Lesson, run_nbgrader, source_notebook
+from fmnist_utils.tooling.lessons import Lesson, run_nbgrader, source_notebook
 
 from .conftest import ROOT
 from .support import in_ci, skip_or_fail

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fmnist_utils.course import Lesson, source_notebook
+from fmnist_utils.tooling.lessons import Lesson, source_notebook
 
 BANK = Path(__file__).resolve().parent / "mistakes"
 HIDDEN = re.compile(r"^### BEGIN HIDDEN TESTS\n(.*?)^### END HIDDEN TESTS\n?", re.S | re.M)
@@ -63,7 +63,7 @@ class LessonRun:
 
 
 def load_bank(lesson_id: str) -> list[Mistake]:
-    """Read one lesson's mistake bank (empty if the lesson has none yet)."""
+    """Read one lesson's mistake bank (empty if it has none: test_mistakes.py fails then)."""
     path = BANK / f"{lesson_id}.toml"
     if not path.is_file():
         return []

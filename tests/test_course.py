@@ -12,15 +12,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from fmnist_utils.course import (
+from fmnist_utils.tooling.build import build, stale_files
+from fmnist_utils.tooling.lessons import (
     HIDDEN_MARKERS,
     SOLUTION_MARKERS,
     CourseError,
     Lesson,
-    build,
     find_lessons,
+    lessons_of,
     source_notebook,
-    stale_files,
 )
 
 from .conftest import LESSONS, ROOT
@@ -90,6 +90,9 @@ def test_build_makes_student_copy_without_answers(tiny_course: Path) -> None:
 
 @pytest.mark.slow
 def test_build_reports_stale_and_keeps_learner_files(tiny_course: Path) -> None:
+    other = tiny_course / "solutions" / "02_other" / "02_other.py"
+    other.parent.mkdir()
+    other.write_text(TINY)
     build(tiny_course)
     _commit_all(tiny_course)
     lesson = Lesson("01_tiny", tiny_course)
@@ -101,6 +104,10 @@ def test_build_reports_stale_and_keeps_learner_files(tiny_course: Path) -> None:
         "solutions/01_tiny/01_tiny.ipynb: out of date",
         "lessons/01_tiny/01_tiny.ipynb: out of date",
     ]
+    # what the pre-commit hook does: check only the lesson of the changed file
+    changed = lessons_of(tiny_course, [str(lesson.source_py)])
+    assert changed == [lesson]
+    assert stale_files(tiny_course, changed) == problems, "other lessons are not orphans"
     build(tiny_course)
     assert mine.read_text() == "{}", "a learner's own file in lessons/ must survive a rebuild"
     assert stale_files(tiny_course) == []
@@ -212,7 +219,7 @@ def test_student_copy_is_a_notebook_only(lesson: Lesson) -> None:
 def test_readme_figure_is_drawn_from_real_data(tmp_path: Path) -> None:
     from matplotlib.image import imread
 
-    from fmnist_utils.course import main
+    from fmnist_utils.tooling.cli import main
 
     out = tmp_path / "grid.png"
     assert main(["readme-figure", "--out", str(out)]) == 0

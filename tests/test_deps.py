@@ -14,15 +14,15 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from fmnist_utils import deps
 from fmnist_utils.environment import DISTRIBUTION
+from fmnist_utils.tooling import deps
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_check_passes_on_the_repository() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "fmnist_utils.deps", "--check"],
+        [sys.executable, "-m", "fmnist_utils.tooling.deps", "--check"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -128,7 +128,7 @@ def test_check_lists_the_drift_and_write_repairs_it(tmp_path: Path) -> None:
 
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "fmnist_utils.deps", "--root", str(tmp_path), *args],
+            [sys.executable, "-m", "fmnist_utils.tooling.deps", "--root", str(tmp_path), *args],
             capture_output=True,
             text=True,
             check=False,

@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from fmnist_utils.course import run_nbgrader
+from fmnist_utils.tooling.lessons import run_nbgrader
 
 from .conftest import LESSON_IDS, LESSONS
 from .grading_helpers import Submissions, export, grading_env_or_skip, make_course

@@ -29,7 +29,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from fmnist_utils.course import HIDDEN_MARKERS, run_nbgrader
+from fmnist_utils.tooling.lessons import HIDDEN_MARKERS, run_nbgrader
 
 from .conftest import LESSONS, ROOT
 from .grading_helpers import (

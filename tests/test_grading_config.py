@@ -174,10 +174,44 @@ def test_feedback_strips_hidden_tests_and_their_tracebacks() -> None:
             ename="AssertionError",
             evalue="secret",
             traceback=["\x1b[0;31m----> 3 assert f(-5) == 99, 'secret'\x1b[0m"],
-        )  # fmt: skip
+        )
     ]
     nb = nbformat.v4.new_notebook(cells=[cell])
     out, _ = StripHiddenTests().preprocess(nb, {})
     text = str(out.cells[0])
     assert "f(-5)" not in text and "f(1) == 2" in text
     assert out.cells[0].outputs[0].traceback[0] == "AssertionError: secret"
+
+
+def test_kernel_output_relay_drops_tensorflow_chatter() -> None:
+    """The grading log shows what the student's kernel printed, not TensorFlow's start-up."""
+    import logging
+    import time
+
+    from fmnist_utils.grading.limits import relay_output
+
+    lines: list[str] = []
+    log = logging.getLogger("test-relay")
+    log.propagate = False
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    code = (
+        "import sys\n"
+        "sys.stderr.write('WARNING: All log messages before absl::InitializeLog() is called "
+        "are written to STDERR\\n')\n"
+        "sys.stderr.write('I0000 00:00:1796057515.224320       2 cudart_stub.cc:31] Could not "
+        "find cuda drivers on your machine, GPU will not be used.\\n')\n"
+        "sys.stderr.write('student says hi\\n')\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    relay_output(process, "alice/01", log)
+    process.wait(timeout=60)
+    deadline = time.monotonic() + 10
+    while not lines and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)  # the relay threads finish reading
+    assert lines == ["[kernel stderr of alice/01, student's output] student says hi"], lines

@@ -30,7 +30,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from fmnist_utils.course import Lesson, run_nbgrader, source_notebook
+from fmnist_utils.tooling.lessons import Lesson, run_nbgrader, source_notebook
 
 from .grading_helpers import (
     Submissions,

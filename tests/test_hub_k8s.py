@@ -15,7 +15,7 @@ from pathlib import Path
 from .conftest import LESSON_IDS, ROOT
 
 sys.path.insert(0, str(ROOT / "hub"))
-import fmnist_hub  # noqa: E402
+import fmnist_hub
 
 # --- Kubernetes (Zero to JupyterHub): what can be checked without a cluster ---------------
 
@@ -52,7 +52,7 @@ def test_k8s_values_run_the_course_image() -> None:
     # the image carries JupyterHub's single-user server: the Dockerfile installs the hub extra
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert '".[hub]"' in dockerfile
-    from fmnist_utils import deps
+    from fmnist_utils.tooling import deps
 
     assert "jupyterhub" in {d.name for d in deps.read_pyproject()["hub"]}
     assert values["cull"]["enabled"] is True and values["cull"]["timeout"] > 0

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from fmnist_utils.course import Lesson, source_notebook
+from fmnist_utils.tooling.lessons import Lesson, source_notebook
 
 from .conftest import LESSONS
 

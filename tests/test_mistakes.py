@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from fmnist_utils.course import Lesson, source_notebook
+from fmnist_utils.tooling.lessons import Lesson, source_notebook
 
 from .conftest import LESSONS
 from .mistake_bank import NOISE, LessonRun, Mistake, load_bank, run_lesson, split_test_cell
@@ -74,8 +74,10 @@ def test_wrong_answer_is_caught_with_a_message(mistake: Mistake) -> None:
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.lesson_id)
 def test_every_exercise_has_its_mistakes(lesson: Lesson) -> None:
     bank = load_bank(lesson.lesson_id)
-    if not bank:
-        pytest.skip(f"{lesson.lesson_id} has no mistake bank yet")
+    assert bank, (
+        f"tests/mistakes/{lesson.lesson_id}.toml is missing or empty: every graded exercise "
+        "needs its typical wrong answers (CONTRIBUTING.md, 'The mistake bank')"
+    )
     counts = {name: 0 for name in _graded_exercises(lesson)}
     for mistake in bank:
         assert mistake.exercise in counts, f"{mistake.name}: no exercise {mistake.exercise!r}"

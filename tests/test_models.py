@@ -97,7 +97,7 @@ def test_recipes_are_named_and_unknown_names_are_refused() -> None:
 
 
 def test_shipped_weights_are_small_and_documented() -> None:
-    assert models.REFERENCE_WEIGHTS.is_file(), "run python -m fmnist_utils.train_reference"
+    assert models.REFERENCE_WEIGHTS.is_file(), "run python -m fmnist_utils.tooling.train_reference"
     assert models.REFERENCE_WEIGHTS.stat().st_size < 5 * 2**20
     info = json.loads(models.REFERENCE_INFO.read_text(encoding="utf-8"))
     for key in ("test_accuracy", "seed", "epochs", "train_seconds", "keras", "tensorflow"):

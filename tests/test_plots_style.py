@@ -16,15 +16,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.font_manager import font_scalings  # noqa: E402
-from matplotlib.layout_engine import ConstrainedLayoutEngine  # noqa: E402
-from matplotlib.text import Text  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.font_manager import font_scalings
+from matplotlib.layout_engine import ConstrainedLayoutEngine
+from matplotlib.text import Text
 
-from fmnist_utils import plots  # noqa: E402
-from fmnist_utils.plots import base  # noqa: E402
+from fmnist_utils import plots
+from fmnist_utils.plots import base
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "fmnist_utils" / "plots"

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from fmnist_utils.course import HIDDEN_MARKERS
+from fmnist_utils.tooling.lessons import HIDDEN_MARKERS
 
 __all__ = [
     "Failure",

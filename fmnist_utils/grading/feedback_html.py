@@ -54,7 +54,7 @@ def latex_to_html(latex: str, *, display: bool = False) -> str:
 
     try:
         return convert(latex.strip(), display="block" if display else "inline")
-    except Exception:  # noqa: BLE001 - latex2mathml raises many kinds for bad input
+    except Exception:  # latex2mathml raises many kinds for bad input
         return f"<code>{html.escape(latex)}</code>"
 
 

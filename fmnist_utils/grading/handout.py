@@ -66,8 +66,8 @@ def write_handouts(feedback: Path, dest: Path, lessons: list[str] | None = None)
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; see the module docstring."""
-    from fmnist_utils.course import find_root
     from fmnist_utils.grading.parallel import Course
+    from fmnist_utils.tooling.lessons import find_root
 
     parser = argparse.ArgumentParser(
         prog="python -m fmnist_utils.grading.handout",

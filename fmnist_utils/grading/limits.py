@@ -25,6 +25,8 @@ from typing import Any
 
 from nbformat.v4 import new_output
 
+from fmnist_utils.grading.outputs import is_noise
+
 __all__ = ["Deadline", "OutputUsage", "relay_output", "wrapper_environment"]
 
 # what the wrapper reads (see sandbox_kernel.py's ENV_KEEP and main())
@@ -184,9 +186,11 @@ def relay_output(process: Any, who: str, log: Any, max_lines: int = 200) -> None
     def pump(stream: Any, name: str) -> None:
         count = 0
         for raw in iter(lambda: stream.readline(4096), b""):
+            text = _printable(raw.decode("utf-8", "replace").rstrip("\n"))
+            if is_noise(text):  # TensorFlow's start-up chatter: not the student's
+                continue
             count += 1
             if count <= max_lines:
-                text = _printable(raw.decode("utf-8", "replace").rstrip("\n"))
                 log.info("[kernel %s of %s, student's output] %s", name, who, text)
             elif count == max_lines + 1:
                 log.info("[kernel %s of %s] more lines not shown", name, who)

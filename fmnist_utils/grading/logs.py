@@ -64,7 +64,7 @@ class QuietOverwriteCells(OverwriteCells):
                 source = self.gradebook.find_source_cell(
                     grade_id, self.notebook_id, self.assignment_id
                 ).source
-            except Exception:  # noqa: BLE001 - nbgrader itself reports a missing cell
+            except Exception:  # nbgrader itself reports a missing cell
                 source = None
             if source is not None:
                 released = cell.copy()
@@ -115,7 +115,7 @@ def _after_run(c: Any, root: Path, instructor: Path, argv: list[str]) -> None:
             students = [s.id for s in gb.students]
         for student in students:
             name_unnamed(c.CourseDirectory.db_url, student)
-    except Exception as error:  # noqa: BLE001 - names are cosmetic: say why, go on
+    except Exception as error:  # names are cosmetic: say why, go on
         sys.stderr.write(f"{PREFIX} could not name unnamed learners: {error}\n")
     report.after_autograde(c, root, instructor, argv)
 
@@ -205,7 +205,7 @@ def configure(c: Any, root: Path, instructor: Path, argv: list[str]) -> None:
         try:
             name_unnamed(c.CourseDirectory.db_url, student)
             line = report.submission_line(c, root, assignment, student)
-        except Exception as error:  # noqa: BLE001 - a log line must never stop grading
+        except Exception as error:  # a log line must never stop grading
             line = f"{PREFIX} {student}: no summary ({type(error).__name__}: {error})"
         sys.stderr.write(line + "\n")
 

@@ -321,7 +321,7 @@ def _grade_taken(
             env[KERNELS_DIR_VAR] = str(kernel_records(root))
             env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
             log = logs / f"{lesson}-worker{i}.log"
-            handle = open(log, "w")  # noqa: SIM115 - closed below
+            handle = open(log, "w")  # closed below
             cmd = [sys.executable, "-m", "nbgrader", "autograde", lesson, "--force"]
             proc = subprocess.Popen(
                 cmd + list(nbgrader_args or []),
@@ -366,7 +366,7 @@ def _grade_taken(
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; see the module docstring."""
-    from fmnist_utils.course import find_root
+    from fmnist_utils.tooling.lessons import find_root
 
     parser = argparse.ArgumentParser(
         prog="python -m fmnist_utils.grading.parallel",

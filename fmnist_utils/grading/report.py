@@ -472,14 +472,14 @@ def after_autograde(c: Any, root: Path, instructor: Path, argv: list[str]) -> No
     try:
         course = Course(root, c.CourseDirectory.db_url, CourseDirectory(config=c))
         print_and_write(root, lessons, course)
-    except Exception as error:  # noqa: BLE001 - the grades are saved; say why, go on
+    except Exception as error:  # the grades are saved; say why, go on
         sys.stderr.write(f"[fmnist] no grading report: {type(error).__name__}: {error}\n")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; see the module docstring."""
-    from fmnist_utils.course import find_root
     from fmnist_utils.grading.parallel import Course
+    from fmnist_utils.tooling.lessons import find_root
 
     parser = argparse.ArgumentParser(
         prog="python -m fmnist_utils.grading.report",

@@ -346,7 +346,7 @@ class SandboxedExecute(Execute):
             self._fmg_dead = f"not executed: in an earlier cell {what}"
             try:
                 run_sync(self.km.shutdown_kernel)(now=True)
-            except Exception:  # noqa: BLE001 - the kernel is gone either way
+            except Exception:  # the kernel is gone either way
                 pass
             return cell, resources
 

@@ -28,7 +28,7 @@ from nbconvert.preprocessors.sanitize import SanitizeHTML
 from nbformat.v4 import new_output
 from traitlets import Bool
 
-from fmnist_utils.course import HIDDEN_MARKERS
+from fmnist_utils.tooling.lessons import HIDDEN_MARKERS
 
 __all__ = ["FeedbackTestOutputs", "SanitizeOutputs", "clean_markdown", "configure_feedback"]
 

@@ -310,7 +310,7 @@ assert abs(acc - 0.75) < 1e-9, (
 scores = np.array([[0.1, 2.0, -1.0], [3.0, 0.5, 0.2], [0.0, 4.0, 0.2]])
 try:
     acc_scores = accuracy(np.array([1, 0, 1]), scores)
-except Exception as error:  # noqa: BLE001 -- any failure here has the same cause
+except Exception as error:  # - any failure here has the same cause
     raise AssertionError(
         f"accuracy(y_true, scores) raised {type(error).__name__}: {error}. With scores of shape "
         f"(n, num_classes), take the argmax of each row first; {MEASURE}"
@@ -322,7 +322,7 @@ assert abs(acc_scores - 1.0) < 1e-9, (
 )
 try:
     acc_list = accuracy([1, 1, 0], [1, 0, 0])
-except Exception as error:  # noqa: BLE001
+except Exception as error:  # - any failure here has the same cause
     raise AssertionError(
         f"accuracy([1, 1, 0], [1, 0, 0]) raised {type(error).__name__}: {error}. Lists must work "
         f"too: turn both arguments into arrays with np.asarray first; {MEASURE}"
@@ -536,7 +536,7 @@ try:
     img_pred = predict_nearest_centroid(
         imgs, np.array([[1, 1, 1, 1], [0, 0, 0, 0.5]], dtype=np.float32)
     )
-except Exception as error:  # noqa: BLE001 -- any failure here has the same cause
+except Exception as error:
     raise AssertionError(
         f"images of shape (3, 2, 2) raised {type(error).__name__}: {error}. Flatten them to "
         f"shape (n, d) first, as fit_centroids does; {NEAREST}"

@@ -552,7 +552,7 @@ assert conv_param_count(5, 3, 16, use_bias=False) == 1200, (
 )
 try:
     rectangular = conv_param_count((3, 5), 2, 4)
-except Exception as error:  # noqa: BLE001 -- any failure here has the same cause
+except Exception as error:  # - any failure here has the same cause
     raise AssertionError(
         f"conv_param_count((3, 5), 2, 4) raised {type(error).__name__}: {error}. `kernel` may "
         f"be a pair (kh, kw) as well as one side; {WEIGHTS}"

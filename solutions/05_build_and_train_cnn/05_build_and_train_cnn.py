@@ -397,7 +397,7 @@ assert abs(rate - 1e-3) < 1e-9, f"expected learning rate 0.001 by default, got {
 few_x, few_y = x_train_in[:16], y_train[:16]
 try:
     scores = probe.evaluate(few_x, few_y, verbose=0, return_dict=True)
-except Exception as error:  # noqa: BLE001 -- any failure here has the same cause
+except Exception as error:  # - any failure here has the same cause
     raise AssertionError(
         f"evaluating on 16 images with integer labels failed ({type(error).__name__}): the "
         f"labels are integers 0-9, which the *sparse* categorical cross-entropy expects; {COMPILE}"

@@ -588,7 +588,7 @@ assert np.allclose(sal, again), (
 )
 try:
     flat = saliency_map(model, x_test_in[0, :, :, 0], int(y_test[0]))
-except Exception as error:  # noqa: BLE001 -- any failure here has the same cause
+except Exception as error:  # - any failure here has the same cause
     raise AssertionError(
         f"an image of shape (28, 28) raised {type(error).__name__}: {error}. Reshape the image "
         f"to a batch of one, (1, 28, 28, 1), whatever its shape; {SALIENCY}"

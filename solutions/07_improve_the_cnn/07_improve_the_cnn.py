@@ -182,7 +182,7 @@ assert abs(gap - 0.15) < 1e-9, (
 )
 try:
     best_h, gap_h = overfitting_gap(history_overfit)
-except Exception as error:  # noqa: BLE001 -- any failure here has the same cause
+except Exception as error:  # - any failure here has the same cause
     raise AssertionError(
         f"overfitting_gap(history) with what model.fit returned raised {type(error).__name__}: "
         f"{error}. A keras History object keeps the lists in its .history dict; {OVERFIT}"

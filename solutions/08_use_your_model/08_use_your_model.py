@@ -155,7 +155,7 @@ assert len(top_k(example, k=1)) == 1, f"k=1 should give one pair: use the argume
 assert len(top_k(example, k=5)) == 5, f"k=5 should give five pairs: use the argument k; {READ}"
 try:
     wide = [n for n, _ in top_k(example[None, :], k=2)]
-except Exception as error:  # noqa: BLE001 -- any failure here has the same cause
+except Exception as error:  # - any failure here has the same cause
     raise AssertionError(
         f"a (1, 10) input raised {type(error).__name__}: {error}. Flatten the probabilities to "
         f"shape (10,) first (reshape(-1)); {READ}"
@@ -657,7 +657,7 @@ np.testing.assert_array_equal(
 for dx, dy in [(3, 0), (0, -4)]:
     try:
         gone = shift_images(tiny, dx, dy)
-    except Exception as error:  # noqa: BLE001 -- any failure here has the same cause
+    except Exception as error:  # - any failure here has the same cause
         raise AssertionError(
             f"shift_images(tiny, {dx}, {dy}) on a 3 x 3 image raised {type(error).__name__}: "
             f"{error}. A shift as large as the image or larger moves everything out and leaves "

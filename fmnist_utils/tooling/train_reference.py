@@ -1,7 +1,7 @@
 """Train lesson 5's reference CNN on the full data and write its shipped weights.
 
-    python -m fmnist_utils.train_reference            # seed 0, as shipped
-    python -m fmnist_utils.train_reference --seed 1 --out /tmp/weights
+    python -m fmnist_utils.tooling.train_reference            # seed 0, as shipped
+    python -m fmnist_utils.tooling.train_reference --seed 1 --out /tmp/weights
 
 Writes ``classic_cnn.weights.h5`` (the weights without the optimizer's state, 0.9 MB)
 and ``classic_cnn.json`` (the measured test accuracy, seed, epochs, training time,

@@ -12,9 +12,9 @@ nothing of its own.
 
 Command line::
 
-    python -m fmnist_utils.deps            # print what would be written
-    python -m fmnist_utils.deps --check    # exit 1, listing the drift, if any file differs
-    python -m fmnist_utils.deps --write    # regenerate the files
+    python -m fmnist_utils.tooling.deps            # print what would be written
+    python -m fmnist_utils.tooling.deps --check    # exit 1, listing the drift, if any file differs
+    python -m fmnist_utils.tooling.deps --write    # regenerate the files
 """
 
 from __future__ import annotations
@@ -30,9 +30,13 @@ from packaging.requirements import Requirement
 from packaging.specifiers import Specifier
 from packaging.utils import canonicalize_name
 
-ROOT = Path(__file__).resolve().parents[1]
+from fmnist_utils.files import atomic_write, differing
+
+ROOT = Path(__file__).resolve().parents[2]
 PYTHON_VERSION = "3.11"
-GENERATED = "Generated from pyproject.toml by `python -m fmnist_utils.deps --write`: do not edit."
+GENERATED = (
+    "Generated from pyproject.toml by `python -m fmnist_utils.tooling.deps --write`: do not edit."
+)
 
 
 @dataclass(frozen=True)
@@ -227,6 +231,10 @@ def dockerfile_problems(path: Path) -> list[str]:
     return problems
 
 
+def _encoded(texts: dict[Path, str]) -> dict[Path, bytes]:
+    return {path: text.encode("utf-8") for path, text in texts.items()}
+
+
 def drift(root: Path = ROOT) -> list[str]:
     """List every dependency declaration that disagrees with ``pyproject.toml``.
 
@@ -240,13 +248,11 @@ def drift(root: Path = ROOT) -> list[str]:
     list of str
         One line per problem; empty when all agree.
     """
-    problems = []
-    for path, text in rendered(root).items():
-        rel = path.relative_to(root)
-        if not path.is_file():
-            problems.append(f"{rel}: missing")
-        elif path.read_text(encoding="utf-8") != text:
-            problems.append(f"{rel}: differs from what pyproject.toml gives")
+    problems = [
+        f"{path.relative_to(root)}: "
+        + ("differs from what pyproject.toml gives" if path.is_file() else "missing")
+        for path in differing(_encoded(rendered(root)))
+    ]
     dockerfile = root / "Dockerfile"
     if dockerfile.is_file():
         problems.extend(dockerfile_problems(dockerfile))
@@ -257,7 +263,9 @@ def drift(root: Path = ROOT) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; see the module docstring."""
-    parser = argparse.ArgumentParser(prog="python -m fmnist_utils.deps", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m fmnist_utils.tooling.deps", description=__doc__
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="exit 1 if any file drifted")
     mode.add_argument("--write", action="store_true", help="regenerate the derived files")
@@ -270,18 +278,20 @@ def main(argv: list[str] | None = None) -> int:
         for line in problems:
             print(line)
         if problems:
-            print("Run `python -m fmnist_utils.deps --write` to regenerate the derived files.")
+            print(
+                "Run `python -m fmnist_utils.tooling.deps --write` to regenerate the derived files."
+            )
             return 1
         print("Every dependency declaration agrees with pyproject.toml.")
         return 0
-    for path, text in rendered(root).items():
-        if args.write:
+    if args.write:
+        for path, data in differing(_encoded(rendered(root))).items():
             path.parent.mkdir(parents=True, exist_ok=True)
-            if not path.is_file() or path.read_text(encoding="utf-8") != text:
-                path.write_text(text, encoding="utf-8")
-                print(f"wrote {path.relative_to(root)}")
-        else:
-            print(f"==> {path.relative_to(root)} <==\n{text}")
+            atomic_write(path, lambda out, data=data: out.write(data))
+            print(f"wrote {path.relative_to(root)}")
+        return 0
+    for path, text in rendered(root).items():
+        print(f"==> {path.relative_to(root)} <==\n{text}")
     return 0
 
 

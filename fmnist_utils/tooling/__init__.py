@@ -1,0 +1,19 @@
+"""Course tooling: what builds, checks, measures and ships the course (learners never import it).
+
+- :mod:`~fmnist_utils.tooling.lessons` -- where a lesson's files live, reading a
+  py:percent source as a notebook, the answer markers, running nbgrader's command line.
+- :mod:`~fmnist_utils.tooling.build` -- derive every lesson's source notebook and
+  student copy (nbgrader's Python API, one process); list the stale ones.
+- :mod:`~fmnist_utils.tooling.profiler` -- run a notebook in a fresh kernel and
+  measure its wall time and peak memory.
+- :mod:`~fmnist_utils.tooling.cli` -- the command line,
+  ``python -m fmnist_utils.tooling build|check|data|readme-figure|profile``.
+- :mod:`~fmnist_utils.tooling.deps` -- derive environment.yml and
+  binder/requirements.txt from pyproject.toml, and check they agree
+  (``python -m fmnist_utils.tooling.deps``).
+- :mod:`~fmnist_utils.tooling.train_reference` -- train lesson 5's CNN on the full
+  data and write its shipped weights (``python -m fmnist_utils.tooling.train_reference``).
+
+Grading (:mod:`fmnist_utils.grading`) is course tooling too: a package of its own,
+mapped in its docstring.
+"""
