@@ -181,3 +181,35 @@ def test_feedback_strips_hidden_tests_and_their_tracebacks() -> None:
     text = str(out.cells[0])
     assert "f(-5)" not in text and "f(1) == 2" in text
     assert out.cells[0].outputs[0].traceback[0] == "AssertionError: secret"
+
+
+def test_feedback_folder_gets_the_submissions_timestamp_only(tmp_path: Path) -> None:
+    """generate_feedback leaves the graded folder's files out, but not timestamp.txt."""
+    from traitlets.config import Config
+
+    from fmnist_utils.grading.sanitize import configure_feedback
+
+    c = Config()
+    c.CourseDirectory.root = str(tmp_path)
+    c.CourseDirectory.feedback_directory = "instructor/feedback"
+    c.CourseDirectory.ignore = [".*"]
+    c.GenerateFeedback.preprocessors = []
+    configure_feedback(c, ["nbgrader", "generate_feedback", "L1"])
+    assert "*" in c.CourseDirectory.ignore
+    hook = c.GenerateFeedback.post_convert_hook
+    graded = {}
+    for student in ("ann", "ben", "cy"):
+        graded[student] = tmp_path / "instructor" / "autograded" / student / "L1"
+        graded[student].mkdir(parents=True)
+        (tmp_path / "instructor" / "feedback" / student / "L1").mkdir(parents=True)
+    (graded["ann"] / "timestamp.txt").write_text("2030-01-02 03:04:05 UTC")
+    (graded["ann"] / "notes.txt").write_text("the student's")
+    (graded["ben"] / "timestamp.txt").symlink_to(tmp_path / "elsewhere.txt")
+    (tmp_path / "elsewhere.txt").write_text("2030-01-02 03:04:05 UTC")
+    for folder in graded.values():
+        hook(assignment="L1", student="*", notebooks=[str(folder / "L1.ipynb")])
+    feedback = tmp_path / "instructor" / "feedback"
+    assert (feedback / "ann" / "L1" / "timestamp.txt").read_text() == "2030-01-02 03:04:05 UTC"
+    assert sorted(p.name for p in (feedback / "ann" / "L1").iterdir()) == ["timestamp.txt"]
+    assert not (feedback / "ben" / "L1" / "timestamp.txt").exists(), "a link was followed"
+    assert not (feedback / "cy" / "L1" / "timestamp.txt").exists()

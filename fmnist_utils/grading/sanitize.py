@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import ast
 import re
+import stat
 import sys
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import bleach
@@ -226,5 +229,33 @@ def configure_feedback(c: Any, argv: list[str] | None = None) -> None:
     c.GenerateFeedback.preprocessors = steps
     args = sys.argv if argv is None else argv
     if "generate_feedback" in args[1:3]:
-        # the graded folder's other files (the student's, the lesson's) stay out
+        # the graded folder's other files (the student's, the lesson's) stay out; its
+        # timestamp.txt goes with the feedback: `nbgrader release_feedback` reads it there
         c.CourseDirectory.ignore = [*c.CourseDirectory.ignore, "*"]
+        feedback = Path(c.CourseDirectory.root) / c.CourseDirectory.feedback_directory
+        c.GenerateFeedback.post_convert_hook = partial(copy_timestamp, feedback)
+
+
+def copy_timestamp(feedback: Path, notebooks: list[str], **_: Any) -> None:
+    """Copy a graded folder's ``timestamp.txt`` into its feedback folder (nbgrader's hook).
+
+    Called by ``nbgrader generate_feedback`` after each submission, with the graded
+    notebooks (``.../<student>/<lesson>/<name>.ipynb``). Only a small regular file is
+    copied (the intake copy's, made sane when it was graded), never through a link.
+
+    Parameters
+    ----------
+    feedback : pathlib.Path
+        The course's feedback folder (``instructor/feedback``).
+    notebooks : list of str
+        The graded notebooks just converted.
+    """
+    for folder in {Path(nb).parent for nb in notebooks}:
+        source = folder / "timestamp.txt"
+        target = feedback / folder.parent.name / folder.name
+        try:
+            info = source.lstat()
+        except OSError:
+            continue
+        if stat.S_ISREG(info.st_mode) and info.st_size <= 100 and target.is_dir():
+            (target / "timestamp.txt").write_text(source.read_text(errors="replace"))
