@@ -183,8 +183,8 @@ def test_feedback_strips_hidden_tests_and_their_tracebacks() -> None:
     assert out.cells[0].outputs[0].traceback[0] == "AssertionError: secret"
 
 
-def test_feedback_folder_gets_the_submissions_timestamp_only(tmp_path: Path) -> None:
-    """generate_feedback leaves the graded folder's files out, but not timestamp.txt."""
+def test_feedback_folder_gets_the_submissions_time_and_secret_only(tmp_path: Path) -> None:
+    """generate_feedback leaves the graded folder's files out, but not what release needs."""
     from traitlets.config import Config
 
     from fmnist_utils.grading.sanitize import configure_feedback
@@ -203,6 +203,7 @@ def test_feedback_folder_gets_the_submissions_timestamp_only(tmp_path: Path) -> 
         graded[student].mkdir(parents=True)
         (tmp_path / "instructor" / "feedback" / student / "L1").mkdir(parents=True)
     (graded["ann"] / "timestamp.txt").write_text("2030-01-02 03:04:05 UTC")
+    (graded["ann"] / "submission_secret.txt").write_text("f00d" * 32)
     (graded["ann"] / "notes.txt").write_text("the student's")
     (graded["ben"] / "timestamp.txt").symlink_to(tmp_path / "elsewhere.txt")
     (tmp_path / "elsewhere.txt").write_text("2030-01-02 03:04:05 UTC")
@@ -210,6 +211,10 @@ def test_feedback_folder_gets_the_submissions_timestamp_only(tmp_path: Path) -> 
         hook(assignment="L1", student="*", notebooks=[str(folder / "L1.ipynb")])
     feedback = tmp_path / "instructor" / "feedback"
     assert (feedback / "ann" / "L1" / "timestamp.txt").read_text() == "2030-01-02 03:04:05 UTC"
-    assert sorted(p.name for p in (feedback / "ann" / "L1").iterdir()) == ["timestamp.txt"]
+    assert (feedback / "ann" / "L1" / "submission_secret.txt").read_text() == "f00d" * 32
+    assert sorted(p.name for p in (feedback / "ann" / "L1").iterdir()) == [
+        "submission_secret.txt",
+        "timestamp.txt",
+    ]
     assert not (feedback / "ben" / "L1" / "timestamp.txt").exists(), "a link was followed"
     assert not (feedback / "cy" / "L1" / "timestamp.txt").exists()
