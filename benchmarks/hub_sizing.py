@@ -91,6 +91,23 @@ def _kernel_process(kernel_id: str):
     raise RuntimeError(f"no process for kernel {kernel_id}")
 
 
+def _wait_for_kernel(client, seconds: float) -> None:
+    """Ask the kernel for its info until it answers (a kernel starting on a busy machine)."""
+    import queue
+
+    deadline = time.monotonic() + seconds
+    while True:
+        msg_id = client.kernel_info()
+        try:
+            while True:
+                reply = client.get_shell_msg(timeout=10)
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    return
+        except queue.Empty:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the kernel did not answer in {seconds:.0f} s") from None
+
+
 def run_in_learners_kernel(hub, name: str, lesson: str, fast: bool) -> dict[str, Any]:
     """Run a lesson's solution in a kernel that ``name``'s server starts; return its figures."""
     from jupyter_client import BlockingKernelClient
@@ -113,9 +130,9 @@ def run_in_learners_kernel(hub, name: str, lesson: str, fast: bool) -> dict[str,
     connection = home / ".local" / "share" / "jupyter" / "runtime" / f"kernel-{kernel_id}.json"
     client = BlockingKernelClient(connection_file=str(connection))
     client.load_connection_file()
-    client.start_channels()
+    client.start_channels(hb=False)  # no heartbeat: on a busy machine it misses beats
     try:
-        client.wait_for_ready(timeout=300)
+        _wait_for_kernel(client, 300)
         process = _kernel_process(kernel_id)
         before = process.cpu_times()
         began = time.monotonic()
