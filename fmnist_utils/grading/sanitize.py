@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import ast
 import re
+import stat
 import sys
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import bleach
@@ -226,5 +229,37 @@ def configure_feedback(c: Any, argv: list[str] | None = None) -> None:
     c.GenerateFeedback.preprocessors = steps
     args = sys.argv if argv is None else argv
     if "generate_feedback" in args[1:3]:
-        # the graded folder's other files (the student's, the lesson's) stay out
+        # the graded folder's other files (the student's, the lesson's) stay out; but
+        # `nbgrader release_feedback` reads the submission's time and secret there
         c.CourseDirectory.ignore = [*c.CourseDirectory.ignore, "*"]
+        feedback = Path(c.CourseDirectory.root) / c.CourseDirectory.feedback_directory
+        c.GenerateFeedback.post_convert_hook = partial(copy_submission_files, feedback)
+
+
+#: What ``nbgrader release_feedback`` reads from a feedback folder besides the pages.
+SUBMISSION_FILES = ("timestamp.txt", "submission_secret.txt")
+
+
+def copy_submission_files(feedback: Path, notebooks: list[str], **_: Any) -> None:
+    """Copy a graded folder's :data:`SUBMISSION_FILES` into its feedback folder.
+
+    nbgrader's post-convert hook of ``generate_feedback``, called after each submission
+    with the graded notebooks (``.../<student>/<lesson>/<name>.ipynb``). Only small
+    regular files are copied (the intake copy's), never through a link.
+
+    Parameters
+    ----------
+    feedback : pathlib.Path
+        The course's feedback folder (``instructor/feedback``).
+    notebooks : list of str
+        The graded notebooks just converted.
+    """
+    for folder in {Path(nb).parent for nb in notebooks}:
+        target = feedback / folder.parent.name / folder.name
+        for name in SUBMISSION_FILES:
+            try:
+                info = (folder / name).lstat()
+            except OSError:
+                continue
+            if stat.S_ISREG(info.st_mode) and info.st_size <= 1024 and target.is_dir():
+                (target / name).write_text((folder / name).read_text(errors="replace"))

