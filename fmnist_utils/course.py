@@ -191,6 +191,23 @@ def source_notebook(lesson: Lesson):
     return nb
 
 
+def prose_words(lesson: Lesson) -> int:
+    """Count the words a learner reads in a lesson: its markdown cells, display math left out.
+
+    Parameters
+    ----------
+    lesson : Lesson
+        The lesson to count.
+
+    Returns
+    -------
+    int
+        The number of words (runs of letters) outside ``$$...$$`` blocks.
+    """
+    text = " ".join(c.source for c in source_notebook(lesson).cells if c.cell_type == "markdown")
+    return len(re.findall(r"[A-Za-z][A-Za-z'’-]*", re.sub(r"\$\$.*?\$\$", " ", text, flags=re.S)))
+
+
 def _nbgrader_env(db_url: str) -> dict[str, str]:
     env = dict(os.environ)
     # nbgrader shells out to alembic: put this environment's bin/ first on PATH.

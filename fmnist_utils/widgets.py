@@ -347,7 +347,7 @@ def learning_rate_explorer(x: np.ndarray, y: np.ndarray, **options: Any) -> Lear
     return LearningRateExplorer(x, y, **options)
 
 
-# --- Lesson 3: kernel editor -----------------------------------------------------
+# --- Lesson 4: kernel editor -----------------------------------------------------
 
 EDITOR_SCALE = 6
 """Screen pixels per image pixel in the kernel editor."""
@@ -538,7 +538,7 @@ def kernel_editor(image: np.ndarray, **options) -> KernelEditor:
     return KernelEditor(image, **options)
 
 
-# --- Lesson 8: bring your own image --------------------------------------------
+# --- Lesson 9: bring your own image --------------------------------------------
 
 PREVIEW_SCALE = 6
 """Screen pixels per model-input pixel in the photo classifier."""
