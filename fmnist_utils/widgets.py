@@ -279,6 +279,7 @@ class LearningRateExplorer(widgets.VBox):
         self.losses: list[float] = []
         self.rate_slider = widgets.FloatLogSlider(
             value=start, base=10, min=-4, max=1, step=0.25, description="Learning rate",
+            style={"description_width": "initial"},
             readout_format=".4g", continuous_update=False,
         )  # fmt: skip
         self.image = widgets.Image(format="png")
