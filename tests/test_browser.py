@@ -386,7 +386,7 @@ def test_lesson_4_kernel_editor_redraws_the_filtered_image(learner: Learner) -> 
     )
     before, original_before = filtered.get_attribute("src"), original.get_attribute("src")
     status = editor.inner_text()
-    learner.shot("kernel_editor", locator=editor, readme="lesson03_kernel_editor.png")
+    learner.shot("kernel_editor", locator=editor, readme="lesson04_kernel_editor.png")
 
     boxes = cell.locator(".widget-text input")
     assert boxes.count() == 9, f"expected nine kernel boxes, found {boxes.count()}"
