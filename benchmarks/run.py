@@ -8,7 +8,7 @@
 Sections:
 
 ``data``       load time of all 70,000 images (target: median <= 0.5 s)
-``models``     lesson 5's CNN and lesson 7's improved CNN trained on the full data:
+``models``     lesson 6's CNN and lesson 8's improved CNN trained on the full data:
                test accuracy, training wall time, epochs, peak memory
                (targets: >= 90.5 % in <= 3 min; >= 93.0 % in <= 10 min)
 ``notebooks``  every solution notebook run with and without ``FMNIST_FAST=1``:
@@ -68,7 +68,7 @@ def bench_data(repeat: int = 7) -> dict:
 
 
 def bench_models() -> dict:
-    """Train lesson 5's and lesson 7's reference models on the full data."""
+    """Train lesson 6's and lesson 8's reference models on the full data."""
     results = {}
     for name in ("lesson5_cnn", "lesson7_improved_cnn"):
         results[name] = _in_subprocess(

@@ -3,16 +3,16 @@
 Lessons have learners build their own networks; this module holds the
 reference versions that the README, the benchmarks and later lessons rely on:
 
-- :func:`classic_cnn` -- lesson 5's network (Conv-Pool-Conv-Pool-Dense-Dropout-Softmax).
-- :func:`improved_cnn` -- lesson 7's network (two blocks of two convolutions with batch
+- :func:`classic_cnn` -- lesson 6's network (Conv-Pool-Conv-Pool-Dense-Dropout-Softmax).
+- :func:`improved_cnn` -- lesson 8's network (two blocks of two convolutions with batch
   normalization, dropout, augmentation layers), with :func:`augmentation`,
   :func:`warmup_cosine` and the settings :data:`IMPROVED`.
 - :data:`RECIPES` -- how each reference model is trained, by name; a lesson's
   author adds a recipe by adding an entry (``"lesson7_improved_cnn"`` goes in the
-  lesson 7 section below).
+  lesson 8 section below).
 - :func:`train_and_evaluate` -- train a recipe on the full data (or the
   ``FMNIST_FAST=1`` subset) and measure its test accuracy; ``benchmarks.run`` uses it.
-- :func:`load_reference` -- lesson 5's network with the weights shipped in
+- :func:`load_reference` -- lesson 6's network with the weights shipped in
   :data:`REFERENCE_WEIGHTS`, trained by ``python -m fmnist_utils.tooling.train_reference``.
 
 Keras and TensorFlow are imported inside the functions, never at import time.
@@ -52,7 +52,7 @@ __all__ = [
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 REFERENCE_WEIGHTS = WEIGHTS_DIR / "classic_cnn.weights.h5"
-"""The shipped weights of lesson 5's network (recipe ``"lesson5_cnn"``)."""
+"""The shipped weights of lesson 6's network (recipe ``"lesson5_cnn"``)."""
 REFERENCE_INFO = WEIGHTS_DIR / "classic_cnn.json"
 """What training the shipped weights measured: accuracy, seed, epochs, time, versions."""
 
@@ -109,7 +109,7 @@ class Recipe:
     label_smoothing : float
         If above 0, train on one-hot labels with
         ``keras.losses.CategoricalCrossentropy(label_smoothing=...)`` instead of
-        ``loss`` (added for lesson 7; the default 0 keeps ``loss``).
+        ``loss`` (added for lesson 8; the default 0 keeps ``loss``).
     """
 
     build: Callable[[], keras.Model]
@@ -122,11 +122,11 @@ class Recipe:
     label_smoothing: float = 0.0
 
 
-# --- Lesson 5: the classic CNN -------------------------------------------------
+# --- Lesson 6: the classic CNN -------------------------------------------------
 
 
 def classic_cnn() -> keras.Model:
-    """Build lesson 5's network: two 3x3 convolution + 2x2 max-pooling blocks, then dense.
+    """Build lesson 6's network: two 3x3 convolution + 2x2 max-pooling blocks, then dense.
 
     ======================  ==============  =======
     layer                   output shape    weights
@@ -204,14 +204,14 @@ RECIPES: dict[str, Recipe] = {
 """The reference training recipes, by name (``benchmarks.run`` trains them)."""
 
 
-# --- Lesson 7: the improved CNN -------------------------------------------------
+# --- Lesson 8: the improved CNN -------------------------------------------------
 
 
 @dataclass(frozen=True)
 class ImprovedSettings:
-    """The settings of lesson 7's recipe that a learner types in, in one place.
+    """The settings of lesson 8's recipe that a learner types in, in one place.
 
-    Lesson 7 reads them (``models.IMPROVED``) so that the model a learner
+    Lesson 8 reads them (``models.IMPROVED``) so that the model a learner
     trains in the notebook is trained exactly like the benchmark's.
 
     Attributes
@@ -237,11 +237,11 @@ class ImprovedSettings:
 
 
 IMPROVED = ImprovedSettings()
-"""Lesson 7's settings (recipe ``"lesson7_improved_cnn"``)."""
+"""Lesson 8's settings (recipe ``"lesson7_improved_cnn"``)."""
 
 
 def augmentation(shift: float = IMPROVED.shift, *, flip: bool = True) -> keras.Sequential:
-    """Build lesson 7's data augmentation: a random horizontal flip, then a random shift.
+    """Build lesson 8's data augmentation: a random horizontal flip, then a random shift.
 
     Both layers are active only in training (``training=True``); at inference
     they return their input unchanged. The shift uses nearest-neighbour
@@ -284,7 +284,7 @@ def improved_cnn(
     dense: int = 128,
     shift: float = IMPROVED.shift,
 ) -> keras.Model:
-    """Build lesson 7's improved CNN (the flags switch ingredients off for experiments).
+    """Build lesson 8's improved CNN (the flags switch ingredients off for experiments).
 
     ================================================================  ============
     layers                                                            output shape
@@ -512,7 +512,7 @@ def train_and_evaluate(
 
 
 def load_reference() -> keras.Model:
-    """Return lesson 5's network with the shipped, trained weights.
+    """Return lesson 6's network with the shipped, trained weights.
 
     Returns
     -------

@@ -246,7 +246,7 @@ def test_harness_tells_errors_from_stderr_and_sees_widgets(course: Path, learner
 # --- The lessons ------------------------------------------------------------------
 
 LESSON_1 = "01_pixels_and_labels"
-LESSON_3 = "03_convolution_filters"
+LESSON_4 = "04_convolution_filters"
 
 
 def _lesson(folder: str, lesson_id: str) -> str:
@@ -360,9 +360,9 @@ def test_lesson_1_solution_runs_clean_its_image_browser_responds_and_validates(
 
 
 @in_browser
-@_needs(_lesson("solutions", LESSON_3))
-def test_lesson_3_kernel_editor_redraws_the_filtered_image(learner: Learner) -> None:
-    path = _lesson("solutions", LESSON_3)
+@_needs(_lesson("solutions", LESSON_4))
+def test_lesson_4_kernel_editor_redraws_the_filtered_image(learner: Learner) -> None:
+    path = _lesson("solutions", LESSON_4)
     learner.open_lab()
     learner.open_in_file_browser(path)
     cells = learner.run_all()
@@ -386,7 +386,7 @@ def test_lesson_3_kernel_editor_redraws_the_filtered_image(learner: Learner) -> 
     )
     before, original_before = filtered.get_attribute("src"), original.get_attribute("src")
     status = editor.inner_text()
-    learner.shot("kernel_editor", locator=editor, readme="lesson03_kernel_editor.png")
+    learner.shot("kernel_editor", locator=editor, readme="lesson04_kernel_editor.png")
 
     boxes = cell.locator(".widget-text input")
     assert boxes.count() == 9, f"expected nine kernel boxes, found {boxes.count()}"
@@ -403,3 +403,34 @@ def test_lesson_3_kernel_editor_redraws_the_filtered_image(learner: Learner) -> 
     now = editor.inner_text()
     assert now != status and "sum of weights 5" in now, f"the status line did not follow:\n{now}"
     learner.shot("kernel_edited", locator=editor)
+
+
+LESSON_2 = "02_how_a_network_learns"
+
+
+@in_browser
+@_needs(_lesson("solutions", LESSON_2))
+def test_lesson_2_learning_rate_slider_retrains_and_redraws_the_loss(learner: Learner) -> None:
+    path = _lesson("solutions", LESSON_2)
+    learner.open_lab()
+    learner.open_in_file_browser(path)
+    cells = learner.run_all()
+    dump_cells(cells, learner.artifacts / "cells.json")
+    _assert_no_errors(cells)
+
+    cell = learner.scroll_to_cell(_cell_calling(cells, "learning_rate_explorer(").index, "center")
+    widget = cell.locator(".jp-OutputArea-output .jupyter-widgets").first
+    slider = cell.locator(".widget-slider").filter(has_text="Learning rate")
+    slider.wait_for(timeout=UI_S * 1000)
+    before = _wait_for_new_images(learner, cell, [])
+    status = widget.inner_text()
+    assert "too small" in status, status
+    learner.shot("learning_rate_explorer", locator=widget)
+
+    _nudge_slider(learner, slider, presses=8)  # 0.001 -> 0.1, a quarter decade a press
+    after = _wait_for_new_images(learner, cell, before)
+    assert after != before
+    learner.page.wait_for_function(
+        "(el) => el.innerText.includes('learning:')", arg=widget.element_handle()
+    )
+    learner.shot("slider_moved", locator=widget)

@@ -103,7 +103,7 @@ def test_k8s_limits_are_the_sizing_tables() -> None:
         )
     }
     assert len(peaks) == len(LESSON_IDS), peaks
-    for lesson in (1, 5, 7):
+    for lesson in (1, 6, 8):
         row = next(v for k, v in sizing.items() if k.startswith(f"kernel, lesson {lesson}"))
         assert _gib(row) == peaks[lesson]
     server = _gib(sizing["JupyterLab server (no kernel)"])
@@ -115,6 +115,6 @@ def test_k8s_limits_are_the_sizing_tables() -> None:
         for k, v in sizing.items()
         if (m := re.fullmatch(r"learner at work on lesson (\d): server \+ kernel, peak", k))
     }
-    assert sorted(at_work) == [1, 5], sizing
+    assert sorted(at_work) == [1, 6], sizing
     assert _gib(memory["guarantee"]) >= at_work[1]
     assert _gib(memory["limit"]) >= max(at_work.values())

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from fmnist_utils.tooling.lessons import Lesson, source_notebook
+from fmnist_utils.tooling.lessons import Lesson, prose_words, source_notebook
 
 from .conftest import LESSONS
 
@@ -29,7 +29,22 @@ def test_opens_with_title_objectives_and_time(lesson: Lesson) -> None:
     assert "## Learning objectives" in first.source, "the first cell lists learning objectives"
     minutes = re.search(r"Estimated time: (\d+)–(\d+) minutes", first.source)
     assert minutes, "the first cell says 'Estimated time: A–B minutes'"
-    assert 30 <= int(minutes.group(1)) <= int(minutes.group(2)) <= 45
+    assert 30 <= int(minutes.group(1)) <= int(minutes.group(2)) <= 60
+
+
+@lessons
+def test_time_estimate_covers_reading_and_exercises(lesson: Lesson) -> None:
+    """The estimate's upper end is at least a quick reader's time: 200 words a minute, 5 per exercise."""
+    first = source_notebook(lesson).cells[0].source
+    minutes = re.search(r"Estimated time: (\d+)–(\d+) minutes", first)
+    assert minutes, "the first cell says 'Estimated time: A–B minutes'"
+    words, exercises = prose_words(lesson), len(_grade_cells(lesson))
+    quickest = words / 200 + 5 * exercises
+    assert int(minutes.group(2)) >= quickest, (
+        f"{words} words of prose and {exercises} graded exercises take a quick reader about "
+        f"{quickest:.0f} minutes, more than the stated {minutes.group(0)!r}: give a longer "
+        "estimate, or move material to the further exercises (CONTRIBUTING.md)"
+    )
 
 
 @lessons

@@ -1,4 +1,4 @@
-"""Lesson 7's improved CNN and its recipe in fmnist_utils.models."""
+"""Lesson 8's improved CNN and its recipe in fmnist_utils.models."""
 
 from __future__ import annotations
 

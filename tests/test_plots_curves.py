@@ -87,3 +87,25 @@ def test_learning_rate_schedule_plots_the_schedule() -> None:
     assert "peak 1" in texts(fig) or any("peak 1" in t.get_text() for t in fig.axes[0].texts)
     with pytest.raises(ValueError, match="at least 1"):
         plots.learning_rate_schedule(lambda step: 0.1, 0)
+
+
+def test_step_losses_draws_each_run_and_marks_a_diverged_one() -> None:
+    fig = plots.step_losses(
+        {"small": [2.3, 2.2, 2.1], "diverging": [2.3, 3.0, 9.0, float("nan")]}, start=2.3
+    )
+    ax = fig.axes[0]
+    small, diverging = ax.lines[0], ax.lines[1]
+    np.testing.assert_allclose(small.get_ydata(), [2.3, 2.2, 2.1])
+    assert list(small.get_xdata()) == [1, 2, 3], "steps count from 1"
+    top = 2 * 2.3
+    np.testing.assert_allclose(diverging.get_ydata(), [2.3, 3.0, top])  # cut at the top
+    assert texts(fig) == ["diverged"], "only the run that left the panel is marked"
+    assert ax.get_ylim()[1] >= top
+    assert [line.get_label() for line in ax.lines] == ["small", "diverging", "before training"]
+
+
+def test_step_losses_names_bad_input() -> None:
+    with pytest.raises(ValueError, match="at least one run"):
+        plots.step_losses({})
+    with pytest.raises(ValueError, match="'empty' has no losses"):
+        plots.step_losses({"empty": []})

@@ -1,4 +1,4 @@
-"""Diagrams of a layer's computation: right panels, right numbers, bad input named."""
+"""Diagrams of a layer's computation and of backpropagation: right panels, numbers, steps."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fmnist_utils import filters, plots
 from .plot_checks import (
     bright_square,
     no_figures_left_open,  # noqa: F401 (autouse fixture)
+    texts,
 )
 
 
@@ -57,3 +58,13 @@ def test_receptive_field_diagram_traces_the_window() -> None:
     assert sum(np.allclose(c, orange) for c in colours) == 10
     with pytest.raises(ValueError, match="does not fit"):
         plots.receptive_field_diagram([("big", 9, 1)], n_input=5)
+
+
+def test_backprop_diagram_shows_every_chain_rule_step_and_the_shapes() -> None:
+    fig = plots.backprop_diagram({"X": (32, 784), "H": (32, 16), "W2": (16, 10)})
+    written = " ".join(texts(fig))
+    for step in ("G_Z = (P - Y)/n", "G_H = G_Z W_2^\\top", "G_A = G_H \\odot [A > 0]",
+                 "H^\\top G_Z", "X^\\top G_A"):  # fmt: skip
+        assert step in written, f"the diagram lacks the step {step!r}"
+    assert "(32, 784)" in written and "(32, 16)" in written and "(16, 10)" in written
+    assert "(32, 784)" not in " ".join(texts(plots.backprop_diagram())), "shapes only if given"

@@ -1,4 +1,4 @@
-"""The lesson 1 image browser: its controls drive the image, the caption and the pixel table."""
+"""The lessons' widgets: the image browser, the learning-rate explorer, what every tool shares."""
 
 from __future__ import annotations
 
@@ -129,6 +129,7 @@ def test_every_tool_is_an_ipywidgets_box_that_displays_itself(data) -> None:
         image_browser(x, y, class_names=NAMES),
         widgets.kernel_editor(np.zeros((5, 5))),
         widgets.bring_your_own_image(lambda batch: np.full((len(batch), 10), 0.1)),
+        widgets.learning_rate_explorer(*_separable(), loss=_loss, gradients=_gradients, steps=3),
     ]
     for tool in tools:
         assert isinstance(tool, ipywidgets.Box), f"{type(tool).__name__} is not a widget box"
@@ -150,3 +151,74 @@ def test_one_png_encoder_for_arrays_and_pil_images() -> None:
     assert shrunk.size == (100, 50) and shrunk.mode == "RGB"
     source = Path(widgets.__file__).read_text(encoding="utf-8")
     assert source.count('format="PNG"') == 1, "widgets.py encodes PNG in one place only"
+
+
+# --- Lesson 2: the learning-rate explorer ----------------------------------------------
+
+
+def _separable(n: int = 300, d: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Flat random points, labelled by a fixed linear rule over three classes."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(n, d)).astype(np.float32)
+    return x, (x @ rng.normal(size=(d, 3))).argmax(axis=1)
+
+
+def _loss(logits: np.ndarray, labels: np.ndarray) -> float:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(-log_p[np.arange(len(labels)), labels].mean())
+
+
+def _gradients(w: np.ndarray, b: np.ndarray, x: np.ndarray, y: np.ndarray):
+    z = x @ w + b
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    p[np.arange(len(y)), y] -= 1
+    return x.T @ p / len(y), p.mean(axis=0)
+
+
+def test_learning_rate_slider_retrains_and_redraws() -> None:
+    """On Fashion-MNIST itself: too small, learning and diverging, as the lesson says."""
+    from fmnist_utils import widgets
+    from fmnist_utils.data import load_fashion_mnist
+
+    (x, y), _ = load_fashion_mnist()
+    x = x[:2000].reshape(2000, -1).astype(np.float32) / 255
+    tool = widgets.learning_rate_explorer(
+        x, y[:2000], loss=_loss, gradients=_gradients, steps=60, start=1e-4
+    )
+    assert tool.rate_slider.description == "Learning rate"
+    assert len(tool.losses) == 60 and abs(tool.losses[0] - np.log(10)) < 1e-5, (
+        "every run starts from zero weights: the first loss is log(num_classes)"
+    )
+    small = Image.open(io.BytesIO(tool.image.value))
+    assert small.format == "PNG" and small.width > 200
+    assert "too small" in tool.status.value, tool.status.value
+    before = tool.image.value
+
+    tool.rate_slider.value = 0.1
+    assert tool.image.value != before, "moving the slider redraws the curve"
+    assert tool.losses[-1] < 0.5 * tool.losses[0]
+    assert "learning" in tool.status.value, tool.status.value
+
+    tool.rate_slider.value = 3.0
+    assert "diverging" in tool.status.value, tool.status.value
+    assert max(tool.losses) > 2 * tool.losses[0]
+    assert tool.run(1e-3)[-1] > tool.run(0.1)[-1], "a larger (sane) rate learns faster"
+    assert tool.run(0.5) == tool.run(0.5), "runs see the same mini-batches every time"
+
+
+def test_learning_rate_explorer_shows_the_learners_error_and_rejects_bad_input() -> None:
+    from fmnist_utils import widgets
+
+    x, y = _separable()
+
+    def broken(w, b, xb, yb):
+        raise ValueError("shapes do not match")
+
+    tool = widgets.learning_rate_explorer(x, y, loss=_loss, gradients=broken, num_classes=3)
+    assert "ValueError: shapes do not match" in tool.status.value
+    with pytest.raises(ValueError, match="flat images"):
+        widgets.learning_rate_explorer(x.reshape(-1, 2, 4), y, loss=_loss, gradients=_gradients)
+    with pytest.raises(ValueError, match="positive"):
+        widgets.learning_rate_explorer(x, y, loss=_loss, gradients=_gradients, steps=0)

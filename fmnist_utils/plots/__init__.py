@@ -18,10 +18,10 @@ The modules, each with one job:
 - ``charts``: bar and line charts of numbers: class counts, pixel
   histograms, accuracies, per-class scores, predictions, layer sizes,
   shift tolerance.
-- ``curves``: training curves (one history reader, one curve function)
-  and the learning-rate schedule.
+- ``curves``: training curves (one history reader, one curve function),
+  the loss step by step, and the learning-rate schedule.
 - ``diagrams``: how a layer computes: a convolution step, pooling windows,
-  receptive fields.
+  receptive fields, backpropagation through a hidden layer.
 - ``internals``: what a network computes inside: kernels, filtered images,
   feature maps, saliency.
 """
@@ -42,8 +42,14 @@ from fmnist_utils.plots.curves import (
     learning_curves,
     learning_rate_schedule,
     overfitting_curves,
+    step_losses,
 )
-from fmnist_utils.plots.diagrams import convolution_step, pooling_grid, receptive_field_diagram
+from fmnist_utils.plots.diagrams import (
+    backprop_diagram,
+    convolution_step,
+    pooling_grid,
+    receptive_field_diagram,
+)
 from fmnist_utils.plots.images import (
     augmentation_gallery,
     class_images,
@@ -65,6 +71,7 @@ from fmnist_utils.plots.matrices import confusion_matrix, distance_matrix
 __all__ = [
     "accuracy_comparison",
     "augmentation_gallery",
+    "backprop_diagram",
     "class_balance",
     "class_images",
     "class_metrics",
@@ -92,5 +99,6 @@ __all__ = [
     "receptive_field_diagram",
     "saliency",
     "shift_tolerance",
+    "step_losses",
     "top_k_bars",
 ]

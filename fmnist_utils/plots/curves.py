@@ -1,4 +1,4 @@
-"""Training curves, epoch by epoch, and the learning rate over training.
+"""Training curves, epoch by epoch or step by step, and the learning rate over training.
 
 Every training-curve figure reads its history with :func:`history_logs` and
 draws it with :func:`draw_run`.
@@ -234,6 +234,71 @@ def learning_rate_schedule(
             xytext=(8, -12),
             size="small",
         )
+        if title:
+            ax.set_title(title)
+    return fig
+
+
+def step_losses(
+    runs: Mapping[str, Sequence[float]],
+    *,
+    start: float | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Plot the loss after every step of gradient descent, one line per run.
+
+    A run whose loss grows past the top of the panel, or stops being a finite
+    number, is drawn up to that point and marked "diverged".
+
+    Parameters
+    ----------
+    runs : mapping of str to sequence of float
+        Run name (for example ``"learning rate 0.1"``) to the loss at each
+        step, in order.
+    start : float, optional
+        The loss before training (drawn as a grey dotted line); it also sets
+        the top of the panel, at twice its value.
+    title : str, optional
+        The figure's title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure; run ``i``'s line is ``fig.axes[0].lines[i]``.
+    """
+    if not runs:
+        raise ValueError("runs is empty: give at least one run's losses")
+    curves = {str(name): np.asarray(values, dtype=float).ravel() for name, values in runs.items()}
+    for name, values in curves.items():
+        if values.size == 0:
+            raise ValueError(f"run {name!r} has no losses")
+    finite = np.concatenate([v[np.isfinite(v)] for v in curves.values()])
+    first = start if start is not None else float(finite[0]) if finite.size else 1.0
+    top = 2.0 * first if first > 0 else 1.0
+    with course_figure((6.5, 3.4)) as fig:
+        ax = fig.subplots()
+        for index, (name, values) in enumerate(curves.items()):
+            steps = np.arange(1, len(values) + 1)
+            bad = ~np.isfinite(values) | (values > top)
+            end = int(np.argmax(bad)) if bad.any() else len(values)
+            shown = np.append(values[:end], top) if bad.any() else values
+            ax.plot(steps[: len(shown)], np.minimum(shown, top), color=f"C{index}", label=name)
+            if bad.any():
+                ax.annotate(
+                    "diverged",
+                    (steps[min(end, len(values) - 1)], top),
+                    textcoords="offset points",
+                    xytext=(4, -12),
+                    color=f"C{index}",
+                    size="small",
+                )
+        if start is not None:
+            ax.axhline(start, color="gray", linestyle=":", label="before training")
+        ax.set_ylim(0, top * 1.02)
+        ax.set_xlabel("step (one mini-batch each)")
+        ax.set_ylabel("loss")
+        ax.grid(True)
+        ax.legend(loc="upper right")
         if title:
             ax.set_title(title)
     return fig

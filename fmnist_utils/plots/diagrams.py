@@ -1,8 +1,8 @@
-"""Diagrams of how a layer computes: one convolution step, pooling windows, receptive fields."""
+"""Diagrams of how a network computes: a convolution step, pooling, receptive fields, backprop."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -167,5 +167,87 @@ def receptive_field_diagram(
             )
         ax.set_xlim(-1.2 - 0.16 * max(len(n) for n in names) - 3, n_input + 6)
         ax.set_ylim(-0.6, len(layers) + 0.6)
+        ax.axis("off")
+    return fig
+
+
+def backprop_diagram(shapes: Mapping[str, Sequence[int]] | None = None) -> Figure:
+    """Show backpropagation through one hidden layer: values forward, gradients back.
+
+    The top row is the forward pass ``X -> A = X W1 + b1 -> H = relu(A) ->
+    Z = H W2 + b2 -> L``; the red arrows below carry the gradient back, each
+    labelled with the chain-rule step that computes it, and the gradients of
+    the two weight matrices branch off them.
+
+    Parameters
+    ----------
+    shapes : mapping of str to sequence of int, optional
+        Shapes to write under the nodes, by name (``"X"``, ``"A"``, ``"H"``,
+        ``"Z"``, ``"W1"``, ``"W2"``), e.g. those of a worked example.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The diagram; its texts are ``[t.get_text() for t in fig.axes[0].texts]``.
+    """
+    shapes = dict(shapes or {})
+    nodes = {
+        "X": (0.0, "$X$\nimages"),
+        "A": (2.2, "$A = XW_1 + b_1$"),
+        "H": (4.4, "$H = \\mathrm{relu}(A)$"),
+        "Z": (6.6, "$Z = HW_2 + b_2$"),
+        "L": (8.6, "loss $L$"),
+    }
+    forward_y, back_y = 2.0, 0.9
+    box = {"boxstyle": "round,pad=0.35", "facecolor": "white", "edgecolor": "black"}
+    red = "tab:red"
+    with course_figure((10, 3.6)) as fig:
+        ax = fig.subplots()
+        for name, (x, label) in nodes.items():
+            ax.text(x, forward_y, label, ha="center", va="center", bbox=box)
+            if name in shapes:
+                ax.text(x, forward_y - 0.42, str(tuple(shapes[name])), ha="center",
+                        va="top", size="small", color="gray")  # fmt: skip
+        for name, x in (("W1", 1.1), ("W2", 5.5)):
+            label = f"${name[0]}_{name[1]}$" + (f" {tuple(shapes[name])}" if name in shapes else "")
+            ax.text(x, 3.05, label, ha="center", va="center", bbox=box)
+        xs = [x for x, _ in nodes.values()]
+        for left, right in zip(xs, xs[1:], strict=False):
+            ax.annotate("", (right - 0.75, forward_y), (left + 0.75, forward_y),
+                        arrowprops={"arrowstyle": "->"})  # fmt: skip
+        for x_param, x_into in ((1.1, 1.5), (5.5, 5.9)):
+            ax.annotate("", (x_into, forward_y + 0.3), (x_param, 2.8),
+                        arrowprops={"arrowstyle": "->"})  # fmt: skip
+        steps = [
+            (8.6, 6.6, "$G_Z = (P - Y)/n$"),
+            (6.6, 4.4, "$G_H = G_Z W_2^\\top$"),
+            (4.4, 2.2, "$G_A = G_H \\odot [A > 0]$"),
+        ]
+        for start, end, label in steps:
+            ax.annotate("", (end + 0.3, back_y), (start - 0.3, back_y),
+                        arrowprops={"arrowstyle": "->", "color": red})  # fmt: skip
+            ax.text((start + end) / 2, back_y + 0.15, label, ha="center", va="bottom",
+                    color=red, size="small")  # fmt: skip
+        weight_gradients = (
+            (6.6, "$\\nabla_{W_2} L = H^\\top G_Z$"),
+            (2.2, "$\\nabla_{W_1} L = X^\\top G_A$"),
+        )
+        for x, label in weight_gradients:
+            ax.annotate(
+                label,
+                (x, back_y - 0.08),
+                (x, back_y - 0.75),
+                ha="center",
+                va="center",
+                color=red,
+                size="small",
+                arrowprops={"arrowstyle": "<-", "color": red},
+            )
+        ax.text(-0.6, forward_y + 0.55, "forward: values", ha="left", size="small")
+        ax.text(
+            -0.6, back_y, "backward: gradients", ha="left", va="center", size="small", color=red
+        )
+        ax.set_xlim(-0.8, 9.4)
+        ax.set_ylim(-0.1, 3.5)
         ax.axis("off")
     return fig

@@ -210,6 +210,23 @@ def with_bin_on_path(path: str) -> str:
     return f"{Path(sys.executable).parent}{os.pathsep}{path}"
 
 
+def prose_words(lesson: Lesson) -> int:
+    """Count the words a learner reads in a lesson: its markdown cells, display math left out.
+
+    Parameters
+    ----------
+    lesson : Lesson
+        The lesson to count.
+
+    Returns
+    -------
+    int
+        The number of words (runs of letters) outside ``$$...$$`` blocks.
+    """
+    text = " ".join(c.source for c in source_notebook(lesson).cells if c.cell_type == "markdown")
+    return len(re.findall(r"[A-Za-z][A-Za-z'’-]*", re.sub(r"\$\$.*?\$\$", " ", text, flags=re.S)))
+
+
 def run_nbgrader(args: list[str], cwd: Path, db_url: str) -> subprocess.CompletedProcess:
     """Run an nbgrader command the way an instructor would.
 

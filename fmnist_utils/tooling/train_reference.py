@@ -1,4 +1,4 @@
-"""Train lesson 5's reference CNN on the full data and write its shipped weights.
+"""Train lesson 6's reference CNN on the full data and write its shipped weights.
 
     python -m fmnist_utils.tooling.train_reference            # seed 0, as shipped
     python -m fmnist_utils.tooling.train_reference --seed 1 --out /tmp/weights

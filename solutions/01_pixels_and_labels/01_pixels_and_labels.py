@@ -21,7 +21,7 @@
 # Before you train anything, look at the data. A model can only learn what is
 # in its inputs, and many surprises in machine learning (a class the model
 # never predicts, an accuracy that is too good to be true) are visible in the
-# data long before the first epoch. In this lesson you open Fashion-MNIST and
+# data long before any training starts. In this lesson you open Fashion-MNIST and
 # get to know it the way a data scientist does: its arrays, its classes, its
 # pixels, and which clothes look alike.
 #
@@ -304,13 +304,13 @@ plots.pixel_histograms(x_train, y_train)
 #
 # But a histogram forgets *where* each pixel is. Shuffle an image's pixels
 # and its histogram does not change, yet you could no longer recognise it.
-# Keep that thought: lesson 2 tests which models care.
+# Keep that thought: lesson 3 tests which models care.
 
 # %% [markdown]
 # ### Exercise 2 — scale the pixels (2 points)
 #
-# Neural networks are trained with small steps of gradient descent, and
-# those steps are tuned for inputs of about unit size: raw values up to 255
+# Neural networks are trained with small steps of gradient descent (lesson 2
+# shows how), and those steps are tuned for inputs of about unit size: raw values up to 255
 # make the first layer's outputs, and its gradients, hundreds of times larger.
 # So the first step of almost every image pipeline is to scale the pixels to
 # `float32` values in $[0, 1]$: `float32` because it is the precision Keras
@@ -557,7 +557,7 @@ plots.class_images(stds, title="Standard deviation of each pixel, per class", cm
 # The brightest bands trace where the outlines differ (sleeve lengths, dress
 # widths, heel heights, bag handles); the insides are bright too, because
 # fabric comes light or dark, plain or printed. Where a class's spread is large, its mean is a
-# poor description of any single image: remember that when lesson 2 uses
+# poor description of any single image: remember that when lesson 3 uses
 # the means to classify.
 
 # %% [markdown]
@@ -685,7 +685,7 @@ sorted(pairs)[:5]
 # *Trouser*, on the other hand, is far from almost everything.
 #
 # This is a **hypothesis** about the classifiers of the next lessons: *they
-# will confuse the tops with each other, and Shirt most of all*. Lesson 2
+# will confuse the tops with each other, and Shirt most of all*. Lesson 3
 # checks it with a confusion matrix. One caution: a distance between means
 # summarises each class by a single point. Two classes can have close means
 # and still be easy to separate if their images vary little, and the reverse.
@@ -764,7 +764,7 @@ folder.exists()
 # - The CSV format stores one image per row, label first, pixels row by row;
 #   it is portable, and about three times larger than the bytes.
 #
-# Next, in lesson 2, you build your first classifiers and test that prediction.
+# Next, in lesson 3, you build your first classifiers and test that prediction.
 
 # %% [markdown]
 # ## Further exercises
