@@ -36,7 +36,7 @@ WORKDIR /tmp/build
 COPY pyproject.toml ./
 RUN mkdir -p fmnist_utils/kernel_config fmnist_utils/jupyter_config \
  && touch README.md fmnist_utils/__init__.py fmnist_utils/kernel_config/ipython_kernel_config.py \
- && echo '{}' > fmnist_utils/jupyter_config/fmnist_utils.json \
+ && echo '{}' > fmnist_utils/jupyter_config/fmnist_course.json \
  && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check ".[hub]" \
  && rm -rf /tmp/build/*
 

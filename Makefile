@@ -39,8 +39,8 @@ $(KERNEL_CONFIG): fmnist_utils/kernel_config/ipython_kernel_config.py | $(STAMP)
 
 # The server extension that sends a Content-Security-Policy with the formgrader's pages
 # (fmnist_utils/grading/csp.py), installed the same way.
-SERVER_CONFIG := $(VENV)/etc/jupyter/jupyter_server_config.d/fmnist_utils.json
-$(SERVER_CONFIG): fmnist_utils/jupyter_config/fmnist_utils.json | $(STAMP)
+SERVER_CONFIG := $(VENV)/etc/jupyter/jupyter_server_config.d/fmnist_course.json
+$(SERVER_CONFIG): fmnist_utils/jupyter_config/fmnist_course.json | $(STAMP)
 	install -D -m 0644 $< $@
 
 venv: $(STAMP) $(KERNEL_CONFIG) $(SERVER_CONFIG) ## create .venv and install the course (only again when pyproject.toml changes)

@@ -7,7 +7,7 @@ browser enforces a second line of defence, in case a sanitiser ever lets somethi
   runs no script at all and loads nothing from anywhere (images are inline PNGs, styles
   inline, math is MathML);
 - :class:`FormgraderPolicy`, a Jupyter server extension (enabled by the course's
-  ``etc/jupyter/jupyter_server_config.d/fmnist_utils.json``) that sends a
+  ``etc/jupyter/jupyter_server_config.d/fmnist_course.json``) that sends a
   ``Content-Security-Policy`` header with every formgrader page. The formgrader's own
   scripts are files (``'self'``) or the inline scripts and ``on...`` handlers of
   nbgrader's page template, allowed by their SHA-256 hash; in a submission's page only
