@@ -24,9 +24,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_output
 
 from fmnist_utils.grading.cells import exercise_titles, failure_of
-from fmnist_utils.grading.csp import FEEDBACK_POLICY
 from fmnist_utils.grading.exports import CANVAS_IDENTITY, MOODLE_IDENTITY
-from fmnist_utils.grading.feedback_html import render_math
+from fmnist_utils.grading.feedback_html import FEEDBACK_POLICY, render_math
 from fmnist_utils.grading.handout import write_handouts
 from fmnist_utils.grading.outputs import CapImages, DropLibraryNoise, is_noise
 from fmnist_utils.tooling.lessons import Lesson, run_nbgrader, source_notebook

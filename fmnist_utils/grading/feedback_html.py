@@ -24,7 +24,7 @@ from traitlets import Bool, default
 
 from fmnist_utils.grading.cells import exercise_titles, failure_of, is_test_cell
 
-__all__ = ["TEMPLATES", "ExerciseTitles", "FeedbackExporter", "RenderMath", "latex_to_html"]
+__all__ = ["FEEDBACK_POLICY", "TEMPLATES", "ExerciseTitles", "FeedbackExporter", "RenderMath", "latex_to_html"]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 """The folder holding the ``fmnist_feedback`` nbconvert template."""
@@ -126,6 +126,14 @@ class ExerciseTitles(Preprocessor):
         return nb, resources
 
 
+FEEDBACK_POLICY = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
+    "base-uri 'none'; form-action 'none'"
+)
+"""A feedback page's Content-Security-Policy: it runs no script and fetches nothing,
+whatever a sanitiser (:mod:`fmnist_utils.grading.sanitize`) might have missed."""
+
+
 class FeedbackExporter(HTMLExporter):
     """nbgrader's feedback page with the course's ``fmnist_feedback`` template."""
 
@@ -141,9 +149,7 @@ class FeedbackExporter(HTMLExporter):
         return [str(TEMPLATES), str(formgrader)]
 
     def _init_resources(self, resources: dict[str, Any] | None) -> dict[str, Any]:
-        """Add the page's Content-Security-Policy (:data:`csp.FEEDBACK_POLICY`)."""
-        from fmnist_utils.grading.csp import FEEDBACK_POLICY
-
+        """Add the page's Content-Security-Policy (:data:`FEEDBACK_POLICY`)."""
         resources = super()._init_resources(resources)
         resources["content_security_policy"] = FEEDBACK_POLICY
         return resources
