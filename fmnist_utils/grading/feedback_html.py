@@ -24,7 +24,14 @@ from traitlets import Bool, default
 
 from fmnist_utils.grading.cells import exercise_titles, failure_of, is_test_cell
 
-__all__ = ["FEEDBACK_POLICY", "TEMPLATES", "ExerciseTitles", "FeedbackExporter", "RenderMath", "latex_to_html"]
+__all__ = [
+    "FEEDBACK_POLICY",
+    "TEMPLATES",
+    "ExerciseTitles",
+    "FeedbackExporter",
+    "RenderMath",
+    "latex_to_html",
+]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 """The folder holding the ``fmnist_feedback`` nbconvert template."""
