@@ -966,8 +966,8 @@ test_accuracy = accuracy(y_test, dense.predict(x_test, verbose=0))
 f"dense network, test accuracy: {test_accuracy:.1%}"
 
 # %% [markdown]
-# About 88 % on the full data (87.7 % when we ran it; in the fast setting,
-# trained on 1,800 images for two epochs, it is much lower). Close to the validation accuracy: the
+# About 88 % on the full data (the line above shows your own run's figure; in the
+# fast setting, trained on 1,800 images for two epochs, it is much lower). Close to the validation accuracy: the
 # validation set did its job of predicting performance on new images. This
 # is the number the CNN has to beat.
 
