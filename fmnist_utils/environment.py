@@ -1,13 +1,16 @@
-"""Check that the libraries a lesson uses are the versions the course pins.
+"""Check that the libraries a lesson uses are the versions the course pins; seed them.
 
 Every lesson's setup cell calls :func:`check_versions`, so a learner whose
-environment drifted sees at once which package to fix, and how.
+environment drifted sees at once which package to fix, and how. A lesson that does
+not need TensorFlow seeds with :func:`set_random_seed`, which does not import it.
 """
 
 from __future__ import annotations
 
 import os
 import platform
+import random
+import sys
 import time
 import warnings
 from importlib import metadata
@@ -80,6 +83,29 @@ def check_versions(
                 stacklevel=2,
             )
     return found
+
+
+def set_random_seed(seed: int) -> None:
+    """Seed Python's and NumPy's random generators, and Keras' where it is imported.
+
+    The same seeding as ``keras.utils.set_random_seed`` for a lesson that does not use
+    Keras: it never imports Keras or TensorFlow (seconds of start-up), and seeds them
+    too when the lesson imported them already. Import Keras before calling it.
+
+    Parameters
+    ----------
+    seed : int
+        The seed.
+    """
+    import numpy as np
+
+    if "keras" in sys.modules:
+        sys.modules["keras"].utils.set_random_seed(seed)
+        return
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - the legacy global generator is what Keras seeds
+    if "tensorflow" in sys.modules:
+        sys.modules["tensorflow"].random.set_seed(seed)
 
 
 def describe_machine() -> dict[str, Any]:

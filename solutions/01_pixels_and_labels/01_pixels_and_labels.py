@@ -50,15 +50,14 @@
 import tempfile
 from pathlib import Path
 
-import keras
 import numpy as np
 
 from fmnist_utils import plots, widgets
 from fmnist_utils.data import CLASS_NAMES, load_csv, load_fashion_mnist, save_csv
-from fmnist_utils.environment import check_versions
+from fmnist_utils.environment import check_versions, set_random_seed
 
 check_versions()
-keras.utils.set_random_seed(0)
+set_random_seed(0)
 
 # %% [markdown]
 # ## 1. Load the data
