@@ -218,7 +218,7 @@ def _lessons_table(data: dict[str, Any], mark: _Marks) -> list[str]:
             elif "error" in r:
                 envelope = "failed (see benchmarks/results.json)"
             else:
-                envelope = f"{_seconds(r['seconds'])}, {_gib(r['container_peak_gib'])}"
+                envelope = f"{_seconds(r['seconds'])}, {_gib(r['container_peak_gib'])}, not killed"
         else:
             envelope = NOT_MEASURED
         number = int(lesson.lesson_id.split("_", 1)[0])
