@@ -1,26 +1,34 @@
-"""Measure the course on this machine; print a table and JSON.
+"""Measure the course on this machine; every figure goes to ``benchmarks/results.json``.
 
-    python -m benchmarks.run                  # all but hub_sizing (about 45 minutes on 2 cores)
-    python -m benchmarks.run --only hub_sizing  # as root: the class hub, 3 learners at once
-    python -m benchmarks.run --only data,grading
-    python -m benchmarks.run --json results.json
+    python -m benchmarks.run                          # all but hub_sizing (hours on 2 cores)
+    python -m benchmarks.run --only models,peers --models lesson6_cnn
+    python -m benchmarks.run --only models --models lesson8_improved_cnn --seeds 3
+    python -m benchmarks.run --only notebooks,container --lessons 01,05
+    python -m benchmarks.run --only hub_sizing        # as root: the class hub, 3 learners
+    python -m benchmarks.run --readme [--mark-loaded] # README's tables from results.json
 
-Sections:
+Sections (each measurement becomes one record of ``benchmarks/results.json``, with its
+date, machine, commit, command and load: see ``benchmarks.results``):
 
 ``data``       load time of all 70,000 images (target: median <= 0.5 s)
-``models``     lesson 6's CNN and lesson 8's improved CNN trained on the full data:
-               test accuracy, training wall time, epochs, peak memory
-               (targets: >= 90.5 % in <= 3 min; >= 93.0 % in <= 10 min)
-``notebooks``  every solution notebook run with and without ``FMNIST_FAST=1``:
-               wall time and peak kernel memory (targets: <= 60 s fast; <= 1.5 GB)
-``grading``    autograding one student's submission of every lesson
-               (target: <= 2 min), and the parallel speed-up
-``hub_sizing`` as root: the class hub with 3 learners running lessons 1 and 5 at once:
-               memory and CPU-seconds per learner, and grading throughput
-               (``python -m benchmarks.hub_sizing``; not in the default run)
+``models``     lesson 6's CNN and lesson 8's improved CNN trained on the full data, once
+               per seed (``--seeds N``: mean and spread): test accuracy, training time,
+               peak memory (targets: >= 90.5 % in <= 3 min; >= 93.0 % in <= 10 min)
+``peers``      TensorFlow's clothing tutorial MLP and the Keras "simple MNIST convnet"
+               (``benchmarks.peers``), trained in the same run as ``models``
+``notebooks``  every solution notebook run with and without ``FMNIST_FAST=1``: wall time,
+               kernel CPU time, peak kernel memory (targets: <= 60 s fast; <= 1.5 GB)
+``container``  every solution notebook, full, in the course image held to 2 GB and
+               2 CPUs, JupyterLab running beside it (``benchmarks.container``)
+``grading``    autograding one submission of every lesson, and a class
+               (``benchmarks.grading_speed``; target: <= 2 min for all lessons)
+``hub_sizing`` as root: the class hub with 3 learners at once (``benchmarks.hub_sizing``;
+               not in the default run)
 
 Each measurement runs in a fresh process so that peak-memory figures are its own.
-Nothing here asserts: the figures are printed, with the targets beside them.
+After each one the results file is updated, so an interrupted run keeps what it measured.
+Nothing here asserts: ``--readme`` renders the figures with their targets, and refuses
+figures measured under a background load over 1.5 on 2 cores (``--mark-loaded`` marks them).
 """
 
 from __future__ import annotations
@@ -28,31 +36,42 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from fmnist_utils.environment import describe_machine
+from benchmarks import results as store
 
 ROOT = Path(__file__).resolve().parents[1]
-SECTIONS = ("data", "models", "notebooks", "grading", "hub_sizing")
+SECTIONS = ("data", "models", "peers", "notebooks", "container", "grading", "hub_sizing")
+DEFAULT_SECTIONS = SECTIONS[:-1]
 GIB = 2**30
+MODELS = {"lesson6_cnn": "lesson5_cnn", "lesson8_improved_cnn": "lesson7_improved_cnn"}
+"""The course's models by the lesson that teaches them: their recipe in ``fmnist_utils.models``."""
+PEAK_RSS = "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20"
+Unit = tuple[str, Callable[[], dict[str, Any]]]
 
 
-def _in_subprocess(code: str, timeout: int) -> dict:
+def _in_subprocess(code: str, timeout: int, env: dict[str, str] | None = None) -> dict:
     """Run ``code`` (which prints one JSON line last) in a fresh Python; return that JSON."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
-    env.pop("FMNIST_FAST", None)
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    full_env.pop("FMNIST_FAST", None)
+    full_env.update(env or {})
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout} s"}
     if done.returncode != 0:
         return {"error": (done.stderr or done.stdout)[-2000:]}
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -67,40 +86,73 @@ def bench_data(repeat: int = 7) -> dict:
     )
 
 
-def bench_models() -> dict:
-    """Train lesson 6's and lesson 8's reference models on the full data."""
-    results = {}
-    for name in ("lesson5_cnn", "lesson7_improved_cnn"):
-        results[name] = _in_subprocess(
-            "import json, resource; from fmnist_utils.models import train_and_evaluate; "
-            f"r = train_and_evaluate({name!r}); "
-            "r['peak_rss_gib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20; "
-            "print(json.dumps(r))",
-            timeout=1800,
+def spread(values: list[float]) -> dict[str, float]:
+    """Mean, sample standard deviation, min and max of some figures."""
+    import statistics
+
+    return {
+        "mean": statistics.fmean(values),
+        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+        "min": min(values),
+        "max": max(values),
+        "n": len(values),
+    }
+
+
+def bench_model(name: str, seeds: list[int]) -> dict:
+    """Train one of the course's models once per seed, each in a fresh process."""
+    runs = []
+    for seed in seeds:
+        runs.append(
+            _in_subprocess(
+                "import json, resource; from fmnist_utils.models import train_and_evaluate; "
+                f"r = train_and_evaluate({MODELS[name]!r}, seed={seed}); "
+                f"r['peak_rss_gib'] = round({PEAK_RSS}, 3); print(json.dumps(r))",
+                timeout=3600,
+            )
         )
-    return results
+    good = [r for r in runs if "error" not in r]
+    out: dict[str, Any] = {"runs": runs}
+    if good:
+        out["test_accuracy"] = spread([r["test_accuracy"] for r in good])
+        out["train_seconds"] = spread([r["train_seconds"] for r in good])
+        out["peak_rss_gib"] = max(r["peak_rss_gib"] for r in good)
+        out["epochs"], out["params"] = good[0]["epochs"], good[0]["params"]
+    return out
 
 
-def bench_notebooks() -> dict:
-    """Run every solution notebook, fast and full."""
-    from fmnist_utils.tooling.lessons import find_lessons
-    from fmnist_utils.tooling.profiler import run_notebook
+def bench_peer(name: str) -> dict:
+    """Train one peer network (``benchmarks.peers``) in a fresh process."""
+    return _in_subprocess(
+        "import json, resource; from benchmarks.peers import train_peer; "
+        f"r = train_peer({name!r}); r['peak_rss_gib'] = round({PEAK_RSS}, 3); "
+        "print(json.dumps(r))",
+        timeout=3600,
+    )
 
-    results = {}
-    for lesson in find_lessons(ROOT):
-        row = {}
-        for mode, fast in (("fast", True), ("full", False)):
-            try:
-                r = run_notebook(lesson.source_ipynb, fast=fast, timeout=1800)
-                row[mode] = {"seconds": round(r.seconds, 1), "peak_gib": r.peak_rss_bytes / GIB}
-            except Exception as error:  # a failing lesson is reported, not fatal
-                row[mode] = {"error": str(error)[-500:]}
-        results[lesson.lesson_id] = row
-    return results
+
+NOTEBOOK_CODE = """
+import json, resource, sys
+from pathlib import Path
+from fmnist_utils.tooling.profiler import run_notebook
+r = run_notebook(Path(sys.argv[1]), fast=sys.argv[2] == "fast", timeout=1800)
+c = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"seconds": round(r.seconds, 1), "peak_gib": round(r.peak_rss_bytes / 2**30, 3),
+                  "cpu_seconds": round(c.ru_utime + c.ru_stime, 1)}))
+"""
+
+
+def bench_notebook(notebook: Path) -> dict:
+    """Run a solution notebook fast and full, each in a fresh process (CPU: the kernel's)."""
+    row = {}
+    for mode in ("fast", "full"):
+        code = f"import sys; sys.argv[1:] = [{str(notebook)!r}, {mode!r}]\n" + NOTEBOOK_CODE
+        row[mode] = _in_subprocess(code, timeout=3600)
+    return row
 
 
 def bench_grading() -> dict:
-    """Time autograding one submission of every lesson, and the parallel speed-up."""
+    """Time autograding one submission of every lesson, and a class."""
     return _in_subprocess(
         "import json; from benchmarks.grading_speed import measure; print(json.dumps(measure()))",
         timeout=3600,
@@ -117,94 +169,105 @@ def bench_hub_sizing() -> dict:
     )
 
 
-def _fmt(value, spec: str = ".2f") -> str:
-    return "-" if value is None else format(value, spec)
+def units(section: str, args: argparse.Namespace) -> list[Unit]:
+    """The measurements of one section, as (record key, function) pairs."""
+    from fmnist_utils.tooling.lessons import find_lessons
 
+    lessons = [
+        lesson
+        for lesson in find_lessons(ROOT)
+        if not args.lessons or any(lesson.lesson_id.startswith(p) for p in args.lessons)
+    ]
+    seeds = list(range(args.seeds))
+    if section == "data":
+        return [("data", bench_data)]
+    if section == "models":
+        return [(f"models.{m}", lambda m=m: bench_model(m, seeds)) for m in args.models]
+    if section == "peers":
+        from benchmarks.peers import PEERS
 
-def table(results: dict) -> str:
-    """Render the results as a plain-text table with the targets."""
-    lines = []
-    m = results.get("machine", {})
-    lines.append(
-        f"Machine: {m.get('cpu')}, {m.get('cores')} cores, {m.get('memory_gib')} GiB; "
-        f"Python {m.get('python')}, TensorFlow {m.get('tensorflow')}, Keras {m.get('keras')}; "
-        f"{m.get('date')}"
-    )
-    if "data" in results:
-        d = results["data"]
-        lines.append(
-            f"\nData load (70,000 images, verified): median {_fmt(d.get('median_s'), '.3f')} s"
-            f"  (target <= 0.5 s)"
-        )
-    if "models" in results:
-        lines.append("\nModel                  test acc   train time   epochs   peak mem   target")
-        targets = {
-            "lesson5_cnn": ">= 90.5% in <= 180 s",
-            "lesson7_improved_cnn": ">= 93.0% in <= 600 s",
-        }
-        for name, r in results["models"].items():
-            if "error" in r:
-                lines.append(f"{name:<22} ERROR {r['error'][-200:]}")
-                continue
-            lines.append(
-                f"{name:<22} {100 * r['test_accuracy']:7.2f}%   {r['train_seconds']:8.0f} s"
-                f"   {r['epochs']:6d}   {r['peak_rss_gib']:5.2f} GiB   {targets[name]}"
-            )
-    if "notebooks" in results:
-        lines.append(
-            "\nLesson                      fast: time  peak      full: time  peak"
-            "   (targets: 60 s, 1.5 GiB)"
-        )
-        for lesson, row in results["notebooks"].items():
-            cells = []
-            for mode in ("fast", "full"):
-                r = row.get(mode, {})
-                if "error" in r:
-                    cells.append("      ERROR        ")
-                else:
-                    cells.append(f"{r['seconds']:9.1f} s {r['peak_gib']:5.2f} GiB")
-            lines.append(f"{lesson:<26} {cells[0]}   {cells[1]}")
-    if "grading" in results:
-        g = results["grading"]
-        lines.append(f"\nGrading: {json.dumps(g)}")
-    if "hub_sizing" in results:
-        lines.append(f"\nHub sizing: {json.dumps(results['hub_sizing'])}")
-    return "\n".join(lines)
+        return [(f"peers.{p}", lambda p=p: bench_peer(p)) for p in PEERS]
+    if section == "notebooks":
+        return [
+            (f"notebooks.{x.lesson_id}", lambda x=x: bench_notebook(x.source_ipynb))
+            for x in lessons
+        ]
+    if section == "container":
+        from benchmarks.container import build, run_lesson
+
+        image = build()
+        return [
+            (f"container.{x.lesson_id}", lambda x=x: run_lesson(image, x.source_ipynb))
+            for x in lessons
+        ]
+    if section == "grading":
+        return [("grading", bench_grading)]
+    return [("hub_sizing", bench_hub_sizing)]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the chosen sections; print the table and the JSON."""
+    """Run the chosen sections, updating the results file; or render the README."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--only", default=",".join(SECTIONS[:-1]), help="comma-separated sections")
-    parser.add_argument("--json", type=Path, help="also write the JSON here")
+    parser.add_argument(
+        "--only", default=",".join(DEFAULT_SECTIONS), help="sections, comma-separated"
+    )
+    parser.add_argument("--models", default=",".join(MODELS), help="models section: which")
+    parser.add_argument("--seeds", type=int, default=1, help="models: seeds per model (0, 1, ...)")
+    parser.add_argument("--lessons", default="", help="notebooks, container: lesson id prefixes")
+    parser.add_argument("--results", type=Path, default=store.RESULTS, help="the results file")
+    parser.add_argument("--readme", action="store_true", help="rewrite README's measured block")
+    parser.add_argument(
+        "--mark-loaded", action="store_true", help="with --readme: mark loaded rows, not refuse"
+    )
     args = parser.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.readme:
+        from benchmarks.readme import LoadedError, update_readme
+
+        try:
+            changed = update_readme(store.read(args.results), mark_loaded=args.mark_loaded)
+        except LoadedError as error:
+            print(f"benchmarks.run --readme: {error}", file=sys.stderr)
+            return 1
+        print("README.md updated" if changed else "README.md already up to date")
+        return 0
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
+    args.models = [m.strip() for m in args.models.split(",") if m.strip()]
+    args.lessons = [p.strip() for p in args.lessons.split(",") if p.strip()]
     unknown = set(chosen) - set(SECTIONS)
     if unknown:
         parser.error(
             f"unknown section(s) {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}"
         )
-    runners = {
-        "data": bench_data,
-        "models": bench_models,
-        "notebooks": bench_notebooks,
-        "grading": bench_grading,
-        "hub_sizing": bench_hub_sizing,
-    }
-    results: dict = {"machine": describe_machine()}
+    if set(args.models) - set(MODELS):
+        parser.error(f"--models: choose from {', '.join(MODELS)}")
+    if args.seeds < 1:
+        parser.error("--seeds must be at least 1")
+    if "peers" in chosen and "models" not in chosen:  # peers train beside the course's models
+        chosen.insert(chosen.index("peers"), "models")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from fmnist_utils.environment import describe_machine
+
+    machine, commit = describe_machine(), store.git_commit()
+    command = "python -m benchmarks.run " + shlex.join(argv if argv is not None else sys.argv[1:])
     for section in chosen:
-        start = time.perf_counter()
-        print(f"[benchmark] {section} ...", file=sys.stderr, flush=True)
-        results[section] = runners[section]()
-        print(f"[benchmark] {section} done in {time.perf_counter() - start:.0f} s", file=sys.stderr)
-    print(table(results))
-    text = json.dumps(results, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+        for key, run in units(section, args):
+            print(f"[benchmark] {key} ...", file=sys.stderr, flush=True)
+            record = store.measure_record(
+                section, key, run, machine=machine, command=command, commit=commit
+            )
+            store.write(store.merge(store.read(args.results), [record]), args.results)
+            load = record["load"]
+            print(
+                f"[benchmark] {key}: {load['wall_s']} s, load {load['before'][0]} -> "
+                f"{load['after'][0]}, background {load['background']}"
+                + (" (LOADED)" if load["loaded"] else "")
+                + "\n"
+                + json.dumps(record["result"]),
+                file=sys.stderr,
+                flush=True,
+            )
     return 0
 
 

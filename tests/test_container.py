@@ -291,15 +291,14 @@ def _ensure_base(log) -> None:
         shutil.rmtree(rootfs, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def image() -> Iterator[str]:
-    """The course image, built from the real Dockerfile (layers reused when present)."""
-    missing = _missing_engine()
-    if missing:
-        skip_or_fail(missing)
+def build_image() -> str:
+    """Build the course image from the real Dockerfile (layers reused); return its tag.
+
+    Also the container benchmark's build (``benchmarks/container.py``): one build
+    helper. Fails (``pytest.fail`` or an assertion) with the build log's tail.
+    """
     podman("info", timeout=60)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    _cleanup()
     old = podman("image", "inspect", "--format", "{{.Id}}", IMAGE, check=False).stdout.strip()
     with open(ARTIFACTS / "container-build.log", "w") as log:
         _ensure_base(log)
@@ -315,6 +314,17 @@ def image() -> Iterator[str]:
     if old and old != new[0]:  # our previous build, now untagged: do not pile up 3 GB images
         podman("rmi", old, check=False)
     TIMINGS["image size (MB)"] = int(new[1]) / 1e6
+    return IMAGE
+
+
+@pytest.fixture(scope="module")
+def image() -> Iterator[str]:
+    """The course image, built from the real Dockerfile (layers reused when present)."""
+    missing = _missing_engine()
+    if missing:
+        skip_or_fail(missing)
+    _cleanup()
+    build_image()
     yield IMAGE
     _cleanup()
     print("\ncontainer timings:", json.dumps({k: round(v, 1) for k, v in TIMINGS.items()}))

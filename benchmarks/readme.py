@@ -1,0 +1,332 @@
+"""The README's measured tables, rendered from ``benchmarks/results.json`` only.
+
+``python -m benchmarks.run --readme`` replaces what lies between :data:`BEGIN` and
+:data:`END` in README.md with :func:`render`'s text, so the README cannot quote a
+figure the results file does not hold (``tests/test_measured.py`` checks they agree).
+A record measured under too much background load (``benchmarks.results``) is refused
+with :class:`LoadedError`, or, with ``mark_loaded``, shown with "(load X)".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from benchmarks.results import ROOT, section_records
+
+README = ROOT / "README.md"
+BEGIN = "<!-- measured:begin (python -m benchmarks.run --readme writes this block) -->"
+END = "<!-- measured:end -->"
+TARGETS = {
+    "data": "≤ 0.5 s",
+    "lesson6_cnn": "≥ 90.5 % in ≤ 3 min",
+    "lesson8_improved_cnn": "≥ 93.0 % in ≤ 10 min",
+    "fast": "≤ 60 s",
+    "peak": "≤ 1.5 GiB",
+    "grading": "≤ 120 s",
+}
+MODEL_NAMES = {
+    "lesson6_cnn": "lesson 6's CNN",
+    "lesson8_improved_cnn": "lesson 8's improved CNN",
+    "tutorial_mlp": "TensorFlow tutorial's MLP",
+    "keras_mnist_convnet": "Keras 'simple MNIST convnet'",
+}
+NOT_MEASURED = "not measured yet"
+
+
+class LoadedError(RuntimeError):
+    """Figures measured under a background load over the limit, and not allowed to be shown."""
+
+
+class _Marks:
+    """Collect the loaded records a rendering used; say how to mark a row."""
+
+    def __init__(self, mark_loaded: bool) -> None:
+        self.mark_loaded, self.loaded = mark_loaded, {}
+
+    def __call__(self, *records: dict[str, Any] | None) -> str:
+        worst = 0.0
+        for record in records:
+            if record and record.get("load", {}).get("loaded"):
+                self.loaded[record["key"]] = record["load"]["background"]
+                worst = max(worst, record["load"]["background"])
+        return f" (load {worst:.1f})" if worst else ""
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
+
+
+def _gib(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} GiB"
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.2f} %"
+
+
+def _error(result: dict[str, Any]) -> str | None:
+    return "failed (see benchmarks/results.json)" if "error" in result else None
+
+
+def _model_cell(result: dict[str, Any]) -> str:
+    """One model's figures: accuracy (mean ± spread over seeds), training time, peak."""
+    if "test_accuracy" not in result:
+        return "failed (see benchmarks/results.json)"
+    acc, secs = result["test_accuracy"], result["train_seconds"]
+    if acc["n"] > 1:
+        text = (
+            f"**{_pct(acc['mean'])}** ± {100 * acc['std']:.2f} test accuracy "
+            f"({acc['n']} seeds, {_pct(acc['min'])}–{_pct(acc['max'])})"
+        )
+    else:
+        text = f"**{_pct(acc['mean'])}** test accuracy"
+    return f"{text}, {_seconds(secs['mean'])} training, {_gib(result['peak_rss_gib'])} peak"
+
+
+def _header(data: dict[str, Any]) -> list[str]:
+    records = list(data.get("records", {}).values())
+    if not records:
+        return ["Nothing measured yet: run `python -m benchmarks.run`."]
+    machines = []
+    for r in records:
+        m = r["machine"]
+        text = (
+            f"{m.get('cpu')}, {m.get('cores')} cores, {m.get('memory_gib')} GiB; "
+            f"Python {m.get('python')}, TensorFlow {m.get('tensorflow')}, Keras {m.get('keras')}"
+        )
+        if text not in machines:
+            machines.append(text)
+    dates = sorted(r["date"][:10] for r in records)
+    commits = sorted(
+        {r["commit"][:7] + ("+dirty" if "dirty" in r["commit"] else "") for r in records}
+    )
+    limit = records[0]["load"]["limit"]
+    return [
+        f"Measured on {'; and on '.join(machines)}; from {dates[0]} to {dates[-1]}, "
+        f"at commit{'s' if len(commits) > 1 else ''} {', '.join(commits)}. "
+        f"Every figure here is generated from `benchmarks/results.json`, whose records also "
+        f"hold the command and the load average before and after each measurement. A row "
+        f'marked "(load X)" was measured while other work kept about X cores busy '
+        f"(over {limit:g}): its times are upper bounds."
+    ]
+
+
+def _models_table(data: dict[str, Any], mark: _Marks) -> list[str]:
+    lines = ["| what | measured | target |", "|---|---|---|"]
+    record = data["records"].get("data")
+    if record:
+        r = record["result"]
+        cell = _error(r) or f"{r['median_s']:.2f} s (median of {r['repeat']})"
+        lines.append(
+            f"| load all 70,000 images from the `.gz` files, verified{mark(record)} "
+            f"| {cell} | {TARGETS['data']} |"
+        )
+    else:
+        lines.append(f"| load all 70,000 images | {NOT_MEASURED} | {TARGETS['data']} |")
+    models = section_records(data, "models")
+    for key in ("lesson6_cnn", "lesson8_improved_cnn"):
+        record = models.get(key)
+        if record is None:
+            lines.append(f"| {MODEL_NAMES[key]}, full data | {NOT_MEASURED} | {TARGETS[key]} |")
+            continue
+        r = record["result"]
+        epochs = f", {r['epochs']} epochs" if "epochs" in r else ""
+        lines.append(
+            f"| {MODEL_NAMES[key]}, full data{epochs}{mark(record)} | {_model_cell(r)} "
+            f"| {TARGETS[key]} |"
+        )
+    return lines
+
+
+def _reference_line() -> list[str]:
+    from fmnist_utils.models import REFERENCE_INFO, reference_info
+
+    if not REFERENCE_INFO.is_file():
+        return []
+    info = reference_info()
+    return [
+        f"The shipped weights of lesson 6's CNN score {_pct(info['test_accuracy'])} on the "
+        f"10,000 test images (`{REFERENCE_INFO.relative_to(ROOT).as_posix()}`, written by "
+        "`python -m fmnist_utils.tooling.train_reference`; a test checks they still do)."
+    ]
+
+
+def _peers_table(data: dict[str, Any], mark: _Marks) -> list[str]:
+    course = section_records(data, "models")
+    peers = section_records(data, "peers")
+    if not peers:
+        return [f"Peers (`--only peers`): {NOT_MEASURED}."]
+    base = course.get("lesson6_cnn", {}).get("result", {})
+    lines = [
+        "| model | weights | epochs | test accuracy | training time "
+        "| vs lesson 6's CNN: accuracy, time |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key in ("lesson6_cnn", "lesson8_improved_cnn", "tutorial_mlp", "keras_mnist_convnet"):
+        record = course.get(key) or peers.get(key)
+        if (
+            record is None
+            or "error" in record["result"]
+            or (key in course and "test_accuracy" not in record["result"])
+        ):
+            continue
+        r = record["result"]
+        acc = r["test_accuracy"]["mean"] if key in course else r["test_accuracy"]
+        secs = r["train_seconds"]["mean"] if key in course else r["train_seconds"]
+        if key == "lesson6_cnn" or "test_accuracy" not in base:
+            versus = "-"
+        else:
+            points = 100 * (acc - base["test_accuracy"]["mean"])
+            ratio = secs / base["train_seconds"]["mean"]
+            versus = f"{points:+.2f} points, {ratio:.2f}× the time"
+        lines.append(
+            f"| {MODEL_NAMES[key]}{mark(record)} | {r['params']:,} | {r['epochs']} "
+            f"| {_pct(acc)} | {_seconds(secs)} | {versus} |"
+        )
+    return lines
+
+
+def _lessons_table(data: dict[str, Any], mark: _Marks) -> list[str]:
+    from fmnist_utils.tooling.lessons import find_lessons
+
+    notebooks = section_records(data, "notebooks")
+    container = section_records(data, "container")
+    lines = [
+        f"| lesson | fast (`FMNIST_FAST=1`, {TARGETS['fast']}) | full (kernel CPU) "
+        f"| kernel peak ({TARGETS['peak']}) | in 2 GB / 2 CPUs with JupyterLab: "
+        "time, container peak |",
+        "|---|---|---|---|---|",
+    ]
+    for lesson in find_lessons(ROOT):
+        nb, box = notebooks.get(lesson.lesson_id), container.get(lesson.lesson_id)
+        cells = [NOT_MEASURED] * 3
+        if nb:
+            fast, full = nb["result"].get("fast", {}), nb["result"].get("full", {})
+            cells[0] = _error(fast) or _seconds(fast["seconds"])
+            cells[1] = (
+                _error(full) or f"{_seconds(full['seconds'])} ({_seconds(full['cpu_seconds'])})"
+            )
+            peaks = [r["peak_gib"] for r in (fast, full) if "peak_gib" in r]
+            cells[2] = _gib(max(peaks)) if peaks else "-"
+        if box:
+            r = box["result"]
+            if r.get("killed") or r.get("oom_kills"):
+                envelope = f"**killed** ({r.get('oom_kills')} out-of-memory kills)"
+            elif "error" in r:
+                envelope = "failed (see benchmarks/results.json)"
+            else:
+                envelope = f"{_seconds(r['seconds'])}, {_gib(r['container_peak_gib'])}, not killed"
+        else:
+            envelope = NOT_MEASURED
+        number = int(lesson.lesson_id.split("_", 1)[0])
+        lines.append(f"| {number}{mark(nb, box)} | " + " | ".join([*cells, envelope]) + " |")
+    return lines
+
+
+def _grading_lines(data: dict[str, Any], mark: _Marks) -> list[str]:
+    record = data["records"].get("grading")
+    if record is None:
+        return [f"Grading (`--only grading`): {NOT_MEASURED}."]
+    r = record["result"]
+    if "error" in r:
+        return ["Grading: failed (see benchmarks/results.json)."]
+    lines = [
+        f"Autograding one student's submission of every lesson{mark(record)}, with "
+        f"`python -m benchmarks.grading_speed`: **{_seconds(r['all_lessons_s'])}** in all "
+        f"(target {TARGETS['grading']}).",
+        "",
+        "| lesson | autograde time |",
+        "|---|---|",
+    ]
+    for lesson_id, seconds in r["per_lesson_s"].items():
+        lines.append(f"| {int(lesson_id.split('_', 1)[0])} | {_seconds(seconds)} |")
+    lines += [
+        "",
+        f"A class of {r['class_students']} on {r['class_lesson']}: "
+        f"{_seconds(r['class_sequential_s'])} with one `nbgrader autograde`, "
+        f"{_seconds(r['class_parallel_s'])} with {r['workers']} workers "
+        f"(`python -m fmnist_utils.grading.parallel`), {r['speedup']:.2f}× faster.",
+    ]
+    return lines
+
+
+def _hub_lines(data: dict[str, Any], mark: _Marks) -> list[str]:
+    record = data["records"].get("hub_sizing")
+    if record is None or "error" in record["result"]:
+        return []
+    r = record["result"]
+    lines = [f"The class hub with {r['learners']} learners at once{mark(record)}:", ""]
+    for lesson, runs in r.items():
+        if not isinstance(runs, dict) or lesson in ("grading", "server_pss_gib"):
+            continue
+        peaks = [x["peak_pss_gib"] for x in runs.values() if "peak_pss_gib" in x]
+        if peaks:
+            lines.append(f"- {lesson}: at most {_gib(max(peaks))} per learner (PSS)")
+    return lines
+
+
+def render(data: dict[str, Any], *, mark_loaded: bool = False) -> str:
+    """Render the measured block (without its markers) from the results file's data.
+
+    Raises
+    ------
+    LoadedError
+        If a record shown was measured under too much background load and
+        ``mark_loaded`` is False.
+    """
+    data = {"records": data.get("records", {})}
+    mark = _Marks(mark_loaded)
+    parts = [
+        _header(data),
+        _models_table(data, mark),
+        _reference_line(),
+        [
+            "Next to two well-known networks, trained in the same run on the same data "
+            "(`benchmarks/peers.py` says where each comes from):"
+        ],  # fmt: skip
+        _peers_table(data, mark),
+        [
+            "Each lesson's solution notebook, run top to bottom in a fresh kernel "
+            "(`fmnist_utils.tooling.profiler.run_notebook`), and in full mode inside the course "
+            "image held to mybinder.org's envelope (2 GB for the whole container, 2 CPUs; "
+            "`benchmarks/container.py`):"
+        ],  # fmt: skip
+        _lessons_table(data, mark),
+        _grading_lines(data, mark),
+        _hub_lines(data, mark),
+    ]
+    if mark.loaded and not mark_loaded:
+        worst = ", ".join(f"{key} (load {load:.1f})" for key, load in sorted(mark.loaded.items()))
+        raise LoadedError(
+            f"these figures were measured under too much background load: {worst}. "
+            "Measure them again on a quiet machine, or pass --mark-loaded to show them marked."
+        )
+    return "\n\n".join("\n".join(part) for part in parts if part)
+
+
+def replace_block(text: str, block: str) -> str:
+    """Put ``block`` between the markers in ``text``; raise if they are missing."""
+    start, end = text.find(BEGIN), text.find(END)
+    if start < 0 or end < start:
+        raise ValueError(f"README.md lacks the markers {BEGIN!r} ... {END!r}")
+    return text[: start + len(BEGIN)] + "\n" + block + "\n" + text[end:]
+
+
+def readme_block(text: str) -> str:
+    """The text between the markers (what :func:`render` wrote)."""
+    start, end = text.find(BEGIN), text.find(END)
+    if start < 0 or end < start:
+        raise ValueError(f"README.md lacks the markers {BEGIN!r} ... {END!r}")
+    return text[start + len(BEGIN) : end].strip("\n")
+
+
+def update_readme(data: dict[str, Any], *, mark_loaded: bool = False, path: Path = README) -> bool:
+    """Rewrite the README's measured block; return whether the file changed."""
+    text = path.read_text(encoding="utf-8")
+    new = replace_block(text, render(data, mark_loaded=mark_loaded))
+    if new != text:
+        path.write_text(new, encoding="utf-8")
+    return new != text

@@ -1,0 +1,165 @@
+"""The benchmark's bookkeeping, without measuring anything: the load gate, the results
+file's merge, the README's rendering, the command line, and the peers' architectures."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from benchmarks import readme, results
+from benchmarks import run as bench
+
+MACHINE = {"cpu": "Test CPU", "cores": 2, "memory_gib": 8.0, "python": "3.11.2",
+           "tensorflow": "2.21.0", "keras": "3.15.1"}  # fmt: skip
+
+
+def _record(section: str, key: str, result: dict, background: float = 0.4) -> dict:
+    limit = results.load_limit(2)
+    return {
+        "section": section,
+        "key": key,
+        "date": "2026-12-01T00:00:00Z",
+        "machine": MACHINE,
+        "commit": "0123456789abcdef",
+        "command": "python -m benchmarks.run --only " + section,
+        "load": {"before": [background, 0, 0], "after": [background, 0, 0],
+                 "background": background, "limit": limit, "loaded": background > limit},
+        "result": result,
+    }  # fmt: skip
+
+
+def _model(accuracies: list[float], seconds: list[float]) -> dict:
+    return {
+        "runs": [],
+        "test_accuracy": bench.spread(accuracies),
+        "train_seconds": bench.spread(seconds),
+        "peak_rss_gib": 1.2,
+        "epochs": 15,
+        "params": 225_034,
+    }
+
+
+def test_background_load_takes_away_our_own_cores() -> None:
+    assert results.background_load(0.3, 2.4, 2.0) == 0.4  # after, less our 2 busy cores
+    assert results.background_load(1.9, 2.4, 2.0) == 1.9  # before the start was worse
+    assert results.background_load(0.0, 0.5, 2.0) == 0.0  # never below 0
+
+
+def test_the_gate_is_one_and_a_half_on_two_cores() -> None:
+    assert results.load_limit(2) == 1.5
+    assert results.load_limit(4) == 3.0
+
+
+@pytest.mark.parametrize(("load", "loaded"), [(0.2, False), (3.0, True)])
+def test_a_record_carries_its_load_and_says_when_it_is_loaded(
+    monkeypatch: pytest.MonkeyPatch, load: float, loaded: bool
+) -> None:
+    monkeypatch.setattr(results.os, "getloadavg", lambda: (load, load, load))
+    record = results.measure_record(
+        "data", "data", lambda: {"median_s": 0.3, "extra_cpu_seconds": 0.0},
+        machine=MACHINE | {"load_average": [9, 9, 9], "date": "x"}, command="c", commit="abc",
+    )  # fmt: skip
+    assert record["load"]["before"] == [load] * 3 and record["load"]["after"] == [load] * 3
+    assert record["load"]["loaded"] is loaded
+    assert record["result"] == {"median_s": 0.3}, "extra CPU goes to the load, not the figures"
+    assert "load_average" not in record["machine"], "the load is the record's own, before/after"
+
+
+def test_merging_a_section_keeps_the_others(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    first = [_record("data", "data", {"median_s": 0.3}),
+             _record("peers", "peers.tutorial_mlp", {"test_accuracy": 0.87})]  # fmt: skip
+    results.write(results.merge(results.read(path), first), path)
+    newer = _record("peers", "peers.tutorial_mlp", {"test_accuracy": 0.88})
+    results.write(results.merge(results.read(path), [newer]), path)
+    data = json.loads(path.read_text())
+    assert set(data["records"]) == {"data", "peers.tutorial_mlp"}
+    assert data["records"]["peers.tutorial_mlp"]["result"]["test_accuracy"] == 0.88
+    assert data["records"]["data"]["result"] == {"median_s": 0.3}
+    assert results.section_records(data, "peers") == {"tutorial_mlp": newer}
+
+
+def _data(background: float = 0.4) -> dict:
+    return {
+        "records": {
+            "models.lesson6_cnn": _record(
+                "models", "models.lesson6_cnn", _model([0.9164], [179.0]), background
+            ),
+            "models.lesson8_improved_cnn": _record(
+                "models", "models.lesson8_improved_cnn",
+                _model([0.931, 0.9326, 0.934], [450, 460, 470]),
+            ),
+            "peers.tutorial_mlp": _record(
+                "peers", "peers.tutorial_mlp",
+                {"test_accuracy": 0.8712, "train_seconds": 44.0, "epochs": 10, "params": 101_770},
+            ),
+        }
+    }  # fmt: skip
+
+
+def test_the_readme_shows_the_figures_the_mean_and_spread_and_the_peers() -> None:
+    text = readme.render(_data())
+    assert "**91.64 %** test accuracy, 179 s training" in text
+    assert "**93.25 %** ± 0.15 test accuracy (3 seeds, 93.10 %–93.40 %)" in text
+    row = next(line for line in text.splitlines() if "TensorFlow tutorial's MLP" in line)
+    assert "87.12 %" in row and "44 s" in row and "-4.52 points, 0.25× the time" in row
+    assert "101,770" in row
+    assert re.search(r"\(load \d", text) is None, "no row is marked at a low load"
+    assert readme.NOT_MEASURED in text, "sections not in the file are said to be missing"
+
+
+def test_the_readme_refuses_loaded_figures_unless_asked_to_mark_them() -> None:
+    with pytest.raises(readme.LoadedError, match=r"models.lesson6_cnn \(load 2.7\)"):
+        readme.render(_data(background=2.7))
+    text = readme.render(_data(background=2.7), mark_loaded=True)
+    marked = [line for line in text.splitlines() if "(load 2.7)" in line]
+    assert len(marked) == 2, marked  # the model's row and its row in the peers' table
+    assert all("lesson 6's CNN" in line for line in marked)
+
+
+def test_the_block_goes_between_the_markers_and_only_there() -> None:
+    text = f"before\n{readme.BEGIN}\nold figures\n{readme.END}\nafter\n"
+    new = readme.replace_block(text, "new figures")
+    assert new == f"before\n{readme.BEGIN}\nnew figures\n{readme.END}\nafter\n"
+    assert readme.readme_block(new) == "new figures"
+    with pytest.raises(ValueError, match="markers"):
+        readme.replace_block("no markers here", "x")
+
+
+def test_the_command_line_refuses_unknown_sections_and_models() -> None:
+    for argv in (["--only", "nope"], ["--only", "models", "--models", "lesson99"],
+                 ["--only", "models", "--seeds", "0"]):  # fmt: skip
+        with pytest.raises(SystemExit) as stop:
+            bench.main(argv)
+        assert stop.value.code == 2
+
+
+def test_the_spread_of_seeds() -> None:
+    s = bench.spread([0.92, 0.93, 0.94])
+    assert s["n"] == 3 and s["min"] == 0.92 and s["max"] == 0.94
+    assert s["mean"] == pytest.approx(0.93) and s["std"] == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "layers"),
+    [
+        # Flatten, Dense 128 relu, Dense 10: 784*128+128 + 128*10+10
+        ("tutorial_mlp", 101_770, ["Flatten", "Dense", "Dense"]),
+        # Conv 32 3x3 (320), pool, Conv 64 3x3 (18,496), pool, Flatten, Dropout, Dense (16,010)
+        ("keras_mnist_convnet", 34_826,
+         ["Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten", "Dropout", "Dense"]),
+    ],
+)  # fmt: skip
+def test_the_peers_are_the_documented_architectures(name: str, params: int, layers) -> None:
+    from benchmarks.peers import PEERS
+
+    model = PEERS[name].build()
+    assert model.count_params() == params
+    assert [type(layer).__name__ for layer in model.layers] == layers
+    assert model.input_shape == (None, 28, 28, 1)
+    peer = PEERS[name]
+    documented = {"tutorial_mlp": (10, 32, 0.0), "keras_mnist_convnet": (15, 128, 0.1)}
+    assert (peer.epochs, peer.batch_size, peer.validation_split) == documented[name]
