@@ -356,7 +356,7 @@ def load_reference(model: str = "classic_cnn") -> keras.Model:
     Returns
     -------
     keras.Model
-        The network built by its recipe with the weights of
+        The network (without its training-only augmentation) with the weights of
         ``weights/MODEL.weights.h5``, not compiled (``predict`` and calling it
         work; compile it to ``fit`` or ``evaluate``). It takes ``prepare(x)``
         and returns class probabilities.
@@ -375,7 +375,9 @@ def load_reference(model: str = "classic_cnn") -> keras.Model:
             f"{weights} is missing; reinstall the course, or train the model again with "
             f"`python -m fmnist_utils.tooling.train_reference --model {model}` (minutes)."
         )
-    network = RECIPES[SHIPPED[model]].build()
+    # Augmentation acts only in training and holds no weights: the loaded network is
+    # built without it, so that it saves and exports like any inference model.
+    network = improved_cnn(augment=False) if model == "improved_cnn" else classic_cnn()
     network.load_weights(weights)
     return network
 
