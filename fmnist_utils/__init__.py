@@ -21,6 +21,10 @@ only by the functions that need it). It has two halves.
 - :mod:`fmnist_utils.filters` -- lesson 3's hand-made 3x3 kernels and a NumPy filter.
 - :mod:`fmnist_utils.models` -- the reference models, their training recipes and
   their shipped weights (``weights/``).
+- :mod:`fmnist_utils.improved` -- lesson 8's improved CNN, its augmentation and
+  learning-rate schedule (re-exported by :mod:`fmnist_utils.models`).
+- :mod:`fmnist_utils.pipeline` -- stream uint8 images to a network, normalised (and
+  augmented) batch by batch with ``tf.data``.
 - :mod:`fmnist_utils.photo` -- turn a photo into a Fashion-MNIST-style input; sample
   photos (``samples/``).
 - :mod:`fmnist_utils.environment` -- check the installed versions against the pins

@@ -6,14 +6,19 @@ reference versions that the README, the benchmarks and later lessons rely on:
 - :func:`classic_cnn` -- lesson 6's network (Conv-Pool-Conv-Pool-Dense-Dropout-Softmax).
 - :func:`improved_cnn` -- lesson 8's network (two blocks of two convolutions with batch
   normalization, dropout, augmentation layers), with :func:`augmentation`,
-  :func:`warmup_cosine` and the settings :data:`IMPROVED`.
+  :func:`warmup_cosine`, :func:`adam_warmup_cosine` and the settings :data:`IMPROVED`.
 - :data:`RECIPES` -- how each reference model is trained, by name; a lesson's
-  author adds a recipe by adding an entry (``"lesson7_improved_cnn"`` goes in the
-  lesson 8 section below).
+  author adds a recipe by adding an entry (``"lesson7_improved_cnn"``, lesson 8's,
+  is in the lesson 8 section below; its building blocks are in
+  :mod:`fmnist_utils.improved`).
 - :func:`train_and_evaluate` -- train a recipe on the full data (or the
-  ``FMNIST_FAST=1`` subset) and measure its test accuracy; ``benchmarks.run`` uses it.
-- :func:`load_reference` -- lesson 6's network with the weights shipped in
-  :data:`REFERENCE_WEIGHTS`, trained by ``python -m fmnist_utils.tooling.train_reference``.
+  ``FMNIST_FAST=1`` subset), streaming uint8 batches (:mod:`fmnist_utils.pipeline`),
+  and measure its test accuracy; ``benchmarks.run`` uses it.
+- :data:`SHIPPED` -- the networks shipped with trained weights in ``weights/``
+  (``"classic_cnn"``, ``"improved_cnn"``), trained by
+  ``python -m fmnist_utils.tooling.train_reference --model NAME``;
+  :func:`load_reference` loads one, :func:`reference_info` reads its record,
+  :func:`best_reference` names the one with the higher recorded test accuracy.
 
 Keras and TensorFlow are imported inside the functions, never at import time.
 """
@@ -28,6 +33,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from fmnist_utils.improved import (  # lesson 8's building blocks, re-exported
+    IMPROVED,
+    ImprovedSettings,
+    adam_warmup_cosine,
+    adamw_warmup_cosine,
+    augmentation,
+    improved_cnn,
+    warmup_cosine,
+)
+
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     import keras
 
@@ -37,9 +52,12 @@ __all__ = [
     "RECIPES",
     "REFERENCE_INFO",
     "REFERENCE_WEIGHTS",
+    "SHIPPED",
     "Recipe",
     "adam_cosine",
+    "adam_warmup_cosine",
     "adamw_warmup_cosine",
+    "best_reference",
     "augmentation",
     "classic_cnn",
     "improved_cnn",
@@ -55,6 +73,10 @@ REFERENCE_WEIGHTS = WEIGHTS_DIR / "classic_cnn.weights.h5"
 """The shipped weights of lesson 6's network (recipe ``"lesson5_cnn"``)."""
 REFERENCE_INFO = WEIGHTS_DIR / "classic_cnn.json"
 """What training the shipped weights measured: accuracy, seed, epochs, time, versions."""
+SHIPPED: dict[str, str] = {"classic_cnn": "lesson5_cnn", "improved_cnn": "lesson7_improved_cnn"}
+"""The networks shipped with trained weights, and the recipe that trained each.
+
+Each has ``weights/NAME.weights.h5`` and ``weights/NAME.json`` (its record)."""
 
 # --- Shared ------------------------------------------------------------------
 
@@ -204,225 +226,23 @@ RECIPES: dict[str, Recipe] = {
 """The reference training recipes, by name (``benchmarks.run`` trains them)."""
 
 
-# --- Lesson 8: the improved CNN -------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ImprovedSettings:
-    """The settings of lesson 8's recipe that a learner types in, in one place.
-
-    Lesson 8 reads them (``models.IMPROVED``) so that the model a learner
-    trains in the notebook is trained exactly like the benchmark's.
-
-    Attributes
-    ----------
-    learning_rate : float
-        Peak learning rate, reached at the end of the warm-up.
-    warmup_epochs : int
-        Epochs of linear warm-up from 0.
-    weight_decay : float
-        AdamW's decoupled weight decay.
-    label_smoothing : float
-        Fraction of the target spread over all classes.
-    shift : float
-        Largest random translation, as a fraction of the image's side (0.07 of
-        28 pixels: up to 2 pixels each way).
-    """
-
-    learning_rate: float = 3e-3
-    warmup_epochs: int = 1
-    weight_decay: float = 1e-4
-    label_smoothing: float = 0.1
-    shift: float = 0.07
-
-
-IMPROVED = ImprovedSettings()
-"""Lesson 8's settings (recipe ``"lesson7_improved_cnn"``)."""
-
-
-def augmentation(shift: float = IMPROVED.shift, *, flip: bool = True) -> keras.Sequential:
-    """Build lesson 8's data augmentation: a random horizontal flip, then a random shift.
-
-    Both layers are active only in training (``training=True``); at inference
-    they return their input unchanged. The shift uses nearest-neighbour
-    sampling, so pixels move by whole pixels and stay sharp, and fills the
-    uncovered border with 0 (the black background).
-
-    Parameters
-    ----------
-    shift : float, optional
-        Largest shift, as a fraction of the height and of the width; 0 for none.
-    flip : bool, optional
-        Include the horizontal flip.
-
-    Returns
-    -------
-    keras.Sequential
-        The preprocessing layers, named ``"augmentation"``.
-    """
-    import keras
-    from keras import layers
-
-    steps: list[Any] = []
-    if flip:
-        steps.append(layers.RandomFlip("horizontal", name="flip"))
-    if shift:
-        steps.append(
-            layers.RandomTranslation(
-                shift, shift, fill_mode="constant", interpolation="nearest", name="shift"
-            )
-        )
-    return keras.Sequential(steps, name="augmentation")
-
-
-def improved_cnn(
-    *,
-    augment: bool = True,
-    dropout: bool = True,
-    batch_norm: bool = True,
-    filters: tuple[int, int] = (24, 48),
-    dense: int = 128,
-    shift: float = IMPROVED.shift,
-) -> keras.Model:
-    """Build lesson 8's improved CNN (the flags switch ingredients off for experiments).
-
-    ================================================================  ============
-    layers                                                            output shape
-    ================================================================  ============
-    augmentation: RandomFlip("horizontal"), RandomTranslation(0.07)   (28, 28, 1)
-    2 x [Conv2D(24, 3, "same", no bias), BatchNormalization, ReLU]    (28, 28, 24)
-    MaxPooling2D(2), Dropout(0.1)                                     (14, 14, 24)
-    2 x [Conv2D(48, 3, "same", no bias), BatchNormalization, ReLU]    (14, 14, 48)
-    MaxPooling2D(2), Dropout(0.1)                                     (7, 7, 48)
-    Flatten                                                           (2352,)
-    Dense(128, no bias), BatchNormalization, ReLU, Dropout(0.3)       (128,)
-    Dense(10, softmax)                                                (10,)
-    ================================================================  ============
-
-    Parameters
-    ----------
-    augment : bool, optional
-        Start with :func:`augmentation` (active only in training).
-    dropout : bool, optional
-        Include the three dropout layers.
-    batch_norm : bool, optional
-        Include the five batch-normalization layers (without them, the
-        convolutions and the hidden dense layer get biases instead).
-    filters : tuple of int, optional
-        Filters of the convolutions in the first and second block.
-    dense : int, optional
-        Units of the hidden dense layer.
-    shift : float, optional
-        The augmentation's largest shift.
-
-    Returns
-    -------
-    keras.Model
-        A new, uncompiled ``keras.Sequential``; with the defaults it has 339,938
-        weights (339,394 trainable), takes ``(n, 28, 28, 1)`` floats in [0, 1]
-        and returns ``(n, 10)`` class probabilities.
-    """
-    import keras
-    from keras import layers
-
-    model = keras.Sequential(name="improved_cnn")
-    model.add(keras.Input((28, 28, 1), name="image"))
-    if augment:
-        model.add(augmentation(shift))
-    for block, width in enumerate(filters, start=1):
-        for conv in (1, 2):
-            model.add(
-                layers.Conv2D(
-                    width, 3, padding="same", use_bias=not batch_norm, name=f"conv{block}_{conv}"
-                )
-            )
-            if batch_norm:
-                model.add(layers.BatchNormalization(name=f"bn{block}_{conv}"))
-            model.add(layers.Activation("relu", name=f"relu{block}_{conv}"))
-        model.add(layers.MaxPooling2D(2, name=f"pool{block}"))
-        if dropout:
-            model.add(layers.Dropout(0.1, name=f"dropout{block}"))
-    model.add(layers.Flatten(name="flatten"))
-    model.add(layers.Dense(dense, use_bias=not batch_norm, name="dense"))
-    if batch_norm:
-        model.add(layers.BatchNormalization(name="bn_dense"))
-    model.add(layers.Activation("relu", name="relu_dense"))
-    if dropout:
-        model.add(layers.Dropout(0.3, name="dropout_dense"))
-    model.add(layers.Dense(10, activation="softmax", name="probabilities"))
-    return model
-
-
-def warmup_cosine(
-    steps_per_epoch: int,
-    epochs: int,
-    peak_lr: float = IMPROVED.learning_rate,
-    warmup_epochs: int = IMPROVED.warmup_epochs,
-) -> Any:
-    """Learning rate rising linearly from 0 to ``peak_lr``, then a cosine down to 0.
-
-    Parameters
-    ----------
-    steps_per_epoch : int
-        Training steps per epoch.
-    epochs : int
-        Epochs of the whole training, warm-up included.
-    peak_lr : float, optional
-        The rate at the end of the warm-up.
-    warmup_epochs : int, optional
-        Epochs of warm-up (fewer if training is shorter; 0 for none).
-
-    Returns
-    -------
-    keras.optimizers.schedules.CosineDecay
-        The schedule.
-    """
-    import keras
-
-    total = max(1, steps_per_epoch * epochs)
-    warmup = min(warmup_epochs * steps_per_epoch, total - 1)
-    return keras.optimizers.schedules.CosineDecay(
-        0.0 if warmup else peak_lr,
-        decay_steps=total - warmup,
-        alpha=0.0,
-        warmup_target=peak_lr if warmup else None,
-        warmup_steps=warmup,
-    )
-
-
-def adamw_warmup_cosine(steps_per_epoch: int, epochs: int) -> Any:
-    """AdamW (weight decay :data:`IMPROVED`) on :func:`warmup_cosine`'s schedule.
-
-    Parameters
-    ----------
-    steps_per_epoch, epochs : int
-        The training's length, as for :func:`warmup_cosine`.
-
-    Returns
-    -------
-    keras.optimizers.AdamW
-        A new optimizer.
-    """
-    import keras
-
-    return keras.optimizers.AdamW(
-        warmup_cosine(steps_per_epoch, epochs), weight_decay=IMPROVED.weight_decay
-    )
+# --- Lesson 8: the improved CNN (its blocks are in fmnist_utils.improved) ----------
 
 
 RECIPES["lesson7_improved_cnn"] = Recipe(
     build=improved_cnn,
-    optimizer=adamw_warmup_cosine,
+    optimizer=adam_warmup_cosine,
     batch_size=128,
-    epochs=12,
+    epochs=5,
     seed=0,
-    label_smoothing=IMPROVED.label_smoothing,
     description=(
         "improved CNN (24-48 filters, 2 conv/block, batch norm, dropout 0.1/0.3, flip + "
-        "2-pixel shift augmentation), AdamW 3e-3 with 1-epoch warm-up and cosine decay, "
-        "label smoothing 0.1, batch 128, 12 epochs"
+        "2-pixel shift augmentation), Adam 3e-3 with 1-epoch warm-up and cosine decay, "
+        "batch 128, 5 epochs"
     ),
 )
+"""Lesson 8's recipe: what the lesson trains at its end (AdamW's weight decay and
+label smoothing, :data:`IMPROVED`, are its optional further exercises)."""
 
 
 # --- Training and the shipped weights ---------------------------------------------
@@ -456,8 +276,9 @@ def train_and_evaluate(
     -------
     dict
         ``test_accuracy`` (float in 0-1), ``test_loss``, ``train_seconds`` (wall
-        time of ``fit``), ``epochs``, ``params``, ``seed``, ``train_examples``,
-        ``fast`` (bool), ``recipe`` (name), and ``model`` if asked.
+        time of ``fit``), ``train_cpu_seconds`` (its CPU time, all threads),
+        ``epochs``, ``params``, ``seed``, ``train_examples``, ``fast`` (bool),
+        ``recipe`` (name), and ``model`` if asked.
 
     Raises
     ------
@@ -468,38 +289,43 @@ def train_and_evaluate(
         raise KeyError(f"unknown recipe {name!r}; known: {', '.join(sorted(RECIPES))}")
     import keras
 
-    from fmnist_utils import fast
+    from fmnist_utils import fast, pipeline
     from fmnist_utils.data import load_fashion_mnist
 
     recipe = RECIPES[name]
     seed = recipe.seed if seed is None else seed
     (x_train, y_train), (x_test, y_test) = load_fashion_mnist()
     x_train, y_train = fast.training_data(x_train, y_train)
-    x_train, x_test = prepare(x_train), prepare(x_test)
     epochs = fast.epochs(recipe.epochs)
 
     keras.utils.set_random_seed(seed)
     model = recipe.build()
     steps_per_epoch = int(np.ceil(len(x_train) / recipe.batch_size))
     loss: Any = recipe.loss
+    classes = None
     if recipe.label_smoothing > 0:  # smoothing needs one-hot targets
         loss = keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing)
-        y_train = keras.utils.to_categorical(y_train, 10)
-        y_test = keras.utils.to_categorical(y_test, 10)
+        classes = 10
     model.compile(
         optimizer=recipe.optimizer(steps_per_epoch, epochs),
         loss=loss,
         metrics=["accuracy"],
     )
-    start = time.perf_counter()
-    model.fit(x_train, y_train, batch_size=recipe.batch_size, epochs=epochs, verbose=verbose)
+    train = pipeline.batches(
+        x_train, y_train, batch_size=recipe.batch_size, shuffle=True, seed=seed, num_classes=classes
+    )
+    start, cpu_start = time.perf_counter(), time.process_time()
+    model.fit(train, epochs=epochs, verbose=verbose, shuffle=False)  # the batches are shuffled
     train_seconds = time.perf_counter() - start
-    test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)
+    train_cpu_seconds = time.process_time() - cpu_start
+    test = pipeline.batches(x_test, y_test, batch_size=1000, num_classes=classes)
+    test_loss, test_accuracy = model.evaluate(test, verbose=0)
     result: dict[str, Any] = {
         "recipe": name,
         "test_accuracy": float(test_accuracy),
         "test_loss": float(test_loss),
         "train_seconds": round(train_seconds, 1),
+        "train_cpu_seconds": round(train_cpu_seconds, 1),
         "epochs": int(epochs),
         "params": int(model.count_params()),
         "seed": int(seed),
@@ -511,40 +337,85 @@ def train_and_evaluate(
     return result
 
 
-def load_reference() -> keras.Model:
-    """Return lesson 6's network with the shipped, trained weights.
+def _shipped(model: str) -> tuple[Path, Path]:
+    """Return the weights file and the record of a shipped network."""
+    if model not in SHIPPED:
+        raise KeyError(f"no shipped weights for {model!r}; shipped: {', '.join(sorted(SHIPPED))}")
+    return WEIGHTS_DIR / f"{model}.weights.h5", WEIGHTS_DIR / f"{model}.json"
+
+
+def load_reference(model: str = "classic_cnn") -> keras.Model:
+    """Return a reference network with its shipped, trained weights.
+
+    Parameters
+    ----------
+    model : str, optional
+        A key of :data:`SHIPPED`: ``"classic_cnn"`` (lesson 6's network, the
+        default) or ``"improved_cnn"`` (lesson 8's).
 
     Returns
     -------
     keras.Model
-        :func:`classic_cnn` with the weights of :data:`REFERENCE_WEIGHTS`, not
-        compiled (``predict`` and calling it work; compile it to ``fit`` or
-        ``evaluate``). It takes ``prepare(x)`` and returns class probabilities.
+        The network (without its training-only augmentation) with the weights of
+        ``weights/MODEL.weights.h5``, not compiled (``predict`` and calling it
+        work; compile it to ``fit`` or ``evaluate``). It takes ``prepare(x)``
+        and returns class probabilities.
 
     Raises
     ------
+    KeyError
+        If ``model`` is not shipped.
     FileNotFoundError
         If the weights file is missing (re-create it with
-        ``python -m fmnist_utils.tooling.train_reference``).
+        ``python -m fmnist_utils.tooling.train_reference --model MODEL``).
     """
-    if not REFERENCE_WEIGHTS.is_file():
+    weights, _ = _shipped(model)
+    if not weights.is_file():
         raise FileNotFoundError(
-            f"{REFERENCE_WEIGHTS} is missing; reinstall the course, or train the reference "
-            "model again with `python -m fmnist_utils.tooling.train_reference` (a few minutes)."
+            f"{weights} is missing; reinstall the course, or train the model again with "
+            f"`python -m fmnist_utils.tooling.train_reference --model {model}` (minutes)."
         )
-    model = classic_cnn()
-    model.load_weights(REFERENCE_WEIGHTS)
-    return model
+    # Augmentation acts only in training and holds no weights: the loaded network is
+    # built without it, so that it saves and exports like any inference model.
+    network = improved_cnn(augment=False) if model == "improved_cnn" else classic_cnn()
+    network.load_weights(weights)
+    return network
 
 
-def reference_info() -> dict[str, Any]:
-    """Read what training the shipped weights measured (:data:`REFERENCE_INFO`).
+def reference_info(model: str = "classic_cnn") -> dict[str, Any]:
+    """Read what training a shipped network's weights measured.
+
+    Parameters
+    ----------
+    model : str, optional
+        A key of :data:`SHIPPED`.
 
     Returns
     -------
     dict
-        ``test_accuracy``, ``seed``, ``epochs``, ``train_seconds``, versions, ...
+        ``test_accuracy``, ``seed``, ``epochs``, ``train_seconds``, load averages,
+        versions, ``date``, ``command``, ...
     """
     import json
 
-    return json.loads(REFERENCE_INFO.read_text(encoding="utf-8"))
+    _, info = _shipped(model)
+    return json.loads(info.read_text(encoding="utf-8"))
+
+
+def best_reference() -> str:
+    """Name the shipped network with the higher recorded test accuracy.
+
+    Returns
+    -------
+    str
+        A key of :data:`SHIPPED` whose record exists (a missing record counts as
+        not shipped).
+    """
+    recorded = {
+        name: reference_info(name)["test_accuracy"]
+        for name in SHIPPED
+        if _shipped(name)[1].is_file() and _shipped(name)[0].is_file()
+    }
+    if not recorded:
+        raise FileNotFoundError(f"no shipped weights in {WEIGHTS_DIR}")
+    return max(recorded, key=recorded.__getitem__)

@@ -144,3 +144,47 @@ def test_train_and_evaluate_in_fast_mode(monkeypatch: pytest.MonkeyPatch) -> Non
     # 2 epochs on 2,000 images: far from the full 92 %, but clearly learning (measured: 65 %)
     assert result["test_accuracy"] > 0.5, result
     json.dumps(result)  # the benchmark prints it as JSON
+
+
+def test_improved_weights_are_small_and_documented() -> None:
+    weights = models.WEIGHTS_DIR / "improved_cnn.weights.h5"
+    assert weights.is_file(), (
+        "run python -m fmnist_utils.tooling.train_reference --model improved_cnn"
+    )
+    assert weights.stat().st_size <= 5 * 2**20
+    info = models.reference_info("improved_cnn")
+    for key in (
+        "test_accuracy",
+        "seed",
+        "epochs",
+        "train_seconds",
+        "train_cpu_seconds",
+        "load_average_before",
+        "load_average_after",
+        "date",
+        "command",
+    ):
+        assert key in info, f"improved_cnn.json lacks {key!r}"
+    assert info["fast"] is False and info["params"] == 339_938
+    assert info["recipe"] == models.SHIPPED["improved_cnn"]
+    assert models.best_reference() == max(
+        models.SHIPPED, key=lambda name: models.reference_info(name)["test_accuracy"]
+    )
+    with pytest.raises(KeyError, match="no shipped weights"):
+        models.reference_info("no_such_model")
+
+
+@pytest.mark.slow
+def test_shipped_improved_model_scores_its_recorded_accuracy() -> None:
+    from fmnist_utils.data import load_fashion_mnist
+
+    _, (x_test, y_test) = load_fashion_mnist()
+    info = models.reference_info("improved_cnn")
+    model = models.load_reference("improved_cnn")
+    probs = model.predict(models.prepare(x_test), batch_size=1000, verbose=0)
+    measured = float(np.mean(probs.argmax(axis=1) == y_test))
+    # the record is rounded to 4 decimals: half a unit of its last digit, plus one image
+    tolerance = 0.5 * 10.0**-4 + 1.0 / len(y_test)
+    assert abs(measured - info["test_accuracy"]) <= tolerance, (
+        f"the shipped improved CNN scores {measured:.4f}, its record says {info['test_accuracy']}"
+    )

@@ -256,7 +256,7 @@ def augmentation_gallery(
             for ax in row:
                 bare(ax)
             for ax, image in zip(row, images, strict=False):
-                ax.imshow(image, cmap="gray", vmin=0, vmax=1)
+                ax.imshow(image, cmap="gray_r", vmin=0, vmax=1)
             label, colour = name, "black"
             if sensible is not None and name in sensible:
                 ok = sensible[name]
@@ -289,7 +289,7 @@ def preprocessing_steps(steps: Mapping[str, np.ndarray], *, size: float = 2.2) -
             if image.ndim == 3 and image.shape[-1] in (3, 4):
                 ax.imshow(image)
             else:
-                ax.imshow(image.squeeze(), cmap="gray")
+                ax.imshow(image.squeeze(), cmap="gray_r")
             ax.set_title(name)
             ax.set_xlabel(" x ".join(str(n) for n in image.shape), size="small")
             bare(ax)
@@ -321,7 +321,7 @@ def distribution_shift(
     with course_figure((size * len(examples), size * 1.35)) as fig:
         axes = fig.subplots(1, len(examples), squeeze=False)[0]
         for ax, (name, image) in zip(axes, examples.items(), strict=True):
-            ax.imshow(np.asarray(image).reshape(28, 28), cmap="gray", vmin=0, vmax=1)
+            ax.imshow(np.asarray(image).reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
             acc = accuracies.get(name)
             colour = "black" if acc is None else ("tab:green" if acc >= 0.8 else "tab:red")
             suffix = "" if acc is None else f"\n{100 * acc:.1f}%"
