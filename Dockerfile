@@ -34,8 +34,9 @@ WORKDIR /tmp/build
 # The `hub` extra (JupyterHub's single-user server) lets Zero to JupyterHub run
 # this image for every learner (hub/k8s/values.yaml).
 COPY pyproject.toml ./
-RUN mkdir -p fmnist_utils/kernel_config \
+RUN mkdir -p fmnist_utils/kernel_config fmnist_utils/jupyter_config \
  && touch README.md fmnist_utils/__init__.py fmnist_utils/kernel_config/ipython_kernel_config.py \
+ && echo '{}' > fmnist_utils/jupyter_config/fmnist_course.json \
  && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check ".[hub]" \
  && rm -rf /tmp/build/*
 

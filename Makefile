@@ -37,7 +37,13 @@ KERNEL_CONFIG := $(VENV)/etc/ipython/ipython_kernel_config.py
 $(KERNEL_CONFIG): fmnist_utils/kernel_config/ipython_kernel_config.py | $(STAMP)
 	install -D -m 0644 $< $@
 
-venv: $(STAMP) $(KERNEL_CONFIG) ## create .venv and install the course (only again when pyproject.toml changes)
+# The server extension that sends a Content-Security-Policy with the formgrader's pages
+# (fmnist_utils/grading/csp.py), installed the same way.
+SERVER_CONFIG := $(VENV)/etc/jupyter/jupyter_server_config.d/fmnist_course.json
+$(SERVER_CONFIG): fmnist_utils/jupyter_config/fmnist_course.json | $(STAMP)
+	install -D -m 0644 $< $@
+
+venv: $(STAMP) $(KERNEL_CONFIG) $(SERVER_CONFIG) ## create .venv and install the course (only again when pyproject.toml changes)
 
 data: venv ## make sure the Fashion-MNIST data is present and verified
 	$(BIN)/python -m fmnist_utils.tooling data

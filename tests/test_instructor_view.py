@@ -14,6 +14,7 @@ import html
 import io
 import json
 import re
+import shutil
 import textwrap
 import zipfile
 from dataclasses import dataclass
@@ -469,6 +470,111 @@ def _poll(check, timeout_s: float = 60.0):
         time.sleep(0.5)
 
 
+SERVER_CONFIG = ROOT / "fmnist_utils" / "jupyter_config" / "fmnist_course.json"
+# code a learner could hide in a notebook, each with a side effect the test can see
+OWNED_MARKDOWN = (
+    "<script>window.owned = 'script'; fetch('/owned/script')</script>\n\n"
+    "<img src=x onerror=\"window.owned = 'handler'; fetch('/owned/handler')\">\n\n"
+    '<script src="owned.js"></script>\n\n'
+    '<a id="owned-link" href="javascript:window.owned = \'link\'">a link</a>\n'
+)
+OWNED_HTML = "<script>window.owned = 'output'</script><img src=y onerror=\"window.owned = 'img'\">"
+OWNED_JS = "window.owned = 'javascript'; fetch('/owned/javascript');"
+OWNED_FILE = "window.owned = 'file'; fetch('/owned/file');"  # a file beside the notebook
+_RECORD_VIOLATIONS = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation', e => window.__csp.push(
+  e.effectiveDirective + ' ' + (e.blockedURI || '') + ' ' + (e.sample || '')));
+"""
+
+
+def _watch_policy(page) -> tuple[dict[str, str], list[str], list[str]]:
+    """Record each formgrader page's policy, the browser's CSP messages, and every request."""
+    policies: dict[str, str] = {}
+    blocked: list[str] = []
+    sent: list[str] = []
+
+    def on_response(response) -> None:
+        path = response.url.split("?")[0].split("/", 3)[-1]
+        if response.request.resource_type == "document" and path.startswith("formgrader"):
+            policies[path] = response.headers.get("content-security-policy", "")
+
+    page.on("response", on_response)
+    page.on("request", lambda request: sent.append(request.url))
+    page.on(
+        "console",
+        lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    page.add_init_script(_RECORD_VIOLATIONS)
+    return policies, blocked, sent
+
+
+def _strict(policy: str) -> bool:
+    """Whether a policy runs only scripts with its nonce (or nbgrader's handlers, by hash)."""
+    rules = {r.split()[0]: r.split()[1:] for r in policy.split(";") if r.strip()}
+    scripts = rules.get("script-src", [])
+    return (
+        sum(s.startswith("'nonce-") for s in scripts) == 1
+        and all(s.startswith(("'nonce-", "'sha256-")) or s == "'unsafe-hashes'" for s in scripts)
+        and rules.get("object-src") == ["'none'"]
+        and rules.get("base-uri") == ["'none'"]
+        and rules.get("frame-ancestors") == ["'self'"]
+    )
+
+
+def _tamper_and_visit(page, lab, graded: GradedClass, policies, blocked, sent) -> None:
+    """Put code straight into a graded notebook; check it runs only without the policy."""
+    from urllib.parse import quote
+
+    from nbgrader.api import Gradebook
+
+    with Gradebook(graded.db) as gb:
+        tampered_id = gb.find_submission_notebook(V, V, "perfect").id
+    folder = graded.root / "instructor" / "autograded" / "perfect" / V
+    (folder / "owned.js").write_text(OWNED_FILE)
+    notebook = json.loads((folder / f"{V}.ipynb").read_text())
+    cell = new_code_cell("print('hello')", execution_count=1)
+    cell.outputs = [
+        new_output("display_data", data={"text/html": OWNED_HTML}),
+        new_output("display_data", data={"application/javascript": OWNED_JS}),
+    ]
+    notebook["cells"][:0] = [
+        {"cell_type": "markdown", "id": "owned", "metadata": {}, "source": OWNED_MARKDOWN},
+        dict(cell, id="owned-output"),
+    ]
+    (folder / f"{V}.ipynb").write_text(json.dumps(notebook))
+    url = lab.url(f"formgrader/submissions/{tampered_id}/")
+
+    def visit(tab) -> str | None:
+        tab.goto(url)
+        tab.locator("input.score#double_tests").wait_for()
+        tab.locator("#owned-link").click()
+        tab.wait_for_timeout(1000)
+        return tab.evaluate("window.owned")
+
+    before = len(blocked)
+    assert visit(page) is None, "code from a graded notebook ran in the formgrader"
+    assert not [u for u in sent if "/owned/" in u], "code from a graded notebook fetched a URL"
+    placeholder = page.locator("input.score#double_tests").get_attribute
+    assert _poll(lambda: placeholder("placeholder") == "1", 30), "nbgrader's scores not shown"
+    violations = page.evaluate("window.__csp")
+    # three inline scripts (markdown, HTML output, JavaScript output), two handlers
+    assert sum(v.startswith("script-src-elem inline") for v in violations) >= 3, violations
+    assert sum(v.startswith("script-src-attr inline") for v in violations) >= 2, violations
+    assert any("owned.js" in v for v in violations), violations
+    assert len(blocked) > before, "the browser says nothing of what it blocked"
+    # the same page without the policy (Chromium told to ignore it): the code is live
+    control = page.context.browser.new_page(bypass_csp=True)
+    assert visit(control) is not None, "the payload never runs: the test proves nothing"
+    control.close()
+    # a name from the URL, printed by nbgrader inside one of its own scripts, stays text
+    name = quote("x\";window.owned='url';\"", safe="")
+    page.goto(lab.url(f"formgrader/gradebook/{name}/{V}"))
+    page.wait_for_timeout(1000)
+    assert page.evaluate("window.owned") is None, "a name in the URL ran as code"
+    assert policies and all(_strict(p) for p in policies.values()), policies
+
+
 @pytest.mark.slow
 @pytest.mark.browser
 def test_the_formgrader_lists_shows_and_overrides(
@@ -485,6 +591,11 @@ def test_the_formgrader_lists_shows_and_overrides(
         def _env(self) -> dict[str, str]:
             env = super()._env()
             env["FMNIST_GRADEBOOK_URL"] = graded_class.db  # the graded class's gradebook
+            # the course's server settings, as `make venv` installs them: the formgrader's
+            # Content-Security-Policy (fmnist_utils.grading.csp)
+            server_d = self.state / "config" / "jupyter_server_config.d"
+            server_d.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(SERVER_CONFIG, server_d / SERVER_CONFIG.name)
             return env
 
     shots = ARTIFACTS / "formgrader"
@@ -496,6 +607,7 @@ def test_the_formgrader_lists_shows_and_overrides(
         browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport=VIEWPORT)
         page.set_default_timeout(UI_S * 1000)
+        policies, blocked, sent = _watch_policy(page)
         # the assignment list: the lesson, released, no banner about a missing exchange
         page.goto(lab.url("formgrader/manage_assignments"))
         row = page.locator("tr", has_text=V).first
@@ -520,6 +632,15 @@ def test_the_formgrader_lists_shows_and_overrides(
         score = page.locator("input.score#double_tests")
         score.wait_for()
         assert "Check that double doubles" in page.content()
+        # nbgrader's own scripts run under the policy: they put the autograded score in
+        # the input's placeholder (the input itself holds only a manual score)
+        assert _poll(lambda: score.get_attribute("placeholder") == "0", UI_S), "no scores shown"
+        page.goto(lab.url(f"formgrader/gradebook/{V}/{V}"))
+        page.locator("#main-table tr", has_text="Submission #").first.wait_for()
+        assert re.search(r"3(\.0)?\s*/\s*3(\.0)?", page.locator("#main-table").inner_text())
+        assert blocked == [], f"the policy blocked nbgrader's own code: {blocked}"
+        page.goto(lab.url(f"formgrader/submissions/{notebook_id}/"))
+        score.wait_for()
         # override a score and add a comment, as INSTRUCTORS.md shows
         score.fill("1")
         score.press("Tab")
@@ -537,6 +658,11 @@ def test_the_formgrader_lists_shows_and_overrides(
             return got if got[0] is not None and got[1] else None
 
         result = _poll(saved)
+        page.screenshot(path=str(shots / "5-saved.png"), full_page=True)
+        # every formgrader page came with the policy: scripts only by this page's nonce
+        assert policies and all(_strict(p) for p in policies.values()), policies
+        # code that got past the sanitiser into a graded notebook does not run
+        _tamper_and_visit(page, lab, graded_class, policies, blocked, sent)
         # a feedback page runs no script, even one a sanitiser had missed
         feedback = graded_class.root / "instructor" / "feedback" / "visible1" / V / f"{V}.html"
         if not feedback.is_file():

@@ -18,6 +18,8 @@ Importing this package runs nothing; the modules load nbgrader when imported:
   :mod:`~fmnist_utils.grading.handout` (a feedback zip per learner) and
   :mod:`~fmnist_utils.grading.formgrader` (the formgrader without an exchange);
   :mod:`~fmnist_utils.grading.cells` is what they share about graded cells.
+- :mod:`fmnist_utils.grading.csp` -- a Jupyter server extension: the formgrader's
+  Content-Security-Policy (nonces for nbgrader's own scripts only).
 
 ``nbgrader_config.py`` wires them up; INSTRUCTORS.md explains the workflow.
 """
