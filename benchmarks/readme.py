@@ -23,7 +23,7 @@ TARGETS = {
     "lesson8_improved_cnn": "≥ 93.0 % in ≤ 10 min",
     "fast": "≤ 60 s",
     "peak": "≤ 1.5 GiB",
-    "grading": "≤ 120 s",
+    "grading": "≤ 90 s",
 }
 MODEL_NAMES = {
     "lesson6_cnn": "lesson 6's CNN",

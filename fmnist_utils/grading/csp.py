@@ -195,11 +195,20 @@ class FormgraderPolicy(OutputTransform):
     def transform_first_chunk(
         self, status_code: int, headers: HTTPHeaders, chunk: bytes, finishing: bool
     ) -> tuple[int, HTTPHeaders, bytes]:
-        """Set the policy; give nbgrader's own scripts this response's nonce."""
+        """Set the policy; give nbgrader's own scripts this response's nonce.
+
+        The page is never cached: tornado's ETag is computed before this transform,
+        on the page with the marker, so it is the same at every visit, and a browser
+        shown "304 Not Modified" would reuse the old page (old nonce) under this
+        response's policy (new nonce), blocking all of nbgrader's scripts.
+        """
         if self._applies:
             headers["Content-Security-Policy"] = formgrader_policy(
                 self._nonce, self.handlers, self.report_uri
             )
+            headers["Cache-Control"] = "no-store"
+            if "Etag" in headers:
+                del headers["Etag"]
             chunk = self._mark(chunk)
         return status_code, headers, chunk
 
