@@ -151,6 +151,24 @@ def _reference_line() -> list[str]:
         f"The shipped weights of lesson 6's CNN score {_pct(info['test_accuracy'])} on the "
         f"10,000 test images (`{REFERENCE_INFO.relative_to(ROOT).as_posix()}`, written by "
         "`python -m fmnist_utils.tooling.train_reference`; a test checks they still do)."
+    ] + _improved_line()
+
+
+def _improved_line() -> list[str]:
+    from fmnist_utils.models import WEIGHTS_DIR, reference_info
+
+    path = WEIGHTS_DIR / "improved_cnn.json"
+    if not path.is_file():
+        return []
+    info = reference_info("improved_cnn")
+    load = max(info["load_average_before"][0], info["load_average_after"][0])
+    return [
+        "",
+        f"Lesson 8's improved CNN ships too: {_pct(info['test_accuracy'])} on the test images "
+        f"after {info['epochs']} epochs, {_seconds(info['train_seconds'])} of training "
+        f"({_seconds(info['train_cpu_seconds'])} of CPU; load up to {load:.1f} during the run, "
+        f"so the time is an upper bound; `{path.relative_to(ROOT).as_posix()}`, written by "
+        f"`{info['command']}`).",
     ]
 
 
