@@ -4,7 +4,7 @@
 - :func:`augmentation` -- a random horizontal flip and a small random shift.
 - :func:`improved_cnn` -- the network (flags switch ingredients off for experiments).
 - :func:`warmup_cosine` -- linear warm-up, then cosine decay; :func:`adam_warmup_cosine`
-  (the lesson's optimizer) and :func:`adamw_warmup_cosine` (its further exercise).
+  (the lesson's optimizer).
 
 :mod:`fmnist_utils.models` re-exports all of them and holds the recipe that trains
 the network (``RECIPES["lesson7_improved_cnn"]``). Keras is imported inside the
@@ -23,7 +23,6 @@ __all__ = [
     "IMPROVED",
     "ImprovedSettings",
     "adam_warmup_cosine",
-    "adamw_warmup_cosine",
     "augmentation",
     "improved_cnn",
     "warmup_cosine",
@@ -234,23 +233,3 @@ def adam_warmup_cosine(steps_per_epoch: int, epochs: int) -> Any:
     import keras
 
     return keras.optimizers.Adam(warmup_cosine(steps_per_epoch, epochs))
-
-
-def adamw_warmup_cosine(steps_per_epoch: int, epochs: int) -> Any:
-    """AdamW (weight decay :data:`IMPROVED`) on :func:`warmup_cosine`'s schedule.
-
-    Parameters
-    ----------
-    steps_per_epoch, epochs : int
-        The training's length, as for :func:`warmup_cosine`.
-
-    Returns
-    -------
-    keras.optimizers.AdamW
-        A new optimizer.
-    """
-    import keras
-
-    return keras.optimizers.AdamW(
-        warmup_cosine(steps_per_epoch, epochs), weight_decay=IMPROVED.weight_decay
-    )
