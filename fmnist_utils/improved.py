@@ -106,6 +106,7 @@ def improved_cnn(
     dense: int = 128,
     shift: float = IMPROVED.shift,
     bn_momentum: float = 0.99,
+    convs_per_block: int = 2,
 ) -> keras.Model:
     """Build lesson 8's improved CNN (the flags switch ingredients off for experiments).
 
@@ -141,6 +142,9 @@ def improved_cnn(
         The batch normalizations' ``momentum``: each training step moves their
         running averages ``1 - bn_momentum`` of the way to the batch's statistics
         (Keras' 0.99 needs a few hundred steps to settle; short runs use less).
+    convs_per_block : int, optional
+        Convolutions before each pooling (1 makes a network about as cheap as
+        lesson 6's, for short experiments).
 
     Returns
     -------
@@ -157,7 +161,7 @@ def improved_cnn(
     if augment:
         model.add(augmentation(shift))
     for block, width in enumerate(filters, start=1):
-        for conv in (1, 2):
+        for conv in range(1, convs_per_block + 1):
             model.add(
                 layers.Conv2D(
                     width, 3, padding="same", use_bias=not batch_norm, name=f"conv{block}_{conv}"

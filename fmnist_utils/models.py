@@ -316,7 +316,7 @@ def train_and_evaluate(
     model.fit(train, epochs=epochs, verbose=verbose, shuffle=False)  # the batches are shuffled
     train_seconds = time.perf_counter() - start
     train_cpu_seconds = time.process_time() - cpu_start
-    test = pipeline.batches(x_test, y_test, batch_size=1000, num_classes=classes)
+    test = pipeline.batches(x_test, y_test, batch_size=250, num_classes=classes)
     test_loss, test_accuracy = model.evaluate(test, verbose=0)
     result: dict[str, Any] = {
         "recipe": name,

@@ -123,3 +123,38 @@ def test_bn_momentum_reaches_every_batch_normalization() -> None:
     model = models.improved_cnn(bn_momentum=0.5)
     norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     assert len(norms) == 5 and all(n.momentum == pytest.approx(0.5) for n in norms)
+
+
+def test_one_conv_per_block_for_the_lessons_small_experiment() -> None:
+    model = models.improved_cnn(convs_per_block=1, filters=(32, 64), augment=False)
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [c.filters for c in convs] == [32, 64]
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(norms) == 3  # one per convolution, one after the hidden Dense layer
+    assert tuple(model.compute_output_shape((None, 28, 28, 1))) == (None, 10)
+
+
+@pytest.mark.slow
+def test_lesson8_trains_with_the_learners_functions_when_asked(monkeypatch, tmp_path) -> None:
+    """The shipped weights load by default; `train_yourself = True` must train too."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from .conftest import LESSONS
+
+    lesson = next(lesson for lesson in LESSONS if lesson.lesson_id.startswith("08_"))
+    nb = nbformat.read(lesson.source_py.with_suffix(".ipynb"), as_version=4)
+    switch = [cell for cell in nb.cells if cell.source.startswith("train_yourself = False")]
+    assert len(switch) == 1, "lesson 8 should have one `train_yourself = False` cell"
+    switch[0].source = switch[0].source.replace("train_yourself = False", "train_yourself = True")
+    monkeypatch.setenv("FMNIST_FAST", "1")
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    printed = "".join(
+        output.get("text", "")
+        for cell in nb.cells
+        if cell.cell_type == "code" and "improved.fit(" in cell.source
+        for output in cell.outputs
+    )
+    assert "2 epochs on 500 images" in printed, printed

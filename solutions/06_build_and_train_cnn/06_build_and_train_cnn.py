@@ -689,7 +689,7 @@ best_epoch, round(min(history.history["val_loss"]), 4)
 # record says what they scored:
 
 # %%
-test_loss, test_accuracy = model.evaluate(x_test_in, y_test, batch_size=1000, verbose=0)
+test_loss, test_accuracy = model.evaluate(x_test_in, y_test, batch_size=250, verbose=0)
 f"test accuracy {test_accuracy:.2%}, test loss {test_loss:.3f}"
 
 # %%
@@ -719,8 +719,8 @@ reloaded = keras.models.load_model(model_path)
 model_path.name, f"{model_path.stat().st_size / 2**20:.1f} MiB", reloaded is model
 
 # %%
-before = model.predict(x_test_in, batch_size=1000, verbose=0)
-after = reloaded.predict(x_test_in, batch_size=1000, verbose=0)
+before = model.predict(x_test_in, batch_size=250, verbose=0)
+after = reloaded.predict(x_test_in, batch_size=250, verbose=0)
 (
     bool(np.array_equal(before.argmax(axis=1), after.argmax(axis=1))),
     float(np.abs(before - after).max()),
@@ -733,7 +733,7 @@ after = reloaded.predict(x_test_in, batch_size=1000, verbose=0)
 
 # %%
 best = keras.models.load_model(checkpoint_path)
-best_probabilities = best.predict(x_test_in, batch_size=1000, verbose=0)
+best_probabilities = best.predict(x_test_in, batch_size=250, verbose=0)
 float(np.mean(best_probabilities.argmax(axis=1) == y_test))
 
 # %% [markdown]

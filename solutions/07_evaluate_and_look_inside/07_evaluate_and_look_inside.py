@@ -68,7 +68,7 @@ model.summary()
 
 # %%
 x_test_in = models.prepare(x_test)
-probs = model.predict(x_test_in, batch_size=1000, verbose=0)
+probs = model.predict(x_test_in, batch_size=250, verbose=0)
 probs.shape, probs[0].round(3)
 
 # %% [markdown]

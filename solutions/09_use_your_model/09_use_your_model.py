@@ -81,7 +81,7 @@ model.summary()
 # %%
 (x_train, y_train), (x_test, y_test) = load_fashion_mnist()
 x_test01 = x_test.astype(np.float32) / 255.0
-probs_test = model.predict(models.prepare(x_test), batch_size=1000, verbose=0)
+probs_test = model.predict(models.prepare(x_test), batch_size=250, verbose=0)
 test_accuracy = float(np.mean(probs_test.argmax(axis=1) == y_test))
 probs_test.shape, round(test_accuracy, 4)
 
@@ -720,7 +720,7 @@ conditions = {
 }
 shift_accuracy = {}
 for name, images in conditions.items():
-    p = model.predict(photo.to_model_input(images), batch_size=1000, verbose=0)
+    p = model.predict(photo.to_model_input(images), batch_size=250, verbose=0)
     shift_accuracy[name] = float(np.mean(p.argmax(axis=1) == y_eval))
 plots.distribution_shift({name: images[1] for name, images in conditions.items()}, shift_accuracy)
 
