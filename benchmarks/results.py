@@ -86,6 +86,33 @@ def background_load(before: float, after: float, own_cores: float) -> float:
     return round(max(0.0, before, after - own_cores), 2)
 
 
+def settle(cores: int, *, most_s: float = 150.0, poll_s: float = 5.0) -> float:
+    """Wait until the 1-minute load average falls to half the gate's limit, or ``most_s``.
+
+    The load average decays slowly (about a minute's time constant), so a measurement
+    taken right after another would count the previous one's threads as background.
+
+    Parameters
+    ----------
+    cores : int
+        The machine's cores (the limit is :func:`load_limit` of them).
+    most_s : float, optional
+        Longest wait, in seconds: a machine busy with other work is measured anyway
+        (and its record marked loaded).
+    poll_s : float, optional
+        Seconds between looks.
+
+    Returns
+    -------
+    float
+        Seconds waited.
+    """
+    target, start = load_limit(cores) / 2, time.perf_counter()
+    while os.getloadavg()[0] > target and time.perf_counter() - start < most_s:
+        time.sleep(poll_s)
+    return round(time.perf_counter() - start, 1)
+
+
 def measure_record(
     section: str,
     key: str,
@@ -101,6 +128,7 @@ def measure_record(
     processes that are not our children, e.g. in a container) is moved into the load.
     """
     cores = int(machine.get("cores") or os.cpu_count() or 1)
+    waited = settle(cores)
     load_before = [round(v, 2) for v in os.getloadavg()]
     cpu_before, start = _own_cpu_seconds(), time.perf_counter()
     result = run()
@@ -123,6 +151,7 @@ def measure_record(
             "own_cpu_s": round(cpu, 1),
             "own_cores": round(own_cores, 2),
             "background": background,
+            "settled_s": waited,
             "limit": load_limit(cores),
             "loaded": background > load_limit(cores),
         },

@@ -58,6 +58,7 @@ def test_a_record_carries_its_load_and_says_when_it_is_loaded(
     monkeypatch: pytest.MonkeyPatch, load: float, loaded: bool
 ) -> None:
     monkeypatch.setattr(results.os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(results, "settle", lambda cores: 0.0)
     record = results.measure_record(
         "data", "data", lambda: {"median_s": 0.3, "extra_cpu_seconds": 0.0},
         machine=MACHINE | {"load_average": [9, 9, 9], "date": "x"}, command="c", commit="abc",
@@ -66,6 +67,20 @@ def test_a_record_carries_its_load_and_says_when_it_is_loaded(
     assert record["load"]["loaded"] is loaded
     assert record["result"] == {"median_s": 0.3}, "extra CPU goes to the load, not the figures"
     assert "load_average" not in record["machine"], "the load is the record's own, before/after"
+
+
+def test_settle_waits_for_the_load_to_fall_and_gives_up_in_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = {"t": 0.0}
+    monkeypatch.setattr(results.time, "perf_counter", lambda: clock["t"])
+    monkeypatch.setattr(results.time, "sleep", lambda s: clock.update(t=clock["t"] + s))
+    # a decaying load: 2.0, 1.6, 1.2, 0.8, 0.4 ... reaches 0.75 (half of 1.5) after 4 looks
+    monkeypatch.setattr(results.os, "getloadavg", lambda: (max(0.0, 2.0 - 0.08 * clock["t"]),) * 3)
+    assert results.settle(2) == 20.0
+    monkeypatch.setattr(results.os, "getloadavg", lambda: (4.0, 4.0, 4.0))
+    clock["t"] = 0.0
+    assert results.settle(2, most_s=30.0) == 30.0, "a busy machine is measured anyway"
 
 
 def test_merging_a_section_keeps_the_others(tmp_path: Path) -> None:

@@ -17,10 +17,13 @@ Memory, processes and disk are limited by the wrapper
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import threading
 import time
 from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from nbformat.v4 import new_output
@@ -29,26 +32,29 @@ from fmnist_utils.grading.outputs import is_noise
 
 __all__ = ["Deadline", "OutputUsage", "relay_output", "wrapper_environment"]
 
-# what the wrapper reads (see sandbox_kernel.py's ENV_KEEP and main())
-_WRAPPER_VARS = (
-    "PATH",
-    "LANG",
-    "TZ",
-    "TERM",
-    "PYTHONHASHSEED",
-    "MPLBACKEND",
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "TF_NUM_INTEROP_THREADS",
-    "TF_NUM_INTRAOP_THREADS",
-    "NBGRADER_EXECUTION",
-    "FMNIST_DATA_DIR",
-    "FMNIST_UNSANDBOXED_GRADING",
-    "HOME",
-    "TMPDIR",
-)
-_WRAPPER_PREFIXES = ("LC_", "FMNIST_SANDBOX_")
+_WRAPPER = Path(__file__).parent / "kernels" / "fmnist-grader" / "sandbox_kernel.py"
+# what the wrapper reads for itself, besides what it passes into the sandbox (its ENV_KEEP)
+_WRAPPER_OWN = ("PATH", "HOME", "TMPDIR")
+
+
+@cache
+def _wrapper_variables() -> tuple[frozenset[str], tuple[str, ...]]:
+    """Read the wrapper's allow-list (``ENV_KEEP``) from the script itself: one source.
+
+    Returns
+    -------
+    tuple
+        The exact names, and the prefixes (``FMNIST_SANDBOX_*`` always included).
+    """
+    spec = importlib.util.spec_from_file_location("fmnist_sandbox_kernel", _WRAPPER)
+    if spec is None or spec.loader is None:  # pragma: no cover - the file ships with us
+        raise ImportError(f"cannot read the sandbox wrapper {_WRAPPER}")
+    wrapper = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(wrapper)  # constants and functions only: main() is not run
+    keep: tuple[str, ...] = wrapper.ENV_KEEP
+    names = {k for k in keep if not k.endswith("*")} | {*_WRAPPER_OWN, wrapper.OPT_OUT_VAR}
+    prefixes = tuple(k[:-1] for k in keep if k.endswith("*")) + ("FMNIST_SANDBOX_",)
+    return frozenset(names), prefixes
 
 
 def wrapper_environment(environ: Mapping[str, str]) -> dict[str, str]:
@@ -64,9 +70,8 @@ def wrapper_environment(environ: Mapping[str, str]) -> dict[str, str]:
     dict
         A new dict: never ``FMNIST_GRADEBOOK_URL`` or anything else the grader holds.
     """
-    return {
-        k: v for k, v in environ.items() if k in _WRAPPER_VARS or k.startswith(_WRAPPER_PREFIXES)
-    }
+    names, prefixes = _wrapper_variables()
+    return {k: v for k, v in environ.items() if k in names or k.startswith(prefixes)}
 
 
 class Deadline:

@@ -106,15 +106,28 @@ no_dropout = keras.Sequential(
     ],
     name="classic_cnn_without_dropout",
 )
-no_dropout.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-history_overfit = no_dropout.fit(
-    x_small,
-    y_small,
-    validation_data=(x_val, y_val),
-    epochs=fast.epochs(20),
-    batch_size=64,
-    verbose=0,
-)
+
+# %% [markdown]
+# Both networks of this section train the same way, so the training is written
+# once, as a function: the same images, epochs and batch size for each.
+
+
+# %%
+def train_small(model: keras.Model) -> keras.callbacks.History:
+    """Train on the small set for 20 epochs, measuring validation after each one."""
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model.fit(
+        x_small,
+        y_small,
+        validation_data=(x_val, y_val),
+        epochs=fast.epochs(20),
+        batch_size=64,
+        verbose=0,
+    )
+
+
+# %%
+history_overfit = train_small(no_dropout)
 plots.overfitting_curves(history_overfit, title="lesson 6's CNN without dropout, 3,000 images")
 
 # %% [markdown]
@@ -269,15 +282,7 @@ with_dropout = keras.Sequential(
     ],
     name="classic_cnn_with_dropout",
 )
-with_dropout.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-history_dropout = with_dropout.fit(
-    x_small,
-    y_small,
-    validation_data=(x_val, y_val),
-    epochs=fast.epochs(20),
-    batch_size=64,
-    verbose=0,
-)
+history_dropout = train_small(with_dropout)
 plots.compare_curves({"no dropout": history_overfit, "dropout": history_dropout})
 
 # %%
