@@ -268,6 +268,12 @@ def _grading_lines(data: dict[str, Any], mark: _Marks) -> list[str]:
         f"{_seconds(r['class_parallel_s'])} with {r['workers']} workers "
         f"(`python -m fmnist_utils.grading.parallel`), {r['speedup']:.2f}× faster.",
     ]
+    if "class_one_worker_s" in r:
+        lines[-1] += (
+            f" The parallel grader with 1 worker took {_seconds(r['class_one_worker_s'])}: "
+            f"{r['workers']} workers are {r['speedup_vs_one_worker']:.2f}× faster than 1 "
+            "(target ≥ 1.8×)."
+        )
     return lines
 
 

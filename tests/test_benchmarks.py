@@ -126,6 +126,22 @@ def test_the_readme_shows_the_figures_the_mean_and_spread_and_the_peers() -> Non
     assert readme.NOT_MEASURED in text, "sections not in the file are said to be missing"
 
 
+def test_the_readme_shows_the_grading_class_against_one_worker() -> None:
+    data = _data()
+    data["records"]["grading"] = _record("grading", "grading", {
+        "per_lesson_s": {"01_pixels_and_labels": 12.0, "02_how_a_network_learns": 14.5},
+        "all_lessons_s": 26.5, "class_lesson": "01_pixels_and_labels", "class_students": 10,
+        "workers": 2, "class_sequential_s": 150.0, "class_parallel_s": 80.0, "speedup": 1.88,
+        "class_one_worker_s": 148.0, "speedup_vs_one_worker": 1.85,
+    })  # fmt: skip
+    text = readme.render(data)
+    assert "| 2 | 14.5 s |" in text or "| 2 | 14 s |" in text
+    line = next(line for line in text.splitlines() if line.startswith("A class of 10"))
+    assert "1.88× faster" in line and "2 workers are 1.85× faster than 1" in line
+    del data["records"]["grading"]["result"]["class_one_worker_s"]
+    assert "faster than 1" not in readme.render(data), "no one-worker sentence without it"
+
+
 def test_the_readme_refuses_loaded_figures_unless_asked_to_mark_them() -> None:
     with pytest.raises(readme.LoadedError, match=r"models.lesson6_cnn \(load 2.7\)"):
         readme.render(_data(background=2.7))
