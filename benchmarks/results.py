@@ -42,13 +42,22 @@ def load_limit(cores: int) -> float:
 
 
 def git_commit(root: Path = ROOT) -> str:
-    """The checked-out commit, with ``+dirty`` when tracked files differ from it."""
+    """The checked-out commit, with ``+dirty`` when tracked files (but the results file) differ."""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            # the results file itself changes as a run goes: not a change to what is measured
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                ":(exclude)benchmarks/results.json",
+            ],  # fmt: skip
             cwd=root,
             capture_output=True,
             text=True,

@@ -810,12 +810,12 @@ x_exp, y_exp = fast.training_data(
 )
 x_exp = models.prepare(x_exp)
 exp_epochs = fast.epochs(4)
-small = {"convs_per_block": 1, "filters": (32, 64), "bn_momentum": 0.5}
+one_conv = {"convs_per_block": 1, "filters": (32, 64), "bn_momentum": 0.5}
 variants = {
     "lesson 6 CNN": lambda: models.classic_cnn(),
-    "+ batch norm": lambda: models.improved_cnn(dropout=False, augment=False, **small),
-    "+ dropout": lambda: models.improved_cnn(augment=False, **small),
-    "+ augmentation": lambda: models.improved_cnn(**small),
+    "+ batch norm": lambda: models.improved_cnn(dropout=False, augment=False, **one_conv),
+    "+ dropout": lambda: models.improved_cnn(augment=False, **one_conv),
+    "+ augmentation": lambda: models.improved_cnn(**one_conv),
 }
 rows = []
 for name, build in variants.items():
