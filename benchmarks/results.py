@@ -57,7 +57,7 @@ def git_commit(root: Path = ROOT) -> str:
                 "--",
                 ".",
                 ":(exclude)benchmarks/results.json",
-            ],  # fmt: skip
+            ],
             cwd=root,
             capture_output=True,
             text=True,
