@@ -251,10 +251,22 @@ def _grading_lines(data: dict[str, Any], mark: _Marks) -> list[str]:
     r = record["result"]
     if "error" in r:
         return ["Grading: failed (see benchmarks/results.json)."]
+    if "all_lessons_parallel_s" in r:
+        first = (
+            f"Autograding one student's submission of every lesson{mark(record)}, with "
+            f"`python -m benchmarks.grading_speed`: **{_seconds(r['all_lessons_parallel_s'])}** "
+            f"with the parallel grader's {r['workers']} workers (`python -m "
+            f"fmnist_utils.grading.parallel` with every lesson; target {TARGETS['grading']}), "
+            f"{_seconds(r['all_lessons_s'])} with one `nbgrader autograde` after another:"
+        )
+    else:
+        first = (
+            f"Autograding one student's submission of every lesson{mark(record)}, with "
+            f"`python -m benchmarks.grading_speed`: **{_seconds(r['all_lessons_s'])}** in all "
+            f"(target {TARGETS['grading']})."
+        )
     lines = [
-        f"Autograding one student's submission of every lesson{mark(record)}, with "
-        f"`python -m benchmarks.grading_speed`: **{_seconds(r['all_lessons_s'])}** in all "
-        f"(target {TARGETS['grading']}).",
+        first,
         "",
         "| lesson | autograde time |",
         "|---|---|",
@@ -274,6 +286,26 @@ def _grading_lines(data: dict[str, Any], mark: _Marks) -> list[str]:
             f"{r['workers']} workers are {r['speedup_vs_one_worker']:.2f}× faster than 1 "
             "(target ≥ 1.8×)."
         )
+    return lines
+
+
+def _recipes_lines(data: dict[str, Any], mark: _Marks) -> list[str]:
+    """Every candidate of lesson 8's recipe search, with what it gave."""
+    records = section_records(data, "recipes")
+    if not records:
+        return []
+    lines = [
+        "The search for lesson 8's recipe (`python -m benchmarks.run --only recipes`; the "
+        "candidates are in `benchmarks/recipe_search.py`; target "
+        f"{TARGETS['lesson8_improved_cnn']}):",
+        "",
+        "| candidate | what changes | measured |",
+        "|---|---|---|",
+    ]
+    for key, record in sorted(records.items(), key=lambda item: item[1].get("date", "")):
+        r = record["result"]
+        cpu = record["machine"].get("cpu", "?")
+        lines.append(f"| `{key}`{mark(record)} | {r.get('what', '')} | {_model_cell(r)} ({cpu}) |")
     return lines
 
 
@@ -320,6 +352,7 @@ def render(data: dict[str, Any], *, mark_loaded: bool = False) -> str:
         ],  # fmt: skip
         _lessons_table(data, mark),
         _grading_lines(data, mark),
+        _recipes_lines(data, mark),
         _hub_lines(data, mark),
     ]
     if mark.loaded and not mark_loaded:

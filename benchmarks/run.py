@@ -5,6 +5,7 @@
     python -m benchmarks.run --only models --models lesson8_improved_cnn --seeds 3
     python -m benchmarks.run --only notebooks,container --lessons 01,05
     python -m benchmarks.run --only hub_sizing        # as root: the class hub, 3 learners
+    python -m benchmarks.run --only recipes --recipes lesson8_e12   # lesson 8's search
     python -m benchmarks.run --readme [--mark-loaded] # README's tables from results.json
 
 Sections (each measurement becomes one record of ``benchmarks/results.json``, with its
@@ -25,6 +26,9 @@ date, machine, commit, command and load: see ``benchmarks.results``):
                10 with 2 workers >= 1.8x faster than with 1)
 ``hub_sizing`` as root: the class hub with 3 learners at once (``benchmarks.hub_sizing``;
                not in the default run)
+``recipes``    the search for lesson 8's recipe: each candidate of
+               ``benchmarks.recipe_search`` trained on the full data (``--recipes``;
+               about 10 minutes each on 2 cores, not in the default run)
 
 Each measurement runs in a fresh process so that peak-memory figures are its own.
 After each one the results file is updated, so an interrupted run keeps what it measured.
@@ -47,8 +51,10 @@ from typing import Any
 from benchmarks import results as store
 
 ROOT = Path(__file__).resolve().parents[1]
-SECTIONS = ("data", "models", "peers", "notebooks", "container", "grading", "hub_sizing")
-DEFAULT_SECTIONS = SECTIONS[:-1]
+SECTIONS = (
+    "data", "models", "peers", "notebooks", "container", "grading", "hub_sizing", "recipes"
+)  # fmt: skip
+DEFAULT_SECTIONS = SECTIONS[:-2]
 GIB = 2**30
 MODELS = {"lesson6_cnn": "lesson5_cnn", "lesson8_improved_cnn": "lesson7_improved_cnn"}
 """The course's models by the lesson that teaches them: their recipe in ``fmnist_utils.models``."""
@@ -102,12 +108,31 @@ def spread(values: list[float]) -> dict[str, float]:
 
 def bench_model(name: str, seeds: list[int]) -> dict:
     """Train one of the course's models once per seed, each in a fresh process."""
+    return _train_seeds("", MODELS[name], seeds)
+
+
+def bench_recipe(name: str, seeds: list[int]) -> dict:
+    """Train one candidate of lesson 8's recipe search (``benchmarks.recipe_search``)."""
+    from benchmarks.recipe_search import CANDIDATES
+
+    setup = (
+        "from benchmarks.recipe_search import recipe; from fmnist_utils.models import RECIPES; "
+        f"RECIPES[{name!r}] = recipe({name!r}); "
+    )
+    out = _train_seeds(setup, name, seeds)
+    out["what"] = CANDIDATES[name].what
+    return out
+
+
+def _train_seeds(setup: str, recipe: str, seeds: list[int]) -> dict:
+    """Train a recipe once per seed in fresh processes; mean and spread of the runs."""
     runs = []
     for seed in seeds:
         runs.append(
             _in_subprocess(
                 "import json, resource; from fmnist_utils.models import train_and_evaluate; "
-                f"r = train_and_evaluate({MODELS[name]!r}, seed={seed}); "
+                + setup
+                + f"r = train_and_evaluate({recipe!r}, seed={seed}); "
                 f"r['peak_rss_gib'] = round({PEAK_RSS}, 3); print(json.dumps(r))",
                 timeout=3600,
             )
@@ -208,6 +233,8 @@ def units(section: str, args: argparse.Namespace) -> list[Unit]:
         ]
     if section == "grading":
         return [("grading", bench_grading)]
+    if section == "recipes":
+        return [(f"recipes.{r}", lambda r=r: bench_recipe(r, seeds)) for r in args.recipes]
     return [("hub_sizing", bench_hub_sizing)]
 
 
@@ -220,7 +247,10 @@ def main(argv: list[str] | None = None) -> int:
         "--only", default=",".join(DEFAULT_SECTIONS), help="sections, comma-separated"
     )
     parser.add_argument("--models", default=",".join(MODELS), help="models section: which")
-    parser.add_argument("--seeds", type=int, default=1, help="models: seeds per model (0, 1, ...)")
+    parser.add_argument(
+        "--seeds", type=int, default=1, help="models, recipes: seeds per model (0, 1, ...)"
+    )
+    parser.add_argument("--recipes", default="", help="recipes: which (default: all)")
     parser.add_argument("--lessons", default="", help="notebooks, container: lesson id prefixes")
     parser.add_argument("--results", type=Path, default=store.RESULTS, help="the results file")
     parser.add_argument("--readme", action="store_true", help="rewrite README's measured block")
@@ -241,6 +271,11 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]
     args.lessons = [p.strip() for p in args.lessons.split(",") if p.strip()]
+    from benchmarks.recipe_search import CANDIDATES
+
+    args.recipes = [r.strip() for r in args.recipes.split(",") if r.strip()] or list(CANDIDATES)
+    if set(args.recipes) - set(CANDIDATES):
+        parser.error(f"--recipes: choose from {', '.join(CANDIDATES)}")
     unknown = set(chosen) - set(SECTIONS)
     if unknown:
         parser.error(

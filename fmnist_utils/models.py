@@ -231,12 +231,12 @@ RECIPES["lesson7_improved_cnn"] = Recipe(
     build=improved_cnn,
     optimizer=adam_warmup_cosine,
     batch_size=128,
-    epochs=5,
+    epochs=12,
     seed=0,
     description=(
         "improved CNN (24-48 filters, 2 conv/block, batch norm, dropout 0.1/0.3, flip + "
         "2-pixel shift augmentation), Adam 3e-3 with 1-epoch warm-up and cosine decay, "
-        "batch 128, 5 epochs"
+        "batch 128, 12 epochs"
     ),
 )
 """Lesson 8's recipe: what the lesson trains at its end (AdamW's weight decay and

@@ -84,11 +84,14 @@ def grading_env_or_skip(patch: pytest.MonkeyPatch, *, trusted: bool) -> None:
     sandbox_or_skip()
 
 
-def make_course(dest: Path, lessons: list[Lesson], *, tiny: bool = False) -> tuple[Path, str]:
+def make_course(
+    dest: Path, lessons: list[Lesson], *, tiny: bool | tuple[str, ...] = False
+) -> tuple[Path, str]:
     """Make a course in ``dest``: the config, the lessons' sources, registered in a gradebook.
 
     Returns the course root and its gradebook URL. Every lesson is registered with
-    ``nbgrader generate_assignment`` (student copy in ``instructor/release``).
+    ``nbgrader generate_assignment`` (student copy in ``instructor/release``). ``tiny``
+    adds the tiny lesson as ``01_tiny`` (``True``) or under each id given.
     """
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(ROOT / "nbgrader_config.py", dest)
@@ -96,12 +99,12 @@ def make_course(dest: Path, lessons: list[Lesson], *, tiny: bool = False) -> tup
     for lesson in lessons:
         shutil.copytree(lesson.source_py.parent, dest / "solutions" / lesson.lesson_id)
         ids.append(lesson.lesson_id)
-    if tiny:
-        source = dest / "solutions" / "01_tiny" / "01_tiny.py"
+    for tiny_id in ("01_tiny",) if tiny is True else tiny or ():
+        source = dest / "solutions" / tiny_id / f"{tiny_id}.py"
         source.parent.mkdir(parents=True)
         source.write_text(TINY)
-        nbformat.write(source_notebook(Lesson("01_tiny", dest)), source.with_suffix(".ipynb"))
-        ids.append("01_tiny")
+        nbformat.write(source_notebook(Lesson(tiny_id, dest)), source.with_suffix(".ipynb"))
+        ids.append(tiny_id)
     db = f"sqlite:///{dest / 'instructor' / 'gradebook.db'}"
     for lesson_id in ids:
         done = run_nbgrader(

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import readme, results
+from benchmarks import readme, recipe_search, results
 from benchmarks import run as bench
+from fmnist_utils import models
 
 MACHINE = {"cpu": "Test CPU", "cores": 2, "memory_gib": 8.0, "python": "3.11.2",
            "tensorflow": "2.21.0", "keras": "3.15.1"}  # fmt: skip
@@ -140,6 +141,13 @@ def test_the_readme_shows_the_grading_class_against_one_worker() -> None:
     assert "1.88× faster" in line and "2 workers are 1.85× faster than 1" in line
     del data["records"]["grading"]["result"]["class_one_worker_s"]
     assert "faster than 1" not in readme.render(data), "no one-worker sentence without it"
+    assert "with the parallel grader" not in text, "no parallel figure without its measure"
+    data["records"]["grading"]["result"]["all_lessons_parallel_s"] = 17.25
+    first = next(
+        line for line in readme.render(data).splitlines() if line.startswith("Autograding one")
+    )
+    assert "**17 s** with the parallel grader's 2 workers" in first, first
+    assert "26 s with one `nbgrader autograde` after another" in first, first
 
 
 def test_the_readme_refuses_loaded_figures_unless_asked_to_mark_them() -> None:
@@ -194,3 +202,29 @@ def test_the_peers_are_the_documented_architectures(name: str, params: int, laye
     peer = PEERS[name]
     documented = {"tutorial_mlp": (10, 32, 0.0), "keras_mnist_convnet": (15, 128, 0.1)}
     assert (peer.epochs, peer.batch_size, peer.validation_split) == documented[name]
+
+
+def test_the_readme_lists_every_recipe_tried_with_what_it_gave() -> None:
+    data = _data()
+    assert "search for lesson 8" not in readme.render(data), "no table before a candidate is tried"
+    for name, accuracy, loaded in (("lesson8_e12", 0.9331, 0.4), ("wide7_b256_e12", 0.936, 2.5)):
+        result = dict(_model([accuracy], [590.0]), what=recipe_search.CANDIDATES[name].what)
+        key = f"recipes.{name}"
+        data["records"][key] = _record("recipes", key, result, loaded)
+    with pytest.raises(readme.LoadedError, match="recipes.wide7_b256_e12"):
+        readme.render(data)
+    text = readme.render(data, mark_loaded=True)
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    assert len(rows) == 2, rows
+    assert "`lesson8_e12`" in rows[0] and "**93.31 %** test accuracy, 590 s" in rows[0]
+    assert "12 epochs" in rows[0], "the row says what the candidate changes"
+    assert "(load 2.5)" in rows[1] and "**93.60 %**" in rows[1]
+
+
+def test_every_recipe_candidate_builds_a_network_for_the_lessons_data() -> None:
+    for name in recipe_search.CANDIDATES:
+        recipe = recipe_search.recipe(name)
+        model = recipe.build()
+        assert model.output_shape == (None, 10), name
+        assert recipe.epochs == recipe_search.CANDIDATES[name].epochs
+        assert recipe.optimizer is models.RECIPES["lesson7_improved_cnn"].optimizer

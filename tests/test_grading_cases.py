@@ -393,6 +393,48 @@ def test_parallel_grading_equals_sequential(graded: Graded, tmp_path: Path) -> N
         assert (root / "instructor" / "autograded" / student / L / f"{L}.ipynb").is_file()
 
 
+def test_parallel_grader_grades_several_lessons_like_nbgrader(tmp_path: Path) -> None:
+    """One command grades two lessons for a class, as one nbgrader run per lesson would."""
+    lessons = ("01_tiny", "02_tiny")
+    with pytest.MonkeyPatch.context() as patch:
+        grading_env_or_skip(patch, trusted=False)
+        courses = {}
+        for name in ("sequential", "parallel"):
+            root, db = make_course(tmp_path / name, [], tiny=lessons)
+            for lesson in lessons:
+                subs = Submissions(root, lesson)
+                subs.submit("right", subs.notebook())
+                subs.submit("wrong", subs.notebook({"triple": subs.wrong("triple")}))
+            courses[name] = (root, db)
+        root, db = courses["sequential"]
+        for lesson in lessons:
+            done = run_nbgrader(["autograde", lesson], root, db)
+            assert done.returncode == 0, done.stdout + done.stderr
+        root, db = courses["parallel"]
+        env = dict(os.environ, FMNIST_GRADEBOOK_URL=db)
+        run = subprocess.run(
+            [sys.executable, "-m", "fmnist_utils.grading.parallel", *lessons, "--workers", "2"],
+            cwd=root, env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "4 submission(s) graded by 2 worker(s)" in run.stdout, run.stdout
+        rows = dump(db)
+        assert rows == dump(courses["sequential"][1])
+        scores = {(r[0], r[1]): r for r in rows if r[3] == "grade triple_tests"}
+        assert [scores[("right", x)][4] for x in lessons] == [2.0, 2.0]
+        assert [scores[("wrong", x)][4] for x in lessons] == [0.0, 0.0]
+        for lesson in lessons:
+            for student in ("right", "wrong"):
+                graded = root / "instructor" / "autograded" / student / lesson / f"{lesson}.ipynb"
+                assert graded.is_file(), graded
+        # the next run starts the lesson that took longest first
+        durations = json.loads(
+            (root / "instructor" / "parallel-logs" / "durations.json").read_text()
+        )
+        assert sorted(durations) == list(lessons)
+        assert all(seconds > 0 for seconds in durations.values())
+
+
 def test_interrupted_run_is_completed_by_the_next(tmp_path: Path) -> None:
     with pytest.MonkeyPatch.context() as patch:
         grading_env_or_skip(patch, trusted=False)

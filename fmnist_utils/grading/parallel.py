@@ -1,27 +1,31 @@
-"""Autograde one lesson for a whole class with several processes, safely.
+"""Autograde lessons for a whole class with several processes, safely.
 
-``nbgrader autograde`` grades students one after another. Running several of them on
-the same course at once is not safe: they would write the same SQLite gradebook
-concurrently, and each clears and rewrites folders the others use. Instead::
+``nbgrader autograde`` grades students one after another, one lesson per command.
+Running several of them on the same course at once is not safe: they would write the
+same SQLite gradebook concurrently, and each clears and rewrites folders the others
+use. Instead::
 
-    python -m fmnist_utils.grading.parallel LESSON --workers N [--student ID ...] [--force]
+    python -m fmnist_utils.grading.parallel LESSON [LESSON ...] --workers N \
+        [--student ID ...] [--force]
 
-1. picks the students to grade, as ``nbgrader autograde`` would (a submission not graded
-   yet, newer than its graded copy, or every one with ``--force``);
-2. splits them into ``N`` disjoint groups, and gives each group a private temporary
-   copy of the course: the config, the lesson's source, the group's submissions and a
-   private SQLite gradebook seeded with the lesson's definition from the main gradebook
-   (cells, points, due date);
-3. runs the real ``nbgrader autograde LESSON --force`` in each copy, all at once (each
-   in the sandbox, like any autograde run);
-4. when all are done, copies each graded submission back, in this one process: the
-   ``autograded/<student>/<lesson>`` folder, and the grades, comments, timestamp and late
-   penalty into the main gradebook through nbgrader's ``Gradebook`` API.
+1. picks the submissions to grade, as ``nbgrader autograde`` would (a submission not
+   graded yet, newer than its graded copy, or every one with ``--force``);
+2. makes jobs: each lesson's students split into at most ``N`` disjoint groups, one
+   job per (lesson, group), each with a private temporary copy of the course: the
+   config, the lesson's source, the group's submissions and a private SQLite gradebook
+   seeded with the lesson's definition from the main gradebook (cells, points, due
+   date);
+3. runs the real ``nbgrader autograde LESSON --force`` of each job in its copy, ``N``
+   at a time (each in the sandbox, like any autograde run), the jobs that took longest
+   last time first, so that one student's whole course keeps both cores busy;
+4. as each job ends, copies its graded submissions back, in this one process: the
+   ``autograded/<student>/<lesson>`` folder, and the grades, comments, timestamp and
+   late penalty into the main gradebook through nbgrader's ``Gradebook`` API.
 
 Only step 4 writes the main gradebook, from a single process, so it is as safe as a
 sequential run, for SQLite and PostgreSQL alike, and gives the same gradebook (the
 tests compare them). The exit status is 1 when a submission could not be graded (as
-for nbgrader), with each worker's log kept under ``instructor/parallel-logs/``.
+for nbgrader), with each job's log kept under ``instructor/parallel-logs/``.
 """
 
 from __future__ import annotations
@@ -230,21 +234,21 @@ def _worker_course(course: Course, taken: Path, dest: Path, lesson: str, group: 
 
 def grade(
     root: Path,
-    lesson: str,
+    lessons: str | list[str],
     *,
     workers: int = 2,
     students: list[str] | None = None,
     force: bool = False,
     nbgrader_args: list[str] | None = None,
 ) -> int:
-    """Autograde ``lesson`` with ``workers`` processes; see the module docstring.
+    """Autograde ``lessons`` with ``workers`` processes; see the module docstring.
 
     Parameters
     ----------
     root : pathlib.Path
         The course folder.
-    lesson : str
-        The lesson (nbgrader assignment) to grade.
+    lessons : str or list of str
+        The lesson (nbgrader assignment) or lessons to grade.
     workers : int, optional
         How many ``nbgrader autograde`` processes run at once.
     students : list of str, optional
@@ -257,111 +261,193 @@ def grade(
     Returns
     -------
     int
-        0 when every submission was graded, 1 when one or more failed (see the logs).
+        0 when every submission was graded, 1 when one or more failed (see the logs),
+        2 when a lesson is not in the gradebook (nothing is graded then).
     """
     from nbgrader.api import Gradebook, MissingEntry
 
     from fmnist_utils.grading.recovery import InProgress
 
+    lessons = [lessons] if isinstance(lessons, str) else list(dict.fromkeys(lessons))
     course = Course.load(root)
-    autograded_root = course.folder("autograded_directory", "x", lesson).parent.parent
+    autograded_root = course.folder("autograded_directory", "x", "x").parent.parent
     InProgress(root / "instructor" / ".autograde-in-progress", autograded_root).recover()
     with Gradebook(course.db_url) as gb:
-        try:
-            gb.find_assignment(lesson)
-        except MissingEntry:
-            print(f"No lesson {lesson!r} in the gradebook: run `nbgrader generate_assignment "
-                  f"{lesson} ...` first (see INSTRUCTORS.md).", file=sys.stderr)  # fmt: skip
-            return 2
+        for lesson in lessons:
+            try:
+                gb.find_assignment(lesson)
+            except MissingEntry:
+                print(f"No lesson {lesson!r} in the gradebook: run `nbgrader "
+                      f"generate_assignment {lesson} ...` first (see INSTRUCTORS.md).",
+                      file=sys.stderr)  # fmt: skip
+                return 2
     # issue 13: every submission is read once, into private copies of its regular files
     private = Path(tempfile.mkdtemp(prefix="fmnist-intake-"))
     try:
         taken = private / "submitted"
         taken.mkdir()
-        submitted_root = course.folder("submitted_directory", "x", lesson).parent.parent
+        submitted_root = course.folder("submitted_directory", "x", "x").parent.parent
         release = [
             course.root / course.coursedir.release_directory,
             root / "instructor" / "release",
         ]
-        intake.Intake(submitted_root, taken, release_folders=release).take([lesson])
-        return _grade_taken(course, root, taken, lesson, workers, students, force, nbgrader_args)
+        intake.Intake(submitted_root, taken, release_folders=release).take(lessons)
+        jobs = []
+        for lesson in lessons:
+            chosen = _to_grade(course, taken, lesson, students, force)
+            if not chosen:
+                print(f"{lesson}: nothing to grade.")
+            n = max(1, min(workers, len(chosen)))
+            jobs += [_Job(lesson, chosen[i::n]) for i in range(n) if chosen[i::n]]
+        if not jobs:
+            return 0
+        return _run_jobs(course, root, taken, jobs, workers, nbgrader_args)
     finally:
         shutil.rmtree(private, ignore_errors=True)
 
 
-def _grade_taken(
+@dataclass
+class _Job:
+    """One ``nbgrader autograde`` run: a lesson and a group of its students."""
+
+    lesson: str
+    students: list[str]
+
+
+DURATIONS = "durations.json"
+"""Under ``instructor/parallel-logs``: how long each lesson's job last took, per student."""
+
+
+def _order(jobs: list[_Job], logs: Path) -> list[_Job]:
+    """Longest first (by the last run's seconds per student), to keep every worker busy."""
+    import json
+
+    try:
+        last = json.loads((logs / DURATIONS).read_text())
+    except (OSError, ValueError):
+        last = {}
+    if not isinstance(last, dict):
+        last = {}
+
+    def cost(job: _Job) -> float:
+        per = last.get(job.lesson)
+        return len(job.students) * (float(per) if isinstance(per, (int, float)) else 0.0)
+
+    return sorted(jobs, key=cost, reverse=True)  # stable: lesson order where unknown
+
+
+def _record(logs: Path, seconds: dict[str, float]) -> None:
+    """Remember the seconds per student of each lesson's jobs, for :func:`_order`."""
+    import json
+
+    path = logs / DURATIONS
+    try:
+        last = json.loads(path.read_text())
+    except (OSError, ValueError):
+        last = {}
+    if not isinstance(last, dict):
+        last = {}
+    last.update({lesson: round(value, 2) for lesson, value in seconds.items()})
+    path.write_text(json.dumps(last, indent=1, sort_keys=True) + "\n")
+
+
+def _run_jobs(
     course: Course,
     root: Path,
     taken: Path,
-    lesson: str,
+    jobs: list[_Job],
     workers: int,
-    students: list[str] | None,
-    force: bool,
     nbgrader_args: list[str] | None,
 ) -> int:
-    """Grade the intake copies in ``taken``; see :func:`grade`."""
-    chosen = _to_grade(course, taken, lesson, students, force)
-    if not chosen:
-        print(f"{lesson}: nothing to grade.")
-        return 0
-    workers = max(1, min(workers, len(chosen)))
-    groups = [chosen[i::workers] for i in range(workers)]
+    """Run the jobs ``workers`` at a time and merge each as it ends; see :func:`grade`."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+    from concurrent.futures import ThreadPoolExecutor as Pool
+
     logs = root / "instructor" / "parallel-logs"
     logs.mkdir(parents=True, exist_ok=True)
+    jobs = _order(jobs, logs)
+    workers = max(1, min(workers, len(jobs)))
+    lessons = list(dict.fromkeys(job.lesson for job in jobs))
     status = 0
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="fmnist-grade-") as tmp:
-        runs = []
-        for i, group in enumerate(groups):
-            dest = Path(tmp) / f"w{i}"
-            url = _worker_course(course, taken, dest, lesson, group)
-            env = dict(os.environ, FMNIST_GRADEBOOK_URL=url)
-            env["FMNIST_PARALLEL_WORKER"] = "1"  # the report is printed here, at the end
-            # the workers' kernels are recorded where the next run in this course looks
-            env[KERNELS_DIR_VAR] = str(kernel_records(root))
-            env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-            log = logs / f"{lesson}-worker{i}.log"
-            handle = open(log, "w")  # closed below
-            cmd = [sys.executable, "-m", "nbgrader", "autograde", lesson, "--force"]
-            proc = subprocess.Popen(
-                cmd + list(nbgrader_args or []),
-                cwd=dest,
-                env=env,
-                stdout=handle,
-                stderr=subprocess.STDOUT,
+    per_student: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="fmnist-grade-") as tmp, Pool(workers) as pool:
+        running = {}
+        for i, job in enumerate(jobs):
+            dest = Path(tmp) / f"job{i}"
+            url = _worker_course(course, taken, dest, job.lesson, job.students)
+            log = logs / (
+                f"{job.lesson}-worker{i}.log" if len(lessons) == 1 else f"job{i}-{job.lesson}.log"
             )
-            runs.append((proc, handle, log, dest, url, group))
-            print(f"worker {i}: {len(group)} submission(s): {', '.join(group)}")
-        for proc, handle, log, dest, url, group in runs:
-            proc.wait()
-            handle.close()
-            if proc.returncode != 0:
-                status = 1
-                print(f"worker log {log}: nbgrader exited with {proc.returncode}:")
-                for line in log.read_text(errors="replace").splitlines():
-                    if "| ERROR]" in line:
-                        print(f"  {line}")
-            worker = Course.load(dest)
-            for student in group:
-                graded = worker.folder("autograded_directory", student, lesson)
-                target = course.folder("autograded_directory", student, lesson)
-                if target.exists():
-                    shutil.rmtree(target)
-                if graded.is_dir():  # never through a link (issue 13)
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    intake.safe_copy(
-                        graded.parent.parent,
-                        [student, lesson],
-                        target,
-                        intake.CopyLimits(2**30, 10_000),
-                    )
-            _merge(course.db_url, url, lesson, group)
+            print(f"job {i}: {job.lesson}: {len(job.students)} submission(s): "
+                  f"{', '.join(job.students)}")  # fmt: skip
+            future = pool.submit(_autograde, root, dest, url, job.lesson, log, nbgrader_args)
+            running[future] = (job, dest, url, log)
+        pending = set(running)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:  # merged here, in this one thread: the only gradebook writer
+                job, dest, url, log = running[future]
+                returncode, seconds = future.result()
+                per_student.setdefault(job.lesson, []).append(seconds / len(job.students))
+                if returncode != 0:
+                    status = 1
+                    print(f"{job.lesson}: job log {log}: nbgrader exited with {returncode}:")
+                    for line in log.read_text(errors="replace").splitlines():
+                        if "| ERROR]" in line:
+                            print(f"  {line}")
+                _collect(course, dest, url, job)
+    _record(logs, {lesson: max(values) for lesson, values in per_student.items()})
     seconds = time.perf_counter() - start
-    print(f"{lesson}: {len(chosen)} submission(s) graded by {workers} worker(s) in {seconds:.1f} s")
+    graded = sum(len(job.students) for job in jobs)
+    print(f"{', '.join(lessons)}: {graded} submission(s) graded by {workers} worker(s) "
+          f"in {seconds:.1f} s")  # fmt: skip
     from fmnist_utils.grading.report import print_and_write
 
-    print_and_write(root, [lesson])
+    print_and_write(root, lessons)
     return status
+
+
+def _autograde(
+    root: Path, dest: Path, url: str, lesson: str, log: Path, nbgrader_args: list[str] | None
+) -> tuple[int, float]:
+    """Run ``nbgrader autograde`` in a job's course copy; return its exit status and seconds."""
+    env = dict(os.environ, FMNIST_GRADEBOOK_URL=url)
+    env["FMNIST_PARALLEL_WORKER"] = "1"  # the report is printed by the parent, at the end
+    # the workers' kernels are recorded where the next run in this course looks
+    env[KERNELS_DIR_VAR] = str(kernel_records(root))
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    cmd = [sys.executable, "-m", "nbgrader", "autograde", lesson, "--force"]
+    start = time.perf_counter()
+    with open(log, "w") as handle:
+        done = subprocess.run(
+            cmd + list(nbgrader_args or []),
+            cwd=dest,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    return done.returncode, time.perf_counter() - start
+
+
+def _collect(course: Course, dest: Path, url: str, job: _Job) -> None:
+    """Copy a finished job's graded folders back and merge its grades into the gradebook."""
+    worker = Course.load(dest)
+    for student in job.students:
+        graded = worker.folder("autograded_directory", student, job.lesson)
+        target = course.folder("autograded_directory", student, job.lesson)
+        if target.exists():
+            shutil.rmtree(target)
+        if graded.is_dir():  # never through a link (issue 13)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            intake.safe_copy(
+                graded.parent.parent,
+                [student, job.lesson],
+                target,
+                intake.CopyLimits(2**30, 10_000),
+            )
+    _merge(course.db_url, url, job.lesson, job.students)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -370,9 +456,10 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(
         prog="python -m fmnist_utils.grading.parallel",
-        description="Autograde one lesson with several processes, merging into the gradebook.",
+        description="Autograde lessons with several processes, merging into the gradebook.",
     )
-    parser.add_argument("lesson", help="the lesson, e.g. 01_pixels_and_labels")
+    parser.add_argument("lessons", nargs="+", metavar="lesson",
+                        help="the lessons, e.g. 01_pixels_and_labels 03_baselines")  # fmt: skip
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2,
                         help="processes at once (default: the number of CPU cores)")  # fmt: skip
     parser.add_argument("--student", action="append", help="only this student (repeatable)")
@@ -380,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
     args, rest = parser.parse_known_args(argv)
     return grade(
         find_root(),
-        args.lesson,
+        args.lessons,
         workers=args.workers,
         students=args.student,
         force=args.force,
