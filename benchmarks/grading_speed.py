@@ -112,7 +112,8 @@ def measure(
     the parallel grader with ``workers`` workers), the CPU seconds of the same runs
     (``per_lesson_cpu_s``, ``all_lessons_cpu_s``, ``class_sequential_cpu_s``,
     ``class_parallel_cpu_s``, ``cpu_s_per_student``), ``cores``, ``load_average`` (the
-    1-minute load when the measure started) and ``load_before``/``load_after`` (1, 5 and 15 minutes). With
+    1-minute load when the measure started) and ``load_before``/``load_after`` (1, 5 and
+    15 minutes). With
     ``every_lesson=False`` only the class is graded (``per_lesson_s`` is empty); with
     ``one_worker=True`` the parallel grader also grades the class with one worker
     (``class_one_worker_s``, and ``speedup_vs_one_worker``).

@@ -90,22 +90,28 @@ def _header(data: dict[str, Any]) -> list[str]:
     records = list(data.get("records", {}).values())
     if not records:
         return ["Nothing measured yet: run `python -m benchmarks.run`."]
-    machines = []
+    machines: dict[str, list[str]] = {}  # machine: the sections measured on it
     for r in records:
         m = r["machine"]
         text = (
             f"{m.get('cpu')}, {m.get('cores')} cores, {m.get('memory_gib')} GiB; "
             f"Python {m.get('python')}, TensorFlow {m.get('tensorflow')}, Keras {m.get('keras')}"
         )
-        if text not in machines:
-            machines.append(text)
+        sections = machines.setdefault(text, [])
+        if r["section"] not in sections:
+            sections.append(r["section"])
+    where = (
+        next(iter(machines))
+        if len(machines) == 1
+        else "; and on ".join(f"{m} ({', '.join(sorted(s))})" for m, s in machines.items())
+    )
     dates = sorted(r["date"][:10] for r in records)
     commits = sorted(
         {r["commit"][:7] + ("+dirty" if "dirty" in r["commit"] else "") for r in records}
     )
     limit = records[0]["load"]["limit"]
     return [
-        f"Measured on {'; and on '.join(machines)}; from {dates[0]} to {dates[-1]}, "
+        f"Measured on {where}; from {dates[0]} to {dates[-1]}, "
         f"at commit{'s' if len(commits) > 1 else ''} {', '.join(commits)}. "
         f"Every figure here is generated from `benchmarks/results.json`, whose records also "
         f"hold the command and the load average before and after each measurement. A row "

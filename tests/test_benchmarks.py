@@ -228,3 +228,19 @@ def test_every_recipe_candidate_builds_a_network_for_the_lessons_data() -> None:
         assert model.output_shape == (None, 10), name
         assert recipe.epochs == recipe_search.CANDIDATES[name].epochs
         assert recipe.optimizer is models.RECIPES["lesson7_improved_cnn"].optimizer
+
+
+def test_the_readme_says_which_sections_each_machine_measured() -> None:
+    data = _data()
+    assert "Measured on Test CPU, 2 cores, 8.0 GiB; Python 3.11.2" in readme.render(data)
+    other = dict(MACHINE, cpu="Other CPU")
+    data["records"]["peers.tutorial_mlp"]["machine"] = other
+    header = readme.render(data).splitlines()[0]
+    assert (
+        "Test CPU, 2 cores, 8.0 GiB; Python 3.11.2, TensorFlow 2.21.0, Keras 3.15.1 (models)"
+        in header
+    )
+    assert (
+        "; and on Other CPU, 2 cores, 8.0 GiB; Python 3.11.2, TensorFlow 2.21.0, Keras 3.15.1 (peers)"
+        in header
+    )

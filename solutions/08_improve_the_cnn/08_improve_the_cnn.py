@@ -36,8 +36,9 @@
 #   same seed, same data, same budget.
 #
 # Estimated time: 45–60 minutes. Training the improved model yourself is
-# optional: it takes several more minutes (the notebook prints how long it
-# took when its shipped weights were made), or you load those weights.
+# optional: it takes a quarter of an hour or more on two processor cores (the
+# notebook prints how long it took when its shipped weights were made), or you
+# load those weights.
 
 # %%
 import gc
