@@ -207,11 +207,11 @@ def test_the_peers_are_the_documented_architectures(name: str, params: int, laye
 def test_the_readme_lists_every_recipe_tried_with_what_it_gave() -> None:
     data = _data()
     assert "search for lesson 8" not in readme.render(data), "no table before a candidate is tried"
-    for name, accuracy, loaded in (("lesson8_e12", 0.9331, 0.4), ("wide7_b256_e12", 0.936, 2.5)):
+    for name, accuracy, loaded in (("lesson8_e12", 0.9331, 0.4), ("lesson8_b256_e12", 0.936, 2.5)):
         result = dict(_model([accuracy], [590.0]), what=recipe_search.CANDIDATES[name].what)
         key = f"recipes.{name}"
         data["records"][key] = _record("recipes", key, result, loaded)
-    with pytest.raises(readme.LoadedError, match="recipes.wide7_b256_e12"):
+    with pytest.raises(readme.LoadedError, match="recipes.lesson8_b256_e12"):
         readme.render(data)
     text = readme.render(data, mark_loaded=True)
     rows = [line for line in text.splitlines() if line.startswith("| `")]

@@ -318,16 +318,20 @@ DURATIONS = "durations.json"
 """Under ``instructor/parallel-logs``: how long each lesson's job last took, per student."""
 
 
-def _order(jobs: list[_Job], logs: Path) -> list[_Job]:
-    """Longest first (by the last run's seconds per student), to keep every worker busy."""
+def _durations(logs: Path) -> dict[str, Any]:
+    """Read the seconds per student each lesson's jobs last took (empty if none or unreadable)."""
     import json
 
     try:
         last = json.loads((logs / DURATIONS).read_text())
     except (OSError, ValueError):
-        last = {}
-    if not isinstance(last, dict):
-        last = {}
+        return {}
+    return last if isinstance(last, dict) else {}
+
+
+def _order(jobs: list[_Job], logs: Path) -> list[_Job]:
+    """Longest first (by the last run's seconds per student), to keep every worker busy."""
+    last = _durations(logs)
 
     def cost(job: _Job) -> float:
         per = last.get(job.lesson)
@@ -340,15 +344,9 @@ def _record(logs: Path, seconds: dict[str, float]) -> None:
     """Remember the seconds per student of each lesson's jobs, for :func:`_order`."""
     import json
 
-    path = logs / DURATIONS
-    try:
-        last = json.loads(path.read_text())
-    except (OSError, ValueError):
-        last = {}
-    if not isinstance(last, dict):
-        last = {}
+    last = _durations(logs)
     last.update({lesson: round(value, 2) for lesson, value in seconds.items()})
-    path.write_text(json.dumps(last, indent=1, sort_keys=True) + "\n")
+    (logs / DURATIONS).write_text(json.dumps(last, indent=1, sort_keys=True) + "\n")
 
 
 def _run_jobs(
