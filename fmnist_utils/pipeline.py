@@ -2,10 +2,10 @@
 
 :func:`batches` builds a ``tf.data`` pipeline over the ``uint8`` images as they
 are stored (one byte a pixel): only the indices are shuffled, and each batch is
-gathered, turned into ``float32`` in [0, 1] with a channel axis and, if asked,
-augmented on its own. No ``float32`` copy of the whole set is ever made: for the
-60,000 training images that is 47 MB instead of 188 MB, and ``model.fit`` gets
-no array to copy again.
+gathered, turned into ``float32`` in [0, 1] (with a channel axis, unless asked
+not to) and, if asked, augmented on its own. No ``float32`` copy of the whole
+set is ever made: for the 60,000 training images that is 47 MB instead of
+188 MB, and ``model.fit`` gets no array to copy again.
 
 TensorFlow is imported inside the function, never at import time.
 """
@@ -32,6 +32,7 @@ def batches(
     seed: int = 0,
     augment: Callable[..., Any] | None = None,
     num_classes: int | None = None,
+    channel_axis: bool = True,
 ) -> tf.data.Dataset:
     """Return a dataset of float batches streamed from uint8 images.
 
@@ -53,12 +54,15 @@ def batches(
         :func:`fmnist_utils.models.augmentation`'s layers.
     num_classes : int, optional
         If given, labels come out one-hot (``float32``, for label smoothing).
+    channel_axis : bool, optional
+        Give images the shape ``(b, 28, 28, 1)`` that convolution layers expect
+        (the default); ``False`` keeps ``(b, 28, 28)``, for dense models.
 
     Returns
     -------
     tf.data.Dataset
         Elements ``(images, labels)`` (or ``images``): ``float32`` of shape
-        ``(b, 28, 28, 1)`` in [0, 1], labels ``int64`` ``(b,)`` or ``float32``
+        ``(b, 28, 28, 1)`` (or ``(b, 28, 28)``) in [0, 1], labels ``int64`` ``(b,)`` or ``float32``
         ``(b, num_classes)``.
 
     Raises
@@ -86,7 +90,8 @@ def batches(
 
     def load(index: tf.Tensor) -> Any:
         batch = tf.cast(tf.gather(images, index), tf.float32) / 255.0
-        batch = batch[..., tf.newaxis]
+        if channel_axis:
+            batch = batch[..., tf.newaxis]
         if augment is not None:
             batch = augment(batch, training=True)
         if labels is None:

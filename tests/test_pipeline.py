@@ -32,6 +32,10 @@ def test_values_shapes_and_dtypes() -> None:
     np.testing.assert_array_equal(one_hot.argmax(axis=1), y)
     alone = next(iter(pipeline.batches(x, batch_size=3)))
     assert tuple(alone.shape) == (3, 28, 28, 1)
+    flat, labels = next(iter(pipeline.batches(x, y, batch_size=3, channel_axis=False)))
+    assert tuple(flat.shape) == (3, 28, 28)
+    np.testing.assert_allclose(flat.numpy(), x[:3] / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(labels.numpy(), y[:3])
 
 
 def test_shuffle_is_seeded_and_changes_every_epoch() -> None:
