@@ -7,7 +7,9 @@ it times
 1. ``nbgrader autograde LESSON`` for one student's perfect submission of every lesson,
    lesson after lesson, then the same submissions graded by one
    ``python -m fmnist_utils.grading.parallel LESSON... --workers N`` (the target: at
-   most 90 s for the whole course on 2 idle CPU cores);
+   most 90 s for the whole course on 2 idle CPU cores). It starts the lessons that took
+   longest first, as recorded by the sequential runs just before (every autograde run
+   in a course records them), as it would for an instructor who graded before;
 2. a class of ``--students`` perfect submissions of one lesson, graded by
    ``nbgrader autograde`` (sequential), then by
    ``python -m fmnist_utils.grading.parallel --workers N``: the speed-up.

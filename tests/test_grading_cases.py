@@ -410,6 +410,11 @@ def test_parallel_grader_grades_several_lessons_like_nbgrader(tmp_path: Path) ->
         for lesson in lessons:
             done = run_nbgrader(["autograde", lesson], root, db)
             assert done.returncode == 0, done.stdout + done.stderr
+        # plain nbgrader runs record each lesson's duration too (the course's hook)
+        recorded = json.loads(
+            (root / "instructor" / "parallel-logs" / "durations.json").read_text()
+        )
+        assert sorted(recorded) == list(lessons)
         root, db = courses["parallel"]
         env = dict(os.environ, FMNIST_GRADEBOOK_URL=db)
         run = subprocess.run(

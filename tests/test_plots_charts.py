@@ -68,6 +68,20 @@ def test_pixel_histograms_one_panel_per_class_with_share_of_zeros() -> None:
     np.testing.assert_allclose(values1, [0, 0, 0, 1])
 
 
+def test_pixel_histograms_counts_uint8_like_numpy_histogram() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (30, 5, 5), dtype=np.uint8)
+    x[:, 0] = 0
+    y = np.arange(30) % 2
+    fig = plots.pixel_histograms(x, y, class_names=NAMES, bins=7)
+    for ax, label in zip(fig.axes[:2], (0, 1), strict=True):
+        pixels = x[y == label].ravel()
+        expected, _ = np.histogram(pixels, bins=np.linspace(0, 255, 8))
+        got = ax.patches[0].get_data().values
+        np.testing.assert_allclose(got, expected / pixels.size)
+        assert f"{np.mean(pixels == 0):.0%} of pixels are 0" in ax.get_title()
+
+
 def test_pixel_histograms_rejects_mismatched_labels() -> None:
     with pytest.raises(ValueError, match="labels"):
         plots.pixel_histograms(np.zeros((3, 2, 2), dtype=np.uint8), np.zeros(2, dtype=int))

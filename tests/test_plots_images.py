@@ -92,3 +92,20 @@ def test_augmentation_gallery_one_row_per_transformation_coloured_by_sense() -> 
     assert fig.axes[3].get_ylabel() == "upside down\ndoes not"
     red = matplotlib.colors.to_hex("tab:red")
     assert matplotlib.colors.to_hex(fig.axes[3].yaxis.label.get_color()) == red
+
+
+def test_examples_per_class_one_row_of_examples_of_each_class() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.integers(1, 256, size=(30, 28, 28), dtype=np.uint8)
+    y = np.repeat(np.arange(3), 10)
+    fig = plots.examples_per_class(x, y, per_class=4, class_names=NAMES)
+    assert len(fig.axes) == 3
+    for ax, label in zip(fig.axes, range(3), strict=True):
+        assert ax.get_ylabel() == NAMES[label]
+        row = ax.images[0].get_array()
+        assert row.shape == (28, 4 * 28 + 3 * 2)
+        tiles = [row[:, i * 30 : i * 30 + 28] for i in range(4)]
+        own = {x[i].tobytes() for i in np.flatnonzero(y == label)}
+        assert all(np.asarray(tile).tobytes() in own for tile in tiles)
+        assert len({np.asarray(tile).tobytes() for tile in tiles}) == 4  # no repeats
+        assert not np.asarray(row[:, 28:30]).any()  # a blank gap between examples

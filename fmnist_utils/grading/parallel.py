@@ -16,8 +16,10 @@ use. Instead::
    seeded with the lesson's definition from the main gradebook (cells, points, due
    date);
 3. runs the real ``nbgrader autograde LESSON --force`` of each job in its copy, ``N``
-   at a time (each in the sandbox, like any autograde run), the jobs that took longest
-   last time first, so that one student's whole course keeps both cores busy;
+   at a time (each in the sandbox, like any autograde run; each in a process forked
+   from a server that imported nbgrader once), the jobs expected to take longest first
+   (``instructor/parallel-logs/durations.json``, which every autograde run in the
+   course updates), so that one student's whole course keeps both cores busy;
 4. as each job ends, copies its graded submissions back, in this one process: the
    ``autograded/<student>/<lesson>`` folder, and the grades, comments, timestamp and
    late penalty into the main gradebook through nbgrader's ``Gradebook`` API.
@@ -31,11 +33,12 @@ for nbgrader), with each job's log kept under ``instructor/parallel-logs/``.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -318,7 +321,7 @@ DURATIONS = "durations.json"
 """Under ``instructor/parallel-logs``: how long each lesson's job last took, per student."""
 
 
-def _durations(logs: Path) -> dict[str, Any]:
+def read_durations(logs: Path) -> dict[str, Any]:
     """Read the seconds per student each lesson's jobs last took (empty if none or unreadable)."""
     import json
 
@@ -331,7 +334,7 @@ def _durations(logs: Path) -> dict[str, Any]:
 
 def _order(jobs: list[_Job], logs: Path) -> list[_Job]:
     """Longest first (by the last run's seconds per student), to keep every worker busy."""
-    last = _durations(logs)
+    last = read_durations(logs)
 
     def cost(job: _Job) -> float:
         per = last.get(job.lesson)
@@ -340,11 +343,20 @@ def _order(jobs: list[_Job], logs: Path) -> list[_Job]:
     return sorted(jobs, key=cost, reverse=True)  # stable: lesson order where unknown
 
 
-def _record(logs: Path, seconds: dict[str, float]) -> None:
-    """Remember the seconds per student of each lesson's jobs, for :func:`_order`."""
+def record_durations(logs: Path, seconds: dict[str, float]) -> None:
+    """Remember the seconds one student's submission of each lesson took, for the ordering.
+
+    Parameters
+    ----------
+    logs : pathlib.Path
+        The folder of ``durations.json`` (``instructor/parallel-logs``); made if missing.
+    seconds : dict
+        Seconds per lesson; lessons not named keep their last value.
+    """
     import json
 
-    last = _durations(logs)
+    logs.mkdir(parents=True, exist_ok=True)
+    last = read_durations(logs)
     last.update({lesson: round(value, 2) for lesson, value in seconds.items()})
     (logs / DURATIONS).write_text(json.dumps(last, indent=1, sort_keys=True) + "\n")
 
@@ -395,7 +407,8 @@ def _run_jobs(
                         if "| ERROR]" in line:
                             print(f"  {line}")
                 _collect(course, dest, url, job)
-    _record(logs, {lesson: max(values) for lesson, values in per_student.items()})
+    _stop_processes()
+    record_durations(logs, {lesson: max(values) for lesson, values in per_student.items()})
     seconds = time.perf_counter() - start
     graded = sum(len(job.students) for job in jobs)
     print(f"{', '.join(lessons)}: {graded} submission(s) graded by {workers} worker(s) "
@@ -409,24 +422,67 @@ def _run_jobs(
 def _autograde(
     root: Path, dest: Path, url: str, lesson: str, log: Path, nbgrader_args: list[str] | None
 ) -> tuple[int, float]:
-    """Run ``nbgrader autograde`` in a job's course copy; return its exit status and seconds."""
+    """Run ``nbgrader autograde`` in a job's course copy; return its exit status and seconds.
+
+    The command runs in a process forked from a server that imported nbgrader once
+    (:func:`_processes`), rather than in a new Python that imports it again: that saves
+    about 1.5 s of CPU a job, a tenth of grading a light lesson.
+    """
     env = dict(os.environ, FMNIST_GRADEBOOK_URL=url)
     env["FMNIST_PARALLEL_WORKER"] = "1"  # the report is printed by the parent, at the end
     # the workers' kernels are recorded where the next run in this course looks
     env[KERNELS_DIR_VAR] = str(kernel_records(root))
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    cmd = [sys.executable, "-m", "nbgrader", "autograde", lesson, "--force"]
+    argv = ["autograde", lesson, "--force", *(nbgrader_args or [])]
+    # by its module's name, also when this module runs as __main__ (python -m ...)
+    from fmnist_utils.grading.parallel import _run_nbgrader as target
+
     start = time.perf_counter()
+    process = _processes().Process(target=target, args=(str(dest), env, argv, str(log)))
+    with _STARTING:
+        process.start()
+    process.join()
+    code = process.exitcode
+    return (1 if code is None else code), time.perf_counter() - start
+
+
+_STARTING = threading.Lock()
+_PRELOAD = ["nbgrader.apps.nbgraderapp", "fmnist_utils.grading.parallel"]
+
+
+@functools.cache
+def _processes() -> Any:
+    """Return the ``forkserver`` context whose server has imported nbgrader (see ``_PRELOAD``)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    return context
+
+
+def _stop_processes() -> None:
+    """Stop and reap the fork server, so its children's CPU time is counted as ours."""
+    if _processes.cache_info().currsize:
+        from multiprocessing import forkserver
+
+        stop = getattr(forkserver._forkserver, "_stop", None)
+        if stop is not None:
+            stop()
+        _processes.cache_clear()
+
+
+def _run_nbgrader(dest: str, env: dict[str, str], argv: list[str], log: str) -> None:
+    """Run nbgrader's command line in this forked process, in ``dest``, logging to ``log``."""
+    os.chdir(dest)
+    os.environ.clear()
+    os.environ.update(env)
     with open(log, "w") as handle:
-        done = subprocess.run(
-            cmd + list(nbgrader_args or []),
-            cwd=dest,
-            env=env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            check=False,
-        )
-    return done.returncode, time.perf_counter() - start
+        os.dup2(handle.fileno(), 1)
+        os.dup2(handle.fileno(), 2)
+    sys.argv = ["nbgrader", *argv]
+    from nbgrader.apps.nbgraderapp import NbGraderApp
+
+    NbGraderApp.launch_instance()
 
 
 def _collect(course: Course, dest: Path, url: str, job: _Job) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +37,16 @@ class InProgress:
         The folder holding one marker per submission being graded.
     autograded : pathlib.Path
         nbgrader's ``autograded`` folder (``<student>/<lesson>`` inside).
+    durations : pathlib.Path, optional
+        Where to record how long each lesson's submission took to grade (the parallel
+        grader's ``durations.json``, :func:`fmnist_utils.grading.parallel.record_durations`);
+        ``None`` records nothing.
     """
 
-    def __init__(self, markers: Path, autograded: Path) -> None:
+    def __init__(self, markers: Path, autograded: Path, durations: Path | None = None) -> None:
         self.markers = markers
         self.autograded = autograded
+        self.durations = durations
 
     def _marker(self, notebooks: list[str]) -> tuple[Path, Path] | None:
         if not notebooks:
@@ -71,10 +77,28 @@ class InProgress:
             marker.write_text(f"{os.getpid()}\n{output}\n", encoding="utf-8")
 
     def finished(self, assignment: str, student: str, notebooks: list[str]) -> None:
-        """Remove the marker of the submission just graded (nbgrader's post-hook)."""
+        """Remove the marker of the submission just graded (nbgrader's post-hook).
+
+        Also records how long it took (since its marker was written), so that the
+        parallel grader starts the longest lessons first even after plain
+        ``nbgrader autograde`` runs.
+        """
         found = self._marker(notebooks)
-        if found is not None:
-            found[0].unlink(missing_ok=True)
+        if found is None:
+            return
+        marker = found[0]
+        try:
+            seconds = time.time() - marker.stat().st_mtime
+        except OSError:
+            seconds = None
+        marker.unlink(missing_ok=True)
+        if seconds is not None and self.durations is not None:
+            from fmnist_utils.grading.parallel import record_durations
+
+            try:
+                record_durations(self.durations, {marker.name.rpartition("__")[2]: seconds})
+            except OSError as error:  # only an ordering hint: never fail grading for it
+                sys.stderr.write(f"[nbgrader_config.py] cannot record durations: {error}\n")
 
     def recover(self) -> list[Path]:
         """Remove the output of every submission a killed run left half graded.
@@ -128,7 +152,9 @@ def configure(c: Any, instructor: Path, autograded: Path, argv: list[str] | None
     argv : list of str, optional
         The command line (default ``sys.argv``).
     """
-    progress = InProgress(instructor / ".autograde-in-progress", autograded)
+    progress = InProgress(
+        instructor / ".autograde-in-progress", autograded, instructor / "parallel-logs"
+    )
     c.Autograde.pre_convert_hook = progress.started
     c.Autograde.post_convert_hook = progress.finished
     args = sys.argv if argv is None else argv

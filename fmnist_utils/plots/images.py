@@ -96,15 +96,21 @@ def examples_per_class(
     names = label_names(class_names)
     rng = np.random.default_rng(seed)
     labels = np.unique(y)
+    height, width = np.shape(x)[1:3]
+    gap = 2  # blank pixels between two images of a row
     with course_figure((per_class * 1.0 + 1.4, len(labels) * 1.0)) as fig:
-        axes = fig.subplots(len(labels), per_class, squeeze=False)
-        for row, label in zip(axes, labels, strict=True):
+        axes = fig.subplots(len(labels), 1, squeeze=False)[:, 0]
+        for ax, label in zip(axes, labels, strict=True):
             chosen = rng.choice(np.flatnonzero(y == label), size=per_class, replace=False)
-            for ax, index in zip(row, chosen, strict=True):
-                ax.imshow(x[index], vmin=0, vmax=255)
-                bare(ax)
-                ax.spines[:].set_visible(False)
-            row[0].set_ylabel(names[int(label)], rotation=0, ha="right", va="center")
+            # one image per row, the examples side by side: drawn far faster than an
+            # axes per example
+            row = np.zeros((height, per_class * (width + gap) - gap), dtype=np.asarray(x).dtype)
+            for i, index in enumerate(chosen):
+                row[:, i * (width + gap) : i * (width + gap) + width] = x[index]
+            ax.imshow(row, vmin=0, vmax=255)
+            bare(ax)
+            ax.spines[:].set_visible(False)
+            ax.set_ylabel(names[int(label)], rotation=0, ha="right", va="center")
     return fig
 
 
