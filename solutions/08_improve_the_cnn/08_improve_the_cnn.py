@@ -877,9 +877,10 @@ print(f"its test accuracy: {record['test_accuracy']:.2%}")
 # fast setting, 500 images for 2 epochs: seconds). Otherwise the notebook loads
 # the shipped weights into the same network.
 #
-# The training streams the images with `pipeline.batches`: it keeps them as
-# `uint8` and turns one batch at a time into floats in $[0, 1]$, in a new random
-# order every epoch, so no `float32` copy of the whole training set is made.
+# The training streams the images with `pipeline.batches`, as in lesson 3: it
+# keeps them as `uint8` and turns one batch at a time into floats in $[0, 1]$, in
+# a new random order every epoch, so no `float32` copy of the whole training set
+# is made.
 
 # %%
 train_yourself = False  # True: train with your functions; False: load the weights
