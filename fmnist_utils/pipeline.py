@@ -68,7 +68,8 @@ def batches(
     Raises
     ------
     ValueError
-        If ``x`` is not ``uint8`` 28x28 images, or ``y`` disagrees with it in length.
+        If ``x`` is not ``uint8`` 28x28 images, ``y`` disagrees with it in length, or
+        ``augment`` is given with ``channel_axis=False``.
     """
     x = np.asarray(x)
     if x.dtype != np.uint8:
@@ -83,6 +84,11 @@ def batches(
         raise ValueError(f"x has {len(x)} images but y has {len(y)} labels; they must match")
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if augment is not None and not channel_axis:
+        raise ValueError(
+            "augment needs the channel axis (image layers read (b, 28, 28) as one image "
+            "with 28 channels): leave channel_axis=True"
+        )
     import tensorflow as tf
 
     images = tf.constant(x)  # uint8: one byte a pixel

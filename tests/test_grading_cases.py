@@ -388,6 +388,10 @@ def test_parallel_grading_equals_sequential(graded: Graded, tmp_path: Path) -> N
     )  # fmt: skip
     assert run.returncode == 1, run.stdout + run.stderr  # f_broken fails, as in nbgrader
     assert "f_broken" in run.stdout
+    # nbgrader's last words in the failed job's log reach the instructor (issue 14: the
+    # job's process is forked, and its log must still be complete)
+    assert "nbgrader exited with 1" in run.stdout, run.stdout
+    assert "| ERROR]" in run.stdout, run.stdout
     assert dump(db) == dump(graded.db, students)
     for student in ["a_perfect", "i_exit", "n_late"]:
         assert (root / "instructor" / "autograded" / student / L / f"{L}.ipynb").is_file()

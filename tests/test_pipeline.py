@@ -73,6 +73,8 @@ def test_refuses_float_images_and_bad_shapes() -> None:
         pipeline.batches(x / 255.0, y)
     with pytest.raises(ValueError, match=r"\(n, 28, 28\)"):
         pipeline.batches(np.zeros((2, 27, 28), np.uint8))
+    with pytest.raises(ValueError, match="channel axis"):
+        pipeline.batches(x, y, augment=lambda b, training: b, channel_axis=False)
     with pytest.raises(ValueError, match="must match"):
         pipeline.batches(x, y[:3])
 

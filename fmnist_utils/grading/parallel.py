@@ -381,33 +381,43 @@ def _run_jobs(
     status = 0
     start = time.perf_counter()
     per_student: dict[str, list[float]] = {}
-    with tempfile.TemporaryDirectory(prefix="fmnist-grade-") as tmp, Pool(workers) as pool:
-        running = {}
-        for i, job in enumerate(jobs):
-            dest = Path(tmp) / f"job{i}"
-            url = _worker_course(course, taken, dest, job.lesson, job.students)
-            log = logs / (
-                f"{job.lesson}-worker{i}.log" if len(lessons) == 1 else f"job{i}-{job.lesson}.log"
-            )
-            print(f"job {i}: {job.lesson}: {len(job.students)} submission(s): "
-                  f"{', '.join(job.students)}")  # fmt: skip
-            future = pool.submit(_autograde, root, dest, url, job.lesson, log, nbgrader_args)
-            running[future] = (job, dest, url, log)
-        pending = set(running)
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:  # merged here, in this one thread: the only gradebook writer
-                job, dest, url, log = running[future]
-                returncode, seconds = future.result()
-                per_student.setdefault(job.lesson, []).append(seconds / len(job.students))
-                if returncode != 0:
-                    status = 1
-                    print(f"{job.lesson}: job log {log}: nbgrader exited with {returncode}:")
-                    for line in log.read_text(errors="replace").splitlines():
-                        if "| ERROR]" in line:
-                            print(f"  {line}")
-                _collect(course, dest, url, job)
-    _stop_processes()
+    try:
+        with tempfile.TemporaryDirectory(prefix="fmnist-grade-") as tmp, Pool(workers) as pool:
+            running = {}
+            for i, job in enumerate(jobs):
+                dest = Path(tmp) / f"job{i}"
+                url = _worker_course(course, taken, dest, job.lesson, job.students)
+                log = logs / (
+                    f"{job.lesson}-worker{i}.log"
+                    if len(lessons) == 1
+                    else f"job{i}-{job.lesson}.log"
+                )
+                print(f"job {i}: {job.lesson}: {len(job.students)} submission(s): "
+                      f"{', '.join(job.students)}")  # fmt: skip
+                future = pool.submit(_autograde, root, dest, url, job.lesson, log, nbgrader_args)
+                running[future] = (job, dest, url, log)
+            pending = set(running)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:  # merged here, in this one thread: the only gradebook writer
+                    job, dest, url, log = running[future]
+                    returncode, seconds = future.result()
+                    # each submission's time, as the course's hook recorded it in the job's
+                    # copy (as in a plain nbgrader run); else the job's time per student
+                    hooked = read_durations(dest / "instructor" / "parallel-logs").get(job.lesson)
+                    each = (
+                        hooked if isinstance(hooked, (int, float)) else seconds / len(job.students)
+                    )
+                    per_student.setdefault(job.lesson, []).append(float(each))
+                    if returncode != 0:
+                        status = 1
+                        print(f"{job.lesson}: job log {log}: nbgrader exited with {returncode}:")
+                        for line in log.read_text(errors="replace").splitlines():
+                            if "| ERROR]" in line:
+                                print(f"  {line}")
+                    _collect(course, dest, url, job)
+    finally:  # reap the fork server (see _autograde)
+        _stop_processes()
     record_durations(logs, {lesson: max(values) for lesson, values in per_student.items()})
     seconds = time.perf_counter() - start
     graded = sum(len(job.students) for job in jobs)
@@ -439,14 +449,21 @@ def _autograde(
 
     start = time.perf_counter()
     process = _processes().Process(target=target, args=(str(dest), env, argv, str(log)))
-    with _STARTING:
+    with _CHILDREN:
         process.start()
-    process.join()
+    # Wait without reading the exit status, then read it holding the lock: starting a
+    # process reads the status of every finished one, and two threads reading the same
+    # status pipe would leave one of them with a wrong code (255).
+    from multiprocessing.connection import wait
+
+    wait([process.sentinel])
+    with _CHILDREN:
+        process.join()
     code = process.exitcode
     return (1 if code is None else code), time.perf_counter() - start
 
 
-_STARTING = threading.Lock()
+_CHILDREN = threading.Lock()
 _PRELOAD = ["nbgrader.apps.nbgraderapp", "fmnist_utils.grading.parallel"]
 
 
@@ -480,9 +497,15 @@ def _run_nbgrader(dest: str, env: dict[str, str], argv: list[str], log: str) -> 
         os.dup2(handle.fileno(), 1)
         os.dup2(handle.fileno(), 2)
     sys.argv = ["nbgrader", *argv]
+    import atexit
+
     from nbgrader.apps.nbgraderapp import NbGraderApp
 
-    NbGraderApp.launch_instance()
+    try:
+        NbGraderApp.launch_instance()
+    finally:  # a forked process ends with os._exit: run what nbgrader's run left to exit
+        sys.stdout.flush()
+        atexit._run_exitfuncs()
 
 
 def _collect(course: Course, dest: Path, url: str, job: _Job) -> None:

@@ -86,7 +86,7 @@ class InProgress:
         found = self._marker(notebooks)
         if found is None:
             return
-        marker = found[0]
+        marker, output = found
         try:
             seconds = time.time() - marker.stat().st_mtime
         except OSError:
@@ -95,10 +95,10 @@ class InProgress:
         if seconds is not None and self.durations is not None:
             from fmnist_utils.grading.parallel import record_durations
 
-            try:
-                record_durations(self.durations, {marker.name.rpartition("__")[2]: seconds})
-            except OSError as error:  # only an ordering hint: never fail grading for it
-                sys.stderr.write(f"[nbgrader_config.py] cannot record durations: {error}\n")
+            try:  # output is autograded/<student>/<lesson>
+                record_durations(self.durations, {output.name: seconds})
+            except Exception as error:  # only an ordering hint: never fail grading for it
+                sys.stderr.write(f"[nbgrader_config.py] cannot record durations: {error!r}\n")
 
     def recover(self) -> list[Path]:
         """Remove the output of every submission a killed run left half graded.

@@ -886,6 +886,7 @@ for name, optimizer in (
         validation_data=(x_val, y_val),
         verbose=0,
     )
+del x_train_tf, y_train_tf  # both runs are done: free the copy
 plots.compare_curves(curves, metric="accuracy", title="The same model, two optimizers")
 
 # %% [markdown]

@@ -668,8 +668,8 @@ softmax_regression.summary()
 # epoch it shuffles their order, cuts it into mini-batches of 128, and turns
 # each batch into `float32` in $[0, 1]$ only when the model asks for it. So
 # no scaled copy of the whole training set is ever made. (`channel_axis=False`
-# keeps each batch's shape `(128, 28, 28)`, the model's input; convolutional
-# networks, from lesson 6, take one more axis.)
+# keeps each batch's shape `(128, 28, 28)`, the model's input; convolution
+# layers, next lesson, take one more axis.)
 
 # %%
 softmax_regression.compile(
@@ -877,7 +877,6 @@ rng = np.random.default_rng(0)
 permutation = rng.permutation(28 * 28)
 x_train_perm = x_train.reshape(len(x_train), -1)[:, permutation].reshape(x_train.shape)
 x_val_perm = x_val.reshape(len(x_val), -1)[:, permutation].reshape(x_val.shape)
-del x_train  # the rest of the lesson trains on shuffled images only: free 42 MB
 x_train_perm.shape, x_val_perm.shape
 
 # %%
@@ -1012,10 +1011,13 @@ f"dense network, test accuracy: {test_accuracy:.1%}"
 # 2. Nearest centroid uses one template per class. Try **k-nearest neighbours**:
 #    predict the majority class of the 5 closest *training* images (on a subset of
 #    5,000, to keep it fast, scaled with `.astype(np.float32) / 255` first: a
-#    difference of `uint8` values wraps around below 0). How much better is it, and how much slower to predict?
+#    difference of `uint8` values wraps around below 0). How much better is it, and
+#    how much slower to predict?
 # 3. Plot the dense network's validation accuracy against the shift, for shifts of
 #    0 to 5 pixels. Then train a dense network on training images randomly shifted
-#    by up to 3 pixels (data augmentation). Does it recover?
+#    by up to 3 pixels (data augmentation): shift the `uint8` images of `x_train`
+#    with `np.roll`, and train on them through `pipeline.batches(...,
+#    channel_axis=False)` as above. Does it recover?
 # 4. Is the shuffled dense network *exactly* as good? Train both versions with three
 #    different seeds each and compare the spread of their accuracies with the
 #    difference between them.
