@@ -334,11 +334,11 @@ class _Job:
 
 
 DURATIONS = "durations.json"
-"""Under ``instructor/parallel-logs``: how long each lesson's job last took, per student."""
+"""Under ``instructor/parallel-logs``: how long one submission of each lesson last took."""
 
 
 def read_durations(logs: Path) -> dict[str, Any]:
-    """Read the seconds per student each lesson's jobs last took (empty if none or unreadable)."""
+    """Read the seconds one submission of each lesson last took (empty if none or unreadable)."""
     import json
 
     try:

@@ -100,7 +100,7 @@ def pixel_histograms(
             ax.axis("off")
         for ax, label in zip(axes.flat, labels, strict=False):
             pixels = x[y == label].ravel()
-            if x.dtype == np.uint8:  # count each of the 256 values once: 10x faster
+            if x.dtype == np.uint8:  # count each of the 256 values, then bin 256 counts
                 counts = np.bincount(pixels, minlength=256)
                 hist, _ = np.histogram(np.arange(256), bins=edges, weights=counts)
                 zero_share = counts[0] / pixels.size
