@@ -38,6 +38,13 @@ def test_values_shapes_and_dtypes() -> None:
     np.testing.assert_array_equal(labels.numpy(), y[:3])
 
 
+def test_autotuning_is_off() -> None:
+    """An autotuned iterator made Keras wait up to 40 s at each epoch's start (TF 2.21)."""
+    x, y = _images(10)
+    for ds in (pipeline.batches(x, y), pipeline.batches(x, y, shuffle=True, num_classes=10)):
+        assert ds.options().autotune.enabled is False
+
+
 def test_shuffle_is_seeded_and_changes_every_epoch() -> None:
     x, y = _images(50)
 
