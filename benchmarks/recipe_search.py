@@ -17,6 +17,7 @@ image on a CPU), label smoothing. Other widths and depths are
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
@@ -37,12 +38,16 @@ class Candidate:
         The training's length and batch.
     label_smoothing : float
         As :class:`fmnist_utils.models.Recipe`'s.
+    filters : tuple of int, optional
+        Filters of the two convolution blocks (:func:`fmnist_utils.models.improved_cnn`'s
+        ``filters``); ``None`` keeps lesson 8's network.
     """
 
     what: str
     epochs: int
     batch_size: int = 128
     label_smoothing: float = 0.0
+    filters: tuple[int, int] | None = None
 
 
 CANDIDATES: dict[str, Candidate] = {
@@ -50,6 +55,8 @@ CANDIDATES: dict[str, Candidate] = {
     "lesson8_e12": Candidate("lesson 8's recipe: 12 epochs", 12),
     "lesson8_e12_smooth": Candidate("12 epochs, label smoothing 0.1", 12, label_smoothing=0.1),
     "lesson8_b256_e12": Candidate("batch 256, 12 epochs", 12, batch_size=256),
+    "f16_48_e10": Candidate("16 and 48 filters, 10 epochs", 10, filters=(16, 48)),
+    "f16_32_e13": Candidate("16 and 32 filters, 13 epochs", 13, filters=(16, 32)),
 }
 """The candidates, by record name (``recipes.NAME``)."""
 
@@ -67,11 +74,16 @@ def recipe(name: str) -> Recipe:
     fmnist_utils.models.Recipe
         Lesson 8's recipe with the candidate's settings.
     """
-    from fmnist_utils.models import RECIPES
+    from fmnist_utils.models import RECIPES, improved_cnn
 
     candidate = CANDIDATES[name]
+    lesson = RECIPES["lesson7_improved_cnn"]
+    build = lesson.build
+    if candidate.filters is not None:
+        build = partial(improved_cnn, filters=candidate.filters)
     return replace(
-        RECIPES["lesson7_improved_cnn"],
+        lesson,
+        build=build,
         epochs=candidate.epochs,
         batch_size=candidate.batch_size,
         label_smoothing=candidate.label_smoothing,

@@ -228,6 +228,9 @@ def test_every_recipe_candidate_builds_a_network_for_the_lessons_data() -> None:
         assert model.output_shape == (None, 10), name
         assert recipe.epochs == recipe_search.CANDIDATES[name].epochs
         assert recipe.optimizer is models.RECIPES["lesson7_improved_cnn"].optimizer
+        wanted = recipe_search.CANDIDATES[name].filters or (24, 48)
+        convs = [layer.filters for layer in model.layers if hasattr(layer, "filters")]
+        assert convs == [wanted[0]] * 2 + [wanted[1]] * 2, (name, convs)
 
 
 def test_the_readme_says_which_sections_each_machine_measured() -> None:
