@@ -72,7 +72,7 @@ def _error(result: dict[str, Any]) -> str | None:
 
 
 def _model_cell(result: dict[str, Any]) -> str:
-    """One model's figures: accuracy (mean ± spread over seeds), training time, peak."""
+    """One model's figures: accuracy (mean ± spread over seeds), training time, peak, note."""
     if "test_accuracy" not in result:
         return "failed (see benchmarks/results.json)"
     acc, secs = result["test_accuracy"], result["train_seconds"]
@@ -83,7 +83,9 @@ def _model_cell(result: dict[str, Any]) -> str:
         )
     else:
         text = f"**{_pct(acc['mean'])}** test accuracy"
-    return f"{text}, {_seconds(secs['mean'])} training, {_gib(result['peak_rss_gib'])} peak"
+    text = f"{text}, {_seconds(secs['mean'])} training, {_gib(result['peak_rss_gib'])} peak"
+    note = result.get("note")  # what a reader must know to compare this figure
+    return f"{text} ({note})" if note else text
 
 
 def _header(data: dict[str, Any]) -> list[str]:

@@ -219,6 +219,13 @@ def test_the_readme_lists_every_recipe_tried_with_what_it_gave() -> None:
     assert "`lesson8_e12`" in rows[0] and "**93.31 %** test accuracy, 590 s" in rows[0]
     assert "12 epochs" in rows[0], "the row says what the candidate changes"
     assert "(load 2.5)" in rows[1] and "**93.60 %**" in rows[1]
+    assert rows[0].count("(") == 1, "no note unless the record has one"
+    note = "before abc123: each epoch could wait"
+    data["records"]["recipes.lesson8_e12"]["result"]["note"] = note
+    row = next(
+        r for r in readme.render(data, mark_loaded=True).splitlines() if "`lesson8_e12`" in r
+    )
+    assert f"590 s training, 1.20 GiB peak ({note})" in row, row
 
 
 def test_every_recipe_candidate_builds_a_network_for_the_lessons_data() -> None:
