@@ -113,7 +113,7 @@ def batches(
     # tf.data's autotuning stays off. With it on (TensorFlow 2.21, 2 cores), Keras' new
     # iterator at each epoch's start waited for the old one's tuning thread: up to 40 s
     # with no CPU used (measured: epoch 2 of 60,000 images began 39.3 s late, 0.0 s
-    # without). One batch prepared ahead is all a 2-core machine can use anyway.
+    # without). Two batches prepared ahead are all a 2-core machine can use anyway.
     options = tf.data.Options()
     options.autotune.enabled = False
     return order.batch(batch_size).map(load).prefetch(2).with_options(options)
