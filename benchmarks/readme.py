@@ -83,6 +83,11 @@ def _model_cell(result: dict[str, Any]) -> str:
         )
     else:
         text = f"**{_pct(acc['mean'])}** test accuracy"
+    if result.get("mirror_test"):  # the mirror average; the network alone, for comparison
+        text = (
+            f"{text} with each image's mirror image averaged in "
+            f"({_pct(result['test_accuracy_plain']['mean'])} without)"
+        )
     text = f"{text}, {_seconds(secs['mean'])} training, {_gib(result['peak_rss_gib'])} peak"
     note = result.get("note")  # what a reader must know to compare this figure
     return f"{text} ({note})" if note else text
@@ -170,9 +175,15 @@ def _improved_line() -> list[str]:
         return []
     info = reference_info("improved_cnn")
     load = max(info["load_average_before"][0], info["load_average_after"][0])
+    accuracy = _pct(info["test_accuracy"])
+    if info.get("mirror_test"):
+        accuracy = (
+            f"{accuracy} with each image's mirror image averaged in "
+            f"({_pct(info['test_accuracy_plain'])} without)"
+        )
     return [
         "",
-        f"Lesson 8's improved CNN ships too: {_pct(info['test_accuracy'])} on the test images "
+        f"Lesson 8's improved CNN ships too: {accuracy} on the test images "
         f"after {info['epochs']} epochs, {_seconds(info['train_seconds'])} of training "
         f"({_seconds(info['train_cpu_seconds'])} of CPU; load up to {load:.1f} during the run, "
         f"so the time is an upper bound; `{path.relative_to(ROOT).as_posix()}`, written by "

@@ -144,6 +144,9 @@ def _train_seeds(setup: str, recipe: str, seeds: list[int]) -> dict:
         out["train_seconds"] = spread([r["train_seconds"] for r in good])
         out["peak_rss_gib"] = max(r["peak_rss_gib"] for r in good)
         out["epochs"], out["params"] = good[0]["epochs"], good[0]["params"]
+        if good[0].get("mirror_test"):  # test_accuracy is the mirror average's
+            out["mirror_test"] = True
+            out["test_accuracy_plain"] = spread([r["test_accuracy_plain"] for r in good])
     return out
 
 

@@ -3,6 +3,8 @@
 - :data:`IMPROVED` -- the settings a learner types in (:class:`ImprovedSettings`).
 - :func:`augmentation` -- a random horizontal flip and a small random shift.
 - :func:`improved_cnn` -- the network (flags switch ingredients off for experiments).
+- :func:`mirror_average` -- the network asked twice, about each image and its mirror
+  image, its two answers averaged (the flip of the augmentation, used at test time).
 - :func:`warmup_cosine` -- linear warm-up, then cosine decay; :func:`adam_warmup_cosine`
   (the lesson's optimizer).
 
@@ -25,6 +27,7 @@ __all__ = [
     "adam_warmup_cosine",
     "augmentation",
     "improved_cnn",
+    "mirror_average",
     "warmup_cosine",
 ]
 
@@ -102,7 +105,7 @@ def improved_cnn(
     augment: bool = True,
     dropout: bool = True,
     batch_norm: bool = True,
-    filters: tuple[int, int] = (24, 48),
+    filters: tuple[int, int] = (16, 48),
     dense: int = 128,
     shift: float = IMPROVED.shift,
     bn_momentum: float = 0.99,
@@ -114,8 +117,8 @@ def improved_cnn(
     layers                                                            output shape
     ================================================================  ============
     augmentation: RandomFlip("horizontal"), RandomTranslation(0.07)   (28, 28, 1)
-    2 x [Conv2D(24, 3, "same", no bias), BatchNormalization, ReLU]    (28, 28, 24)
-    MaxPooling2D(2), Dropout(0.1)                                     (14, 14, 24)
+    2 x [Conv2D(16, 3, "same", no bias), BatchNormalization, ReLU]    (28, 28, 16)
+    MaxPooling2D(2), Dropout(0.1)                                     (14, 14, 16)
     2 x [Conv2D(48, 3, "same", no bias), BatchNormalization, ReLU]    (14, 14, 48)
     MaxPooling2D(2), Dropout(0.1)                                     (7, 7, 48)
     Flatten                                                           (2352,)
@@ -133,7 +136,11 @@ def improved_cnn(
         Include the five batch-normalization layers (without them, the
         convolutions and the hidden dense layer get biases instead).
     filters : tuple of int, optional
-        Filters of the convolutions in the first and second block.
+        Filters of the convolutions in the first and second block. The first
+        block works at full resolution, where each filter costs 4 times as much
+        as in the second: 16 there and 48 after the pooling train in about two
+        thirds of the time of 24 and 48 (measured on 2 cores), for about the
+        same accuracy.
     dense : int, optional
         Units of the hidden dense layer.
     shift : float, optional
@@ -149,8 +156,8 @@ def improved_cnn(
     Returns
     -------
     keras.Model
-        A new, uncompiled ``keras.Sequential``; with the defaults it has 339,938
-        weights (339,394 trainable), takes ``(n, 28, 28, 1)`` floats in [0, 1]
+        A new, uncompiled ``keras.Sequential``; with the defaults it has 333,466
+        weights (332,954 trainable), takes ``(n, 28, 28, 1)`` floats in [0, 1]
         and returns ``(n, 10)`` class probabilities.
     """
     import keras
@@ -182,6 +189,36 @@ def improved_cnn(
         model.add(layers.Dropout(0.3, name="dropout_dense"))
     model.add(layers.Dense(10, activation="softmax", name="probabilities"))
     return model
+
+
+def mirror_average(network: keras.Model) -> keras.Model:
+    """Wrap a network so that it answers for each image and its mirror image, averaged.
+
+    A network trained with horizontal flips (:func:`augmentation`) has learned
+    that a mirrored garment is the same garment, so asking it twice and
+    averaging the two sets of probabilities smooths out some of its mistakes:
+    test-time augmentation. It costs a second prediction, no training.
+
+    Parameters
+    ----------
+    network : keras.Model
+        Takes ``(n, 28, 28, 1)`` images and returns ``(n, 10)`` probabilities.
+
+    Returns
+    -------
+    keras.Model
+        A functional model named ``"mirror_average"`` over the same layers (its
+        weights are the network's, shared): ``(network(x) + network(flip(x))) / 2``,
+        where ``flip`` mirrors the width axis. It saves (``.keras``) and exports
+        like any model, with Keras' own layers and operations only.
+    """
+    import keras
+    from keras import layers
+
+    image = keras.Input((28, 28, 1), name="image")
+    mirrored = keras.ops.flip(image, axis=2)  # axis 2 is the width: left <-> right
+    average = layers.Average(name="average")([network(image), network(mirrored)])
+    return keras.Model(image, average, name="mirror_average")
 
 
 def warmup_cosine(

@@ -165,7 +165,8 @@ def test_improved_weights_are_small_and_documented() -> None:
         "command",
     ):
         assert key in info, f"improved_cnn.json lacks {key!r}"
-    assert info["fast"] is False and info["params"] == 339_938
+    assert info["fast"] is False and info["params"] == 333_466
+    assert info["mirror_test"] is True and 0.0 < info["test_accuracy_plain"] <= 1.0
     assert info["recipe"] == models.SHIPPED["improved_cnn"]
     assert models.best_reference() == max(
         models.SHIPPED, key=lambda name: models.reference_info(name)["test_accuracy"]
@@ -180,11 +181,13 @@ def test_shipped_improved_model_scores_its_recorded_accuracy() -> None:
 
     _, (x_test, y_test) = load_fashion_mnist()
     info = models.reference_info("improved_cnn")
-    model = models.load_reference("improved_cnn")
-    probs = model.predict(models.prepare(x_test), batch_size=1000, verbose=0)
-    measured = float(np.mean(probs.argmax(axis=1) == y_test))
     # the record is rounded to 4 decimals: half a unit of its last digit, plus one image
     tolerance = 0.5 * 10.0**-4 + 1.0 / len(y_test)
-    assert abs(measured - info["test_accuracy"]) <= tolerance, (
-        f"the shipped improved CNN scores {measured:.4f}, its record says {info['test_accuracy']}"
-    )
+    for mirror, key in ((None, "test_accuracy"), (False, "test_accuracy_plain")):
+        model = models.load_reference("improved_cnn", mirror=mirror)
+        probs = model.predict(models.prepare(x_test), batch_size=1000, verbose=0)
+        measured = float(np.mean(probs.argmax(axis=1) == y_test))
+        assert abs(measured - info[key]) <= tolerance, (
+            f"the shipped improved CNN (mirror={mirror}) scores {measured:.4f}, "
+            f"its record's {key} says {info[key]}"
+        )

@@ -25,22 +25,22 @@ def test_architecture_layer_by_layer() -> None:
         + ["Flatten", "Dense", "BatchNormalization", "Activation", "Dropout", "Dense"]
     )  # fmt: skip
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
-    assert [c.filters for c in convs] == [24, 24, 48, 48]
+    assert [c.filters for c in convs] == [16, 16, 48, 48]
     assert all(c.padding == "same" and not c.use_bias and c.kernel_size == (3, 3) for c in convs)
     rates = [layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
     assert rates == pytest.approx([0.1, 0.1, 0.3])
     pools = [layer for layer in model.layers if isinstance(layer, keras.layers.MaxPooling2D)]
-    assert [tuple(p.output.shape) for p in pools] == [(None, 14, 14, 24), (None, 7, 7, 48)]
+    assert [tuple(p.output.shape) for p in pools] == [(None, 14, 14, 16), (None, 7, 7, 48)]
     assert tuple(model.compute_output_shape((None, 28, 28, 1))) == (None, 10)
 
 
 def test_parameter_count_matches_the_lesson() -> None:
     model = models.improved_cnn()
-    assert model.count_params() == 339_938
+    assert model.count_params() == 333_466
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-    assert trainable == 339_394  # the batch norms' moving means and variances are not trained
+    assert trainable == 332_954  # the batch norms' moving means and variances are not trained
     # augmentation has no weights: the same count without it
-    assert models.improved_cnn(augment=False).count_params() == 339_938
+    assert models.improved_cnn(augment=False).count_params() == 333_466
 
 
 def test_flags_switch_ingredients_off() -> None:
@@ -100,8 +100,28 @@ def test_recipe_is_registered_with_its_settings() -> None:
     optimizer = recipe.optimizer(469, recipe.epochs)
     assert type(optimizer) is keras.optimizers.Adam
     assert float(optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)  # warm-up from 0
-    # the older recipes are untouched: no label smoothing unless asked for
+    assert recipe.mirror_test, "lesson 8's model is measured with the mirror images averaged in"
+    # the older recipes are untouched: no label smoothing or mirror unless asked for
     assert models.RECIPES["lesson5_cnn"].label_smoothing == 0.0
+    assert not models.RECIPES["lesson5_cnn"].mirror_test
+
+
+def test_mirror_average_asks_about_each_image_and_its_mirror(tmp_path) -> None:
+    keras.utils.set_random_seed(0)
+    network = models.improved_cnn(augment=False)
+    x = np.random.default_rng(0).random((4, 28, 28, 1)).astype(np.float32)
+    x[0] = x[0, :, ::-1]  # not symmetric: the mirror is a different image
+    mirrored = models.mirror_average(network)
+    want = (network.predict(x, verbose=0) + network.predict(x[:, :, ::-1], verbose=0)) / 2
+    got = mirrored.predict(x, verbose=0)
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    assert not np.allclose(got, network.predict(x, verbose=0), atol=1e-4)
+    assert mirrored.count_params() == network.count_params(), "the weights are shared"
+    # an image and its mirror get the same answer
+    np.testing.assert_allclose(got, mirrored.predict(x[:, :, ::-1], verbose=0), atol=1e-6)
+    path = tmp_path / "mirror.keras"  # Keras' own layers and operations: it saves and loads
+    mirrored.save(path)
+    np.testing.assert_allclose(keras.saving.load_model(path).predict(x, verbose=0), got, atol=1e-6)
 
 
 @pytest.mark.slow
@@ -114,7 +134,9 @@ def test_train_and_evaluate_in_fast_mode_returns_the_contract(monkeypatch) -> No
     # settle, so the fast setting's test accuracy can sit near chance: check the range only
     assert 0.0 <= result["test_accuracy"] <= 1.0
     assert result["epochs"] == 2 and result["train_examples"] == 2000 and result["fast"]
-    assert result["params"] == 339_938 and result["recipe"] == RECIPE
+    assert result["params"] == 333_466 and result["recipe"] == RECIPE
+    # the recipe is measured on each image and its mirror image; the network alone too
+    assert result["mirror_test"] is True and 0.0 <= result["test_accuracy_plain"] <= 1.0
     assert result["train_seconds"] > 0
     assert result["train_cpu_seconds"] > 0
 

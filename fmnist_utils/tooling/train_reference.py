@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         **result,
         "test_accuracy": round(result["test_accuracy"], 4),
         "test_loss": round(result["test_loss"], 4),
+        "test_accuracy_plain": round(result["test_accuracy_plain"], 4),
         "description": recipe.description,
         "batch_size": recipe.batch_size,
         "weights_file": weights.name,
