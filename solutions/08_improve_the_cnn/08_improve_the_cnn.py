@@ -644,7 +644,9 @@ plots.learning_rate_schedule(
 #
 # The first block has fewer filters than the second on purpose: it works on the
 # full 28×28 image, where a filter costs four times as much computation as on
-# the 14×14 maps after the pooling. The dropout rates are modest on purpose too. Augmentation already makes every
+# the 14×14 maps after the pooling.
+#
+# The dropout rates are modest on purpose too. Augmentation already makes every
 # training image harder; with a short training, stronger regularisation (more
 # dropout, larger shifts) leaves the network *under*-fitting: it has not yet
 # learned what it could.
@@ -925,37 +927,29 @@ else:
     improved = models.load_reference("improved_cnn", mirror=False)  # the network alone
 
 # %% [markdown]
-# The moment of truth, once: the test set.
+# ## Asking twice: each image and its mirror image
+#
+# One last decision, taken before the test set is used. The network trained on
+# mirrored images half of the time, so it has learned that a mirrored sneaker is
+# still a sneaker. That can serve once more when it predicts: ask the network
+# about each image *and* about its mirror image, and average the two sets of
+# probabilities. Where the network hesitates on one view, the other can tip the
+# balance. This is called **test-time augmentation**; it costs a second
+# prediction, and no training at all.
+#
+# Mirroring reverses the order of an image's columns. The images have the axes
+# (image, row, column, channel), so `x_test[:, :, ::-1]` mirrors them all.
+#
+# The moment of truth, once: the test set, asked both ways.
 
 # %%
 probs = improved.predict(x_test, batch_size=250, verbose=0)
-test_accuracy = float(np.mean(probs.argmax(axis=1) == y_test))
-round(test_accuracy, 4)
-
-# %% [markdown]
-# ## Asking twice: each test image and its mirror image
-#
-# The network trained on mirrored images half of the time, so it has learned that
-# a mirrored sneaker is still a sneaker. That can be used once more at test time:
-# ask the network about each test image *and* about its mirror image, and
-# average the two sets of probabilities. Where the network hesitates on one
-# view, the other can tip the balance. This is called **test-time
-# augmentation**; it costs a second prediction, and no training at all.
-#
-# Mirroring reverses the order of an image's columns. The test images have the
-# axes (image, row, column, channel), so `x_test[:, :, ::-1]` mirrors them all.
-
-# %%
 probs_mirror = improved.predict(x_test[:, :, ::-1], batch_size=250, verbose=0)
-mirror_accuracy = float(np.mean(((probs + probs_mirror) / 2).argmax(axis=1) == y_test))
-round(mirror_accuracy, 4)
-
-# %% [markdown]
-# `models.mirror_average(network)` makes the same two-views average into one
-# Keras model, which predicts, saves and exports like any other: the shipped
-# improved CNN is measured and used that way. Side by side:
+probs.shape, probs_mirror.shape
 
 # %%
+test_accuracy = float(np.mean(probs.argmax(axis=1) == y_test))
+mirror_accuracy = float(np.mean(((probs + probs_mirror) / 2).argmax(axis=1) == y_test))
 {
     "this model": round(test_accuracy, 4),
     "this model, mirror images averaged in": round(mirror_accuracy, 4),
@@ -965,9 +959,14 @@ round(mirror_accuracy, 4)
 }
 
 # %% [markdown]
-# Loaded, the model scores the shipped weights' record. Trained yourself on all
-# the data, it should score close to it (a different machine can give slightly
-# different numbers, even with the same seed); trained in the fast setting, its
+# `models.mirror_average(network)` builds the same two-view average into one
+# Keras model: the shipped improved CNN is measured that way, and lesson 9 uses
+# it so.
+#
+# Loaded, the model scores the shipped weights' two records. Trained yourself on
+# all the data, it should score close to them (a different machine can give
+# slightly different numbers, even with the same seed); trained in the fast
+# setting, its
 # numbers mean nothing: 500 images and 2 epochs are far too few. Lesson 9 uses
 # whichever shipped model has the higher recorded test accuracy, the way it was
 # measured.

@@ -62,11 +62,13 @@ keras.utils.set_random_seed(0)
 # networks, lesson 6's CNN and lesson 8's improved CNN, both trained on all
 # 60,000 training images, so that everyone gets the same numbers.
 # `models.best_reference()` names the one with the higher recorded test
-# accuracy, and `models.load_reference(name)` loads it the way it was measured:
-# the improved CNN comes wrapped as at the end of lesson 8, asking its network
-# about each image and its mirror image and averaging the two answers (in the
-# summary: the flip, the network used twice, the average). (Your own model from
-# lesson 6 or 8 works the same way: `keras.saving.load_model("your_file.keras")`.)
+# accuracy, and `models.load_reference(name)` loads it the way it was measured.
+# For the improved CNN that is the average of lesson 8's end, built into one
+# Keras model (`models.mirror_average`): it asks its network about each image
+# and its mirror image and averages the two answers. `model.summary()` below
+# shows the flip, the network (one row, used on both images) and the average.
+# (Your own model from lesson 6 or 8 loads with
+# `keras.saving.load_model("your_file.keras")` and works the same way.)
 
 # %%
 best = models.best_reference()
