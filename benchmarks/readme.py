@@ -71,6 +71,11 @@ def _error(result: dict[str, Any]) -> str | None:
     return "failed (see benchmarks/results.json)" if "error" in result else None
 
 
+def _with_mirror(accuracy: str, plain: float) -> str:
+    """Say that ``accuracy`` is the mirror average's, with the network alone's beside it."""
+    return f"{accuracy} with each image's mirror image averaged in ({_pct(plain)} without)"
+
+
 def _model_cell(result: dict[str, Any]) -> str:
     """One model's figures: accuracy (mean ± spread over seeds), training time, peak, note."""
     if "test_accuracy" not in result:
@@ -83,11 +88,8 @@ def _model_cell(result: dict[str, Any]) -> str:
         )
     else:
         text = f"**{_pct(acc['mean'])}** test accuracy"
-    if result.get("mirror_test"):  # the mirror average; the network alone, for comparison
-        text = (
-            f"{text} with each image's mirror image averaged in "
-            f"({_pct(result['test_accuracy_plain']['mean'])} without)"
-        )
+    if result.get("mirror_test"):
+        text = _with_mirror(text, result["test_accuracy_plain"]["mean"])
     text = f"{text}, {_seconds(secs['mean'])} training, {_gib(result['peak_rss_gib'])} peak"
     note = result.get("note")  # what a reader must know to compare this figure
     return f"{text} ({note})" if note else text
@@ -177,10 +179,7 @@ def _improved_line() -> list[str]:
     load = max(info["load_average_before"][0], info["load_average_after"][0])
     accuracy = _pct(info["test_accuracy"])
     if info.get("mirror_test"):
-        accuracy = (
-            f"{accuracy} with each image's mirror image averaged in "
-            f"({_pct(info['test_accuracy_plain'])} without)"
-        )
+        accuracy = _with_mirror(accuracy, info["test_accuracy_plain"])
     return [
         "",
         f"Lesson 8's improved CNN ships too: {accuracy} on the test images "

@@ -329,12 +329,12 @@ def train_and_evaluate(
     train_seconds = time.perf_counter() - start
     train_cpu_seconds = time.process_time() - cpu_start
     test = pipeline.batches(x_test, y_test, batch_size=250, num_classes=classes)
-    _, plain_accuracy = model.evaluate(test, verbose=0)
-    tested = model
+    test_loss, test_accuracy = model.evaluate(test, verbose=0)
+    plain_accuracy = test_accuracy  # the network alone
     if recipe.mirror_test:
-        tested = mirror_average(model)
-        tested.compile(loss=loss, metrics=["accuracy"])
-    test_loss, test_accuracy = tested.evaluate(test, verbose=0)
+        mirrored = mirror_average(model)
+        mirrored.compile(loss=loss, metrics=["accuracy"])
+        test_loss, test_accuracy = mirrored.evaluate(test, verbose=0)
     result: dict[str, Any] = {
         "recipe": name,
         "test_accuracy": float(test_accuracy),
