@@ -252,3 +252,34 @@ def test_feedback_folder_gets_the_submissions_time_and_secret_only(tmp_path: Pat
     ]
     assert not (feedback / "ben" / "L1" / "timestamp.txt").exists(), "a link was followed"
     assert not (feedback / "cy" / "L1" / "timestamp.txt").exists()
+
+
+def test_scratch_of_gone_grading_processes_is_removed_and_the_rest_kept(tmp_path: Path) -> None:
+    """A killed run's /tmp folders go; a running one's, links and others' names stay."""
+    from fmnist_utils.grading import leftovers
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    me = os.getpid()
+    start = leftovers._start_time(me)
+    names = {
+        "running": f"fmg-{me}.{start}-a1",
+        "running copy": f"fmg-in-{me}.{start}-a2",
+        "killed": f"fmg-{dead.pid}.{start}-b1",
+        "killed copy": f"fmg-in-{dead.pid}.{start}-b2",
+        "pid reused": f"fmg-{me}.{start - 1}-c1",
+        "not ours": "fmg-legacy-d1",
+    }
+    for name in names.values():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "k.json").write_text("{}")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("a link must not be followed")
+    (tmp_path / f"fmg-{dead.pid}.{start}-link").symlink_to(outside)
+    removed = leftovers.remove_leftover_scratch(tmp_path)
+    gone = {"killed", "killed copy", "pid reused"}
+    assert sorted(p.name for p in removed) == sorted(names[k] for k in gone)
+    for what, name in names.items():
+        assert (tmp_path / name).exists() == (what not in gone), what
+    assert (outside / "keep.txt").exists(), "a link was followed"

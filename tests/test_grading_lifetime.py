@@ -14,6 +14,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -162,11 +163,15 @@ def _kill_and_check(grader: int, folder: Path, records: Path, when: str) -> None
             f"killed {when}, the grading process left its sandbox running for more than "
             f"{GONE_WITHIN:.0f} s:\n{_describe(pids)}"
         )
-    # the next run finds nothing to stop, and clears the killed run's record
-    from fmnist_utils.grading.sandbox import stop_leftover_kernels
+    # the next run finds nothing to stop, and clears the killed run's record and scratch
+    from fmnist_utils.grading.leftovers import remove_leftover_scratch, stop_leftover_kernels
 
     assert stop_leftover_kernels(records) == []
     assert not (records.is_dir() and list(records.glob("*.json")))
+    remove_leftover_scratch()
+    left_behind = [p for p in Path("/tmp").glob(f"fmg-*{grader}.*") if re.match(
+        rf"fmg-(in-)?{grader}\.", p.name)]  # fmt: skip
+    assert not left_behind, f"killed {when}, its scratch folders stay: {left_behind}"
 
 
 def _wait_for_wrapper(grader: int) -> int:
@@ -255,7 +260,7 @@ def test_wrapper_refuses_when_its_grading_process_is_gone(tmp_path: Path) -> Non
 
 def test_a_record_never_kills_another_process(tmp_path: Path) -> None:
     """A record whose pid now belongs to another process (or lies) stops nothing."""
-    from fmnist_utils.grading.sandbox import stop_leftover_kernels
+    from fmnist_utils.grading.leftovers import stop_leftover_kernels
 
     other = subprocess.Popen(["sleep", "60"])
     try:

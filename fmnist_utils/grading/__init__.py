@@ -7,7 +7,8 @@ Importing this package runs nothing; the modules load nbgrader when imported:
 - :mod:`fmnist_utils.grading.feedback` -- ``StripHiddenTests``: feedback without the
   hidden tests.
 - :mod:`fmnist_utils.grading.recovery` -- an autograde run that was killed midway is
-  completed by the next run.
+  completed by the next run; :mod:`fmnist_utils.grading.leftovers` -- the next run also
+  stops the kernels and removes the scratch folders a killed run left.
 - :mod:`fmnist_utils.grading.parallel` -- grade a class with several processes
   (``python -m fmnist_utils.grading.parallel LESSON --workers N``).
 - :mod:`fmnist_utils.grading.views` -- wires up the instructor's view:

@@ -11,7 +11,7 @@ in a fresh private folder under ``/tmp``. The kernelspec's wrapper
 
 The wrapper is handed this process's pid and dies with it, however early this
 process is killed; a kernel that outlives a killed run all the same is stopped by
-the next ``nbgrader autograde`` in the course (:func:`stop_leftover_kernels`).
+the next ``nbgrader autograde`` in the course (:mod:`~fmnist_utils.grading.leftovers`).
 
 A kernel that dies (``os._exit``, a resource limit) or cannot be stopped after its
 time limit does not stop the grading: the cells after it get a ``NotExecuted`` error,
@@ -24,15 +24,10 @@ calls it. Nothing here runs at import time.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
-import time
-from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -45,7 +40,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, List, Unicode
 
-from fmnist_utils.grading import intake, integrity, limits
+from fmnist_utils.grading import intake, integrity, leftovers, limits
 
 __all__ = [
     "KERNELS_DIR",
@@ -58,7 +53,6 @@ __all__ = [
     "kernel_records",
     "refusal_message",
     "sandbox_problem",
-    "stop_leftover_kernels",
 ]
 
 KERNELS_DIR = Path(__file__).resolve().parent / "kernels"
@@ -265,7 +259,7 @@ class SandboxedExecute(Execute):
         # writes reaches the graded folder or feedback; its stdio are pipes to us
         folder = (self.resources or {}).get("metadata", {}).get("path")
         if folder and "nbgrader" in (self.resources or {}):  # (nbgrader's run, not a test's)
-            self._fmg_copy = tempfile.mkdtemp(prefix="fmg-in-", dir="/tmp")
+            self._fmg_copy = leftovers.scratch_folder("in-")
             work = Path(self._fmg_copy) / "w"
             intake.safe_copy(
                 Path(folder).resolve().parent,
@@ -285,7 +279,7 @@ class SandboxedExecute(Execute):
             limits.relay_output(process, who, self.log)
         pid = getattr(self.km.provisioner, "pid", None)  # issue 16: recorded
         if self.kernels_dir and pid:
-            self._fmg_record = _record_kernel(Path(self.kernels_dir), pid)
+            self._fmg_record = leftovers.record_kernel(Path(self.kernels_dir), pid)
 
     # nbclient binds the sync wrapper to the base class's coroutine at class creation.
     start_new_kernel = run_sync(async_start_new_kernel)
@@ -355,9 +349,7 @@ class SandboxedExecute(Execute):
         self.kernel_name = KERNEL_NAME
         # A Unix socket path must stay under ~107 bytes, and the sandbox binds exactly
         # this folder (0700), so it is short and holds nothing else.
-        self._fmg_rundir = tempfile.mkdtemp(
-            prefix="fmg-", dir="/tmp" if os.path.isdir("/tmp") else None
-        )
+        self._fmg_rundir = leftovers.scratch_folder("")
         connection_file = os.path.join(self._fmg_rundir, "k.json")
         self.km = self.kernel_manager_class(
             kernel_name=KERNEL_NAME,
@@ -402,139 +394,6 @@ def kernel_records(root: Path) -> Path:
     return Path(root) / "instructor" / ".grading-kernels"
 
 
-def _stat(pid: int) -> list[str] | None:
-    """Return the fields of ``/proc/PID/stat`` after the name, or None if it is gone.
-
-    A zombie counts as gone.
-    """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
-    return None if fields[0] in "ZX" else fields
-
-
-def _start_time(pid: int) -> int | None:
-    """Return when process ``pid`` started (clock ticks after boot), or None if gone.
-
-    A pid and its start time name one process for good: pids are reused, the pair is
-    not.
-    """
-    fields = _stat(pid)
-    return None if fields is None else int(fields[19])
-
-
-def _group(pgid: int) -> list[int]:
-    """Return the live processes of process group ``pgid``."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            fields = _stat(int(entry.name))
-            if fields is not None and int(fields[2]) == pgid:
-                members.append(int(entry.name))
-    return members
-
-
-def _cwd(pid: int) -> str:
-    """Return the working folder of process ``pid`` (``?`` when it cannot be read)."""
-    try:
-        return os.readlink(f"/proc/{pid}/cwd")
-    except OSError:
-        return "?"
-
-
-def _record_kernel(folder: Path, pid: int) -> Path | None:
-    """Write down a running kernel wrapper, its grading process and its working folder.
-
-    Returns
-    -------
-    pathlib.Path or None
-        The record (removed when the kernel is cleaned up), or None if the folder
-        cannot be written (grading goes on; only the leftover check is lost).
-    """
-    me = os.getpid()
-    info = {
-        "pid": pid,
-        "start": _start_time(pid),
-        "grader": me,
-        "grader_start": _start_time(me),
-        "folder": _cwd(pid),
-        "since": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    record = folder / f"{pid}.json"
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(record, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(info, out)
-    except OSError:
-        return None
-    return record
-
-
-def stop_leftover_kernels(folder: Path, wait: float = 10.0) -> list[str]:
-    """Stop every grading kernel recorded in ``folder`` whose grading process is gone.
-
-    The wrapper leads a process group of its own, which bwrap and the kernel
-    inherit; the group gets ``SIGKILL`` when the wrapper is still the one recorded
-    (same pid, same start time, the wrapper's command), or, if the wrapper is gone,
-    when members of its group still work in the recorded folder. Records of a run
-    still going (another ``nbgrader autograde`` in the course) are left alone;
-    stale ones are removed.
-
-    Parameters
-    ----------
-    folder : pathlib.Path
-        The records (:attr:`SandboxedExecute.kernels_dir`).
-    wait : float
-        Seconds to wait for the stopped processes to be gone.
-
-    Returns
-    -------
-    list of str
-        One line per kernel stopped: its pid, the submission folder it graded and
-        since when.
-    """
-    stopped: list[str] = []
-    if not folder.is_dir():
-        return stopped
-    groups = []
-    for record in sorted(folder.glob("*.json")):
-        try:
-            info = json.loads(record.read_text(encoding="utf-8"))
-            pid, start = int(info["pid"]), info["start"]
-            grader, grader_start = int(info["grader"]), info["grader_start"]
-        except (OSError, ValueError, KeyError, TypeError):
-            record.unlink(missing_ok=True)  # unreadable: nothing to act on
-            continue
-        if grader_start is not None and _start_time(grader) == grader_start:
-            continue  # its grading run is still going
-        if start is not None and _start_time(pid) == start:
-            try:
-                ours = b"sandbox_kernel.py" in Path(f"/proc/{pid}/cmdline").read_bytes()
-            except OSError:
-                ours = False
-            members = _group(pid) if ours else []
-        else:  # the wrapper died: what is left of the group it led, in its folder
-            members = [m for m in _group(pid) if _cwd(m) == info.get("folder")]
-        if members:
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            else:
-                groups.append(pid)
-                stopped.append(
-                    f"pid {pid}, grading {info.get('folder', '?')} since {info.get('since', '?')}"
-                )
-        record.unlink(missing_ok=True)
-    deadline = time.monotonic() + wait
-    while any(_group(g) for g in groups) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return stopped
-
-
 def configure(c: Any, root: Path, argv: list[str] | None = None) -> None:
     """Make ``nbgrader autograde`` run every notebook in the sandbox.
 
@@ -558,7 +417,8 @@ def configure(c: Any, root: Path, argv: list[str] | None = None) -> None:
     -----
     Every kernel is recorded in :func:`kernel_records` (or ``FMNIST_GRADING_KERNELS_DIR``)
     while it runs; ``nbgrader autograde`` first stops, and names, any kernel a killed
-    run left behind (see :func:`stop_leftover_kernels`).
+    run left behind, and removes its scratch folders (see
+    :mod:`~fmnist_utils.grading.leftovers`).
     """
     from nbgrader.converters.autograde import Autograde
 
@@ -584,8 +444,9 @@ def configure(c: Any, root: Path, argv: list[str] | None = None) -> None:
         if problem is not None and os.environ.get(OPT_OUT_VAR) != "1":
             sys.stderr.write(f"\n[nbgrader_config.py] {refusal_message(problem)}\n\n")
             raise SystemExit(2)
-        for line in stop_leftover_kernels(kernels):
+        for line in leftovers.stop_leftover_kernels(kernels):
             sys.stderr.write(
                 f"[nbgrader_config.py] stopped a grading kernel left running by a killed "
                 f"run: {line}\n"
             )
+        leftovers.remove_leftover_scratch()

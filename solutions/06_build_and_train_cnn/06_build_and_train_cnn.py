@@ -531,7 +531,9 @@ def make_callbacks(checkpoint_path, patience: int = 3, monitor: str = "val_loss"
 # %% nbgrader={"grade": true, "grade_id": "make_callbacks_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 """Check make_callbacks: a list of EarlyStopping then ModelCheckpoint, with the settings asked for, the defaults and others."""
 CALLBACKS = "reread 'Callbacks: stop at the right time, keep the best model'"
-probe_dir = Path(tempfile.mkdtemp(prefix="fmnist-lesson05-check-"))
+# a scratch folder, deleted when the kernel stops
+probe_folder = tempfile.TemporaryDirectory(prefix="fmnist-lesson06-check-")
+probe_dir = Path(probe_folder.name)
 callbacks = make_callbacks(probe_dir / "probe.keras")
 assert isinstance(callbacks, list), f"expected a list, got {type(callbacks).__name__}"
 assert len(callbacks) == 2, f"expected 2 callbacks, got {len(callbacks)}"

@@ -516,7 +516,9 @@ np.testing.assert_allclose(
     batch[0, :, :, 0], preprocess_photo(photo.load_image(samples["sneaker photo"])), atol=1e-6,
     err_msg=f"the model should see preprocess_photo's output; {PREDICT}",
 )  # fmt: skip
-phone_dir = Path(tempfile.mkdtemp(prefix="fmnist-lesson08-check-"))
+# a scratch folder, deleted when the kernel stops
+phone_folder = tempfile.TemporaryDirectory(prefix="fmnist-lesson09-check-")
+phone_dir = Path(phone_folder.name)
 phone = np.full((60, 90, 3), 245, dtype=np.uint8)
 phone[10:25, 10:80] = (30, 30, 120)  # a wide garment, stored sideways as phones do
 exif = Image.Exif()
