@@ -700,10 +700,12 @@ sorted(pairs)[:5]
 #
 # Write five images to a CSV file in a fresh temporary folder (so that no
 # file of yours can be overwritten; `save_csv` also refuses to overwrite an
-# existing file unless you pass `overwrite=True`):
+# existing file unless you pass `overwrite=True`). The folder is deleted when
+# you restart or shut down this notebook:
 
 # %%
-folder = Path(tempfile.mkdtemp(prefix="fmnist-lesson1-"))
+scratch = tempfile.TemporaryDirectory(prefix="fmnist-lesson01-")
+folder = Path(scratch.name)
 csv_path = folder / "five_images.csv"
 save_csv(csv_path, x_train[:5], y_train[:5])
 lines = csv_path.read_text().splitlines()

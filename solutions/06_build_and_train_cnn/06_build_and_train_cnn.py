@@ -531,7 +531,7 @@ def make_callbacks(checkpoint_path, patience: int = 3, monitor: str = "val_loss"
 # %% nbgrader={"grade": true, "grade_id": "make_callbacks_tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 """Check make_callbacks: a list of EarlyStopping then ModelCheckpoint, with the settings asked for, the defaults and others."""
 CALLBACKS = "reread 'Callbacks: stop at the right time, keep the best model'"
-# a scratch folder, deleted when the kernel stops
+# a scratch folder, deleted when the notebook shuts down or restarts
 probe_folder = tempfile.TemporaryDirectory(prefix="fmnist-lesson06-check-")
 probe_dir = Path(probe_folder.name)
 callbacks = make_callbacks(probe_dir / "probe.keras")
@@ -618,12 +618,14 @@ assert isinstance(keras.models.load_model(probe_dir / "tiny.keras"), keras.Model
 # Where should the best model go? Training writes a file, and running this lesson
 # a second time must never silently overwrite a model you saved on purpose. So the
 # lesson writes only into a **new temporary folder**, made for this run, under
-# names that say which lesson made them. If you want to keep a model after the
-# lesson, copy it somewhere of your own (the last section shows how to save one).
+# names that say which lesson made them; the folder is deleted when you restart
+# or shut down this notebook. If you want to keep a model after the lesson, save
+# it somewhere of your own (the last section shows how).
 
 # %%
-work_dir = Path(tempfile.mkdtemp(prefix="fmnist-lesson05-"))
-checkpoint_path = work_dir / "lesson05_best.keras"
+scratch = tempfile.TemporaryDirectory(prefix="fmnist-lesson06-")
+work_dir = Path(scratch.name)
+checkpoint_path = work_dir / "lesson06_best.keras"
 checkpoint_path
 
 # %% [markdown]
@@ -715,7 +717,7 @@ dict(zip(CLASS_NAMES, probabilities.round(3).tolist(), strict=True)), CLASS_NAME
 # the two give the same predictions.
 
 # %%
-model_path = work_dir / "lesson05_cnn.keras"
+model_path = work_dir / "lesson06_cnn.keras"
 model.save(model_path)
 reloaded = keras.models.load_model(model_path)
 model_path.name, f"{model_path.stat().st_size / 2**20:.1f} MiB", reloaded is model

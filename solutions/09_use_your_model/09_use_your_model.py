@@ -516,7 +516,7 @@ np.testing.assert_allclose(
     batch[0, :, :, 0], preprocess_photo(photo.load_image(samples["sneaker photo"])), atol=1e-6,
     err_msg=f"the model should see preprocess_photo's output; {PREDICT}",
 )  # fmt: skip
-# a scratch folder, deleted when the kernel stops
+# a scratch folder, deleted when the notebook shuts down or restarts
 phone_folder = tempfile.TemporaryDirectory(prefix="fmnist-lesson09-check-")
 phone_dir = Path(phone_folder.name)
 phone = np.full((60, 90, 3), 245, dtype=np.uint8)
@@ -774,11 +774,13 @@ top_k(model.predict(photo.to_model_input(disc), verbose=0)[0])
 #   can run, with no Python code of yours and no Keras.
 #
 # You write both into a new temporary folder, so nothing of yours is ever
-# overwritten. To keep a copy, save it under a name of your own (and check first
-# that the name is free: `Path("my_model.keras").exists()`).
+# overwritten; the folder is deleted when you restart or shut down this notebook.
+# To keep a copy, save it under a name of your own (and check first that the
+# name is free: `Path("my_model.keras").exists()`).
 
 # %%
-export_dir = Path(tempfile.mkdtemp(prefix="fmnist-lesson08-"))
+scratch = tempfile.TemporaryDirectory(prefix="fmnist-lesson09-")
+export_dir = Path(scratch.name)
 keras_file = export_dir / "fashion_cnn.keras"
 saved_model_dir = export_dir / "fashion_cnn_savedmodel"
 model.save(keras_file)
