@@ -135,7 +135,7 @@ class _Kernel:
 
     def close(self) -> None:
         self.kc.stop_channels()
-        self.km.shutdown_kernel(now=True)
+        self.km.shutdown_kernel()  # its clean-up runs (scratch folders go)
 
 
 def run_lesson(lesson: Lesson, mistakes: list[Mistake]) -> LessonRun:

@@ -87,5 +87,5 @@ def run_notebook(
         pid = km.provisioner.process.pid if km.provisioner is not None else None
         peak = _peak_rss(pid) if pid else 0
     finally:
-        km.shutdown_kernel(now=True)
+        km.shutdown_kernel()  # as JupyterLab does: the kernel's clean-up runs
     return RunResult(seconds=seconds, peak_rss_bytes=peak)
