@@ -14,7 +14,6 @@ import contextlib
 import io
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -164,13 +163,16 @@ def _kill_and_check(grader: int, folder: Path, records: Path, when: str) -> None
             f"{GONE_WITHIN:.0f} s:\n{_describe(pids)}"
         )
     # the next run finds nothing to stop, and clears the killed run's record and scratch
-    from fmnist_utils.grading.leftovers import remove_leftover_scratch, stop_leftover_kernels
+    from fmnist_utils.grading.leftovers import (
+        SCRATCH_ROOT,
+        remove_leftover_scratch,
+        stop_leftover_kernels,
+    )
 
     assert stop_leftover_kernels(records) == []
     assert not (records.is_dir() and list(records.glob("*.json")))
     remove_leftover_scratch()
-    left_behind = [p for p in Path("/tmp").glob(f"fmg-*{grader}.*") if re.match(
-        rf"fmg-(in-)?{grader}\.", p.name)]  # fmt: skip
+    left_behind = [*SCRATCH_ROOT.glob(f"fmg-{grader}.*"), *SCRATCH_ROOT.glob(f"fmg-in-{grader}.*")]
     assert not left_behind, f"killed {when}, its scratch folders stay: {left_behind}"
 
 

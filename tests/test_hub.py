@@ -43,6 +43,7 @@ from .hub_browser import HubLearner, hub_learner
 from .hub_support import (
     COURSE_GROUPS,
     LESSON,
+    OWNER_FILE,
     Hub,
     NoRedirect,
     clear_killed_tests,
@@ -595,7 +596,7 @@ def test_a_killed_runs_users_are_cleared_and_real_users_kept() -> None:
     tag = f"{os.getpid() % 100000:05d}"
     left, live, real = (f"fmnleft{tag}", f"fmnlive{tag}", f"fmnreal{tag}")
     killed, running = new_test_state(), new_test_state()
-    (killed / "test-owner.pid").write_text(str(dead.pid))  # its pytest is gone
+    (killed / OWNER_FILE).write_text(str(dead.pid))  # its pytest is gone
     orphan = subprocess.Popen(["sleep", "600"])  # the hub it left running
     (killed / "private").mkdir()
     (killed / "private" / "jupyterhub.pid").write_text(str(orphan.pid))
