@@ -40,7 +40,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, List, Unicode
 
-from fmnist_utils.grading import intake, integrity, leftovers, limits
+from fmnist_utils.grading import intake, integrity, leftovers, limits, testkernel
 
 __all__ = [
     "KERNELS_DIR",
@@ -179,6 +179,7 @@ class SandboxedExecute(Execute):
                 raise SandboxUnavailable(refusal_message(problem))
             self.log.warning("%s=1: grading WITHOUT a sandbox (%s)", OPT_OUT_VAR, problem)
         self._fmg_dead: str | None = None
+        self._fmg_tests: testkernel.TestsKernel | None = None
         self._fmg_captured = False
         self._fmg_guarding: str | None = None
         self._fmg_seen: set[str] = set()
@@ -250,7 +251,50 @@ class SandboxedExecute(Execute):
         env["FMNIST_SANDBOX_RO_PATHS"] = os.pathsep.join(readonly)
         env["FMNIST_SANDBOX_PYTHONPATH"] = str(PACKAGE_DIR.parent)
         env[GRADER_PID_VAR] = str(os.getpid())
+        env.pop(testkernel.SHARED_DIR_VAR, None)
         return env
+
+    async def _fmg_start_tests_kernel(self, env: dict[str, str], who: str) -> None:
+        """Start the trusted kernel that runs this notebook's test cells."""
+        cells = testkernel.instructor_notebook(self.config, self.resources or {})
+        self._fmg_tests = await testkernel.TestsKernel.start(
+            manager=lambda **kw: self.kernel_manager_class(
+                kernel_name=KERNEL_NAME,
+                kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(KERNELS_DIR)]),
+                transport="ipc",
+                config=self.config,
+                **kw,
+            ),
+            env=env,
+            learner_rundir=Path(self._fmg_rundir),
+            cells=cells,
+            timeout=self.startup_timeout,
+            call_timeout=float(self.timeout or 120),
+            log=self.log,
+            who=who,
+            kernels_dir=Path(self.kernels_dir) if self.kernels_dir else None,
+        )
+
+    async def _fmg_run_test(self, cell: Any, index: int) -> Any:
+        """Run a test cell in the tests kernel while the learner's kernel answers it."""
+        tests = self._fmg_tests
+        serve_id = self.kc.execute(
+            tests.serve_code, silent=True, store_history=False, allow_stdin=False
+        )
+        learner = (self.kc, self.km)
+        self.kc, self.km = tests.client, tests.manager
+        try:
+            cell = await self.async_execute_cell(cell, index, store_history=True)
+        finally:
+            self.kc, self.km = learner
+        answered = await testkernel.wait_for_reply(self.kc, serve_id, 10)
+        if not answered:  # stuck in a learner's function the test gave up on
+            await self.km.interrupt_kernel()
+            if not await testkernel.wait_for_reply(self.kc, serve_id, 10):
+                raise CellTimeoutError.error_from_timeout_and_cell(
+                    "the notebook's kernel did not stop after a test", self.timeout, cell
+                )
+        return cell
 
     async def async_start_new_kernel(self, **kwargs: Any) -> None:
         """Start the kernel with :meth:`kernel_environment`, in a copy, stdio piped; record it."""
@@ -280,6 +324,8 @@ class SandboxedExecute(Execute):
         pid = getattr(self.km.provisioner, "pid", None)  # issue 16: recorded
         if self.kernels_dir and pid:
             self._fmg_record = leftovers.record_kernel(Path(self.kernels_dir), pid)
+        if "nbgrader" in (self.resources or {}):
+            await self._fmg_start_tests_kernel(env, who)
 
     # nbclient binds the sync wrapper to the base class's coroutine at class creation.
     start_new_kernel = run_sync(async_start_new_kernel)
@@ -310,10 +356,15 @@ class SandboxedExecute(Execute):
                 self._fmg_captured = True
                 for found in self._fmg_guard("capture"):
                     integrity.flag(resources, f"suspicious: {found} (before the first cell)")
-            if integrity.is_test_cell(cell):
-                for found in self._fmg_guard("restore"):
-                    integrity.flag(resources, f"suspicious: {found} (found before test {label})")
-            cell, resources = super().preprocess_cell(cell, resources, index)
+            if integrity.is_test_cell(cell) and getattr(self, "_fmg_tests", None) is not None:
+                cell = run_sync(self._fmg_run_test)(cell, index)
+            else:
+                if integrity.is_test_cell(cell):
+                    for found in self._fmg_guard("restore"):
+                        integrity.flag(
+                            resources, f"suspicious: {found} (found before test {label})"
+                        )
+                cell, resources = super().preprocess_cell(cell, resources, index)
             if cell.cell_type == "code" and cell.source.strip():
                 for found in self._fmg_guard("check"):
                     integrity.flag(resources, f"suspicious: {found} (after {label} ran)")
@@ -364,7 +415,11 @@ class SandboxedExecute(Execute):
         rundir = getattr(self, "_fmg_rundir", None)
         copy = getattr(self, "_fmg_copy", None)
         record = getattr(self, "_fmg_record", None)
+        tests = getattr(self, "_fmg_tests", None)
+        self._fmg_tests = None
         try:
+            if tests is not None:
+                await tests.stop()
             await super()._async_cleanup_kernel()
         finally:
             for folder in (rundir, copy):

@@ -1,0 +1,533 @@
+"""Plain data across the grading channel: what may cross, and how it is checked.
+
+The tests of a graded notebook run in a trusted process; the learner's functions run
+in the sandboxed kernel (:mod:`~fmnist_utils.grading.bridge`). Between the two only
+*data* crosses, never a live object of the other side:
+
+- ``None``, ``bool``, ``int``, ``float``, ``complex``, ``str``, ``bytes``;
+- NumPy arrays and scalars of a bool, integer, float, complex or fixed-width text
+  dtype (never an object or structured dtype, never a subclass);
+- lists, tuples and dicts of those;
+- a few records that are data in all but name: ``pathlib`` paths, Pillow images (mode,
+  size and pixels), a NumPy ``Generator`` (its bit generator's state);
+- Keras objects as their configuration (and weights), rebuilt with Keras' safe mode:
+  models and layers (a model's compile settings too), learning-rate schedules,
+  optimizers and losses, a ``History`` (its numbers), ``EarlyStopping`` and
+  ``ModelCheckpoint`` (their settings);
+- the course's stand-in model :class:`fmnist_utils.standins.RecordingModel`.
+
+Anything else is refused: :func:`encode` raises :class:`Refused` naming the type, and
+the trusted side turns that into a failed test that says what came back.
+
+On the wire a message is a JSON header and a list of binary buffers (array data),
+each prefixed with its length (:func:`send`, :func:`receive`). :func:`decode` never
+evaluates anything: it checks every tag, dtype, shape and size against the header and
+the limits before building a value. Nothing runs at import time.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import re
+import socket
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "Limits",
+    "Refused",
+    "WireError",
+    "decode",
+    "describe",
+    "encode",
+    "receive",
+    "send",
+]
+
+_DTYPE = re.compile(r"^[<>|=]?(?:b1|[iu][1248]|f[248]|c(?:8|16)|U\d{1,4})$")
+_IMAGE_MODES = {"1", "L", "LA", "I", "F", "RGB", "RGBA", "I;16"}
+_KERAS_CALLBACKS = {
+    "EarlyStopping": (
+        "monitor", "min_delta", "patience", "verbose", "mode", "baseline",
+        "restore_best_weights", "start_from_epoch",
+    ),
+    "ModelCheckpoint": (
+        "filepath", "monitor", "verbose", "save_best_only", "save_weights_only", "mode",
+        "save_freq", "initial_value_threshold",
+    ),
+}  # fmt: skip
+_HEADER = struct.Struct("!Q")
+
+
+class WireError(ValueError):
+    """A message that breaks the format or the limits (it is not decoded)."""
+
+
+class Refused(TypeError):
+    """A value of a type that may not cross."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one message may carry.
+
+    Attributes
+    ----------
+    max_bytes : int
+        Header and buffers together.
+    max_items : int
+        Values in the header (containers' items counted one by one).
+    max_depth : int
+        Nesting of containers.
+    """
+
+    max_bytes: int = 512 * 2**20
+    max_items: int = 200_000
+    max_depth: int = 32
+
+
+def describe(value: Any) -> str:
+    """Name a value's type the way a learner would recognise it (``numpy.matrix``)."""
+    kind = type(value)
+    module = kind.__module__
+    return kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
+
+
+class _Encoder:
+    def __init__(self, keep: dict[int, int] | None) -> None:
+        self.buffers: list[bytes] = []
+        self.keep = keep or {}
+
+    def buffer(self, data: bytes) -> int:
+        self.buffers.append(data)
+        return len(self.buffers) - 1
+
+    def array(self, value: Any) -> dict[str, Any]:
+        import numpy as np
+
+        if value.dtype.hasobject or value.dtype.fields or not _DTYPE.match(value.dtype.str):
+            raise Refused(f"a NumPy array of dtype {value.dtype}")
+        data = np.ascontiguousarray(value)
+        return {
+            "$": "ndarray",
+            "dtype": data.dtype.str,
+            "shape": list(data.shape),
+            "buf": self.buffer(data.tobytes()),
+        }
+
+    def value(self, value: Any, depth: int = 0) -> Any:
+        if depth > 32:
+            raise Refused("containers nested more than 32 deep")
+        kind = type(value)
+        if value is None or kind in (bool, str):
+            return value
+        if kind is int:
+            return value if abs(value) < 2**53 else {"$": "int", "s": str(value)}
+        if kind is float:
+            return (
+                value
+                if value == value and abs(value) != float("inf")
+                else {"$": "float", "s": repr(value)}
+            )
+        if kind is complex:
+            return {"$": "complex", "re": self.value(value.real), "im": self.value(value.imag)}
+        if kind is bytes:
+            return {"$": "bytes", "buf": self.buffer(value)}
+        if id(value) in self.keep:
+            return {"$": "arg", "i": self.keep[id(value)]}
+        if kind is list:
+            return [self.value(item, depth + 1) for item in value]
+        if kind is tuple:
+            return {"$": "tuple", "items": [self.value(item, depth + 1) for item in value]}
+        if kind is dict:
+            return {
+                "$": "dict",
+                "items": [
+                    [self.value(k, depth + 1), self.value(v, depth + 1)] for k, v in value.items()
+                ],
+            }
+        module = kind.__module__.split(".")[0]
+        if module == "numpy":
+            return self.numpy(value)
+        if isinstance(value, pathlib.PurePath) and module == "pathlib":
+            return {"$": "path", "s": str(value)}
+        if module == "PIL" and hasattr(value, "tobytes") and hasattr(value, "mode"):
+            if value.mode not in _IMAGE_MODES:
+                raise Refused(f"a Pillow image in mode {value.mode!r}")
+            return {
+                "$": "image",
+                "mode": value.mode,
+                "size": list(value.size),
+                "buf": self.buffer(value.tobytes()),
+            }
+        if module == "keras":
+            return self.keras(value)
+        if module == "fmnist_utils" and kind.__qualname__ == "RecordingModel":
+            return {
+                "$": "recording_model",
+                "probs": self.array(value.probs),
+                "seen": [self.value(item, depth + 1) for item in value.seen],
+            }
+        raise Refused(f"a {describe(value)} object")
+
+    def numpy(self, value: Any) -> Any:
+        import numpy as np
+
+        kind = type(value)
+        if kind is np.ndarray:
+            return self.array(value)
+        if (
+            isinstance(value, np.generic)
+            and kind.__module__ == "numpy"
+            and not isinstance(value, np.void)
+        ):
+            return {"$": "npscalar", "array": self.array(np.asarray(value).reshape(1))}
+        if kind is np.random.Generator:
+            state = value.bit_generator.state
+            if state.get("bit_generator") != "PCG64":
+                raise Refused(f"a NumPy Generator using {state.get('bit_generator')}")
+            return {"$": "generator", "state": json.dumps(state)}
+        raise Refused(f"a {describe(value)} object")
+
+    def keras(self, value: Any) -> dict[str, Any]:
+        import keras
+
+        if isinstance(value, keras.callbacks.History):
+            return {
+                "$": "keras_history",
+                "history": self.value(dict(value.history)),
+                "epoch": self.value(list(getattr(value, "epoch", []))),
+            }
+        name = type(value).__name__
+        if isinstance(value, keras.callbacks.Callback):
+            if type(value) not in (keras.callbacks.EarlyStopping, keras.callbacks.ModelCheckpoint):
+                raise Refused(f"a Keras callback of type {name}")
+            settings = {
+                key: self.value(getattr(value, key))
+                for key in _KERAS_CALLBACKS[name]
+                if hasattr(value, key)
+            }
+            if hasattr(value, "filepath"):
+                settings["filepath"] = str(value.filepath)
+            return {"$": "keras_callback", "class": name, "settings": settings}
+        try:
+            config = keras.saving.serialize_keras_object(value)
+            text = json.dumps(config)
+        except Exception as error:  # - Keras raises many kinds here
+            raise Refused(f"a Keras {name} whose configuration cannot be saved ({error})") from None
+        out: dict[str, Any] = {"$": "keras", "config": text}
+        if isinstance(value, keras.layers.Layer):
+            out["weights"] = [self.array(w) for w in value.get_weights()]
+        if isinstance(value, keras.Model) and getattr(value, "compiled", False):
+            try:
+                out["compile"] = json.dumps(value.get_compile_config())
+            except Exception as error:  # - as above
+                raise Refused(
+                    f"a Keras model whose compile settings cannot be saved ({error})"
+                ) from None
+        return out
+
+
+def encode(value: Any, keep: dict[int, int] | None = None) -> tuple[Any, list[bytes]]:
+    """Turn a value into a JSON-able header and binary buffers.
+
+    Parameters
+    ----------
+    value : object
+        What to send.
+    keep : dict, optional
+        ``id(obj) -> i`` for objects the other side already holds (a call's
+        arguments): they cross as a reference to argument ``i``.
+
+    Returns
+    -------
+    header, buffers
+        The tree of tagged values, and the array data it refers to.
+
+    Raises
+    ------
+    Refused
+        For a value, anywhere inside, that may not cross.
+    """
+    encoder = _Encoder(keep)
+    return encoder.value(value), encoder.buffers
+
+
+class _Decoder:
+    def __init__(self, buffers: list[bytes], limits: Limits, args: list[Any] | None) -> None:
+        self.buffers = buffers
+        self.limits = limits
+        self.items = 0
+        self.args = args or []
+
+    def buffer(self, tree: dict[str, Any]) -> bytes:
+        index = tree.get("buf")
+        if type(index) is not int or not 0 <= index < len(self.buffers):
+            raise WireError("a buffer reference out of range")
+        return self.buffers[index]
+
+    def array(self, tree: Any) -> Any:
+        import numpy as np
+
+        if type(tree) is not dict or tree.get("$") != "ndarray":
+            raise WireError("an array was expected")
+        dtype, shape = tree.get("dtype"), tree.get("shape")
+        if type(dtype) is not str or not _DTYPE.match(dtype):
+            raise WireError(f"an array dtype that may not cross: {dtype!r:.40}")
+        if (
+            type(shape) is not list
+            or len(shape) > 32
+            or any(type(n) is not int or n < 0 for n in shape)
+        ):
+            raise WireError("an invalid array shape")
+        data = self.buffer(tree)
+        kind = np.dtype(dtype)
+        count = 1
+        for n in shape:
+            count *= n
+        if count * kind.itemsize != len(data):
+            raise WireError("an array whose data does not match its shape")
+        return np.frombuffer(data, dtype=kind).reshape(shape).copy()
+
+    def value(self, tree: Any, depth: int = 0) -> Any:
+        self.items += 1
+        if self.items > self.limits.max_items or depth > self.limits.max_depth:
+            raise WireError("too many values, or nested too deep")
+        kind = type(tree)
+        if tree is None or kind in (bool, int, float, str):
+            return tree
+        if kind is list:
+            return [self.value(item, depth + 1) for item in tree]
+        if kind is not dict or type(tree.get("$")) is not str:
+            raise WireError("an untagged value")
+        tag = tree["$"]
+        if tag == "int":
+            text = tree.get("s")
+            if type(text) is not str or not re.fullmatch(r"-?\d{1,4300}", text):
+                raise WireError("an invalid integer")
+            return int(text)
+        if tag == "float":
+            text = tree.get("s")
+            if text not in ("nan", "inf", "-inf"):
+                raise WireError("an invalid float")
+            return float(text)
+        if tag == "complex":
+            real, imag = (
+                self.value(tree.get("re"), depth + 1),
+                self.value(tree.get("im"), depth + 1),
+            )
+            if type(real) is not float or type(imag) is not float:
+                raise WireError("an invalid complex number")
+            return complex(real, imag)
+        if tag == "bytes":
+            return bytes(self.buffer(tree))
+        if tag == "tuple":
+            return tuple(self.value(item, depth + 1) for item in self.list(tree))
+        if tag == "dict":
+            out = {}
+            for pair in self.list(tree):
+                if type(pair) is not list or len(pair) != 2:
+                    raise WireError("an invalid dict item")
+                key = self.value(pair[0], depth + 1)
+                try:
+                    out[key] = self.value(pair[1], depth + 1)
+                except TypeError:
+                    raise WireError("a dict key that cannot be hashed") from None
+            return out
+        if tag == "arg":
+            index = tree.get("i")
+            if type(index) is not int or not 0 <= index < len(self.args):
+                raise WireError("a reference to an argument that was not given")
+            return self.args[index]
+        if tag == "ndarray":
+            return self.array(tree)
+        if tag == "npscalar":
+            return self.array(tree.get("array"))[0]
+        if tag == "path":
+            text = tree.get("s")
+            if type(text) is not str or "\0" in text:
+                raise WireError("an invalid path")
+            return pathlib.Path(text)
+        if tag == "image":
+            return self.image(tree)
+        if tag == "generator":
+            return self.generator(tree)
+        if tag.startswith("keras"):
+            return self.keras(tree, depth)
+        if tag == "recording_model":
+            from fmnist_utils.standins import RecordingModel
+
+            model = RecordingModel(self.array(tree.get("probs")))
+            model.seen = [self.array(item) for item in self.list(tree, "seen")]
+            return model
+        raise WireError(f"an unknown tag {tag!r:.40}")
+
+    def list(self, tree: dict[str, Any], key: str = "items") -> list[Any]:
+        items = tree.get(key)
+        if type(items) is not list:
+            raise WireError(f"an invalid {tree.get('$')}")
+        return items
+
+    def image(self, tree: dict[str, Any]) -> Any:
+        from PIL import Image
+
+        mode, size = tree.get("mode"), tree.get("size")
+        if mode not in _IMAGE_MODES or type(size) is not list or len(size) != 2:
+            raise WireError("an invalid image")
+        if any(type(n) is not int or not 0 < n <= 2**15 for n in size):
+            raise WireError("an invalid image size")
+        try:
+            return Image.frombytes(mode, tuple(size), self.buffer(tree))
+        except ValueError as error:
+            raise WireError(f"an invalid image ({error})") from None
+
+    def generator(self, tree: dict[str, Any]) -> Any:
+        import numpy as np
+
+        try:
+            state = json.loads(tree.get("state") or "")
+            bits = np.random.PCG64()
+            if type(state) is not dict or state.get("bit_generator") != "PCG64":
+                raise ValueError("not PCG64")
+            bits.state = state
+        except (ValueError, TypeError, KeyError) as error:
+            raise WireError(f"an invalid random generator ({error})") from None
+        return np.random.Generator(bits)
+
+    def keras(self, tree: dict[str, Any], depth: int) -> Any:
+        import keras
+
+        tag = tree["$"]
+        if tag == "keras_history":
+            history = keras.callbacks.History()
+            data = self.value(tree.get("history"), depth + 1)
+            if type(data) is not dict:
+                raise WireError("an invalid History")
+            history.history = data
+            history.epoch = self.value(tree.get("epoch"), depth + 1)
+            return history
+        if tag == "keras_callback":
+            name, settings = tree.get("class"), self.value(tree.get("settings"), depth + 1)
+            if name not in _KERAS_CALLBACKS or type(settings) is not dict:
+                raise WireError("an invalid Keras callback")
+            kwargs = {k: v for k, v in settings.items() if k in _KERAS_CALLBACKS[name]}
+            try:
+                return getattr(keras.callbacks, name)(**kwargs)
+            except (TypeError, ValueError) as error:
+                raise WireError(f"a {name} that cannot be rebuilt ({error})") from None
+        if tag != "keras":
+            raise WireError(f"an unknown tag {tag!r:.40}")
+        try:
+            value = keras.saving.deserialize_keras_object(
+                json.loads(tree.get("config") or ""), safe_mode=True
+            )
+            if "weights" in tree:
+                value.set_weights([self.array(w) for w in self.list(tree, "weights")])
+            if "compile" in tree:
+                compile_settings(value, json.loads(tree["compile"]))
+        except WireError:
+            raise
+        except Exception as error:  # - Keras raises many kinds for a bad config
+            raise WireError(
+                f"a Keras object that cannot be rebuilt safely ({type(error).__name__}: {error})"
+            ) from None
+        return value
+
+
+def compile_settings(model: Any, config: dict[str, Any]) -> None:
+    """Compile ``model`` with settings from ``get_compile_config()``, in safe mode."""
+    import keras
+
+    if type(config) is not dict:
+        raise WireError("invalid compile settings")
+    kwargs = {}
+    for key, item in config.items():
+        if key in ("optimizer", "loss", "metrics", "weighted_metrics", "loss_weights"):
+            kwargs[key] = keras.saving.deserialize_keras_object(item, safe_mode=True)
+        elif key in ("run_eagerly", "steps_per_execution", "jit_compile", "auto_scale_loss"):
+            kwargs[key] = item
+    model.compile(**kwargs)
+
+
+def decode(
+    header: Any, buffers: list[bytes], limits: Limits | None = None, args: list[Any] | None = None
+) -> Any:
+    """Build a value from a header and buffers made by :func:`encode`, checking everything.
+
+    Parameters
+    ----------
+    header : object
+        The JSON tree.
+    buffers : list of bytes
+        The binary data it refers to.
+    limits : Limits, optional
+        The bounds on what is built.
+    args : list, optional
+        The objects an ``arg`` reference may name (the call's arguments).
+
+    Returns
+    -------
+    object
+        The value.
+
+    Raises
+    ------
+    WireError
+        For anything the format or the limits do not allow.
+    """
+    return _Decoder(buffers, limits or Limits(), args).value(header)
+
+
+def send(sock: socket.socket, header: Any, buffers: list[bytes] = ()) -> None:  # type: ignore[assignment]
+    """Write one message: a JSON header, then its buffers, each with its length."""
+    head = json.dumps({"head": header, "n": len(buffers)}).encode()
+    sock.sendall(_HEADER.pack(len(head)) + head)
+    for data in buffers:
+        sock.sendall(_HEADER.pack(len(data)))
+        sock.sendall(data)
+
+
+def _exactly(sock: socket.socket, size: int) -> bytes:
+    chunks, left = [], size
+    while left:
+        chunk = sock.recv(min(left, 2**20))
+        if not chunk:
+            raise WireError("the other side closed the channel")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def receive(sock: socket.socket, limits: Limits | None = None) -> tuple[Any, list[bytes]]:
+    """Read one message written by :func:`send`, within ``limits``.
+
+    Returns
+    -------
+    header, buffers
+
+    Raises
+    ------
+    WireError
+        When the message is malformed or larger than allowed.
+    """
+    limits = limits or Limits()
+    total = 0
+
+    def sized() -> bytes:
+        nonlocal total
+        (size,) = _HEADER.unpack(_exactly(sock, _HEADER.size))
+        total += size
+        if total > limits.max_bytes:
+            raise WireError(f"a message larger than {limits.max_bytes // 2**20} MiB")
+        return _exactly(sock, size)
+
+    try:
+        message = json.loads(sized())
+    except (ValueError, RecursionError) as error:  # (UnicodeDecodeError, JSONDecodeError)
+        raise WireError(f"a header that is not valid JSON ({error})") from None
+    if type(message) is not dict or type(message.get("n")) is not int or message["n"] < 0:
+        raise WireError("an invalid header")
+    buffers = [sized() for _ in range(message["n"])]
+    return message.get("head"), buffers
