@@ -654,3 +654,222 @@ def test_opt_out_kills_what_a_kernel_left_running(tmp_path: Path) -> None:
         assert json.loads(target.read_text())["cells"], "the graded notebook was overwritten"
         assert not _running_with(str(target)), "a background process outlived its kernel"
         shutil.rmtree(root)
+
+
+# --- forging a grade: the tests run in a trusted kernel, the learner's code answers --------
+F = "03_forgery"
+FORGERY = textwrap.dedent(
+    '''\
+    # %% [markdown]
+    # # A lesson to forge
+
+    # %%
+    import numpy as np
+
+    # %% nbgrader={"grade": false, "grade_id": "counts", "locked": false, "schema_version": 3, "solution": true, "task": false}
+    def counts(y, k=4):
+        """Count the labels 0 to k - 1 in y."""
+        ### BEGIN SOLUTION
+        return np.bincount(y, minlength=k)
+        ### END SOLUTION
+
+
+    # %% nbgrader={"grade": true, "grade_id": "counts_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+    """Check counts."""
+    np.testing.assert_array_equal(counts(np.array([0, 1, 1])), [1, 2, 0, 0], err_msg="[0, 1, 1]")
+    ### BEGIN HIDDEN TESTS
+    np.testing.assert_array_equal(counts(np.array([3, 3]), k=5), [0, 0, 0, 2, 0], err_msg="SECRET-HIDDEN-counts")
+    ### END HIDDEN TESTS
+
+    # %% nbgrader={"grade": false, "grade_id": "halve", "locked": false, "schema_version": 3, "solution": true, "task": false}
+    def halve(x):
+        """Return x / 2."""
+        ### BEGIN SOLUTION
+        return x / 2
+        ### END SOLUTION
+
+
+    # %% nbgrader={"grade": true, "grade_id": "halve_tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+    """Check halve."""
+    np.testing.assert_allclose(halve(np.array([2.0, 4.0])), [1.0, 2.0])
+    ### BEGIN HIDDEN TESTS
+    assert np.allclose(halve(np.arange(4.0)), [0, 0.5, 1, 1.5]), "SECRET-HIDDEN-halve"
+    ### END HIDDEN TESTS
+    '''
+)
+F_TOTAL = 3.0
+WRONG_COUNTS = "def counts(y, k=4):\n    return np.zeros(k, dtype=np.int64)\n"
+
+
+def _wrong_with(cheat: str, *, after: str = "") -> dict[str, str]:
+    """The wrong answer to ``counts``, with ``cheat`` run inside it; ``after``: a later cell."""
+    body = textwrap.indent(textwrap.dedent(cheat).strip(), "    ")
+    return {
+        "counts": f"def counts(y, k=4):\n{body}\n    return np.zeros(k, dtype=np.int64)\n",
+        "after": after,
+    }
+
+
+SHOW_STOLEN = "print('STOLEN:', globals().get('STOLEN'))\n"
+# Each is a wrong answer with a cheat: it must score no more than the same wrong answer.
+FORGERIES = {
+    # output published from the learner's function while a test calls it
+    "pub_display": _wrong_with(
+        "from IPython.display import display\ndisplay({'text/plain': '2'}, raw=True)"
+    ),
+    "pub_displayhook": _wrong_with("import sys\nsys.displayhook(2)"),
+    "pub_session": _wrong_with(
+        """
+        k = get_ipython().kernel
+        k.session.send(k.iopub_socket, "execute_result",
+                       {"data": {"text/plain": "2"}, "metadata": {}, "execution_count": 9},
+                       parent=k.get_parent(), ident=b"execute_result")
+        """
+    ),
+    "pub_then_raise": {
+        "counts": "def counts(y, k=4):\n"
+        "    from IPython.display import display\n"
+        "    display({'text/plain': '2'}, raw=True)\n"
+        "    raise ValueError('no')\n",
+    },
+    # comparison helpers altered, by any route
+    "cmp_code": {
+        "counts": WRONG_COUNTS
+        + "np.testing.assert_array_equal.__code__ = (lambda *a, **k: None).__code__\n",
+    },
+    "cmp_private": {
+        "counts": WRONG_COUNTS + "import numpy.testing._private.utils as _u\n"
+        "_u.assert_array_compare = lambda *a, **k: None\n",
+    },
+    "cmp_numpy_attr": {
+        "counts": WRONG_COUNTS + "np.array_equal = lambda *a, **k: True\n"
+        "np.asarray = lambda *a, **k: np.zeros(4)\nnp.isnan = lambda x: True\n",
+    },
+    "cmp_inside_call": _wrong_with(
+        "import numpy.testing\nnumpy.testing.assert_array_equal = lambda *a, **k: None"
+    ),
+    # a function that reads its caller, and a later cell that prints what it read
+    "read_frames": _wrong_with(
+        """
+        import sys
+        global STOLEN
+        f, seen = sys._getframe(1), []
+        while f is not None:
+            seen.append(repr(f.f_code.co_consts) + repr(f.f_locals.keys()))
+            f = f.f_back
+        STOLEN = " ".join(seen)
+        """,
+        after=SHOW_STOLEN,
+    ),
+    "read_inspect": _wrong_with(
+        """
+        import inspect, linecache
+        global STOLEN
+        STOLEN = repr([fr.code_context for fr in inspect.stack(context=60)])
+        STOLEN += repr(list(linecache.cache.values()))
+        """,
+        after=SHOW_STOLEN,
+    ),
+    "read_history": _wrong_with(
+        """
+        global STOLEN
+        ip = get_ipython()
+        STOLEN = repr(ip.user_ns.get("In")) + repr(list(ip.history_manager.get_range()))
+        """,
+        after=SHOW_STOLEN,
+    ),
+    # names the tests use, shadowed at the notebook's level
+    "shadow_np": {
+        "counts": WRONG_COUNTS
+        + textwrap.dedent(
+            """
+            import types
+            class _Testing:
+                def __getattr__(self, name):
+                    return lambda *a, **k: None
+            _fake = types.SimpleNamespace(**{n: getattr(np, n) for n in dir(np) if not n.startswith("__")})
+            _fake.testing = _Testing()
+            _fake.allclose = lambda *a, **k: True
+            np = _fake
+            """
+        ),
+    },
+    "shadow_builtins": {
+        "counts": WRONG_COUNTS + "isinstance = lambda *a: True\nAssertionError = KeyError\n"
+        "import builtins\nbuiltins.AssertionError = KeyError\n",
+    },
+}
+
+
+@dataclass
+class Forged:
+    root: Path
+    log: str
+    scores: dict
+    returncode: int
+
+
+def _forgery_lesson(tmp: Path) -> Lesson:
+    src = tmp / "src"
+    path = src / "solutions" / F / f"{F}.py"
+    path.parent.mkdir(parents=True)
+    path.write_text(FORGERY)
+    lesson = Lesson(F, src)
+    nbformat.write(source_notebook(lesson), path.with_suffix(".ipynb"))
+    return lesson
+
+
+@pytest.fixture(scope="module")
+def forged(tmp_path_factory: pytest.TempPathFactory) -> Forged:
+    with pytest.MonkeyPatch.context() as patch:
+        grading_env_or_skip(patch, trusted=False)
+        tmp = tmp_path_factory.mktemp("forged")
+        root, db = make_course(tmp / "course", [_forgery_lesson(tmp)])
+        subs = Submissions(root, F)
+        subs.submit("honest", subs.notebook())
+        subs.submit("wrong", subs.notebook({"counts": WRONG_COUNTS}))
+        for name, answers in FORGERIES.items():
+            nb = subs.notebook({k: v for k, v in answers.items() if k != "after"})
+            if answers.get("after"):
+                nb.cells.append(nbformat.v4.new_code_cell(answers["after"]))
+            subs.submit(name, nb)
+        run = run_nbgrader(["autograde", F], root, db)
+        feedback = run_nbgrader(["generate_feedback", F], root, db)
+        assert feedback.returncode == 0, feedback.stdout + feedback.stderr
+        yield Forged(root, run.stdout + run.stderr, export(root, db), run.returncode)
+
+
+def _forged_score(g: Forged, student: str) -> float:
+    return float(g.scores[(F, student)]["score"])
+
+
+def test_the_baseline_is_what_the_answers_earn(forged: Forged) -> None:
+    """The honest learner gets every point, the wrong answer only halve's."""
+    assert forged.returncode == 0, forged.log[-3000:]
+    assert _forged_score(forged, "honest") == F_TOTAL
+    assert _forged_score(forged, "wrong") == 1.0
+
+
+@pytest.mark.parametrize("name", sorted(FORGERIES))
+def test_a_cheat_scores_no_more_than_its_wrong_answer(forged: Forged, name: str) -> None:
+    """Published output, altered helpers, a read caller or a shadowed name earn nothing."""
+    assert _forged_score(forged, name) <= _forged_score(forged, "wrong"), forged.log[-2000:]
+    graded = forged.root / "instructor" / "autograded" / name / F / f"{F}.ipynb"
+    nb = nbformat.read(graded, as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "counts_tests":
+            kinds = [o.output_type for o in cell.outputs]
+            assert "execute_result" not in kinds and "display_data" not in kinds, cell.outputs
+
+
+@pytest.mark.parametrize("name", sorted(FORGERIES))
+def test_no_hidden_line_reaches_the_learner(forged: Forged, name: str) -> None:
+    """Neither the graded notebook's outputs nor the feedback hold a hidden test's text."""
+    graded = forged.root / "instructor" / "autograded" / name / F / f"{F}.ipynb"
+    outputs = json.dumps([c.get("outputs", []) for c in nbformat.read(graded, as_version=4).cells])
+    assert "SECRET-HIDDEN" not in outputs
+    page = forged.root / "instructor" / "feedback" / name / F / f"{F}.html"
+    assert page.is_file()
+    assert "SECRET-HIDDEN" not in page.read_text()
+    if name.startswith("read_"):
+        assert "STOLEN:" in outputs, "the cheat's printing cell did not run"

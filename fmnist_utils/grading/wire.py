@@ -205,13 +205,11 @@ class _Encoder:
             if type(value) not in (keras.callbacks.EarlyStopping, keras.callbacks.ModelCheckpoint):
                 raise Refused(f"a Keras callback of type {name}")
             settings = {
-                key: self.value(getattr(value, key))
-                for key in _KERAS_CALLBACKS[name]
-                if hasattr(value, key)
+                key: getattr(value, key) for key in _KERAS_CALLBACKS[name] if hasattr(value, key)
             }
-            if hasattr(value, "filepath"):
-                settings["filepath"] = str(value.filepath)
-            return {"$": "keras_callback", "class": name, "settings": settings}
+            if "filepath" in settings:
+                settings["filepath"] = str(settings["filepath"])
+            return {"$": "keras_callback", "class": name, "settings": self.value(settings)}
         try:
             config = keras.saving.serialize_keras_object(value)
             text = json.dumps(config)
@@ -420,9 +418,11 @@ class _Decoder:
         if tag != "keras":
             raise WireError(f"an unknown tag {tag!r:.40}")
         try:
-            value = keras.saving.deserialize_keras_object(
-                json.loads(tree.get("config") or ""), safe_mode=True
-            )
+            config = json.loads(tree.get("config") or "")
+            _keras_modules_only(config)
+            value = keras.saving.deserialize_keras_object(config, safe_mode=True)
+            if not type(value).__module__.startswith("keras."):
+                raise WireError(f"a configuration that is not a Keras object ({describe(value)})")
             if "weights" in tree:
                 value.set_weights([self.array(w) for w in self.list(tree, "weights")])
             if "compile" in tree:
@@ -436,12 +436,31 @@ class _Decoder:
         return value
 
 
+def _keras_modules_only(config: Any) -> None:
+    """Refuse a Keras configuration that names a module outside Keras (code to import)."""
+    stack = [config]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            module = item.get("module")
+            if module is not None and not (
+                module == "keras" or (isinstance(module, str) and module.startswith("keras."))
+            ):
+                raise WireError(f"a Keras configuration naming the module {str(module)!r:.60}")
+            if item.get("class_name") in ("function", "__lambda__"):
+                raise WireError("a Keras configuration holding a function")
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
 def compile_settings(model: Any, config: dict[str, Any]) -> None:
     """Compile ``model`` with settings from ``get_compile_config()``, in safe mode."""
     import keras
 
     if type(config) is not dict:
         raise WireError("invalid compile settings")
+    _keras_modules_only(config)
     kwargs = {}
     for key, item in config.items():
         if key in ("optimizer", "loss", "metrics", "weighted_metrics", "loss_weights"):

@@ -483,23 +483,10 @@ def load_and_predict(path: str | Path, model: keras.Model, k: int = 3) -> list[t
 
 # %% nbgrader={"grade": true, "grade_id": "load_and_predict_tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check load_and_predict with a stand-in model that records what it receives: batch shape and dtype, the preprocessed photo, k, a phone photo turned upright."""
+from fmnist_utils.standins import RecordingModel
+
 PREDICT = "reread 'Exercise 3 — `load_and_predict` (2 points)'"
-
-
-class _RecordingModel:
-    """Returns fixed probabilities, and keeps the batches it was given."""
-
-    def __init__(self, probs):
-        self.probs, self.seen = np.asarray(probs, dtype=np.float32), []
-
-    def predict(self, batch, verbose=0):
-        self.seen.append(np.array(batch))
-        return np.tile(self.probs, (len(batch), 1))
-
-    __call__ = predict
-
-
-stand_in = _RecordingModel([0.01, 0.02, 0.03, 0.04, 0.05, 0.12, 0.06, 0.5, 0.08, 0.09])
+stand_in = RecordingModel([0.01, 0.02, 0.03, 0.04, 0.05, 0.12, 0.06, 0.5, 0.08, 0.09])
 result = load_and_predict(samples["sneaker photo"], stand_in)
 assert isinstance(result, list), f"expected a list, got {type(result).__name__}"
 assert len(stand_in.seen) == 1, f"expected one call to model.predict, got {len(stand_in.seen)}"
@@ -524,7 +511,7 @@ phone[10:25, 10:80] = (30, 30, 120)  # a wide garment, stored sideways as phones
 exif = Image.Exif()
 exif[0x0112] = 6  # EXIF orientation: turn 90 degrees to display
 Image.fromarray(phone).save(phone_dir / "phone.jpg", quality=95, exif=exif)
-phone_model = _RecordingModel(stand_in.probs)
+phone_model = RecordingModel(stand_in.probs)
 phone_top = load_and_predict(phone_dir / "phone.jpg", phone_model, k=5)
 assert isinstance(phone_top, list) and len(phone_top) == 5, (
     f"load_and_predict(path, model, k=5) should give 5 pairs: pass k on to top_k; {PREDICT}"
@@ -544,7 +531,7 @@ with tempfile.TemporaryDirectory() as folder:
     path = Path(folder) / "my photo.jpg"
     Image.fromarray(img).save(path, quality=95)
     p = rng.dirichlet(np.ones(10))
-    fake = _RecordingModel(p)
+    fake = RecordingModel(p)
     got = load_and_predict(str(path), fake, k=4)
     assert len(got) == 4 and len(fake.seen) == 1, (
         f"a str path and k=4: expected 4 pairs from one call to model.predict; {PREDICT}"

@@ -1,0 +1,195 @@
+"""What may cross between the learner's kernel and the tests, and what is refused.
+
+:mod:`fmnist_utils.grading.wire` carries plain data only; :func:`decode` checks every
+tag, dtype, shape and size before it builds a value, and Keras objects are rebuilt in
+Keras' safe mode.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import socket
+
+import numpy as np
+import pytest
+
+from fmnist_utils.grading import wire
+from fmnist_utils.standins import RecordingModel
+
+
+def _roundtrip(value, **kwargs):
+    header, buffers = wire.encode(value, **kwargs)
+    header = json.loads(json.dumps(header))  # what the socket carries is JSON
+    return wire.decode(header, buffers)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None, True, 0, -3, 2**80, 1.5, float("nan"), float("inf"), 1 + 2j, "text", b"\x00\xff",
+        [1, [2, "x"]], (1, (2.0, None)), {"a": 1, 2: [3], (1, 2): "t"},
+    ],
+)  # fmt: skip
+def test_plain_python_values_cross_unchanged(value) -> None:
+    """Numbers, text, bytes and containers come back equal and of the same type."""
+    back = _roundtrip(value)
+    assert type(back) is type(value)
+    if isinstance(value, float) and value != value:
+        assert back != back
+    else:
+        assert back == value
+
+
+@pytest.mark.parametrize(
+    "dtype", ["bool", "uint8", "int64", "float32", "float64", "complex64", "<U5"]
+)
+def test_arrays_and_scalars_keep_dtype_shape_and_values(dtype: str) -> None:
+    """Arrays come back as plain, writable ndarrays; NumPy scalars keep their type."""
+    array = np.arange(12).reshape(3, 4).astype(dtype)
+    back = _roundtrip(array[:, ::2])  # not contiguous
+    assert type(back) is np.ndarray and back.dtype == array.dtype and back.flags.writeable
+    np.testing.assert_array_equal(back, array[:, ::2])
+    scalar = array.flat[5]
+    assert type(_roundtrip(scalar)) is type(scalar) and _roundtrip(scalar) == scalar
+
+
+def test_records_of_data_cross() -> None:
+    """Paths, images, random generators and the stand-in model are data too."""
+    from PIL import Image
+
+    assert _roundtrip(pathlib.Path("/tmp/a b.jpg")) == pathlib.Path("/tmp/a b.jpg")
+    image = Image.fromarray(np.arange(24, dtype=np.uint8).reshape(2, 4, 3))
+    back = _roundtrip(image)
+    assert back.mode == "RGB" and back.tobytes() == image.tobytes()
+    rng = np.random.default_rng(3)
+    rng.random(5)
+    assert _roundtrip(rng).random() == rng.random()
+    model = RecordingModel([0.5, 0.5])
+    model.predict(np.zeros((1, 2)))
+    back = _roundtrip(model)
+    assert isinstance(back, RecordingModel) and len(back.seen) == 1
+
+
+@pytest.mark.parametrize(
+    "value, named",
+    [
+        (np.zeros(3).view(np.matrix), "matrix"),
+        (np.array([object()]), "dtype object"),
+        (np.zeros(2, dtype=[("a", "i4")]), "dtype"),
+        (object(), "object"),
+        (np, "module"),
+        (lambda x: x, "function"),
+        (type("Liar", (int,), {})(3), "Liar"),
+        ({1: {2: iter([])}}, "iterator"),
+    ],
+)
+def test_anything_else_is_refused_by_name(value, named: str) -> None:
+    """Subclasses, objects, modules and functions never cross; the message names them."""
+    with pytest.raises(wire.Refused, match=named):
+        wire.encode(value)
+
+
+def test_arguments_come_back_as_references() -> None:
+    """A result that is one of the call's arguments is that argument on the other side."""
+    arg = np.zeros(3)
+    header, buffers = wire.encode([1, arg], keep={id(arg): 0})
+    mine = np.ones(3)
+    back = wire.decode(header, buffers, args=[mine])
+    assert back[1] is mine
+
+
+@pytest.mark.parametrize(
+    "header, buffers, problem",
+    [
+        ({"$": "ndarray", "dtype": "|O", "shape": [1], "buf": 0}, [b"12345678"], "dtype"),
+        ({"$": "ndarray", "dtype": "<f8", "shape": [2], "buf": 0}, [b"12345678"], "shape"),
+        ({"$": "ndarray", "dtype": "<f8", "shape": [1], "buf": 3}, [b"12345678"], "buffer"),
+        ({"$": "ndarray", "dtype": "<f8", "shape": [-1], "buf": 0}, [b"12345678"], "shape"),
+        ({"$": "pickle", "data": "x"}, [], "unknown tag"),
+        ({"no": "tag"}, [], "untagged"),
+        ({"$": "int", "s": "1e9"}, [], "integer"),
+        ({"$": "arg", "i": 0}, [], "argument"),
+        ({"$": "dict", "items": [[[1], 2]]}, [], "hashed"),
+        ({"$": "keras", "config": "{}"}, [], "not a Keras object"),
+        (
+            {"$": "keras", "config": '{"module": "os", "class_name": "system", "config": {}}'},
+            [],
+            "naming the module 'os'",
+        ),
+    ],
+)
+def test_malformed_data_is_refused_before_it_is_built(header, buffers, problem: str) -> None:
+    """Every tag, dtype, shape, reference and size is checked; nothing is evaluated."""
+    with pytest.raises(wire.WireError, match=problem):
+        wire.decode(header, buffers)
+
+
+def test_nesting_and_size_are_bounded() -> None:
+    """Deep nesting, too many values and oversized messages are refused."""
+    deep: list = []
+    for _ in range(100):
+        deep = [deep]
+    with pytest.raises(wire.WireError, match="nested"):
+        wire.decode(deep, [])
+    with pytest.raises(wire.WireError, match="too many"):
+        wire.decode(list(range(50)), [], wire.Limits(max_items=10))
+    left, right = socket.socketpair()
+    with left, right:
+        wire.send(left, {"x": 1}, [b"a" * 5000])
+        with pytest.raises(wire.WireError, match="larger than"):
+            wire.receive(right, wire.Limits(max_bytes=1000))
+    left, right = socket.socketpair()
+    with left, right:
+        left.sendall(b"\x00\x00\x00\x00\x00\x00\x00\x05[[[[[")
+        with pytest.raises(wire.WireError, match="JSON"):
+            wire.receive(right)
+
+
+def test_messages_cross_a_socket_whole() -> None:
+    """send/receive carry a header and its buffers, large ones included."""
+    value = {"big": np.arange(3_000_000, dtype=np.float32), "small": [1, "two"]}
+    left, right = socket.socketpair()
+    with left, right:
+        import threading
+
+        header, buffers = wire.encode(value)
+        writer = threading.Thread(target=wire.send, args=(left, header, buffers))
+        writer.start()
+        back = wire.decode(*wire.receive(right))
+        writer.join()
+    np.testing.assert_array_equal(back["big"], value["big"])
+    assert back["small"] == [1, "two"]
+
+
+@pytest.mark.slow
+def test_keras_objects_cross_as_configuration_in_safe_mode(tmp_path: pathlib.Path) -> None:
+    """Models keep weights and compile settings; callbacks and History their settings;
+    a Lambda layer (code) is refused by Keras' safe mode."""
+    import keras
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    schedule = keras.optimizers.schedules.ExponentialDecay(2e-3, decay_steps=10, decay_rate=0.5)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy")
+    back = _roundtrip(model)
+    for mine, theirs in zip(back.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    assert isinstance(back.optimizer, keras.optimizers.Adam)
+    assert back.optimizer.get_config()["learning_rate"]["class_name"] == "ExponentialDecay"
+    stop = keras.callbacks.EarlyStopping(
+        monitor="val_accuracy", patience=7, restore_best_weights=True
+    )
+    save = keras.callbacks.ModelCheckpoint(tmp_path / "m.keras", save_best_only=True)
+    stop_back, save_back = _roundtrip([stop, save])
+    assert (stop_back.monitor, stop_back.patience, stop_back.restore_best_weights) == (
+        "val_accuracy", 7, True,
+    )  # fmt: skip
+    assert save_back.save_best_only and str(save_back.filepath) == str(tmp_path / "m.keras")
+    history = keras.callbacks.History()
+    history.history = {"loss": [1.0, 0.5]}
+    assert _roundtrip(history).history == {"loss": [1.0, 0.5]}
+    with pytest.raises(wire.Refused, match="TensorBoard"):
+        wire.encode(keras.callbacks.TensorBoard())
+    code = keras.Sequential([keras.Input((2,)), keras.layers.Lambda(lambda x: x * 2)])
+    with pytest.raises((wire.Refused, wire.WireError)):
+        _roundtrip(code)
