@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,10 +48,17 @@ class Mistake:
 
 @dataclass
 class Outcome:
-    """What the checks said about one answer: the first error of each part, or None."""
+    """What the checks said about one answer: the first error of each part, or None.
+
+    ``visible`` and ``hidden`` as the learner's own kernel says them; ``graded_*`` as the
+    grader does, the tests running in a kernel of their own and the answer in the
+    learner's (:mod:`fmnist_utils.grading.trusted`).
+    """
 
     visible: str | None = None
     hidden: str | None = None
+    graded_visible: str | None = None
+    graded_hidden: str | None = None
 
 
 @dataclass
@@ -108,11 +116,11 @@ def kernel_environment() -> dict[str, str]:
 
 
 class _Kernel:
-    def __init__(self, cwd: Path) -> None:
+    def __init__(self, cwd: Path, env: dict[str, str] | None = None) -> None:
         from jupyter_client.manager import KernelManager
 
         self.km = KernelManager(kernel_name="python3")
-        self.km.start_kernel(cwd=str(cwd), env=kernel_environment())
+        self.km.start_kernel(cwd=str(cwd), env=env or kernel_environment())
         self.kc = self.km.client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=120)
@@ -138,6 +146,38 @@ class _Kernel:
         self.km.shutdown_kernel()  # its clean-up runs (scratch folders go)
 
 
+class _Graded:
+    """The grader's way of running a test: in a tests kernel, the answer in ``learner``."""
+
+    def __init__(self, learner: _Kernel, nb: Any, folder: Path) -> None:
+        from fmnist_utils.grading import trusted
+
+        self.learner = learner
+        self.shared = folder
+        socket = folder / "b.sock"
+        self.tests = _Kernel(folder, {**kernel_environment(), "TMPDIR": str(folder)})
+        self.serve = trusted.serve_code(str(socket))
+        imports = trusted.lesson_imports([dict(c) for c in nb.cells])
+        error = self.tests.run(
+            "from fmnist_utils.grading import trusted as _t\n"
+            f"_t.install(get_ipython(), {str(socket)!r}, {str(folder)!r}, {imports!r})\n"
+        )
+        assert error is None, f"the tests kernel could not be prepared: {error}"
+
+    def run(self, code: str) -> str | None:
+        """Run test code as the grader does; return its error, as :meth:`_Kernel.run`."""
+        serving = self.learner.kc.execute(self.serve, silent=True, store_history=False)
+        error = self.tests.run(code)
+        while True:  # the learner's kernel has answered, and is free again
+            reply = self.learner.kc.get_shell_msg(timeout=60)
+            if reply["parent_header"].get("msg_id") == serving:
+                break
+        return error
+
+    def close(self) -> None:
+        self.tests.close()
+
+
 def run_lesson(lesson: Lesson, mistakes: list[Mistake]) -> LessonRun:
     """Execute a lesson once, trying each mistake just after its exercise's solution.
 
@@ -152,6 +192,8 @@ def run_lesson(lesson: Lesson, mistakes: list[Mistake]) -> LessonRun:
     for mistake in mistakes:
         by_exercise.setdefault(mistake.exercise, []).append(mistake)
     kernel = _Kernel(lesson.source_ipynb.parent)
+    scratch = tempfile.TemporaryDirectory(prefix="fmb-")
+    graded = _Graded(kernel, nb, Path(scratch.name))
     try:
         solution_source: dict[str, str] = {}
         last_solution = None
@@ -170,15 +212,25 @@ def run_lesson(lesson: Lesson, mistakes: list[Mistake]) -> LessonRun:
                     outcome = Outcome(visible=kernel.run(visible))
                     if outcome.visible is None:
                         outcome.hidden = kernel.run(hidden)
+                    outcome.graded_visible = graded.run(visible)
+                    if outcome.graded_visible is None:
+                        outcome.graded_hidden = graded.run(hidden)
                     result.outcomes[(mistake.exercise, mistake.name)] = outcome
                     error = kernel.run(solution_source[last_solution])
                     assert error is None, f"{last_solution}: the solution does not run: {error}"
                 last_solution = None
+            if meta.get("grade") and not meta.get("solution"):
+                error = graded.run(cell.source)
+                assert error is None, (
+                    f"{lesson.lesson_id}, cell {number} fails when graded: {error}"
+                )
             stderr: list[str] = []
             error = kernel.run(cell.source, stderr)
             result.stderr.extend((number, text) for text in stderr)
             assert error is None, f"{lesson.lesson_id}, cell {number} failed: {error}"
         assert not by_exercise, f"mistakes for exercises not in the lesson: {list(by_exercise)}"
     finally:
+        graded.close()
         kernel.close()
+        scratch.cleanup()
     return result

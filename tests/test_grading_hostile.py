@@ -864,9 +864,17 @@ def test_a_cheat_scores_no_more_than_its_wrong_answer(forged: Forged, name: str)
 
 @pytest.mark.parametrize("name", sorted(FORGERIES))
 def test_no_hidden_line_reaches_the_learner(forged: Forged, name: str) -> None:
-    """Neither the graded notebook's outputs nor the feedback hold a hidden test's text."""
+    """No learner's cell printed a hidden test's text, and the feedback holds none."""
     graded = forged.root / "instructor" / "autograded" / name / F / f"{F}.ipynb"
-    outputs = json.dumps([c.get("outputs", []) for c in nbformat.read(graded, as_version=4).cells])
+    cells = nbformat.read(graded, as_version=4).cells
+    tests = ("counts_tests", "halve_tests")  # the instructor sees the hidden tests' failures
+    outputs = json.dumps(
+        [
+            c.get("outputs", [])
+            for c in cells
+            if c.metadata.get("nbgrader", {}).get("grade_id") not in tests
+        ]
+    )
     assert "SECRET-HIDDEN" not in outputs
     page = forged.root / "instructor" / "feedback" / name / F / f"{F}.html"
     assert page.is_file()

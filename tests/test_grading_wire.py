@@ -50,6 +50,8 @@ def test_arrays_and_scalars_keep_dtype_shape_and_values(dtype: str) -> None:
     back = _roundtrip(array[:, ::2])  # not contiguous
     assert type(back) is np.ndarray and back.dtype == array.dtype and back.flags.writeable
     np.testing.assert_array_equal(back, array[:, ::2])
+    zero_d = np.array(array.flat[5])
+    assert _roundtrip(zero_d).shape == ()
     scalar = array.flat[5]
     assert type(_roundtrip(scalar)) is type(scalar) and _roundtrip(scalar) == scalar
 

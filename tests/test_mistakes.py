@@ -3,7 +3,9 @@
 For each wrong answer of the mistake bank (``tests/mistakes/NN_slug.toml``): the checks
 it is meant to meet catch it (the visible ones, or where only they can, the hidden
 ones), with an ``AssertionError`` whose message names the property (the bank's
-``message`` regex) and the lesson section to reread. The lesson, solutions and hidden
+``message`` regex) and the lesson section to reread, and the grader, which runs the
+tests in a kernel of their own and the answer in the learner's, says exactly the same
+(so does it for every solution). The lesson, solutions and hidden
 tests included, runs to the end (so every solution passes its checks), and no cell
 prints TensorFlow's or absl's C++ log lines. Every hidden check carries a message.
 """
@@ -69,6 +71,11 @@ def test_wrong_answer_is_caught_with_a_message(mistake: Mistake) -> None:
     )
     named = [h for h in run.headings if h in error]
     assert named, f"{mistake.name}: the message should name the section to reread: {error}"
+    graded = (outcome.graded_visible, outcome.graded_hidden)
+    assert graded == (outcome.visible, outcome.hidden), (
+        f"{mistake.name}: graded, the checks say {graded}; in the learner's kernel "
+        f"{(outcome.visible, outcome.hidden)}"
+    )
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.lesson_id)

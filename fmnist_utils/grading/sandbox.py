@@ -276,7 +276,17 @@ class SandboxedExecute(Execute):
         )
 
     async def _fmg_run_test(self, cell: Any, index: int) -> Any:
-        """Run a test cell in the tests kernel while the learner's kernel answers it."""
+        """Run a test cell in the tests kernel while the learner's kernel answers it.
+
+        Raises
+        ------
+        DeadKernelError
+            When the learner's kernel is gone, before or during the test.
+        CellTimeoutError
+            When it is still busy after the test and an interrupt.
+        """
+        if not await self.km.is_alive():
+            raise DeadKernelError("the learner's kernel died")
         tests = self._fmg_tests
         serve_id = self.kc.execute(
             tests.serve_code, silent=True, store_history=False, allow_stdin=False
@@ -287,14 +297,16 @@ class SandboxedExecute(Execute):
             cell = await self.async_execute_cell(cell, index, store_history=True)
         finally:
             self.kc, self.km = learner
-        answered = await testkernel.wait_for_reply(self.kc, serve_id, 10)
-        if not answered:  # stuck in a learner's function the test gave up on
-            await self.km.interrupt_kernel()
-            if not await testkernel.wait_for_reply(self.kc, serve_id, 10):
-                raise CellTimeoutError.error_from_timeout_and_cell(
-                    "the notebook's kernel did not stop after a test", self.timeout, cell
-                )
-        return cell
+        for attempt in range(2):  # the learner's side lets go when the test is done
+            if await testkernel.wait_for_reply(self.kc, serve_id, 10) is not None:
+                return cell
+            if not await self.km.is_alive():
+                raise DeadKernelError("the learner's kernel died during a test")
+            if attempt == 0:  # still in a function the test gave up on
+                await self.km.interrupt_kernel()
+        raise CellTimeoutError.error_from_timeout_and_cell(
+            "the notebook's kernel did not stop after a test", self.timeout, cell
+        )
 
     async def async_start_new_kernel(self, **kwargs: Any) -> None:
         """Start the kernel with :meth:`kernel_environment`, in a copy, stdio piped; record it."""

@@ -204,7 +204,7 @@ class Channel:
     def open(self) -> None:
         """Accept the learner kernel's connection for this cell."""
         self.problem = None
-        self.listener.settimeout(self.timeout)
+        self.listener.settimeout(min(self.timeout, 30))  # an idle kernel connects at once
         try:
             self.connection, _ = self.listener.accept()
             self.connection.settimeout(self.timeout)

@@ -105,11 +105,10 @@ class _Encoder:
         return len(self.buffers) - 1
 
     def array(self, value: Any) -> dict[str, Any]:
-        import numpy as np
 
         if value.dtype.hasobject or value.dtype.fields or not _DTYPE.match(value.dtype.str):
             raise Refused(f"a NumPy array of dtype {value.dtype}")
-        data = np.ascontiguousarray(value)
+        data = value if value.flags.c_contiguous else value.copy(order="C")  # keeps 0-d
         return {
             "$": "ndarray",
             "dtype": data.dtype.str,

@@ -739,10 +739,12 @@ assert np.allclose(rates, [0.1, 0.1, 0.3]), (
 )
 given = make_augmentation()
 with_aug = build_improved_cnn(given)
-first_configs = [lyr.get_config() for lyr in getattr(with_aug, "layers", [])[:2]]
+given_configs = [lyr.get_config() for lyr in given.layers]
+first = getattr(with_aug, "layers", [])[:2]
 assert isinstance(with_aug, keras.Sequential) and (
-    first_configs[:1] == [given.get_config()]
-    or first_configs == [lyr.get_config() for lyr in given.layers]
+    [lyr.get_config() for lyr in getattr(first[0] if first else None, "layers", [])]
+    == given_configs
+    or [lyr.get_config() for lyr in first] == given_configs
 ), (
     "build_improved_cnn(augmentation) should put the augmentation it is given right after "
     f"keras.Input, as the first layer; its first layers are "
