@@ -59,19 +59,11 @@ if c.CourseDirectory.db_url.startswith("sqlite:///"):
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# --- autograding ----------------------------------------------------------------------
-# Seconds one cell may run; then it is interrupted, its tests score zero, and grading
-# goes on. Override for a run with --Execute.timeout=SECONDS.
-c.Execute.timeout = 120
-c.Execute.interrupt_on_timeout = True
-# Seconds the whole notebook may run (issue 13); the cells after score zero. Output kept
-# per cell and per notebook is capped too (c.SandboxedExecute.max_cell_output, ...).
-c.SandboxedExecute.notebook_timeout = 600
-# A test cell the student deleted is put back (from the gradebook) and graded.
-c.OverwriteCells.add_missing_cells = True
 # Late submissions (timestamp after the due date set with `nbgrader db assignment add
 # LESSON --duedate=...`) are flagged, with no penalty: "zero" would score them 0.
 c.LateSubmissionPlugin.penalty_method = "none"
+# A test cell the student deleted is put back (from the gradebook) and graded.
+c.OverwriteCells.add_missing_cells = True
 # Downloaded submissions for `nbgrader zip_collect`: files named
 # STUDENT--LESSON.ipynb, or STUDENT--YYYY-MM-DDTHHMMSS--LESSON.ipynb (a UTC timestamp;
 # not YYYY-MM-DD-HH-MM-SS, which nbgrader's date parser misreads).
@@ -80,43 +72,20 @@ c.FileNameCollectorPlugin.named_regexp = (
     r"(?:(?P<timestamp>\d{4}-\d\d-\d\dT\d{6})--)?(?P<file_id>[^/]+)$"
 )
 
-# Every autograded notebook runs in a bubblewrap sandbox, with FMNIST_FAST=1 in the
-# grading kernel only (never in this process). traitlets only logs an exception raised
-# in a config file and goes on, which would grade without the sandbox: any failure
-# here stops nbgrader instead.
+# --- grading: the whole pipeline, its limits and its start-of-run work ----------------
+# fmnist_utils/grading/config.py lists what autograde and generate_feedback run, in
+# order: the learner's cells in a bubblewrap sandbox (with FMNIST_FAST=1 there, never in
+# this process), the tests in a sandboxed kernel of their own, feedback without hidden
+# tests and with the learner's HTML made inert. Its LIMITS are every grading limit.
+# traitlets only logs an exception raised in a config file and goes on, which would
+# grade without the sandbox: any failure here stops nbgrader instead.
 try:
-    from fmnist_utils.grading import intake, recovery, sandbox
+    from fmnist_utils.grading import config as grading
 
-    sandbox.configure(c, COURSE_ROOT)
-    recovery.configure(c, INSTRUCTOR, INSTRUCTOR / "autograded")
-    # Submissions are graded from private copies of their regular files (issue 13).
-    intake.configure(c, COURSE_ROOT, INSTRUCTOR)
-    # The instructor's view: figures kept as small PNGs, feedback pages that name each
-    # exercise and render math offline, a quiet log, a report after every autograde.
-    from fmnist_utils.grading import views
-
-    views.configure(c, COURSE_ROOT, INSTRUCTOR)
+    run = grading.apply(c, COURSE_ROOT)
+    grading.start_run(c, COURSE_ROOT, run)
 except SystemExit:
     raise
 except BaseException as error:
     sys.stderr.write(f"nbgrader_config.py: cannot set up sandboxed grading: {error!r}\n")
-    raise SystemExit(2) from error
-
-# Feedback shows each learner's results without the hidden tests' code.
-c.GenerateFeedback.preprocessors = [
-    "fmnist_utils.grading.feedback_html.ExerciseTitles",  # before the hidden tests go
-    "fmnist_utils.grading.feedback.StripHiddenTests",
-    "fmnist_utils.grading.outputs.DropLibraryNoise",
-    "fmnist_utils.grading.feedback_html.RenderMath",
-    "nbgrader.preprocessors.GetGrades",
-    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-]
-# Feedback: test cells show only their result; student HTML made inert; only the
-# notebook is copied (issue 13).
-try:
-    from fmnist_utils.grading import sanitize
-
-    sanitize.configure_feedback(c)
-except BaseException as error:
-    sys.stderr.write(f"nbgrader_config.py: cannot set up safe feedback: {error!r}\n")
     raise SystemExit(2) from error

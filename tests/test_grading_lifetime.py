@@ -218,7 +218,7 @@ def test_next_autograde_stops_and_names_a_leftover_kernel(graders: Graders) -> N
     """A kernel whose wrapper could not react (stopped) is ended by the next run."""
     from traitlets.config import Config
 
-    from fmnist_utils.grading.sandbox import configure
+    from fmnist_utils.grading import config as grading
 
     grader, folder = graders.start()
     _wait_for_cell(folder)
@@ -231,7 +231,9 @@ def test_next_autograde_stops_and_names_a_leftover_kernel(graders: Graders) -> N
     assert json.loads(record.read_text())["pid"] == wrapper
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
-        configure(Config(), graders.root, argv=["nbgrader", "autograde", "01_x"])
+        c = Config()
+        grading.apply(c, graders.root, ["nbgrader", "autograde", "01_x"])
+        grading.clear_leftovers(c)
     assert f"pid {wrapper}, grading {folder}" in err.getvalue(), err.getvalue()
     assert _wait_until(lambda: not processes_working_in(folder), GONE_WITHIN, step=0.1), _describe(
         processes_working_in(folder)

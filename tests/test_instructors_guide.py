@@ -134,3 +134,19 @@ def test_guide_commands_work_as_written(tmp_path: Path) -> None:
         assert (course / "lessons" / LESSON / name).read_bytes() == (
             ROOT / "lessons" / LESSON / name
         ).read_bytes(), "registering the lessons must leave lessons/ alone"
+
+
+def test_every_defence_names_a_test_that_exists() -> None:
+    """Section 11's claims each name the test that proves them; those tests exist."""
+    text = GUIDE.read_text()
+    section = text[text.index("## 11. ") : text.index("## 12. ")]
+    named = set(re.findall(r"`(?:tests/\w+\.py::)?(test_\w+)`", section))
+    assert len(named) >= 8, f"section 11 names too few tests: {sorted(named)}"
+    defined = {
+        match
+        for path in (ROOT / "tests").glob("test_*.py")
+        for match in re.findall(r"^def (test_\w+)", path.read_text(), flags=re.M)
+    }
+    assert named <= defined, f"section 11 names tests that do not exist: {sorted(named - defined)}"
+    for path in re.findall(r"`(tests/\w+\.py)(?:::\w+)?`", section):
+        assert (ROOT / path).is_file(), path

@@ -4,7 +4,7 @@
 on the submitted folders as it finds them: it would follow a symbolic link a student
 left there (writing the graded notebook over the gradebook, ``chmod``-ing or copying
 the link's target into feedback) or block forever on a fifo named ``timestamp.txt``.
-So, before nbgrader looks at any submission, :func:`configure` copies every submitted
+So, before nbgrader looks at any submission, :func:`take` copies every submitted
 folder of the lesson being graded into a fresh private folder
 (``instructor/.intake-<pid>-*``, mode 0700) and points nbgrader's
 ``submitted_directory`` at the copy:
@@ -49,7 +49,8 @@ __all__ = [
     "Intake",
     "Rejected",
     "SafeNameCollector",
-    "configure",
+    "take",
+    "taken_folder",
     "rejection",
     "safe_copy",
     "safe_name",
@@ -386,40 +387,43 @@ def _sweep(instructor: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def configure(c: Any, root: Path, instructor: Path, argv: list[str] | None = None) -> None:
-    """For ``nbgrader autograde``, grade private copies of the submissions.
-
-    Also installs :class:`SafeNameCollector` for ``nbgrader zip_collect``.
+def take(c: Any, root: Path, instructor: Path, argv: list[str]) -> str:
+    """Copy the submissions ``nbgrader autograde`` will grade into a private intake folder.
 
     Parameters
     ----------
     c : traitlets.config.Config
-        The config being loaded.
+        The config being loaded (its submitted and release folders).
     root : pathlib.Path
         The course folder.
     instructor : pathlib.Path
-        The instructor area; the intake folder is made inside it.
-    argv : list of str, optional
-        The command line (default ``sys.argv``).
+        The instructor area; the intake folder is made inside it (removed at exit).
+    argv : list of str
+        The command line (the lesson it names, if any).
+
+    Returns
+    -------
+    str
+        The intake copy's ``submitted`` folder, relative to ``root``: nbgrader's
+        ``CourseDirectory.submitted_directory`` for this run.
     """
-    c.ZipCollectApp.collector_plugin = "fmnist_utils.grading.intake.SafeNameCollector"
-    args = sys.argv if argv is None else argv
-    if "autograde" not in args[1:3]:
-        return
     submitted = Path(c.CourseDirectory.submitted_directory)
     submitted = submitted if submitted.is_absolute() else root / submitted
-    key = str(submitted)
-    if key not in _TAKEN:  # traitlets may load the config file more than once
-        instructor.mkdir(parents=True, exist_ok=True)
-        _sweep(instructor)
-        dest = Path(tempfile.mkdtemp(prefix=f".intake-{os.getpid()}-", dir=instructor))
-        atexit.register(shutil.rmtree, dest, True)
-        (dest / "submitted").mkdir(mode=0o700)
-        release = Path(c.CourseDirectory.release_directory or "lessons")
-        folders = [root / release, instructor / "release"]
-        Intake(submitted, dest / "submitted", release_folders=folders).take(_lessons_named(args))
-        _TAKEN[key] = os.path.relpath(dest / "submitted", root)
-    c.CourseDirectory.submitted_directory = _TAKEN[key]
+    instructor.mkdir(parents=True, exist_ok=True)
+    _sweep(instructor)
+    dest = Path(tempfile.mkdtemp(prefix=f".intake-{os.getpid()}-", dir=instructor))
+    atexit.register(shutil.rmtree, dest, True)
+    (dest / "submitted").mkdir(mode=0o700)
+    release = Path(c.CourseDirectory.release_directory or "lessons")
+    folders = [root / release, instructor / "release"]
+    Intake(submitted, dest / "submitted", release_folders=folders).take(_lessons_named(argv))
+    _TAKEN[str(root)] = os.path.relpath(dest / "submitted", root)
+    return _TAKEN[str(root)]
+
+
+def taken_folder(root: Path) -> str:
+    """Return the intake folder :func:`take` made for ``root`` in this process."""
+    return _TAKEN[str(root)]
 
 
 class SafeNameCollector(FileNameCollectorPlugin):

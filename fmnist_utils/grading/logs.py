@@ -1,6 +1,7 @@
 """A grading log an instructor can read: no expected warnings, one line per submission.
 
-For ``nbgrader autograde`` only, :func:`configure`:
+For ``nbgrader autograde`` only (:mod:`~fmnist_utils.grading.config` installs
+:func:`summary_hook` and calls :func:`start`):
 
 - explains once, at the start, nbgrader's ``Attribute 'checksum' for cell ... has
   changed!`` warnings, which every submission of a test cell with hidden tests triggers
@@ -34,12 +35,18 @@ from nbgrader.preprocessors import ClearHiddenTests, OverwriteCells
 
 from fmnist_utils.grading.outputs import is_noise
 
-__all__ = ["PREFIX", "QuietOverwriteCells", "configure", "filter_stderr", "name_unnamed"]
+__all__ = [
+    "PREFIX",
+    "QuietOverwriteCells",
+    "filter_stderr",
+    "name_unnamed",
+    "start",
+    "summary_hook",
+]
 
 PREFIX = "[fmnist]"
 """How the course's own lines in the grading log start."""
 
-_STARTED = False
 
 EXPLAINED = (
     f"{PREFIX} Test cells are graded with their hidden tests, restored from the gradebook; "
@@ -156,8 +163,8 @@ def filter_stderr() -> None:
     atexit.register(drain)
 
 
-def configure(c: Any, root: Path, instructor: Path, argv: list[str]) -> None:
-    """Quiet the log of ``nbgrader autograde``, add the per-submission lines and the report.
+def start(c: Any, root: Path, instructor: Path, argv: list[str]) -> None:
+    """Quiet the log of this ``nbgrader autograde`` run, and print the report at its end.
 
     Parameters
     ----------
@@ -170,34 +177,37 @@ def configure(c: Any, root: Path, instructor: Path, argv: list[str]) -> None:
     argv : list of str
         The command line.
     """
-    from nbgrader.converters.autograde import Autograde
     from sqlalchemy.exc import SAWarning
 
+    warnings.filterwarnings("ignore", category=SAWarning)
+    if os.environ.get("FMNIST_GRADING_LOG") != "raw":
+        filter_stderr()
+    sys.stderr.write(EXPLAINED + "\n")
+    if os.environ.get("FMNIST_PARALLEL_WORKER") != "1":
+        atexit.register(_after_run, c, root, instructor, argv)
+
+
+def summary_hook(c: Any, root: Path, finished: Any) -> Any:
+    """Return nbgrader's post-convert hook: ``finished``, then the submission's log line.
+
+    Parameters
+    ----------
+    c : traitlets.config.Config
+        The config being loaded (the gradebook's URL).
+    root : pathlib.Path
+        The course folder.
+    finished : callable
+        The hook to call first (:meth:`recovery.InProgress.finished`).
+
+    Returns
+    -------
+    callable
+        The hook: it writes one line per submission (student, score, late, flags).
+    """
     from fmnist_utils.grading import report
 
-    steps = (
-        c.Autograde.sanitize_preprocessors
-        if "sanitize_preprocessors" in c.Autograde
-        else Autograde.class_traits()["sanitize_preprocessors"].default()
-    )
-    c.Autograde.sanitize_preprocessors = [
-        QuietOverwriteCells if step is OverwriteCells else step for step in steps
-    ]
-    global _STARTED  # nbgrader loads its config file several times: do this once
-    if not _STARTED:
-        _STARTED = True
-        warnings.filterwarnings("ignore", category=SAWarning)
-        if os.environ.get("FMNIST_GRADING_LOG") != "raw":
-            filter_stderr()
-        sys.stderr.write(EXPLAINED + "\n")
-        if os.environ.get("FMNIST_PARALLEL_WORKER") != "1":
-            atexit.register(_after_run, c, root, instructor, argv)
-
-    finished = c.Autograde.post_convert_hook if "post_convert_hook" in c.Autograde else None
-
     def post(assignment: str, student: str, notebooks: list[str]) -> None:
-        if callable(finished):
-            finished(assignment=assignment, student=student, notebooks=notebooks)
+        finished(assignment=assignment, student=student, notebooks=notebooks)
         if not notebooks:
             return
         submission = Path(notebooks[0]).parent  # submitted/<student>/<lesson>
@@ -209,4 +219,4 @@ def configure(c: Any, root: Path, instructor: Path, argv: list[str]) -> None:
             line = f"{PREFIX} {student}: no summary ({type(error).__name__}: {error})"
         sys.stderr.write(line + "\n")
 
-    c.Autograde.post_convert_hook = post
+    return post

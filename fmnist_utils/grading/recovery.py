@@ -5,11 +5,12 @@ run stopped with Ctrl-C removes the half-graded folder itself, but a run that is
 killed (``kill -9``, a closed laptop lid, a full disk, the machine going down) leaves
 it behind, and the next run would skip that student, whose grades stay incomplete.
 
-So :func:`configure` installs two nbgrader hooks: before a submission is graded, a
-marker naming its output folder is written to ``instructor/.autograde-in-progress/``;
-after it is graded, the marker is removed. When ``nbgrader autograde`` starts, every
-marker left over from a killed run has its output folder removed, so the student is
-graded again, and the gradebook is completed. A marker whose process is still running
+So :mod:`~fmnist_utils.grading.config` installs two nbgrader hooks
+(:class:`InProgress`): before a submission is graded, a marker naming its output
+folder is written to ``instructor/.autograde-in-progress/``; after it is graded, the
+marker is removed. When ``nbgrader autograde`` starts, every marker left over from a
+killed run has its output folder removed, so the student is graded again, and the
+gradebook is completed. A marker whose process is still running
 (another ``nbgrader autograde`` in the same course) is left alone.
 
 The first hook also names a submission whose lesson notebook was handed in under
@@ -23,9 +24,8 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
-__all__ = ["InProgress", "configure"]
+__all__ = ["InProgress"]
 
 
 class InProgress:
@@ -136,31 +136,3 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def configure(c: Any, instructor: Path, autograded: Path, argv: list[str] | None = None) -> None:
-    """Install the hooks, and recover a killed run when ``nbgrader autograde`` starts.
-
-    Parameters
-    ----------
-    c : traitlets.config.Config
-        The config being loaded.
-    instructor : pathlib.Path
-        The instructor area (markers go in ``.autograde-in-progress/`` inside).
-    autograded : pathlib.Path
-        nbgrader's ``autograded`` folder.
-    argv : list of str, optional
-        The command line (default ``sys.argv``).
-    """
-    progress = InProgress(
-        instructor / ".autograde-in-progress", autograded, instructor / "parallel-logs"
-    )
-    c.Autograde.pre_convert_hook = progress.started
-    c.Autograde.post_convert_hook = progress.finished
-    args = sys.argv if argv is None else argv
-    if "autograde" in args[1:3]:
-        for output in progress.recover():
-            sys.stderr.write(
-                f"[nbgrader_config.py] {output} was left half graded by an interrupted "
-                "run: grading it again.\n"
-            )

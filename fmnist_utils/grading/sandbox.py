@@ -17,8 +17,9 @@ A kernel that dies (``os._exit``, a resource limit) or cannot be stopped after i
 time limit does not stop the grading: the cells after it get a ``NotExecuted`` error,
 so their tests score zero, and the next student is graded as usual.
 
-:func:`configure` applies all of this to an nbgrader config; ``nbgrader_config.py``
-calls it. Nothing here runs at import time.
+Each submission's test cells run in a second kernel, started here too
+(:mod:`~fmnist_utils.grading.testkernel`). :mod:`~fmnist_utils.grading.config` puts
+this preprocessor in the autograde pipeline. Nothing here runs at import time.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import importlib.util
 import os
 import shutil
 import subprocess
-import sys
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -38,7 +38,7 @@ from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Integer, List, Unicode
+from traitlets import Dict, Integer, List, Unicode
 
 from fmnist_utils.grading import intake, integrity, leftovers, limits, testkernel
 
@@ -48,7 +48,6 @@ __all__ = [
     "OPT_OUT_VAR",
     "SandboxUnavailable",
     "SandboxedExecute",
-    "configure",
     "data_folder",
     "kernel_records",
     "refusal_message",
@@ -170,6 +169,12 @@ class SandboxedExecute(Execute):
     max_notebook_output = Integer(
         10 * 2**20, help="Bytes of output the whole notebook may keep."
     ).tag(config=True)
+    sandbox_limits = Dict(
+        Unicode(),
+        default_value={},
+        help="The kernel wrapper's limits (FMNIST_SANDBOX_MEM_MB, ...); the same variable "
+        "in the environment overrides one.",
+    ).tag(config=True)
 
     def preprocess(self, nb: Any, resources: Any = None, km: Any = None) -> Any:
         """Check the sandbox, then execute the notebook in it (a rejected one: not at all)."""
@@ -242,6 +247,8 @@ class SandboxedExecute(Execute):
         # issue 13: an explicit environment, nothing inherited wholesale (the wrapper
         # outside the sandbox gets the few variables it reads; bwrap fewer still)
         env = limits.wrapper_environment(os.environ)
+        for key, value in self.sandbox_limits.items():
+            env.setdefault(key, value)
         readonly = [str(PACKAGE_DIR), *self.readonly_paths]
         folder = data_folder()
         if folder is not None:
@@ -459,61 +466,3 @@ def kernel_records(root: Path) -> Path:
         ``instructor/.grading-kernels`` in it (hidden from the sandbox, like the course).
     """
     return Path(root) / "instructor" / ".grading-kernels"
-
-
-def configure(c: Any, root: Path, argv: list[str] | None = None) -> None:
-    """Make ``nbgrader autograde`` run every notebook in the sandbox.
-
-    Parameters
-    ----------
-    c : traitlets.config.Config
-        The config being loaded (``get_config()`` in ``nbgrader_config.py``).
-    root : pathlib.Path
-        The course folder.
-    argv : list of str, optional
-        The command line (default ``sys.argv``): for ``nbgrader autograde`` the
-        sandbox is checked at once, and a missing one stops the command.
-
-    Raises
-    ------
-    SystemExit
-        For ``nbgrader autograde`` when the sandbox does not work and the opt-out is
-        not set (traitlets would log and ignore any other exception in a config file).
-
-    Notes
-    -----
-    Every kernel is recorded in :func:`kernel_records` (or ``FMNIST_GRADING_KERNELS_DIR``)
-    while it runs; ``nbgrader autograde`` first stops, and names, any kernel a killed
-    run left behind, and removes its scratch folders (see
-    :mod:`~fmnist_utils.grading.leftovers`).
-    """
-    from nbgrader.converters.autograde import Autograde
-
-    default = Autograde.class_traits()["autograde_preprocessors"].default()
-    if Execute not in default:
-        raise RuntimeError("nbgrader's autograde preprocessors changed: cannot sandbox them")
-    from nbgrader.preprocessors import SaveAutoGrades
-
-    from fmnist_utils.grading.sanitize import SanitizeOutputs
-
-    steps: list[Any] = []
-    for step in default:
-        steps.append(SandboxedExecute if step is Execute else step)
-        if step is SaveAutoGrades:  # issue 13: flagged -> 0, then inert HTML
-            steps += [integrity.ApplyFlags, SanitizeOutputs]
-    c.Autograde.autograde_preprocessors = steps
-    c.SandboxedExecute.course_root = str(root)
-    kernels = Path(os.environ.get(KERNELS_DIR_VAR) or kernel_records(root))
-    c.SandboxedExecute.kernels_dir = str(kernels)
-    args = sys.argv if argv is None else argv
-    if "autograde" in args[1:3]:
-        problem = sandbox_problem()
-        if problem is not None and os.environ.get(OPT_OUT_VAR) != "1":
-            sys.stderr.write(f"\n[nbgrader_config.py] {refusal_message(problem)}\n\n")
-            raise SystemExit(2)
-        for line in leftovers.stop_leftover_kernels(kernels):
-            sys.stderr.write(
-                f"[nbgrader_config.py] stopped a grading kernel left running by a killed "
-                f"run: {line}\n"
-            )
-        leftovers.remove_leftover_scratch()

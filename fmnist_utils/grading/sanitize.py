@@ -9,8 +9,10 @@
   line: passed, or the error's name and the test's own assertion message. Anything the
   student's code printed or raised during the test is not shown (it could quote the
   hidden tests), nor is a message that quotes a hidden line.
-- :func:`configure_feedback` -- adds both to ``nbgrader generate_feedback`` and, for that
-  command, copies only the notebook (not the files in the graded folder) into feedback.
+- :func:`copy_submission_files` -- ``nbgrader generate_feedback`` copies only the
+  notebook into feedback, and this hook the submission's time and secret.
+
+:mod:`~fmnist_utils.grading.config` puts them in the pipelines.
 
 Nothing here runs at import time.
 """
@@ -20,8 +22,6 @@ from __future__ import annotations
 import ast
 import re
 import stat
-import sys
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,13 @@ from traitlets import Bool
 
 from fmnist_utils.tooling.lessons import HIDDEN_MARKERS
 
-__all__ = ["FeedbackTestOutputs", "SanitizeOutputs", "clean_markdown", "configure_feedback"]
+__all__ = [
+    "SUBMISSION_FILES",
+    "FeedbackTestOutputs",
+    "SanitizeOutputs",
+    "clean_markdown",
+    "copy_submission_files",
+]
 
 TAGS = sorted(
     set(bleach.ALLOWED_TAGS)
@@ -202,38 +208,6 @@ class FeedbackTestOutputs(Preprocessor):
         if not evalue:
             return ""
         return "(its message is not shown: it did not come from the test's own checks)"
-
-
-def configure_feedback(c: Any, argv: list[str] | None = None) -> None:
-    """Add the preprocessors to ``c.GenerateFeedback.preprocessors``; copy only notebooks.
-
-    Parameters
-    ----------
-    c : traitlets.config.Config
-        The config being loaded (after ``c.GenerateFeedback.preprocessors`` is set):
-        the test outputs are reduced just before ``StripHiddenTests`` and the HTML
-        sanitised just before ``RenderMath`` (else first and last).
-    argv : list of str, optional
-        The command line (default ``sys.argv``).
-    """
-    steps = list(c.GenerateFeedback.preprocessors)
-
-    def before(step: str, fallback: int) -> int:
-        names = [str(s).rsplit(".", 1)[-1] for s in steps]
-        return names.index(step) if step in names else fallback
-
-    # after the exercises are named (from the full cells), before the hidden tests go
-    steps.insert(before("StripHiddenTests", 0), f"{__name__}.FeedbackTestOutputs")
-    # student HTML made inert before the course's own HTML (rendered math) goes in
-    steps.insert(before("RenderMath", len(steps)), f"{__name__}.SanitizeOutputs")
-    c.GenerateFeedback.preprocessors = steps
-    args = sys.argv if argv is None else argv
-    if "generate_feedback" in args[1:3]:
-        # the graded folder's other files (the student's, the lesson's) stay out; but
-        # `nbgrader release_feedback` reads the submission's time and secret there
-        c.CourseDirectory.ignore = [*c.CourseDirectory.ignore, "*"]
-        feedback = Path(c.CourseDirectory.root) / c.CourseDirectory.feedback_directory
-        c.GenerateFeedback.post_convert_hook = partial(copy_submission_files, feedback)
 
 
 #: What ``nbgrader release_feedback`` reads from a feedback folder besides the pages.

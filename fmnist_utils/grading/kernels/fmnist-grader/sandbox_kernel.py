@@ -192,9 +192,23 @@ _COPY_THEN_KERNEL = (
 )
 
 
-def _mib(name: str, default: int) -> int:
-    """Return the size in bytes named by the variable ``name`` (MiB), or ``default`` MiB."""
-    return int(os.environ.get(name, str(default))) * 2**20
+def _limit(name: str) -> int:
+    """Return the limit the grader set in the variable ``name``; refuse to start without it.
+
+    The limits are set in one place, ``fmnist_utils/grading/config.py`` (``LIMITS``).
+    """
+    value = os.environ.get(name, "")
+    if not value.isdigit():
+        _die(
+            f"{name} is not set to a whole number ({value!r}): start grading kernels "
+            "through nbgrader autograde, which sets the sandbox's limits"
+        )
+    return int(value)
+
+
+def _mib(name: str) -> int:
+    """Return the size in bytes of the limit ``name`` (given in MiB)."""
+    return _limit(name) * 2**20
 
 
 def kernel_command(argv: list[str]) -> list[str]:
@@ -347,7 +361,7 @@ def bwrap_args(cwd: str, rundir: str) -> list[str]:
         "--proc", "/proc",
         "--dev", "/dev",
         "--new-session",  # issue 13: no controlling terminal (no TIOCSTI)
-        "--size", str(_mib("FMNIST_SANDBOX_TMP_MB", 512)), "--tmpfs", "/tmp",
+        "--size", str(_mib("FMNIST_SANDBOX_TMP_MB")), "--tmpfs", "/tmp",
     ]  # fmt: skip
     for path in SYSTEM_PATHS:
         if os.path.islink(path):
@@ -379,7 +393,7 @@ def bwrap_args(cwd: str, rundir: str) -> list[str]:
     copy = os.environ.get("FMNIST_SANDBOX_WORK_COPY")
     if copy:
         args += ["--ro-bind", os.path.realpath(copy), WORK_COPY_MOUNT]
-        args += ["--size", str(_mib("FMNIST_SANDBOX_DISK_MB", 512)), "--tmpfs", cwd]
+        args += ["--size", str(_mib("FMNIST_SANDBOX_DISK_MB")), "--tmpfs", cwd]
         args += ["--chdir", cwd]
     else:
         args += ["--bind", cwd, cwd, "--chdir", cwd]  # the submission's folder
@@ -546,16 +560,17 @@ def main() -> None:
     cwd = os.path.realpath(os.getcwd())
 
     # Limits apply to bwrap and everything it starts (rlimits are inherited).
-    mem = int(os.environ.get("FMNIST_SANDBOX_MEM_MB", "3072")) * 2**20
-    cpu = int(os.environ.get("FMNIST_SANDBOX_CPU_S", "900"))
+    mem = _mib("FMNIST_SANDBOX_MEM_MB")
+    cpu = _limit("FMNIST_SANDBOX_CPU_S")
+    nproc = _limit("FMNIST_SANDBOX_NPROC")
     resource.setrlimit(resource.RLIMIT_DATA, (mem, mem))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
     # --- issue 13: processes, and memory for the whole sandbox where a cgroup can be made
-    groups = cgroup_enter(mem, int(os.environ.get("FMNIST_SANDBOX_NPROC", "64")))
+    groups = cgroup_enter(mem, nproc)
     if not any("pids" in g or "/sys/fs/cgroup/fmnist" in g for g in groups):
-        limit_processes(int(os.environ.get("FMNIST_SANDBOX_NPROC", "64")))
+        limit_processes(nproc)
     if groups:
         import atexit
 
