@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -14,6 +15,7 @@ import pytest
 from traitlets.config.loader import PyFileConfigLoader
 
 from fmnist_utils.grading import sandbox
+from fmnist_utils.grading.config import LIMITS
 from fmnist_utils.grading.feedback import StripHiddenTests
 
 from .conftest import ROOT
@@ -90,7 +92,23 @@ def _wrapper(monkeypatch: pytest.MonkeyPatch, course: Path):
     monkeypatch.setenv("FMNIST_SANDBOX_RO_PATHS", str(sandbox.PACKAGE_DIR))
     monkeypatch.setenv("FMNIST_GRADEBOOK_URL", "postgresql://u:secret@db/x")
     monkeypatch.setenv("JPY_PARENT_PID", "4242")
+    for key, value in LIMITS.sandbox_environment().items():
+        monkeypatch.setenv(key, value)
     return module
+
+
+def test_the_wrapper_takes_its_limits_from_the_grader_only(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The limits are set in one place (config.LIMITS); without them no kernel starts."""
+    module = _wrapper(monkeypatch, tmp_path)
+    assert module._mib("FMNIST_SANDBOX_MEM_MB") == LIMITS.memory_mb * 2**20
+    monkeypatch.delenv("FMNIST_SANDBOX_MEM_MB")
+    with pytest.raises(SystemExit):
+        module._mib("FMNIST_SANDBOX_MEM_MB")
+    assert "FMNIST_SANDBOX_MEM_MB is not set" in capsys.readouterr().err
+    kernel = json.loads((sandbox.KERNELS_DIR / sandbox.KERNEL_NAME / "kernel.json").read_text())
+    assert "env" not in kernel, "limits belong in fmnist_utils/grading/config.py only"
 
 
 def test_kernel_environment_is_an_allow_list(
@@ -282,3 +300,15 @@ def test_scratch_of_gone_grading_processes_is_removed_and_the_rest_kept(tmp_path
     for what, name in names.items():
         assert (tmp_path / name).exists() == (what not in gone), what
     assert (outside / "keep.txt").exists(), "a link was followed"
+
+
+def test_the_package_map_names_every_grading_module() -> None:
+    """fmnist_utils/grading/__init__.py maps every module of the package, and no other."""
+    import re
+
+    import fmnist_utils.grading as grading
+
+    folder = Path(grading.__file__).parent
+    modules = {p.stem for p in folder.glob("*.py") if p.stem != "__init__"}
+    named = set(re.findall(r"grading\.(\w+)`", grading.__doc__ or ""))
+    assert named == modules, f"unmapped: {modules - named}; not modules: {named - modules}"

@@ -13,7 +13,7 @@ import os
 import time
 from pathlib import Path
 
-from fmnist_utils.grading import parallel
+from fmnist_utils.grading import course, parallel
 from fmnist_utils.grading.recovery import InProgress
 
 
@@ -28,7 +28,7 @@ def test_a_graded_submission_records_its_lesson_duration(tmp_path: Path) -> None
     os.utime(marker, (five_seconds_ago, five_seconds_ago))
     progress.finished("03_baselines", "ada", [str(notebook)])
     assert not marker.exists()
-    recorded = json.loads((logs / parallel.DURATIONS).read_text())
+    recorded = json.loads((logs / course.DURATIONS).read_text())
     assert list(recorded) == ["03_baselines"]
     assert 5 <= recorded["03_baselines"] < 60
 
@@ -42,15 +42,15 @@ def test_without_a_durations_folder_nothing_is_recorded(tmp_path: Path) -> None:
 
 
 def test_durations_update_and_survive_a_damaged_file(tmp_path: Path) -> None:
-    (tmp_path / parallel.DURATIONS).write_text("{not json")
-    assert parallel.read_durations(tmp_path) == {}
-    parallel.record_durations(tmp_path, {"01_a": 12.345})
-    parallel.record_durations(tmp_path, {"02_b": 3.0})
-    assert parallel.read_durations(tmp_path) == {"01_a": 12.35, "02_b": 3.0}
+    (tmp_path / course.DURATIONS).write_text("{not json")
+    assert course.read_durations(tmp_path) == {}
+    course.record_durations(tmp_path, {"01_a": 12.345})
+    course.record_durations(tmp_path, {"02_b": 3.0})
+    assert course.read_durations(tmp_path) == {"01_a": 12.35, "02_b": 3.0}
 
 
 def test_jobs_start_longest_first_and_unknown_lessons_keep_their_order(tmp_path: Path) -> None:
-    parallel.record_durations(tmp_path, {"02_b": 10.0, "03_c": 30.0, "04_d": 4.0})
+    course.record_durations(tmp_path, {"02_b": 10.0, "03_c": 30.0, "04_d": 4.0})
     jobs = [
         parallel._Job("01_a", ["s1"]),  # never graded: no duration
         parallel._Job("02_b", ["s1", "s2"]),  # 2 x 10 s

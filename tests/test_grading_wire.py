@@ -195,3 +195,28 @@ def test_keras_objects_cross_as_configuration_in_safe_mode(tmp_path: pathlib.Pat
     code = keras.Sequential([keras.Input((2,)), keras.layers.Lambda(lambda x: x * 2)])
     with pytest.raises((wire.Refused, wire.WireError)):
         _roundtrip(code)
+
+
+def test_what_cannot_cross_from_the_learner_becomes_a_named_placeholder() -> None:
+    """The learner's side sends a placeholder: the test sees the type's name, nothing more."""
+
+    class EagerTensor:
+        pass
+
+    class ndarray:  # a learner's class posing as NumPy's
+        pass
+
+    header, buffers = wire.encode([1, EagerTensor(), ndarray()], foreign=True)
+    one, tensor, impostor = wire.decode(json.loads(json.dumps(header)), buffers)
+    assert one == 1
+    assert not isinstance(tensor, np.ndarray) and type(tensor).__name__ == "EagerTensor"
+    assert type(impostor).__name__.endswith(".ndarray"), "a crossing type's name is not taken"
+    for use in (
+        lambda: tensor.shape,
+        lambda: tensor == 0,
+        lambda: bool(tensor),
+        lambda: len(tensor),
+    ):
+        with pytest.raises(AssertionError, match="EagerTensor object, which cannot be checked"):
+            use()
+    assert "cannot be checked" in repr(tensor)

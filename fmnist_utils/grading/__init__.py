@@ -1,26 +1,48 @@
-"""Grading the course with nbgrader: sandbox, feedback, recovery, parallel runs.
+"""Grading the course with nbgrader: sandbox, trusted tests, feedback, parallel runs.
 
-Importing this package runs nothing; the modules load nbgrader when imported:
+Importing this package runs nothing; the modules load nbgrader when imported.
 
-- :mod:`fmnist_utils.grading.sandbox` -- ``SandboxedExecute``: every autograded
-  notebook runs in a bubblewrap sandbox, with ``FMNIST_FAST=1``.
-- :mod:`fmnist_utils.grading.feedback` -- ``StripHiddenTests``: feedback without the
-  hidden tests.
-- :mod:`fmnist_utils.grading.recovery` -- an autograde run that was killed midway is
-  completed by the next run; :mod:`fmnist_utils.grading.leftovers` -- the next run also
-  stops the kernels and removes the scratch folders a killed run left.
-- :mod:`fmnist_utils.grading.parallel` -- grade a class with several processes
-  (``python -m fmnist_utils.grading.parallel LESSON --workers N``).
-- :mod:`fmnist_utils.grading.views` -- wires up the instructor's view:
-  :mod:`~fmnist_utils.grading.report` (the grading report), :mod:`~fmnist_utils.grading.logs`
-  (a quiet autograde log), :mod:`~fmnist_utils.grading.exports` (course, Canvas and
-  Moodle CSVs), :mod:`~fmnist_utils.grading.feedback_html` and
-  :mod:`~fmnist_utils.grading.outputs` (feedback with exercise names, figures and math),
-  :mod:`~fmnist_utils.grading.handout` (a feedback zip per learner) and
-  :mod:`~fmnist_utils.grading.formgrader` (the formgrader without an exchange);
-  :mod:`~fmnist_utils.grading.cells` is what they share about graded cells.
-- :mod:`fmnist_utils.grading.csp` -- a Jupyter server extension: the formgrader's
-  Content-Security-Policy (nonces for nbgrader's own scripts only).
+The pipeline:
 
-``nbgrader_config.py`` wires them up; INSTRUCTORS.md explains the workflow.
+- :mod:`~fmnist_utils.grading.config` -- the whole grading setup in one place: the
+  autograde and feedback preprocessors in order, every limit, the start-of-run work;
+  ``nbgrader_config.py`` calls it.
+- :mod:`~fmnist_utils.grading.intake` -- submissions copied into a private folder,
+  regular files only, names and times checked, before nbgrader sees them.
+- :mod:`~fmnist_utils.grading.sandbox` -- ``SandboxedExecute``: the learner's cells run
+  in a bubblewrap sandbox (the wrapper: ``kernels/fmnist-grader/sandbox_kernel.py``),
+  with ``FMNIST_FAST=1``; :mod:`~fmnist_utils.grading.limits` -- output caps, the time
+  limit of a notebook, the wrapper's environment.
+- :mod:`~fmnist_utils.grading.testkernel` -- the second kernel, where the test cells
+  run; :mod:`~fmnist_utils.grading.trusted` -- its side of the channel (the lesson's
+  imports, the learner's names fetched as data, :class:`LearnerFunction`);
+  :mod:`~fmnist_utils.grading.bridge` -- the learner kernel's side;
+  :mod:`~fmnist_utils.grading.wire` -- what may cross, checked.
+- :mod:`~fmnist_utils.grading.guard` (in the learner's kernel) and
+  :mod:`~fmnist_utils.grading.integrity` -- hooks a notebook installs are found and
+  the submission flagged; :mod:`~fmnist_utils.grading.checks` -- exact-type checks.
+- :mod:`~fmnist_utils.grading.outputs` -- figures kept small, library noise dropped;
+  :mod:`~fmnist_utils.grading.sanitize` -- the learner's HTML made inert, a test's
+  feedback reduced to its result.
+- :mod:`~fmnist_utils.grading.recovery` -- a run killed midway is completed by the next;
+  :mod:`~fmnist_utils.grading.leftovers` -- the kernels and scratch folders it left are
+  removed.
+- :mod:`~fmnist_utils.grading.logs` -- a quiet log, one line per submission;
+  :mod:`~fmnist_utils.grading.report` -- the grading report.
+
+Around it:
+
+- :mod:`~fmnist_utils.grading.course` -- a course's folders and gradebook, and how long
+  each lesson took to grade; :mod:`~fmnist_utils.grading.parallel` -- grade a class
+  with several processes (``python -m fmnist_utils.grading.parallel LESSON --workers N``).
+- :mod:`~fmnist_utils.grading.feedback` (hidden tests stripped),
+  :mod:`~fmnist_utils.grading.feedback_html` (exercise names, math) and
+  :mod:`~fmnist_utils.grading.handout` (a feedback zip per learner);
+  :mod:`~fmnist_utils.grading.cells` -- what they share about graded cells.
+- :mod:`~fmnist_utils.grading.exports` -- course, Canvas and Moodle CSVs;
+  :mod:`~fmnist_utils.grading.formgrader` -- the formgrader without an exchange;
+  :mod:`~fmnist_utils.grading.csp` -- a Jupyter server extension: the formgrader's
+  Content-Security-Policy.
+
+INSTRUCTORS.md explains the workflow.
 """

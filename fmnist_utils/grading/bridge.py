@@ -47,7 +47,7 @@ def _namespace() -> dict[str, Any]:
 
 def _encoded(value: Any, keep: dict[int, int] | None = None) -> tuple[Any, list[bytes]]:
     try:
-        tree, buffers = wire.encode(value, keep)
+        tree, buffers = wire.encode(value, keep, foreign=True)
     except wire.Refused as error:
         return {"kind": "refused", "what": str(error)[:_MAX_MESSAGE]}, []
     return {"kind": "value", "value": tree}, buffers

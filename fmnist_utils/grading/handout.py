@@ -66,7 +66,7 @@ def write_handouts(feedback: Path, dest: Path, lessons: list[str] | None = None)
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; see the module docstring."""
-    from fmnist_utils.grading.parallel import Course
+    from fmnist_utils.grading.course import Course
     from fmnist_utils.tooling.lessons import find_root
 
     parser = argparse.ArgumentParser(

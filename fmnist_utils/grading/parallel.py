@@ -40,48 +40,16 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fmnist_utils.grading import intake
+from fmnist_utils.grading.course import Course, read_durations, record_durations
 
 from .sandbox import KERNELS_DIR_VAR, kernel_records
 
-__all__ = ["Course", "dump_gradebook", "grade", "main"]
-
-
-@dataclass
-class Course:
-    """The directories and gradebook of a course, read from its ``nbgrader_config.py``.
-
-    Attributes
-    ----------
-    root : pathlib.Path
-        The course folder.
-    db_url : str
-        The gradebook.
-    coursedir : nbgrader.coursedir.CourseDirectory
-        nbgrader's view of the folders.
-    """
-
-    root: Path
-    db_url: str
-    coursedir: Any = field(repr=False)
-
-    @classmethod
-    def load(cls, root: Path) -> Course:
-        """Read the course's config, as nbgrader does."""
-        from nbgrader.coursedir import CourseDirectory
-        from traitlets.config.loader import PyFileConfigLoader
-
-        config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-        coursedir = CourseDirectory(config=config)
-        return cls(root=root, db_url=coursedir.db_url, coursedir=coursedir)
-
-    def folder(self, step: str, student: str, lesson: str) -> Path:
-        """Return the folder of one submission at one step (``submitted_directory``, ...)."""
-        return Path(self.coursedir.format_path(getattr(self.coursedir, step), student, lesson))
+__all__ = ["dump_gradebook", "grade", "main"]
 
 
 def dump_gradebook(db_url: str, lesson: str | None = None) -> list[tuple[Any, ...]]:
@@ -333,21 +301,6 @@ class _Job:
     students: list[str]
 
 
-DURATIONS = "durations.json"
-"""Under ``instructor/parallel-logs``: how long one submission of each lesson last took."""
-
-
-def read_durations(logs: Path) -> dict[str, Any]:
-    """Read the seconds one submission of each lesson last took (empty if none or unreadable)."""
-    import json
-
-    try:
-        last = json.loads((logs / DURATIONS).read_text())
-    except (OSError, ValueError):
-        return {}
-    return last if isinstance(last, dict) else {}
-
-
 def _order(jobs: list[_Job], logs: Path) -> list[_Job]:
     """Longest first (by the last run's seconds per student), to keep every worker busy."""
     last = read_durations(logs)
@@ -357,24 +310,6 @@ def _order(jobs: list[_Job], logs: Path) -> list[_Job]:
         return len(job.students) * (float(per) if isinstance(per, (int, float)) else 0.0)
 
     return sorted(jobs, key=cost, reverse=True)  # stable: lesson order where unknown
-
-
-def record_durations(logs: Path, seconds: dict[str, float]) -> None:
-    """Remember the seconds one student's submission of each lesson took, for the ordering.
-
-    Parameters
-    ----------
-    logs : pathlib.Path
-        The folder of ``durations.json`` (``instructor/parallel-logs``); made if missing.
-    seconds : dict
-        Seconds per lesson; lessons not named keep their last value.
-    """
-    import json
-
-    logs.mkdir(parents=True, exist_ok=True)
-    last = read_durations(logs)
-    last.update({lesson: round(value, 2) for lesson, value in seconds.items()})
-    (logs / DURATIONS).write_text(json.dumps(last, indent=1, sort_keys=True) + "\n")
 
 
 def _run_jobs(

@@ -39,7 +39,7 @@ class InProgress:
         nbgrader's ``autograded`` folder (``<student>/<lesson>`` inside).
     durations : pathlib.Path, optional
         Where to record how long each lesson's submission took to grade (the parallel
-        grader's ``durations.json``, :func:`fmnist_utils.grading.parallel.record_durations`);
+        grader's ``durations.json``, :func:`fmnist_utils.grading.course.record_durations`);
         ``None`` records nothing.
     """
 
@@ -93,7 +93,7 @@ class InProgress:
             seconds = None
         marker.unlink(missing_ok=True)
         if seconds is not None and self.durations is not None:
-            from fmnist_utils.grading.parallel import record_durations
+            from fmnist_utils.grading.course import record_durations
 
             try:  # output is autograded/<student>/<lesson>
                 record_durations(self.durations, {output.name: seconds})

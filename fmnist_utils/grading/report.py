@@ -193,7 +193,7 @@ def collect(course: Any, lesson: str) -> LessonReport:
 
     Parameters
     ----------
-    course : fmnist_utils.grading.parallel.Course
+    course : fmnist_utils.grading.course.Course
         The course (its gradebook and folders).
     lesson : str
         The lesson (nbgrader assignment).
@@ -425,7 +425,7 @@ def print_and_write(root: Path, lessons: list[str], course: Any = None) -> list[
     list of pathlib.Path
         The files written.
     """
-    from fmnist_utils.grading.parallel import Course
+    from fmnist_utils.grading.course import Course
 
     course = course or Course.load(root)
     written = []
@@ -445,7 +445,7 @@ def submission_line(c: Any, root: Path, lesson: str, student: str) -> str:
     """One line about a submission just graded: student, score, late or not, flags."""
     from nbgrader.coursedir import CourseDirectory
 
-    from fmnist_utils.grading.parallel import Course
+    from fmnist_utils.grading.course import Course
 
     course = Course(root, c.CourseDirectory.db_url, CourseDirectory(config=c))
     report = collect(course, lesson)
@@ -463,7 +463,7 @@ def after_autograde(c: Any, root: Path, instructor: Path, argv: list[str]) -> No
     """Print and write the report of the lesson ``nbgrader autograde`` just graded."""
     from nbgrader.coursedir import CourseDirectory
 
-    from fmnist_utils.grading.parallel import Course
+    from fmnist_utils.grading.course import Course
 
     rest = argv[argv.index("autograde") + 1 :] if "autograde" in argv else []
     lessons = [a for a in rest if not a.startswith("-")][:1]
@@ -478,7 +478,7 @@ def after_autograde(c: Any, root: Path, instructor: Path, argv: list[str]) -> No
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; see the module docstring."""
-    from fmnist_utils.grading.parallel import Course
+    from fmnist_utils.grading.course import Course
     from fmnist_utils.tooling.lessons import find_root
 
     parser = argparse.ArgumentParser(

@@ -34,7 +34,6 @@ from fmnist_utils.grading import wire
 __all__ = [
     "LearnerError",
     "LearnerFunction",
-    "NotData",
     "Session",
     "free_names",
     "install",
@@ -47,34 +46,6 @@ _BUILTINS = frozenset(dir(builtins))
 
 class LearnerError(Exception):
     """An error of a type the learner's code defined, raised in the learner's function."""
-
-
-class NotData:
-    """Stands for a notebook variable that is not plain data: any use of it fails.
-
-    Parameters
-    ----------
-    name : str
-        The variable's name.
-    what : str
-        What it holds (``a generator object``).
-    """
-
-    def __init__(self, name: str, what: str) -> None:
-        self._message = (
-            f"`{name}` holds {what}, which cannot be checked: it should hold plain data "
-            "(NumPy arrays, numbers, strings, lists, dicts) or a Keras model"
-        )
-
-    def _fail(self, *args: Any, **kwargs: Any) -> Any:
-        raise AssertionError(self._message)
-
-    __getattr__ = __call__ = __getitem__ = __iter__ = __len__ = __array__ = _fail
-    __eq__ = __lt__ = __gt__ = __add__ = __sub__ = __mul__ = __truediv__ = __bool__ = _fail  # type: ignore[assignment]
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"<not data: {self._message}>"
 
 
 def serve_code(path: str) -> str:
@@ -362,9 +333,11 @@ class Session:
             try:
                 return wire.decode(reply.get("value"), data, self.channel.limits)
             except wire.WireError as error:
-                return NotData(name, f"something that is not valid data ({error})")
+                return wire.foreign(
+                    "object", "", f"`{name}`: something that is not valid data ({error})"
+                )
         if kind == "refused":
-            return NotData(name, str(reply.get("what"))[:300])
+            return wire.foreign("object", "", f"`{name}` holds {str(reply.get('what'))[:300]}")
         raise KeyError(name)
 
     def pre_run_cell(self, info: Any) -> None:
@@ -387,7 +360,9 @@ class Session:
             except KeyError:
                 continue  # not defined in the notebook: the cell's NameError says so
             except AssertionError as error:
-                namespace[name] = self.fetched[name] = NotData(name, f"nothing readable ({error})")
+                namespace[name] = self.fetched[name] = wire.foreign(
+                    "object", "", f"`{name}`: {error}"
+                )
 
     def post_run_cell(self, result: Any) -> None:
         """Forget the learner's names and let the learner's kernel go."""

@@ -36,12 +36,14 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "Foreign",
     "Limits",
     "Refused",
     "WireError",
     "decode",
     "describe",
     "encode",
+    "foreign",
     "receive",
     "send",
 ]
@@ -96,9 +98,10 @@ def describe(value: Any) -> str:
 
 
 class _Encoder:
-    def __init__(self, keep: dict[int, int] | None) -> None:
+    def __init__(self, keep: dict[int, int] | None, foreign: bool = False) -> None:
         self.buffers: list[bytes] = []
         self.keep = keep or {}
+        self.foreign = foreign
 
     def buffer(self, data: bytes) -> int:
         self.buffers.append(data)
@@ -117,6 +120,20 @@ class _Encoder:
         }
 
     def value(self, value: Any, depth: int = 0) -> Any:
+        if not self.foreign:
+            return self.plain(value, depth)
+        try:
+            return self.plain(value, depth)
+        except Refused as error:  # this value only; its container still crosses
+            kind = type(value)
+            return {
+                "$": "foreign",
+                "type": str(getattr(kind, "__name__", "object"))[:100],
+                "module": str(getattr(kind, "__module__", ""))[:100],
+                "what": str(error)[:300],
+            }
+
+    def plain(self, value: Any, depth: int = 0) -> Any:
         if depth > 32:
             raise Refused("containers nested more than 32 deep")
         kind = type(value)
@@ -227,7 +244,9 @@ class _Encoder:
         return out
 
 
-def encode(value: Any, keep: dict[int, int] | None = None) -> tuple[Any, list[bytes]]:
+def encode(
+    value: Any, keep: dict[int, int] | None = None, foreign: bool = False
+) -> tuple[Any, list[bytes]]:
     """Turn a value into a JSON-able header and binary buffers.
 
     Parameters
@@ -237,6 +256,9 @@ def encode(value: Any, keep: dict[int, int] | None = None) -> tuple[Any, list[by
     keep : dict, optional
         ``id(obj) -> i`` for objects the other side already holds (a call's
         arguments): they cross as a reference to argument ``i``.
+    foreign : bool, optional
+        Send a value that may not cross as a placeholder naming its type (see
+        :func:`foreign`) instead of refusing the whole message: the learner's side.
 
     Returns
     -------
@@ -246,9 +268,9 @@ def encode(value: Any, keep: dict[int, int] | None = None) -> tuple[Any, list[by
     Raises
     ------
     Refused
-        For a value, anywhere inside, that may not cross.
+        For a value, anywhere inside, that may not cross (unless ``foreign``).
     """
-    encoder = _Encoder(keep)
+    encoder = _Encoder(keep, foreign)
     return encoder.value(value), encoder.buffers
 
 
@@ -353,6 +375,10 @@ class _Decoder:
             return self.generator(tree)
         if tag.startswith("keras"):
             return self.keras(tree, depth)
+        if tag == "foreign":
+            return foreign(
+                str(tree.get("type", "")), str(tree.get("module", "")), str(tree.get("what", ""))
+            )
         if tag == "recording_model":
             from fmnist_utils.standins import RecordingModel
 
@@ -451,6 +477,64 @@ def _keras_modules_only(config: Any) -> None:
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
+
+
+class Foreign:
+    """Stands for a value that could not cross; any use of it fails the test.
+
+    Its type keeps the name of the learner's type, so a test that checks the type
+    first (``isinstance(x, np.ndarray)``, then ``type(x).__name__`` in its message) says
+    what it says in the learner's own kernel.
+    """
+
+    def __init__(self, what: str) -> None:
+        object.__setattr__(
+            self,
+            "_message",
+            f"{what}, which cannot be checked: use plain data (NumPy arrays, numbers, strings, "
+            "lists, tuples, dicts) or a Keras model",
+        )
+
+    def _fail(self, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError(object.__getattribute__(self, "_message"))
+
+    __getattr__ = __setattr__ = __call__ = __getitem__ = __iter__ = __len__ = _fail
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _fail  # type: ignore[assignment]
+    __add__ = __sub__ = __mul__ = __truediv__ = __bool__ = __float__ = __int__ = _fail
+    __array__ = __contains__ = __index__ = _fail
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} that cannot be checked>"
+
+
+# Names of types that do cross: a foreign type never takes one of them.
+_CROSSING = {
+    "NoneType", "bool", "int", "float", "complex", "str", "bytes", "list", "tuple", "dict",
+    "ndarray", "Path", "PosixPath", "Image", "Generator", "History", "RecordingModel",
+}  # fmt: skip
+
+
+def foreign(type_name: str, module: str, what: str) -> Foreign:
+    """Return a :class:`Foreign` whose type is named after the learner's type.
+
+    Parameters
+    ----------
+    type_name, module : str
+        The learner's type and its module (as sent: unchecked text).
+    what : str
+        What it was (``a tensorflow...EagerTensor object``).
+
+    Returns
+    -------
+    Foreign
+        An instance of a new subclass named ``type_name``; ``module.type_name`` where
+        the short name is not an identifier or is that of a type that crosses.
+    """
+    name = type_name if type_name.isidentifier() and type_name not in _CROSSING else ""
+    name = name or f"{module}.{type_name}".strip(".") or "object"
+    kind = type(name[:200], (Foreign,), {"__module__": "learner"})
+    return kind(what[:300] or "a value")
 
 
 def compile_settings(model: Any, config: dict[str, Any]) -> None:
