@@ -252,12 +252,12 @@ def _snapshot(*folders: Path, skip: Path | None = None) -> dict[str, tuple[int, 
     return out
 
 
-def _lesson(tmp: Path) -> Lesson:
+def _lesson(tmp: Path, lesson_id: str = L, source: str = GUARDED) -> Lesson:
     src = tmp / "src"
-    path = src / "solutions" / L / f"{L}.py"
+    path = src / "solutions" / lesson_id / f"{lesson_id}.py"
     path.parent.mkdir(parents=True)
-    path.write_text(GUARDED)
-    lesson = Lesson(L, src)
+    path.write_text(source)
+    lesson = Lesson(lesson_id, src)
     nbformat.write(source_notebook(lesson), path.with_suffix(".ipynb"))
     return lesson
 
@@ -809,22 +809,12 @@ class Forged:
     returncode: int
 
 
-def _forgery_lesson(tmp: Path) -> Lesson:
-    src = tmp / "src"
-    path = src / "solutions" / F / f"{F}.py"
-    path.parent.mkdir(parents=True)
-    path.write_text(FORGERY)
-    lesson = Lesson(F, src)
-    nbformat.write(source_notebook(lesson), path.with_suffix(".ipynb"))
-    return lesson
-
-
 @pytest.fixture(scope="module")
 def forged(tmp_path_factory: pytest.TempPathFactory) -> Forged:
     with pytest.MonkeyPatch.context() as patch:
         grading_env_or_skip(patch, trusted=False)
         tmp = tmp_path_factory.mktemp("forged")
-        root, db = make_course(tmp / "course", [_forgery_lesson(tmp)])
+        root, db = make_course(tmp / "course", [_lesson(tmp, F, FORGERY)])
         subs = Submissions(root, F)
         subs.submit("honest", subs.notebook())
         subs.submit("wrong", subs.notebook({"counts": WRONG_COUNTS}))
