@@ -41,6 +41,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Dict, Integer, List, Unicode
 
 from fmnist_utils.grading import intake, integrity, leftovers, limits, testkernel
+from fmnist_utils.grading.config import LIMITS
 
 __all__ = [
     "KERNELS_DIR",
@@ -160,18 +161,21 @@ class SandboxedExecute(Execute):
     ).tag(config=True)
 
     # --- issue 13: limits per submission (see limits.py) ---------------------------
+    # The defaults are the course's limits (config.LIMITS); config.apply sets them too.
     notebook_timeout = Integer(
-        600, help="Seconds the whole notebook may run; the cells after are not executed."
+        LIMITS.notebook_timeout_s,
+        help="Seconds the whole notebook may run; the cells after are not executed.",
     ).tag(config=True)
     max_cell_output = Integer(
-        2 * 2**20, help="Bytes of output one cell may keep; the rest is dropped with a note."
+        LIMITS.max_cell_output,
+        help="Bytes of output one cell may keep; the rest is dropped with a note.",
     ).tag(config=True)
     max_notebook_output = Integer(
-        10 * 2**20, help="Bytes of output the whole notebook may keep."
+        LIMITS.max_notebook_output, help="Bytes of output the whole notebook may keep."
     ).tag(config=True)
     sandbox_limits = Dict(
         Unicode(),
-        default_value={},
+        default_value=LIMITS.sandbox_environment(),
         help="The kernel wrapper's limits (FMNIST_SANDBOX_MEM_MB, ...); the same variable "
         "in the environment overrides one.",
     ).tag(config=True)
@@ -282,7 +286,7 @@ class SandboxedExecute(Execute):
             kernels_dir=Path(self.kernels_dir) if self.kernels_dir else None,
         )
 
-    async def _fmg_run_test(self, cell: Any, index: int) -> Any:
+    async def _fmg_run_test(self, cell: Any, index: int, resources: Any, label: str) -> Any:
         """Run a test cell in the tests kernel while the learner's kernel answers it.
 
         Raises
@@ -302,6 +306,8 @@ class SandboxedExecute(Execute):
         self.kc, self.km = tests.client, tests.manager
         try:
             cell = await self.async_execute_cell(cell, index, store_history=True)
+            for found in await testkernel.findings(tests.client, 30):
+                integrity.flag(resources, f"suspicious: {found} (in test {label})")
         finally:
             self.kc, self.km = learner
         for attempt in range(2):  # the learner's side lets go when the test is done
@@ -376,7 +382,7 @@ class SandboxedExecute(Execute):
                 for found in self._fmg_guard("capture"):
                     integrity.flag(resources, f"suspicious: {found} (before the first cell)")
             if integrity.is_test_cell(cell) and getattr(self, "_fmg_tests", None) is not None:
-                cell = run_sync(self._fmg_run_test)(cell, index)
+                cell = run_sync(self._fmg_run_test)(cell, index, resources, label)
             else:
                 if integrity.is_test_cell(cell):
                     for found in self._fmg_guard("restore"):

@@ -24,7 +24,13 @@ from typing import Any
 
 from fmnist_utils.grading import leftovers, limits, trusted
 
-__all__ = ["SHARED_DIR_VAR", "TestsKernel", "instructor_notebook", "wait_for_reply"]
+__all__ = [
+    "SHARED_DIR_VAR",
+    "TestsKernel",
+    "findings",
+    "instructor_notebook",
+    "wait_for_reply",
+]
 
 SHARED_DIR_VAR = "FMNIST_SANDBOX_SHARED_DIR"
 """Tells the sandbox wrapper which folder the tests kernel shares with the learner's."""
@@ -92,6 +98,33 @@ async def wait_for_reply(client: Any, msg_id: str, timeout: float) -> dict[str, 
             if msg["content"].get("execution_state") == "idle":
                 break
     return reply
+
+
+async def findings(client: Any, timeout: float) -> list[str]:
+    """Ask the tests kernel what the learner's answers passed off as plain data.
+
+    Parameters
+    ----------
+    client : jupyter_client.AsyncKernelClient
+        The tests kernel's client.
+    timeout : float
+        Seconds to wait for the answer.
+
+    Returns
+    -------
+    list of str
+        :func:`fmnist_utils.grading.trusted.take_findings` (empty if no answer).
+    """
+    import ast
+
+    call = "__import__('fmnist_utils.grading.trusted', fromlist=['_']).take_findings()"
+    msg_id = client.execute("", silent=True, store_history=False, user_expressions={"f": call})
+    reply = await wait_for_reply(client, msg_id, timeout)
+    try:
+        found = ast.literal_eval(reply["user_expressions"]["f"]["data"]["text/plain"])
+    except (KeyError, TypeError, ValueError, SyntaxError):
+        return []
+    return [str(item) for item in found] if isinstance(found, list) else []
 
 
 class TestsKernel:

@@ -27,11 +27,13 @@ the limits before building a value. Nothing runs at import time.
 
 from __future__ import annotations
 
+import builtins
 import json
 import pathlib
 import re
 import socket
 import struct
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,6 +99,34 @@ def describe(value: Any) -> str:
     return kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
 
 
+_PLAIN_BASES = (
+    ("ndarray", "numpy", "ndarray"),
+    ("bool", "builtins", "bool"),
+    ("number", "builtins", "int"),
+    ("number", "builtins", "float"),
+    ("number", "builtins", "complex"),
+    ("str", "builtins", "str"),
+    ("bytes", "builtins", "bytes"),
+    ("list", "builtins", "list"),
+    ("tuple", "builtins", "tuple"),
+    ("dict", "builtins", "dict"),
+)
+
+
+def _posing(value: Any) -> str | None:
+    """Name the plain type ``value`` subclasses without being it (a learner's lie), or None."""
+    kind = type(value)
+    for name, module, base in _PLAIN_BASES:
+        if module == "numpy":
+            numpy = sys.modules.get("numpy")
+            if numpy is not None and isinstance(value, numpy.ndarray) and kind is not numpy.ndarray:
+                return name
+        elif isinstance(value, getattr(builtins, base)) and kind is not getattr(builtins, base):
+            if kind.__module__ != "numpy":  # NumPy's own scalars are plain data
+                return name
+    return None
+
+
 class _Encoder:
     def __init__(self, keep: dict[int, int] | None, foreign: bool = False) -> None:
         self.buffers: list[bytes] = []
@@ -131,11 +161,17 @@ class _Encoder:
                 "type": str(getattr(kind, "__name__", "object"))[:100],
                 "module": str(getattr(kind, "__module__", ""))[:100],
                 "what": str(error)[:300],
+                "posing": _posing(value) is not None,
             }
 
     def plain(self, value: Any, depth: int = 0) -> Any:
         if depth > 32:
             raise Refused("containers nested more than 32 deep")
+        posing = _posing(value)
+        if posing is not None:
+            raise Refused(
+                f"a{'n' if posing[0] in 'aeiou' else ''} {posing} subclass ({type(value).__name__})"
+            )
         kind = type(value)
         if value is None or kind in (bool, str):
             return value
@@ -280,6 +316,7 @@ class _Decoder:
         self.limits = limits
         self.items = 0
         self.args = args or []
+        self.posing: list[str] = []
 
     def buffer(self, tree: dict[str, Any]) -> bytes:
         index = tree.get("buf")
@@ -376,9 +413,10 @@ class _Decoder:
         if tag.startswith("keras"):
             return self.keras(tree, depth)
         if tag == "foreign":
-            return foreign(
-                str(tree.get("type", "")), str(tree.get("module", "")), str(tree.get("what", ""))
-            )
+            what = str(tree.get("what", ""))[:300]
+            if tree.get("posing") is True:
+                self.posing.append(what)
+            return foreign(str(tree.get("type", "")), str(tree.get("module", "")), what)
         if tag == "recording_model":
             from fmnist_utils.standins import RecordingModel
 
@@ -554,7 +592,11 @@ def compile_settings(model: Any, config: dict[str, Any]) -> None:
 
 
 def decode(
-    header: Any, buffers: list[bytes], limits: Limits | None = None, args: list[Any] | None = None
+    header: Any,
+    buffers: list[bytes],
+    limits: Limits | None = None,
+    args: list[Any] | None = None,
+    posing: list[str] | None = None,
 ) -> Any:
     """Build a value from a header and buffers made by :func:`encode`, checking everything.
 
@@ -568,6 +610,9 @@ def decode(
         The bounds on what is built.
     args : list, optional
         The objects an ``arg`` reference may name (the call's arguments).
+    posing : list, optional
+        Gets what each placeholder of a value that posed as plain data was
+        (``an ndarray subclass (Liar)``): a learner's attempt to fool a check.
 
     Returns
     -------
@@ -579,7 +624,11 @@ def decode(
     WireError
         For anything the format or the limits do not allow.
     """
-    return _Decoder(buffers, limits or Limits(), args).value(header)
+    decoder = _Decoder(buffers, limits or Limits(), args)
+    value = decoder.value(header)
+    if posing is not None:
+        posing.extend(decoder.posing)
+    return value
 
 
 def send(sock: socket.socket, header: Any, buffers: list[bytes] = ()) -> None:  # type: ignore[assignment]
