@@ -778,6 +778,28 @@ FORGERIES = {
         """,
         after=SHOW_STOLEN,
     ),
+    # the folder the tests share with the learner's kernel, changed under them
+    "tamper_shared": _wrong_with(
+        """
+        import os, sys
+        global STOLEN
+        f, tried = sys._getframe(1), []
+        while f is not None:
+            for v in list(f.f_locals.values()):
+                if isinstance(v, str) and v.endswith(".sock"):
+                    folder = os.path.dirname(v)
+                    for act in (lambda: open(os.path.join(folder, "planted"), "w"),
+                                lambda: os.unlink(v)):
+                        try:
+                            act()
+                            tried.append("CHANGED")
+                        except OSError as e:
+                            tried.append(f"refused-{e.errno}")
+            f = f.f_back
+        STOLEN = f"tamper {tried}"
+        """,
+        after=SHOW_STOLEN,
+    ),
     # names the tests use, shadowed at the notebook's level
     "shadow_np": {
         "counts": WRONG_COUNTS
@@ -871,3 +893,12 @@ def test_no_hidden_line_reaches_the_learner(forged: Forged, name: str) -> None:
     assert "SECRET-HIDDEN" not in page.read_text()
     if name.startswith("read_"):
         assert "STOLEN:" in outputs, "the cheat's printing cell did not run"
+
+
+def test_the_learner_cannot_change_the_folder_it_shares_with_the_tests(forged: Forged) -> None:
+    """The channel's folder is read-only in the learner's sandbox: no file planted, no
+    socket replaced (errno 30: read-only file system)."""
+    graded = forged.root / "instructor" / "autograded" / "tamper_shared" / F / f"{F}.ipynb"
+    printed = json.dumps([c.get("outputs", []) for c in nbformat.read(graded, as_version=4).cells])
+    assert "tamper ['refused-30', 'refused-30'" in printed, printed[-2000:]
+    assert "CHANGED" not in printed

@@ -263,6 +263,7 @@ class SandboxedExecute(Execute):
         env["FMNIST_SANDBOX_PYTHONPATH"] = str(PACKAGE_DIR.parent)
         env[GRADER_PID_VAR] = str(os.getpid())
         env.pop(testkernel.SHARED_DIR_VAR, None)
+        env.pop(testkernel.SHARED_MODE_VAR, None)
         return env
 
     async def _fmg_start_tests_kernel(self, env: dict[str, str], who: str) -> None:
@@ -277,7 +278,7 @@ class SandboxedExecute(Execute):
                 **kw,
             ),
             env=env,
-            learner_rundir=Path(self._fmg_rundir),
+            shared=Path(self._fmg_shared),
             cells=cells,
             timeout=self.startup_timeout,
             call_timeout=float(self.timeout or 120),
@@ -337,6 +338,12 @@ class SandboxedExecute(Execute):
                 intake.CopyLimits(max_bytes=2**30, max_files=10_000),
             )
             env["FMNIST_SANDBOX_WORK_COPY"] = str(work)
+            # the folder the tests kernel shares with this one: read-only here, so the
+            # learner's code can neither replace the channel's socket nor change a file
+            # a test made and reads back
+            self._fmg_shared = leftovers.scratch_folder("")
+            env[testkernel.SHARED_DIR_VAR] = self._fmg_shared
+            env[testkernel.SHARED_MODE_VAR] = "ro"
         grading = (self.resources or {}).get("nbgrader", {})
         who = f"{grading.get('student', '?')}/{grading.get('assignment', '?')}"
         kwargs.setdefault("stdin", subprocess.DEVNULL)
@@ -439,6 +446,7 @@ class SandboxedExecute(Execute):
     async def _async_cleanup_kernel(self) -> None:
         rundir = getattr(self, "_fmg_rundir", None)
         copy = getattr(self, "_fmg_copy", None)
+        shared = getattr(self, "_fmg_shared", None)
         record = getattr(self, "_fmg_record", None)
         tests = getattr(self, "_fmg_tests", None)
         self._fmg_tests = None
@@ -447,7 +455,7 @@ class SandboxedExecute(Execute):
                 await tests.stop()
             await super()._async_cleanup_kernel()
         finally:
-            for folder in (rundir, copy):
+            for folder in (rundir, copy, shared):
                 if folder:
                     shutil.rmtree(folder, ignore_errors=True)
             if record is not None:

@@ -4,8 +4,9 @@
 submission, both in the bubblewrap sandbox: the learner's, which runs the learner's
 cells, and this one, which runs the test cells and nothing of the learner's. They
 share one folder (the channel's Unix socket and the tests' temporary files), seen
-at the same path by both. While a test cell runs here, the learner's kernel answers
-its requests (:mod:`~fmnist_utils.grading.bridge`, :mod:`~fmnist_utils.grading.trusted`).
+at the same path by both, and read-only by the learner's. While a test cell runs
+here, the learner's kernel answers its requests (:mod:`~fmnist_utils.grading.bridge`,
+:mod:`~fmnist_utils.grading.trusted`).
 
 The tests kernel learns the lesson's imports from the instructor's copy of the
 notebook (the source, else the release), never from the submission. Nothing runs at
@@ -26,6 +27,7 @@ from fmnist_utils.grading import leftovers, limits, trusted
 
 __all__ = [
     "SHARED_DIR_VAR",
+    "SHARED_MODE_VAR",
     "TestsKernel",
     "findings",
     "instructor_notebook",
@@ -34,6 +36,9 @@ __all__ = [
 
 SHARED_DIR_VAR = "FMNIST_SANDBOX_SHARED_DIR"
 """Tells the sandbox wrapper which folder the tests kernel shares with the learner's."""
+
+SHARED_MODE_VAR = "FMNIST_SANDBOX_SHARED_MODE"
+"""``rw`` for the tests kernel, ``ro`` for the learner's."""
 
 
 def instructor_notebook(config: Any, resources: dict[str, Any]) -> list[dict[str, Any]]:
@@ -148,7 +153,7 @@ class TestsKernel:
         *,
         manager: Callable[..., Any],
         env: dict[str, str],
-        learner_rundir: Path,
+        shared: Path,
         cells: list[dict[str, Any]],
         timeout: float,
         call_timeout: float,
@@ -164,8 +169,9 @@ class TestsKernel:
             Makes a kernel manager for the grading kernelspec, given ``connection_file``.
         env : dict
             The sandbox wrapper's environment (as for the learner's kernel).
-        learner_rundir : pathlib.Path
-            The learner kernel's private folder: the shared folder is made in it.
+        shared : pathlib.Path
+            The folder the two kernels share (read-only for the learner's): the
+            channel's socket and the tests' temporary files go there.
         cells : list of dict
             The instructor's copy of the notebook (:func:`instructor_notebook`).
         timeout : float
@@ -184,13 +190,12 @@ class TestsKernel:
         TestsKernel
         """
         rundir = Path(leftovers.scratch_folder(""))
-        shared = learner_rundir / "x"
-        shared.mkdir(mode=0o700)
         socket = shared / "b.sock"
         work = rundir / "w"
         work.mkdir(mode=0o700)
         env = {k: v for k, v in env.items() if k != "FMNIST_SANDBOX_WORK_COPY"}
         env[SHARED_DIR_VAR] = str(shared)
+        env[SHARED_MODE_VAR] = "rw"
         km = manager(connection_file=str(rundir / "k.json"))
         await km.start_kernel(
             env=env,
@@ -234,7 +239,7 @@ class TestsKernel:
         return self
 
     async def stop(self) -> None:
-        """Shut the kernel down and remove its folders (the shared one goes with the learner's)."""
+        """Shut the kernel down and remove its folder (the grader removes the shared one)."""
         try:
             self.client.stop_channels()
             await self.manager.shutdown_kernel(now=True)

@@ -379,14 +379,16 @@ def bwrap_args(cwd: str, rundir: str) -> list[str]:
     for src, dest in extra_ro_paths():
         args += ["--ro-bind", src, dest]
     args += ["--bind", rundir, rundir]  # connection file and ipc sockets
-    # The tests kernel also sees the folder it shares with the learner's kernel (the
-    # channel's socket, the tests' temporary files), at the same path.
+    # The folder the tests kernel shares with the learner's (the channel's socket, the
+    # tests' temporary files), at the same path: writable for the tests kernel only
+    # (a Unix socket on a read-only mount can still be connected to).
     shared = os.environ.get("FMNIST_SANDBOX_SHARED_DIR")
     if shared:
         shared = os.path.realpath(shared)
         if _exposes_course(shared):
             _die(f"refusing to share {shared} with the sandbox: it would expose the course folder")
-        args += ["--bind", shared, shared]
+        mode = os.environ.get("FMNIST_SANDBOX_SHARED_MODE", "ro")
+        args += ["--bind" if mode == "rw" else "--ro-bind", shared, shared]
     # --- issue 13: the kernel works in a size-limited tmpfs holding a copy of the
     # submission (FMNIST_SANDBOX_WORK_COPY, made by the grader), never in a folder of
     # the instructor's disk; without a copy (an old caller), the folder itself.
