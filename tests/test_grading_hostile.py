@@ -21,8 +21,10 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -40,6 +42,7 @@ from .grading_helpers import (
     integrity_ok,
     make_course,
 )
+from .support import skip_or_fail
 
 pytestmark = pytest.mark.slow
 
@@ -831,20 +834,24 @@ class Forged:
     returncode: int
 
 
+def _submit_forgeries(subs: Submissions) -> None:
+    """An honest learner, the wrong answer alone, and every forgery."""
+    subs.submit("honest", subs.notebook())
+    subs.submit("wrong", subs.notebook({"counts": WRONG_COUNTS}))
+    for name, answers in FORGERIES.items():
+        nb = subs.notebook({k: v for k, v in answers.items() if k != "after"})
+        if answers.get("after"):
+            nb.cells.append(nbformat.v4.new_code_cell(answers["after"]))
+        subs.submit(name, nb)
+
+
 @pytest.fixture(scope="module")
 def forged(tmp_path_factory: pytest.TempPathFactory) -> Forged:
     with pytest.MonkeyPatch.context() as patch:
         grading_env_or_skip(patch, trusted=False)
         tmp = tmp_path_factory.mktemp("forged")
         root, db = make_course(tmp / "course", [_lesson(tmp, F, FORGERY)])
-        subs = Submissions(root, F)
-        subs.submit("honest", subs.notebook())
-        subs.submit("wrong", subs.notebook({"counts": WRONG_COUNTS}))
-        for name, answers in FORGERIES.items():
-            nb = subs.notebook({k: v for k, v in answers.items() if k != "after"})
-            if answers.get("after"):
-                nb.cells.append(nbformat.v4.new_code_cell(answers["after"]))
-            subs.submit(name, nb)
+        _submit_forgeries(Submissions(root, F))
         run = run_nbgrader(["autograde", F], root, db)
         feedback = run_nbgrader(["generate_feedback", F], root, db)
         assert feedback.returncode == 0, feedback.stdout + feedback.stderr
@@ -902,3 +909,71 @@ def test_the_learner_cannot_change_the_folder_it_shares_with_the_tests(forged: F
     printed = json.dumps([c.get("outputs", []) for c in nbformat.read(graded, as_version=4).cells])
     assert "tamper ['refused-30', 'refused-30'" in printed, printed[-2000:]
     assert "CHANGED" not in printed
+
+
+GRADER_USER = "fmnist-test-grader"
+GRADER_MARK = "fmnist test grader"  # the user's comment: made by this test, safe to reuse
+
+
+@pytest.fixture(scope="module")
+def unprivileged_instructor() -> Iterator[str]:
+    """A user with no privileges, as an instructor on a shared machine (removed after)."""
+    import pwd
+
+    if os.geteuid() != 0:
+        skip_or_fail("making the unprivileged instructor needs root")
+    for tool in ("useradd", "userdel", "setpriv"):
+        if shutil.which(tool) is None:
+            skip_or_fail(f"`{tool}` is missing")
+    try:
+        entry = pwd.getpwnam(GRADER_USER)
+    except KeyError:
+        made = subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+             "--shell", "/usr/sbin/nologin", "--comment", GRADER_MARK, GRADER_USER],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+    else:  # left by a run that was killed: ours, so reused
+        if entry.pw_gecos != GRADER_MARK:
+            skip_or_fail(f"a user {GRADER_USER} exists that this test did not make")
+    try:
+        yield GRADER_USER
+    finally:
+        subprocess.run(["userdel", GRADER_USER], capture_output=True, check=False)
+
+
+def test_forgeries_fail_for_an_unprivileged_instructor(unprivileged_instructor: str) -> None:
+    """The same class, graded by an instructor without root (file modes then matter)."""
+    with pytest.MonkeyPatch.context() as patch:
+        grading_env_or_skip(patch, trusted=False)
+        base = Path(tempfile.mkdtemp(prefix="fmnist-unprivileged-"))
+        try:
+            base.chmod(0o755)
+            root, db = make_course(base / "course", [_lesson(base, F, FORGERY)])
+            _submit_forgeries(Submissions(root, F))
+            subprocess.run(["chown", "-R", f"{unprivileged_instructor}:", str(base)], check=True)
+            env = {
+                "HOME": str(root), "LANG": "C.UTF-8", "FMNIST_GRADEBOOK_URL": db,
+                "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+            }  # fmt: skip
+            done = subprocess.run(
+                ["setpriv", f"--reuid={unprivileged_instructor}",
+                 f"--regid={unprivileged_instructor}", "--clear-groups", "env", "-i",
+                 *(f"{k}={v}" for k, v in env.items()),
+                 sys.executable, "-m", "nbgrader", "autograde", F],
+                cwd=root, capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+            import pwd
+
+            uid = pwd.getpwnam(unprivileged_instructor).pw_uid
+            graded = list((root / "instructor" / "autograded").rglob("*.ipynb"))
+            assert len(graded) == len(FORGERIES) + 2
+            assert {p.stat().st_uid for p in graded} == {uid}, "not graded as the instructor"
+            scores = {s: float(row["score"]) for (_, s), row in export(root, db).items()}
+            assert scores["honest"] == F_TOTAL and scores["wrong"] == 1.0, scores
+            cheats = {name: scores[name] for name in FORGERIES}
+            assert all(score <= 1.0 for score in cheats.values()), cheats
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
