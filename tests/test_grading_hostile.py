@@ -1,4 +1,4 @@
-"""A hostile class: one submission per attack of issue 13, graded by the documented commands.
+"""A hostile class: one submission per attack, graded by the documented commands.
 
 A small lesson (two exercises, hidden tests, a NumPy check through
 ``fmnist_utils.grading.checks``) is graded for a class in which every attacker is
@@ -8,8 +8,15 @@ parallel grader. The checks: the gradebook survives and exports; every honest st
 gets full marks; every cheat scores 0 and is flagged; nothing outside the instructor
 area changes mode or content; no hidden-test line, solution line or outside file in
 any feedback; no student ``<script>`` in autograded notebooks or feedback; no variable
-of the grading process in the kernel. The plain-nbgrader background-process case runs
-through the opt-out (no sandbox) in its own test.
+of the grading process in the kernel. The class is graded twice: as root, and by an
+instructor without privileges (a throwaway system user), for whom file modes matter.
+The plain-nbgrader background-process case runs through the opt-out (no sandbox) in
+its own test.
+
+A second class forges grades: each learner's wrong answer carries a cheat against
+the tests (published output, altered comparison helpers, a function reading its
+caller, shadowed names, the shared folder changed); the tests run in a kernel of
+their own, so each cheat scores no more than the wrong answer alone.
 """
 
 from __future__ import annotations
@@ -334,15 +341,43 @@ def _submit_class(root: Path, subs: Submissions, outside: Path) -> list[str]:
     return attackers
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
+@pytest.fixture(scope="module", params=["root", "unprivileged"])
+def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Graded:
+    """The class graded as root, and by an instructor without privileges."""
     with pytest.MonkeyPatch.context() as patch:
         grading_env_or_skip(patch, trusted=False)
         patch.setenv("FMNIST_HOSTILE_SENTINEL", SENTINEL)
-        yield _grade(tmp_path_factory.mktemp("hostile"))
+        if request.param == "root":
+            yield _grade(tmp_path_factory.mktemp("hostile"))
+            return
+        user = request.getfixturevalue("unprivileged_instructor")
+        base = Path(tempfile.mkdtemp(prefix="fmnist-unprivileged-"))
+        try:
+            base.chmod(0o755)
+            yield _grade(base, user)
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
 
 
-def _grade(tmp: Path) -> Graded:
+def _nbgrader(
+    args: list[str], root: Path, db: str, user: str | None
+) -> subprocess.CompletedProcess:
+    """Run nbgrader in the course, as root or as ``user`` (no privileges, a clean environment)."""
+    if user is None:
+        return run_nbgrader(args, root, db)
+    env = {
+        "HOME": str(root), "LANG": "C.UTF-8", "FMNIST_GRADEBOOK_URL": db,
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        **{k: v for k, v in os.environ.items() if k == "FMNIST_HOSTILE_SENTINEL"},
+    }  # fmt: skip
+    return subprocess.run(
+        ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", "env", "-i",
+         *(f"{k}={v}" for k, v in env.items()), sys.executable, "-m", "nbgrader", *args],
+        cwd=root, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+def _grade(tmp: Path, user: str | None = None) -> Graded:
     root, db = make_course(tmp / "course", [_lesson(tmp)])
     outside = tmp / "outside"
     outside.mkdir()
@@ -357,15 +392,18 @@ def _grade(tmp: Path) -> Graded:
         text = nbformat.writes(subs.notebook())
         zf.writestr(f"..--{L}.ipynb", text)
         zf.writestr(f"r_future--2999-01-01T000000--{L}.ipynb", text)
-    collect = run_nbgrader(["zip_collect", L], root, db)
+    if user is not None:  # the course is the instructor's; the outside file stays root's
+        subprocess.run(["chown", "-R", f"{user}:", str(root)], check=True)
+    collect = _nbgrader(["zip_collect", L], root, db, user)
     assert collect.returncode == 0, collect.stdout + collect.stderr
     before = _snapshot(root, outside, skip=root / "instructor")
-    run = run_nbgrader(
-        ["autograde", L, "--Execute.timeout=20", "--SandboxedExecute.notebook_timeout=30"], root, db
-    )
+    run = _nbgrader(
+        ["autograde", L, "--Execute.timeout=20", "--SandboxedExecute.notebook_timeout=30"],
+        root, db, user,
+    )  # fmt: skip
     log = run.stdout + run.stderr
     (tmp / "autograde.log").write_text(log)
-    feedback = run_nbgrader(["generate_feedback", L], root, db)
+    feedback = _nbgrader(["generate_feedback", L], root, db, user)
     assert feedback.returncode == 0, feedback.stdout + feedback.stderr
     return Graded(
         root, db, subs, log, collect.stdout + collect.stderr, export(root, db), before, outside,
@@ -953,17 +991,7 @@ def test_forgeries_fail_for_an_unprivileged_instructor(unprivileged_instructor: 
             root, db = make_course(base / "course", [_lesson(base, F, FORGERY)])
             _submit_forgeries(Submissions(root, F))
             subprocess.run(["chown", "-R", f"{unprivileged_instructor}:", str(base)], check=True)
-            env = {
-                "HOME": str(root), "LANG": "C.UTF-8", "FMNIST_GRADEBOOK_URL": db,
-                "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
-            }  # fmt: skip
-            done = subprocess.run(
-                ["setpriv", f"--reuid={unprivileged_instructor}",
-                 f"--regid={unprivileged_instructor}", "--clear-groups", "env", "-i",
-                 *(f"{k}={v}" for k, v in env.items()),
-                 sys.executable, "-m", "nbgrader", "autograde", F],
-                cwd=root, capture_output=True, text=True, check=False,
-            )  # fmt: skip
+            done = _nbgrader(["autograde", F], root, db, unprivileged_instructor)
             assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
             import pwd
 
