@@ -116,6 +116,8 @@ _PLAIN_BASES = (
 def _posing(value: Any) -> str | None:
     """Name the plain type ``value`` subclasses without being it (a learner's lie), or None."""
     kind = type(value)
+    if kind is bool:  # an int subclass, and plain data itself
+        return None
     for name, module, base in _PLAIN_BASES:
         if module == "numpy":
             numpy = sys.modules.get("numpy")
