@@ -172,7 +172,7 @@ class _Encoder:
         posing = _posing(value)
         if posing is not None:
             raise Refused(
-                f"a{'n' if posing[0] in 'aeiou' else ''} {posing} subclass ({type(value).__name__})"
+                f"{'an' if posing == 'ndarray' else 'a'} {posing} subclass ({type(value).__name__})"
             )
         kind = type(value)
         if value is None or kind in (bool, str):
