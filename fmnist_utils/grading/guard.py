@@ -1,16 +1,20 @@
-"""Inside a grading kernel: undo what student code did to the machinery tests run on.
+"""Inside the learner's grading kernel: find the hooks a notebook installs, to flag it.
 
-The grader (:mod:`fmnist_utils.grading.integrity`) calls :func:`capture` once, before
-any student code runs, then :func:`restore` before every graded test cell and
-:func:`check` after it, each through an ``execute_request``'s ``user_expressions``
-(evaluated after the request's empty code, outside IPython's input transformers).
+The tests no longer run in this kernel (they run in a kernel of their own:
+:mod:`fmnist_utils.grading.trusted`), so nothing here protects a grade; what it finds
+tells the instructor whose code to read. The grader
+(:mod:`fmnist_utils.grading.integrity`) calls :func:`capture` once, before any student
+code runs, then :func:`check` after every code cell, each through an
+``execute_request``'s ``user_expressions`` (evaluated after the request's empty code,
+outside IPython's input transformers).
 
-What is captured and put back: IPython's input and AST transformers, event callbacks,
+What is compared with the captured state: IPython's input and AST transformers, event callbacks,
 custom exception handler, the methods that compile and run cells, ``sys.settrace`` /
 ``sys.setprofile`` (and threading's), ``sys.displayhook`` / ``excepthook``, the
 ``builtins`` module, ``numpy.testing``'s and ``unittest``'s assert helpers, and the
 ``sys.modules`` entries of the modules tests import. Every difference found is
-reported ("input transformer installed"), so the grader can flag the submission.
+reported ("input transformer installed"), so the grader can flag the submission;
+:func:`note` adds a finding of a check (an ``ndarray`` subclass returned to it).
 
 This is a best effort inside a process the student controls: code that rewrites this
 module, the kernel's message handling or the interpreter's memory can still lie.
@@ -25,7 +29,7 @@ import sys
 import threading
 from typing import Any
 
-__all__ = ["capture", "check", "note", "restore"]
+__all__ = ["capture", "check", "note"]
 
 _MODULES = ("builtins", "sys", "math", "numpy", "numpy.testing", "unittest", "IPython")
 _SHELL_METHODS = (
@@ -126,111 +130,59 @@ def _library_callback(callback: Any) -> bool:
     return getattr(sys.modules.get(module), name, None) is callback
 
 
-def _restore_list(now: list[Any], clean: list[Any], what: str, found: list[str]) -> None:
-    if now != clean:
-        found.append(what)
-        now[:] = clean
-
-
-def _fix(fix: bool) -> list[str]:
+def _changes() -> list[str]:
+    """Compare the kernel with the state :func:`capture` recorded; name each difference."""
     ip = _shell()
     s = _state
-    found: list[str] = []
     if not s:
         return ["the grader's clean state is missing (capture was not called)"]
-    if fix:
-        _restore_list(ip.input_transformers_cleanup, s["input_cleanup"], "input transformer", found)
-        _restore_list(ip.input_transformers_post, s["input_post"], "input transformer", found)
-        _restore_list(ip.ast_transformers, s["ast"], "AST transformer", found)
-    else:
-        for key, what in (
-            ("input_cleanup", "input transformer"),
-            ("input_post", "input transformer"),
-        ):
-            attr = (
-                "input_transformers_cleanup"
-                if key == "input_cleanup"
-                else "input_transformers_post"
-            )
-            if list(getattr(ip, attr)) != s[key]:
-                found.append(what)
-        if list(ip.ast_transformers) != s["ast"]:
-            found.append("AST transformer")
+    found: list[str] = []
+    for attr, key, what in (
+        ("input_transformers_cleanup", "input_cleanup", "input transformer"),
+        ("input_transformers_post", "input_post", "input transformer"),
+        ("ast_transformers", "ast", "AST transformer"),
+    ):
+        if list(getattr(ip, attr)) != s[key]:
+            found.append(what)
     for event, callbacks in ip.events.callbacks.items():
         clean = s["events"].get(event, [])
-        keep = [cb for cb in callbacks if cb in clean or _library_callback(cb)]
-        if keep != list(callbacks):
+        if any(cb not in clean and not _library_callback(cb) for cb in callbacks):
             found.append(f"{event} event callback")
-            if fix:
-                callbacks[:] = keep
     if (ip.custom_exceptions, ip.CustomTB) != s["custom_exc"]:
         found.append("custom exception handler")
-        if fix:
-            ip.custom_exceptions, ip.CustomTB = s["custom_exc"]
     if ip.compile is not s["compile"]:
         found.append("cell compiler replaced")
-        if fix:
-            ip.compile = s["compile"]
     for name in _SHELL_METHODS:
         if name in vars(ip) and vars(ip)[name] is not s["instance"].get(name):
             found.append(f"shell method {name} replaced")
-            if fix:
-                if name in s["instance"]:
-                    setattr(ip, name, s["instance"][name])
-                else:
-                    delattr(ip, name)
     for cls, clean in s["classes"]:
         for name in _SHELL_METHODS:
             if vars(cls).get(name) is not clean.get(name):
                 found.append(f"shell method {cls.__name__}.{name} replaced")
-                if fix and name in clean:
-                    setattr(cls, name, clean[name])
     if sys.gettrace() is not None or threading.gettrace() is not None:
         found.append("sys.settrace hook")
-        if fix:
-            sys.settrace(None)
-            threading.settrace(None)  # type: ignore[arg-type]
     if sys.getprofile() is not None or threading.getprofile() is not None:
         found.append("sys.setprofile hook")
-        if fix:
-            sys.setprofile(None)
-            threading.setprofile(None)  # type: ignore[arg-type]
     if sys.displayhook is not s["hooks"][0]:
         found.append("sys.displayhook replaced")
-        if fix:
-            sys.displayhook = s["hooks"][0]
     if sys.excepthook is not s["hooks"][1]:  # libraries may set it; IPython does not use it
         found.append("note: sys.excepthook replaced")
-        if fix:
-            sys.excepthook = s["hooks"][1]
     table = vars(builtins)
-    changed = sorted(
-        k for k in set(table) | set(s["builtins"]) if table.get(k) is not s["builtins"].get(k)
-    )
     changed = [
         k
-        for k in changed
-        if k not in ("_", "__", "___")  # IPython's output cache
+        for k in sorted(set(table) | set(s["builtins"]))
+        if table.get(k) is not s["builtins"].get(k)
+        and k not in ("_", "__", "___")  # IPython's output cache
         and not (k not in s["builtins"] and k.startswith(_LIBRARY_BUILTINS))
     ]
     if changed:
         found.append(f"builtins changed: {', '.join(changed[:5])}")
-        if fix:
-            for k in changed:
-                if k in s["builtins"]:
-                    table[k] = s["builtins"][k]
-                else:
-                    table.pop(k, None)
     user_builtins = ip.user_ns.get("__builtins__")
     if user_builtins is not None and user_builtins is not builtins and user_builtins is not table:
         found.append("__builtins__ replaced in the notebook")
-        if fix:
-            ip.user_ns["__builtins__"] = builtins
     for name, module in s["modules"].items():
         if module is not None and sys.modules.get(name) is not module:
             found.append(f"module {name} replaced in sys.modules")
-            if fix:
-                sys.modules[name] = module
     for name, clean in s["testing"].items():
         if name == "unittest.TestCase":
             target = s["modules"].get("unittest") or sys.modules.get("unittest")
@@ -240,10 +192,6 @@ def _fix(fix: bool) -> list[str]:
         bad = sorted(k for k, v in clean.items() if space.get(k) is not v)
         if bad:
             found.append(f"{name} helpers replaced: {', '.join(bad[:5])}")
-            if fix:
-                holder = target.TestCase if name == "unittest.TestCase" else sys.modules[name]
-                for k in bad:
-                    setattr(holder, k, clean[k])
     extra = [t for t in threading.enumerate() if t.ident not in s["threads"] and t.is_alive()]
     if extra:
         found.append(f"note: {len(extra)} background thread(s) started by the notebook")
@@ -256,24 +204,8 @@ def _report(nonce: str, found: list[str]) -> str:
     return nonce + json.dumps(found)
 
 
-def restore(nonce: str) -> str:
-    """Put the clean state back; report what had changed.
-
-    Parameters
-    ----------
-    nonce : str
-        Echoed first, so the grader knows the answer comes from here.
-
-    Returns
-    -------
-    str
-        ``nonce`` followed by a JSON list of findings (empty when clean).
-    """
-    return _report(nonce, _fix(True))
-
-
 def check(nonce: str) -> str:
-    """Report what changed since :func:`restore`, without changing anything.
+    """Report what changed since :func:`capture`, without changing anything.
 
     Parameters
     ----------
@@ -285,4 +217,4 @@ def check(nonce: str) -> str:
     str
         ``nonce`` followed by a JSON list of findings.
     """
-    return _report(nonce, _fix(False))
+    return _report(nonce, _changes())

@@ -1,10 +1,11 @@
-"""Tests a student's code cannot neuter, and submissions flagged when it tries.
+"""Submissions flagged when their code tampers with the kernel, or poses as plain data.
 
 The grader's side of :mod:`fmnist_utils.grading.guard`. :class:`SandboxedExecute`
-(:mod:`fmnist_utils.grading.sandbox`) calls :func:`guard_call` in the grading kernel:
-``capture`` before any student code, ``check`` after every code cell (so a finding
-names the cell that installed a hook), ``restore`` before every graded test cell and
-``check`` after it. Each finding becomes a flag in ``resources["fmnist_flags"]``
+(:mod:`fmnist_utils.grading.sandbox`) calls :func:`guard_call` in the learner's
+grading kernel: ``capture`` before any student code, ``check`` after every code cell
+(so a finding names the cell that installed a hook); the tests kernel reports answers
+that posed as plain data (:func:`fmnist_utils.grading.trusted.take_findings`). Each
+finding becomes a flag in ``resources["fmnist_flags"]``
 ("suspicious: input transformer installed in cell 4"), and :class:`ApplyFlags`, after
 nbgrader's ``SaveAutoGrades``, gives a flagged notebook 0 in the gradebook, marks it
 *flagged* (the formgrader shows it), writes the reason into its comments and the log,
@@ -64,7 +65,7 @@ async def guard_call(executor: Any, function: str) -> list[str]:
     executor : nbclient.NotebookClient
         The executor, with its kernel running.
     function : str
-        ``capture``, ``restore`` or ``check``.
+        ``capture`` or ``check``.
 
     Returns
     -------

@@ -380,7 +380,7 @@ class SandboxedExecute(Execute):
             self.log.error("Cell %d: %s; later cells are not executed and score 0.", index, what)
             self._fmg_dead = f"not executed: {what}"
             return self.preprocess_cell(cell, resources, index)
-        # issue 13: the clean state before any student code, restored before each test
+        # the state before any student code, so hooks a cell installs are named
         label = self._fmg_label(cell, index)
         self._fmg_usage.start_cell(index)
         try:
@@ -391,11 +391,6 @@ class SandboxedExecute(Execute):
             if integrity.is_test_cell(cell) and getattr(self, "_fmg_tests", None) is not None:
                 cell = run_sync(self._fmg_run_test)(cell, index, resources, label)
             else:
-                if integrity.is_test_cell(cell):
-                    for found in self._fmg_guard("restore"):
-                        integrity.flag(
-                            resources, f"suspicious: {found} (found before test {label})"
-                        )
                 cell, resources = super().preprocess_cell(cell, resources, index)
             if cell.cell_type == "code" and cell.source.strip():
                 for found in self._fmg_guard("check"):
