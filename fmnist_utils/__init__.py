@@ -27,6 +27,8 @@ only by the functions that need it). It has two halves.
   augmented) batch by batch with ``tf.data``.
 - :mod:`fmnist_utils.photo` -- turn a photo into a Fashion-MNIST-style input; sample
   photos (``samples/``).
+- :mod:`fmnist_utils.standins` -- a stand-in model that records the batches it is
+  given, for checking code that uses a model.
 - :mod:`fmnist_utils.environment` -- check the installed versions against the pins
   (every lesson's setup cell); describe the machine for measurements.
 - ``kernel_config/`` -- the IPython kernel settings installed with the course (keeps

@@ -17,7 +17,8 @@ The pipeline:
   run; :mod:`~fmnist_utils.grading.trusted` -- its side of the channel (the lesson's
   imports, the learner's names fetched as data, :class:`LearnerFunction`);
   :mod:`~fmnist_utils.grading.bridge` -- the learner kernel's side;
-  :mod:`~fmnist_utils.grading.wire` -- what may cross, checked.
+  :mod:`~fmnist_utils.grading.wire` -- what may cross, checked, and
+  :mod:`~fmnist_utils.grading.keras_wire` -- Keras objects among it.
 - :mod:`~fmnist_utils.grading.guard` (in the learner's kernel) and
   :mod:`~fmnist_utils.grading.integrity` -- hooks a notebook installs are found and
   the submission flagged; :mod:`~fmnist_utils.grading.checks` -- exact-type checks.

@@ -29,7 +29,7 @@ import socket
 import tempfile
 from typing import Any
 
-from fmnist_utils.grading import wire
+from fmnist_utils.grading import keras_wire, wire
 
 __all__ = [
     "LearnerError",
@@ -319,7 +319,7 @@ def _apply_model_state(model: Any, state: dict[str, Any]) -> None:
     settings = state.get("compile")
     if type(settings) is str:
         try:
-            wire.compile_settings(model, json.loads(settings))
+            keras_wire.compile_settings(model, json.loads(settings))
         except Exception as error:  # - Keras refuses an unsafe or invalid setting
             raise wire.WireError(
                 f"compile settings that cannot be rebuilt safely ({error})"

@@ -10,7 +10,8 @@ in the sandboxed kernel (:mod:`~fmnist_utils.grading.bridge`). Between the two o
 - lists, tuples and dicts of those;
 - a few records that are data in all but name: ``pathlib`` paths, Pillow images (mode,
   size and pixels), a NumPy ``Generator`` (its bit generator's state);
-- Keras objects as their configuration (and weights), rebuilt with Keras' safe mode:
+- Keras objects as their configuration (and weights), rebuilt with Keras' safe mode
+  (:mod:`~fmnist_utils.grading.keras_wire`):
   models and layers (a model's compile settings too), learning-rate schedules,
   optimizers and losses, a ``History`` (its numbers), ``EarlyStopping`` and
   ``ModelCheckpoint`` (their settings);
@@ -52,16 +53,6 @@ __all__ = [
 
 _DTYPE = re.compile(r"^[<>|=]?(?:b1|[iu][1248]|f[248]|c(?:8|16)|U\d{1,4})$")
 _IMAGE_MODES = {"1", "L", "LA", "I", "F", "RGB", "RGBA", "I;16"}
-_KERAS_CALLBACKS = {
-    "EarlyStopping": (
-        "monitor", "min_delta", "patience", "verbose", "mode", "baseline",
-        "restore_best_weights", "start_from_epoch",
-    ),
-    "ModelCheckpoint": (
-        "filepath", "monitor", "verbose", "save_best_only", "save_weights_only", "mode",
-        "save_freq", "initial_value_threshold",
-    ),
-}  # fmt: skip
 _HEADER = struct.Struct("!Q")
 
 
@@ -217,7 +208,9 @@ class _Encoder:
                 "buf": self.buffer(value.tobytes()),
             }
         if module == "keras":
-            return self.keras(value)
+            from fmnist_utils.grading import keras_wire
+
+            return keras_wire.encode(value, self)
         if module == "fmnist_utils" and kind.__qualname__ == "RecordingModel":
             return {
                 "$": "recording_model",
@@ -244,42 +237,6 @@ class _Encoder:
                 raise Refused(f"a NumPy Generator using {state.get('bit_generator')}")
             return {"$": "generator", "state": json.dumps(state)}
         raise Refused(f"a {describe(value)} object")
-
-    def keras(self, value: Any) -> dict[str, Any]:
-        import keras
-
-        if isinstance(value, keras.callbacks.History):
-            return {
-                "$": "keras_history",
-                "history": self.value(dict(value.history)),
-                "epoch": self.value(list(getattr(value, "epoch", []))),
-            }
-        name = type(value).__name__
-        if isinstance(value, keras.callbacks.Callback):
-            if type(value) not in (keras.callbacks.EarlyStopping, keras.callbacks.ModelCheckpoint):
-                raise Refused(f"a Keras callback of type {name}")
-            settings = {
-                key: getattr(value, key) for key in _KERAS_CALLBACKS[name] if hasattr(value, key)
-            }
-            if "filepath" in settings:
-                settings["filepath"] = str(settings["filepath"])
-            return {"$": "keras_callback", "class": name, "settings": self.value(settings)}
-        try:
-            config = keras.saving.serialize_keras_object(value)
-            text = json.dumps(config)
-        except Exception as error:  # - Keras raises many kinds here
-            raise Refused(f"a Keras {name} whose configuration cannot be saved ({error})") from None
-        out: dict[str, Any] = {"$": "keras", "config": text}
-        if isinstance(value, keras.layers.Layer):
-            out["weights"] = [self.array(w) for w in value.get_weights()]
-        if isinstance(value, keras.Model) and getattr(value, "compiled", False):
-            try:
-                out["compile"] = json.dumps(value.get_compile_config())
-            except Exception as error:  # - as above
-                raise Refused(
-                    f"a Keras model whose compile settings cannot be saved ({error})"
-                ) from None
-        return out
 
 
 def encode(
@@ -413,7 +370,9 @@ class _Decoder:
         if tag == "generator":
             return self.generator(tree)
         if tag.startswith("keras"):
-            return self.keras(tree, depth)
+            from fmnist_utils.grading import keras_wire
+
+            return keras_wire.decode(tree, self, depth)
         if tag == "foreign":
             what = str(tree.get("what", ""))[:300]
             if tree.get("posing") is True:
@@ -458,65 +417,6 @@ class _Decoder:
         except (ValueError, TypeError, KeyError) as error:
             raise WireError(f"an invalid random generator ({error})") from None
         return np.random.Generator(bits)
-
-    def keras(self, tree: dict[str, Any], depth: int) -> Any:
-        import keras
-
-        tag = tree["$"]
-        if tag == "keras_history":
-            history = keras.callbacks.History()
-            data = self.value(tree.get("history"), depth + 1)
-            if type(data) is not dict:
-                raise WireError("an invalid History")
-            history.history = data
-            history.epoch = self.value(tree.get("epoch"), depth + 1)
-            return history
-        if tag == "keras_callback":
-            name, settings = tree.get("class"), self.value(tree.get("settings"), depth + 1)
-            if name not in _KERAS_CALLBACKS or type(settings) is not dict:
-                raise WireError("an invalid Keras callback")
-            kwargs = {k: v for k, v in settings.items() if k in _KERAS_CALLBACKS[name]}
-            try:
-                return getattr(keras.callbacks, name)(**kwargs)
-            except (TypeError, ValueError) as error:
-                raise WireError(f"a {name} that cannot be rebuilt ({error})") from None
-        if tag != "keras":
-            raise WireError(f"an unknown tag {tag!r:.40}")
-        try:
-            config = json.loads(tree.get("config") or "")
-            _keras_modules_only(config)
-            value = keras.saving.deserialize_keras_object(config, safe_mode=True)
-            if not type(value).__module__.startswith("keras."):
-                raise WireError(f"a configuration that is not a Keras object ({describe(value)})")
-            if "weights" in tree:
-                value.set_weights([self.array(w) for w in self.list(tree, "weights")])
-            if "compile" in tree:
-                compile_settings(value, json.loads(tree["compile"]))
-        except WireError:
-            raise
-        except Exception as error:  # - Keras raises many kinds for a bad config
-            raise WireError(
-                f"a Keras object that cannot be rebuilt safely ({type(error).__name__}: {error})"
-            ) from None
-        return value
-
-
-def _keras_modules_only(config: Any) -> None:
-    """Refuse a Keras configuration that names a module outside Keras (code to import)."""
-    stack = [config]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            module = item.get("module")
-            if module is not None and not (
-                module == "keras" or (isinstance(module, str) and module.startswith("keras."))
-            ):
-                raise WireError(f"a Keras configuration naming the module {str(module)!r:.60}")
-            if item.get("class_name") in ("function", "__lambda__"):
-                raise WireError("a Keras configuration holding a function")
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
 
 
 class Foreign:
@@ -575,22 +475,6 @@ def foreign(type_name: str, module: str, what: str) -> Foreign:
     name = name or f"{module}.{type_name}".strip(".") or "object"
     kind = type(name[:200], (Foreign,), {"__module__": "learner"})
     return kind(what[:300] or "a value")
-
-
-def compile_settings(model: Any, config: dict[str, Any]) -> None:
-    """Compile ``model`` with settings from ``get_compile_config()``, in safe mode."""
-    import keras
-
-    if type(config) is not dict:
-        raise WireError("invalid compile settings")
-    _keras_modules_only(config)
-    kwargs = {}
-    for key, item in config.items():
-        if key in ("optimizer", "loss", "metrics", "weighted_metrics", "loss_weights"):
-            kwargs[key] = keras.saving.deserialize_keras_object(item, safe_mode=True)
-        elif key in ("run_eagerly", "steps_per_execution", "jit_compile", "auto_scale_loss"):
-            kwargs[key] = item
-    model.compile(**kwargs)
 
 
 def decode(

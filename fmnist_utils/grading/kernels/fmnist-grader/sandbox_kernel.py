@@ -5,23 +5,19 @@ This file is the ``argv`` of the ``fmnist-grader`` kernelspec::
 
     python {resource_dir}/sandbox_kernel.py -f {connection_file}
 
-It is run as a script by the grading process (``nbgrader autograde``) and imports
-nothing from the course. What the kernel gets:
-
-- no network: an empty network namespace of its own;
-- its own PID, IPC, UTS, cgroup and user namespaces; it runs as uid/gid 65534;
-- read-only: ``/usr`` and the ``/bin``, ``/lib*``, ``/sbin`` links, a few files of
-  ``/etc``, the Python installation running this script (virtual environment and base
-  prefix), and the extra paths named in ``FMNIST_SANDBOX_RO_PATHS`` (the course's
-  ``fmnist_utils`` package and the Fashion-MNIST folder);
-- a private, empty ``/tmp`` (also ``HOME``);
-- read-write: the submission's working folder (``instructor/autograded/<student>/
-  <lesson>``) and the private folder holding the connection file and ipc sockets;
-- nothing else: not the course folder, ``solutions/``, the gradebook, other students'
-  folders or the instructor's home;
-- a cleared environment (a short allow-list) with ``FMNIST_FAST=1``;
-- limits: ``RLIMIT_DATA`` (``FMNIST_SANDBOX_MEM_MB``; ``RLIMIT_AS`` would break
-  TensorFlow) and ``RLIMIT_CPU`` (``FMNIST_SANDBOX_CPU_S``).
+It is run as a script by the grading process (``nbgrader autograde``), for the
+learner's kernel and for the tests kernel, and imports nothing from the course. A
+kernel gets: no network; its own PID, IPC, UTS, cgroup and user namespaces, as uid/gid
+65534; read-only ``/usr`` and its links, a few files of ``/etc``, this Python
+installation (never another ``sys.path`` entry) and ``FMNIST_SANDBOX_RO_PATHS`` (the
+course's ``fmnist_utils`` package and the Fashion-MNIST folder); a private ``/tmp``
+(also ``HOME``); an in-memory copy of the submission to work in; its own folder of
+the connection file and ipc sockets; the folder the two kernels share
+(``FMNIST_SANDBOX_SHARED_DIR``, writable by the tests kernel only); nothing else (not
+the course folder, ``solutions/``, the gradebook, other learners, the instructor's
+home); a cleared environment with ``FMNIST_FAST=1``; and the limits the grader sets
+(``FMNIST_SANDBOX_MEM_MB``, ``..._CPU_S``, ``..._NPROC``, ``..._DISK_MB``,
+``..._TMP_MB``; ``RLIMIT_AS`` would break TensorFlow).
 
 If bubblewrap is missing or cannot build the sandbox, the kernel is not started
 (exit status 3) unless ``FMNIST_UNSANDBOXED_GRADING=1``: then it runs unsandboxed,
@@ -30,6 +26,7 @@ with the limits and the cleared environment only, after a loud warning.
 
 from __future__ import annotations
 
+import glob
 import os
 import resource
 import shutil
@@ -193,10 +190,7 @@ _COPY_THEN_KERNEL = (
 
 
 def _limit(name: str) -> int:
-    """Return the limit the grader set in the variable ``name``; refuse to start without it.
-
-    The limits are set in one place, ``fmnist_utils/grading/config.py`` (``LIMITS``).
-    """
+    """Return the limit the grader set in ``name`` (``config.LIMITS``); refuse without it."""
     value = os.environ.get(name, "")
     if not value.isdigit():
         _die(
@@ -207,8 +201,7 @@ def _limit(name: str) -> int:
 
 
 def _mib(name: str) -> int:
-    """Return the size in bytes of the limit ``name`` (given in MiB)."""
-    return _limit(name) * 2**20
+    return _limit(name) * 2**20  # the limit ``name``, given in MiB, in bytes
 
 
 def kernel_command(argv: list[str]) -> list[str]:
@@ -243,12 +236,6 @@ def limit_processes(extra: int) -> str:
     n = _user_processes() + extra
     resource.setrlimit(resource.RLIMIT_NPROC, (n, n))
     return f"RLIMIT_NPROC={n} (this user's {n - extra} processes + {extra})"
-
-
-def _glob(pattern: str) -> list[str]:
-    import glob
-
-    return glob.glob(pattern)
 
 
 def _subreaper() -> None:
@@ -299,7 +286,7 @@ def cgroup_enter(mem: int, pids: int) -> list[str]:
     name = f"fmnist-grader-{os.getpid()}"
     made: list[str] = []
     v2 = "/sys/fs/cgroup"
-    for old in [*_glob(f"{v2}/fmnist-grader-*"), *_glob(f"{v2}/*/fmnist-grader-*")]:
+    for old in [*glob.glob(f"{v2}/fmnist-grader-*"), *glob.glob(f"{v2}/*/fmnist-grader-*")]:
         if not os.path.exists(f"/proc/{old.rsplit('-', 1)[1]}"):
             try:
                 os.rmdir(old)  # left by a killed wrapper; fails while not empty
@@ -360,7 +347,7 @@ def bwrap_args(cwd: str, rundir: str) -> list[str]:
         "--hostname", "grader",
         "--proc", "/proc",
         "--dev", "/dev",
-        "--new-session",  # issue 13: no controlling terminal (no TIOCSTI)
+        "--new-session",  # no controlling terminal (no TIOCSTI)
         "--size", str(_mib("FMNIST_SANDBOX_TMP_MB")), "--tmpfs", "/tmp",
     ]  # fmt: skip
     for path in SYSTEM_PATHS:
@@ -379,9 +366,8 @@ def bwrap_args(cwd: str, rundir: str) -> list[str]:
     for src, dest in extra_ro_paths():
         args += ["--ro-bind", src, dest]
     args += ["--bind", rundir, rundir]  # connection file and ipc sockets
-    # The folder the tests kernel shares with the learner's (the channel's socket, the
-    # tests' temporary files), at the same path: writable for the tests kernel only
-    # (a Unix socket on a read-only mount can still be connected to).
+    # The folder shared by the tests kernel and the learner's (the channel's socket, the
+    # tests' files), writable by the tests kernel only: a socket there still connects.
     shared = os.environ.get("FMNIST_SANDBOX_SHARED_DIR")
     if shared:
         shared = os.path.realpath(shared)
@@ -389,9 +375,9 @@ def bwrap_args(cwd: str, rundir: str) -> list[str]:
             _die(f"refusing to share {shared} with the sandbox: it would expose the course folder")
         mode = os.environ.get("FMNIST_SANDBOX_SHARED_MODE", "ro")
         args += ["--bind" if mode == "rw" else "--ro-bind", shared, shared]
-    # --- issue 13: the kernel works in a size-limited tmpfs holding a copy of the
-    # submission (FMNIST_SANDBOX_WORK_COPY, made by the grader), never in a folder of
-    # the instructor's disk; without a copy (an old caller), the folder itself.
+    # The kernel works in a size-limited tmpfs holding a copy of the submission
+    # (FMNIST_SANDBOX_WORK_COPY, made by the grader), never in a folder of the
+    # instructor's disk; without a copy (the tests kernel), in its own empty folder.
     copy = os.environ.get("FMNIST_SANDBOX_WORK_COPY")
     if copy:
         args += ["--ro-bind", os.path.realpath(copy), WORK_COPY_MOUNT]
@@ -405,7 +391,6 @@ def bwrap_args(cwd: str, rundir: str) -> list[str]:
     args += ["--clearenv"]
     for key, value in sorted(kernel_env().items()):
         args += ["--setenv", key, value]
-    # --- end issue 13
     return args
 
 
@@ -569,7 +554,7 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
-    # --- issue 13: processes, and memory for the whole sandbox where a cgroup can be made
+    # processes, and memory for the whole sandbox where a cgroup can be made
     groups = cgroup_enter(mem, nproc)
     if not any("pids" in g or "/sys/fs/cgroup/fmnist" in g for g in groups):
         limit_processes(nproc)
@@ -580,7 +565,6 @@ def main() -> None:
     kernel_cmd = kernel_command(argv)
     _subreaper()
     atexit_reap()
-    # --- end issue 13
     # jupyter_client interrupts with killpg(SIGINT), which reaches this process and
     # bwrap too: an ignored signal stays ignored across fork and exec, so both survive
     # it, and ipykernel installs its own SIGINT handler while it runs a cell.
@@ -589,7 +573,7 @@ def main() -> None:
     problem = bwrap_problem()
     if problem is None:
         bwrap = shutil.which("bwrap") or "bwrap"
-        # issue 13: bwrap starts with the kernel's environment only, never the grader's
+        # bwrap starts with the kernel's environment only, never the grader's
         cmd = [bwrap, *bwrap_args(cwd, rundir), "--", *kernel_cmd]
         sys.exit(supervise(cmd, grader, kernel_env()))
     if os.environ.get(OPT_OUT_VAR) == "1":
@@ -600,7 +584,7 @@ def main() -> None:
         env = kernel_env()
         env["HOME"] = os.environ.get("HOME", "/tmp")
         env["TMPDIR"] = os.environ.get("TMPDIR", "/tmp")
-        if os.environ.get("FMNIST_SANDBOX_WORK_COPY"):  # issue 13: work in the copy
+        if os.environ.get("FMNIST_SANDBOX_WORK_COPY"):  # work in the copy
             os.chdir(os.environ["FMNIST_SANDBOX_WORK_COPY"])
             kernel_cmd = [sys.executable, "-m", "ipykernel_launcher", *argv]
         sys.exit(supervise(kernel_cmd, grader, env))
