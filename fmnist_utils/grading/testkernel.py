@@ -74,6 +74,18 @@ def instructor_notebook(config: Any, resources: dict[str, Any]) -> list[dict[str
     return []
 
 
+def _tests_names(cells: list[dict[str, Any]]) -> list[str]:
+    """Return the names the notebook's graded test cells use without defining them."""
+    names: dict[str, None] = {}
+    for cell in cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.get("cell_type") == "code" and meta.get("grade") and not meta.get("solution"):
+            source = cell.get("source", "")
+            source = "".join(source) if isinstance(source, list) else source
+            names.update(dict.fromkeys(trusted.free_names(source)))
+    return list(names)
+
+
 async def wait_for_reply(client: Any, msg_id: str, timeout: float) -> dict[str, Any] | None:
     """Wait for the reply to ``msg_id`` on a kernel's shell channel; drop its output.
 
@@ -233,6 +245,11 @@ class TestsKernel:
                     "no answer" if reply is None else f"{reply.get('ename')}: {reply.get('evalue')}"
                 )
                 raise RuntimeError(f"the tests kernel could not be prepared ({what})")
+            # the imports the tests use (TensorFlow: seconds), loaded while the learner's
+            # cells run; the first test waits for them in the kernel's queue
+            preload = [imports[n] for n in _tests_names(cells) if n in imports]
+            if preload:
+                kc.execute("\n".join(preload), silent=True, store_history=False)
         except BaseException:
             await self.stop()
             raise
@@ -242,7 +259,7 @@ class TestsKernel:
         """Shut the kernel down and remove its folder (the grader removes the shared one)."""
         try:
             self.client.stop_channels()
-            await self.manager.shutdown_kernel(now=True)
+            await self.manager.shutdown_kernel()  # asked first: its CPU time is counted
         except Exception:  # - it is gone either way
             pass
         finally:
