@@ -270,13 +270,7 @@ class SandboxedExecute(Execute):
         """Start the trusted kernel that runs this notebook's test cells."""
         cells = testkernel.instructor_notebook(self.config, self.resources or {})
         self._fmg_tests = await testkernel.TestsKernel.start(
-            manager=lambda **kw: self.kernel_manager_class(
-                kernel_name=KERNEL_NAME,
-                kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(KERNELS_DIR)]),
-                transport="ipc",
-                config=self.config,
-                **kw,
-            ),
+            manager=self._fmg_manager,
             env=env,
             shared=Path(self._fmg_shared),
             cells=cells,
@@ -428,15 +422,18 @@ class SandboxedExecute(Execute):
         # A Unix socket path must stay under ~107 bytes, and the sandbox binds exactly
         # this folder (0700), so it is short and holds nothing else.
         self._fmg_rundir = leftovers.scratch_folder("")
-        connection_file = os.path.join(self._fmg_rundir, "k.json")
-        self.km = self.kernel_manager_class(
+        self.km = self._fmg_manager(os.path.join(self._fmg_rundir, "k.json"))
+        return self.km
+
+    def _fmg_manager(self, connection_file: str) -> Any:
+        """Make a kernel manager for the course's kernelspec, over ipc, at ``connection_file``."""
+        return self.kernel_manager_class(
             kernel_name=KERNEL_NAME,
             kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(KERNELS_DIR)]),
             transport="ipc",
             connection_file=connection_file,
             config=self.config,
         )
-        return self.km
 
     async def _async_cleanup_kernel(self) -> None:
         rundir = getattr(self, "_fmg_rundir", None)

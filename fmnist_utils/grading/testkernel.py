@@ -15,7 +15,6 @@ import time.
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import time
@@ -23,7 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fmnist_utils.grading import leftovers, limits, trusted
+import nbformat
+
+from fmnist_utils.grading import integrity, leftovers, limits, trusted
 
 __all__ = [
     "SHARED_DIR_VAR",
@@ -41,7 +42,7 @@ SHARED_MODE_VAR = "FMNIST_SANDBOX_SHARED_MODE"
 """``rw`` for the tests kernel, ``ro`` for the learner's."""
 
 
-def instructor_notebook(config: Any, resources: dict[str, Any]) -> list[dict[str, Any]]:
+def instructor_notebook(config: Any, resources: dict[str, Any]) -> list[Any]:
     """Return the cells of the instructor's copy of the notebook being graded.
 
     Parameters
@@ -53,7 +54,7 @@ def instructor_notebook(config: Any, resources: dict[str, Any]) -> list[dict[str
 
     Returns
     -------
-    list of dict
+    list of nbformat.NotebookNode
         The cells of ``source/LESSON/NOTEBOOK.ipynb``, else of the release; empty when
         neither is there.
     """
@@ -68,21 +69,18 @@ def instructor_notebook(config: Any, resources: dict[str, Any]) -> list[dict[str
         path = Path(course.format_path(step, ".", assignment)) / f"{notebook}.ipynb"
         if path.is_file() and not path.is_symlink():
             try:
-                return json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+                return nbformat.read(path, as_version=4).cells
             except (OSError, ValueError):
                 continue
     return []
 
 
-def _tests_names(cells: list[dict[str, Any]]) -> list[str]:
+def _tests_names(cells: list[Any]) -> list[str]:
     """Return the names the notebook's graded test cells use without defining them."""
     names: dict[str, None] = {}
     for cell in cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.get("cell_type") == "code" and meta.get("grade") and not meta.get("solution"):
-            source = cell.get("source", "")
-            source = "".join(source) if isinstance(source, list) else source
-            names.update(dict.fromkeys(trusted.free_names(source)))
+        if integrity.is_test_cell(cell):
+            names.update(dict.fromkeys(trusted.free_names(cell.source)))
     return list(names)
 
 
@@ -166,7 +164,7 @@ class TestsKernel:
         manager: Callable[..., Any],
         env: dict[str, str],
         shared: Path,
-        cells: list[dict[str, Any]],
+        cells: list[Any],
         timeout: float,
         call_timeout: float,
         log: Any,
@@ -178,13 +176,13 @@ class TestsKernel:
         Parameters
         ----------
         manager : callable
-            Makes a kernel manager for the grading kernelspec, given ``connection_file``.
+            Makes a kernel manager for the grading kernelspec, given its connection file.
         env : dict
             The sandbox wrapper's environment (as for the learner's kernel).
         shared : pathlib.Path
             The folder the two kernels share (read-only for the learner's): the
             channel's socket and the tests' temporary files go there.
-        cells : list of dict
+        cells : list of nbformat.NotebookNode
             The instructor's copy of the notebook (:func:`instructor_notebook`).
         timeout : float
             Seconds the kernel may take to start.
@@ -208,7 +206,7 @@ class TestsKernel:
         env = {k: v for k, v in env.items() if k != "FMNIST_SANDBOX_WORK_COPY"}
         env[SHARED_DIR_VAR] = str(shared)
         env[SHARED_MODE_VAR] = "rw"
-        km = manager(connection_file=str(rundir / "k.json"))
+        km = manager(str(rundir / "k.json"))
         await km.start_kernel(
             env=env,
             cwd=str(work),
