@@ -6,7 +6,7 @@ candidate below is trained once per seed by :func:`fmnist_utils.models.train_and
 training time and peak memory become the record ``recipes.NAME`` of
 ``benchmarks/results.json``. The README lists every candidate tried, with what it gave.
 
-The budget is issue 14's: at least 93.5 % test accuracy in at most 10 minutes of
+The budget: at least 93.5 % test accuracy in at most 10 minutes of
 training on 2 CPU cores. An epoch of the improved CNN costs 0.8-2.4 ms an image on the
 2-core machines this course was measured on (the same code, different hosts), so the
 candidates spend that budget differently: more epochs, larger batches, label

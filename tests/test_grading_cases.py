@@ -284,7 +284,7 @@ def test_renamed_notebook_is_named_and_scores_zero(graded: Graded) -> None:
         graded.collect.stdout + graded.collect.stderr
     )
     assert f"h_renamed handed in {L}-Copy1.ipynb, not {L}.ipynb" in graded.log
-    # nbgrader names the private intake copy it grades (issue 13), not instructor/submitted
+    # nbgrader names the private intake copy it grades, not instructor/submitted
     assert re.search(rf"Skipping unknown notebook: \S*/h_renamed/{L}/{L}-Copy1", graded.log)
     assert _score(graded, "h_renamed") == 0
 
@@ -388,8 +388,8 @@ def test_parallel_grading_equals_sequential(graded: Graded, tmp_path: Path) -> N
     )  # fmt: skip
     assert run.returncode == 1, run.stdout + run.stderr  # f_broken fails, as in nbgrader
     assert "f_broken" in run.stdout
-    # nbgrader's last words in the failed job's log reach the instructor (issue 14: the
-    # job's process is forked, and its log must still be complete)
+    # nbgrader's last words in the failed job's log reach the instructor (the job's
+    # process is forked, and its log must still be complete)
     assert "nbgrader exited with 1" in run.stdout, run.stdout
     assert "| ERROR]" in run.stdout, run.stdout
     assert dump(db) == dump(graded.db, students)

@@ -138,7 +138,7 @@ def _merge(main_url: str, worker_url: str, lesson: str, students: list[str]) -> 
             for nb in done.notebooks:
                 target = main.find_submission_notebook(nb.name, lesson, student)
                 target.late_submission_penalty = nb.late_submission_penalty
-                target.flagged = nb.flagged  # issue 13: a flagged cheat stays flagged
+                target.flagged = nb.flagged  # a flagged cheat stays flagged
                 for g in nb.grades:
                     grade = main.find_grade(g.name, nb.name, lesson, student)
                     grade.auto_score = g.auto_score
@@ -158,7 +158,7 @@ def _merge(main_url: str, worker_url: str, lesson: str, students: list[str]) -> 
 def _to_grade(
     course: Course, taken: Path, lesson: str, students: list[str] | None, force: bool
 ) -> list[str]:
-    """Choose the students to grade, from the intake copies in ``taken`` (issue 13)."""
+    """Choose the students to grade, from the intake copies in ``taken``."""
     from nbgrader.utils import parse_utc
 
     found = sorted(p.name for p in taken.iterdir() if (p / lesson).is_dir())
@@ -209,7 +209,7 @@ def _worker_course(
         folder = course.folder("submitted_directory", student, lesson)
         target = dest / folder.resolve().relative_to(course.root.resolve())
         target.parent.mkdir(parents=True, exist_ok=True)
-        # issue 13: regular files only (a rejected one keeps its marker, so the worker
+        # regular files only (a rejected one keeps its marker, so the worker
         # grades it 0 without running it)
         intake.safe_copy(taken, [student, lesson], target)
     db = dest / "worker-gradebook.db"
@@ -268,7 +268,7 @@ def grade(
                       f"generate_assignment {lesson} ...` first (see INSTRUCTORS.md).",
                       file=sys.stderr)  # fmt: skip
                 return 2
-    # issue 13: every submission is read once, into private copies of its regular files
+    # every submission is read once, into private copies of its regular files
     private = Path(tempfile.mkdtemp(prefix="fmnist-intake-"))
     try:
         taken = private / "submitted"
@@ -468,7 +468,7 @@ def _collect(course: Course, dest: Path, url: str, job: _Job) -> None:
         target = course.folder("autograded_directory", student, job.lesson)
         if target.exists():
             shutil.rmtree(target)
-        if graded.is_dir():  # never through a link (issue 13)
+        if graded.is_dir():  # never through a link
             target.parent.mkdir(parents=True, exist_ok=True)
             intake.safe_copy(
                 graded.parent.parent,

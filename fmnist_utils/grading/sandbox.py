@@ -160,7 +160,7 @@ class SandboxedExecute(Execute):
         "killed one left (empty: not recorded).",
     ).tag(config=True)
 
-    # --- issue 13: limits per submission (see limits.py) ---------------------------
+    # --- limits per submission (see limits.py) --------------------------------------
     # The defaults are the course's limits (config.LIMITS); config.apply sets them too.
     notebook_timeout = Integer(
         LIMITS.notebook_timeout_s,
@@ -195,14 +195,14 @@ class SandboxedExecute(Execute):
         self._fmg_usage = limits.OutputUsage(self.max_cell_output, self.max_notebook_output)
         self._fmg_deadline = limits.Deadline(self.notebook_timeout)
         grading = (resources or {}).get("nbgrader", {})
-        if grading and not intake.active():  # issue 13: e.g. the formgrader's button
+        if grading and not intake.active():  # e.g. the formgrader's button
             raise SandboxUnavailable(
                 "REFUSING to autograde here: only `nbgrader autograde` on the command line "
                 "(or `python -m fmnist_utils.grading.parallel`) grades private copies of the "
                 "submissions; this process would read the submitted folders as they are."
             )
         reason = intake.rejection(grading.get("student", ""), grading.get("assignment", ""))
-        if reason is not None:  # issue 13: a rejected submission never runs
+        if reason is not None:  # a rejected submission never runs
             integrity.flag(resources, reason)
             self._fmg_dead = reason
             for index, cell in enumerate(nb.cells):
@@ -248,7 +248,7 @@ class SandboxedExecute(Execute):
             ``FMNIST_DATA_DIR`` pointing at the data, and this process's pid, which the
             wrapper dies with. ``os.environ`` is not changed.
         """
-        # issue 13: an explicit environment, nothing inherited wholesale (the wrapper
+        # an explicit environment, nothing inherited wholesale (the wrapper
         # outside the sandbox gets the few variables it reads; bwrap fewer still)
         env = limits.wrapper_environment(os.environ)
         for key, value in self.sandbox_limits.items():
@@ -319,7 +319,7 @@ class SandboxedExecute(Execute):
     async def async_start_new_kernel(self, **kwargs: Any) -> None:
         """Start the kernel with :meth:`kernel_environment`, in a copy, stdio piped; record it."""
         env = kwargs.setdefault("env", self.kernel_environment())
-        # issue 13: the kernel works on a copy (in a tmpfs in the sandbox), so nothing it
+        # the kernel works on a copy (in a tmpfs in the sandbox), so nothing it
         # writes reaches the graded folder or feedback; its stdio are pipes to us
         folder = (self.resources or {}).get("metadata", {}).get("path")
         if folder and "nbgrader" in (self.resources or {}):  # (nbgrader's run, not a test's)
@@ -347,7 +347,7 @@ class SandboxedExecute(Execute):
         process = getattr(getattr(self.km, "provisioner", None), "process", None)
         if process is not None:
             limits.relay_output(process, who, self.log)
-        pid = getattr(self.km.provisioner, "pid", None)  # issue 16: recorded
+        pid = getattr(self.km.provisioner, "pid", None)  # recorded
         if self.kernels_dir and pid:
             self._fmg_record = leftovers.record_kernel(Path(self.kernels_dir), pid)
         if "nbgrader" in (self.resources or {}):
@@ -399,7 +399,7 @@ class SandboxedExecute(Execute):
                 else "the cell could not be stopped after its time limit"
             )
             self.log.error("Cell %d: %s; later cells are not executed and score 0.", index, what)
-            if getattr(self, "_fmg_guarding", None):  # issue 13: the check was blocked
+            if getattr(self, "_fmg_guarding", None):  # the check was blocked
                 integrity.flag(
                     resources,
                     f"suspicious: the grader's integrity check got no answer ({label})",
