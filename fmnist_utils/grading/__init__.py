@@ -8,7 +8,11 @@ The pipeline:
   autograde and feedback preprocessors in order, every limit, the start-of-run work;
   ``nbgrader_config.py`` calls it.
 - :mod:`~fmnist_utils.grading.intake` -- submissions copied into a private folder,
-  regular files only, names and times checked, before nbgrader sees them.
+  regular files only, names checked, before nbgrader sees them;
+  :mod:`~fmnist_utils.grading.admit` -- each notebook checked before anything parses
+  it (size, cells, format, grading metadata), and learner strings quoted for a log;
+  :mod:`~fmnist_utils.grading.receipts` -- when each submission was received, which
+  lateness is judged from (never the learner's own ``timestamp.txt``).
 - :mod:`~fmnist_utils.grading.sandbox` -- ``SandboxedExecute``: the learner's cells run
   in a bubblewrap sandbox (the wrapper: ``kernels/fmnist-grader/sandbox_kernel.py``),
   with ``FMNIST_FAST=1``; :mod:`~fmnist_utils.grading.limits` -- output caps, the time
@@ -28,7 +32,9 @@ The pipeline:
 - :mod:`~fmnist_utils.grading.recovery` -- a run killed midway is completed by the next;
   :mod:`~fmnist_utils.grading.leftovers` -- the kernels and scratch folders it left are
   removed.
-- :mod:`~fmnist_utils.grading.logs` -- a quiet log, one line per submission;
+- :mod:`~fmnist_utils.grading.logs` -- a quiet log, one line per submission, control
+  characters made visible; :mod:`~fmnist_utils.grading.failures` -- a submission
+  nbgrader could not grade is recorded against its learner, never a stale score;
   :mod:`~fmnist_utils.grading.report` -- the grading report.
 
 Around it:

@@ -86,6 +86,10 @@ class GradingLimits:
         Seconds the whole notebook may run; the cells after are not executed.
     max_cell_output, max_notebook_output : int
         Bytes of output kept per cell and per notebook; the rest is dropped with a note.
+    max_message : int
+        Bytes of one message from a kernel; a larger one is dropped before it is read.
+    max_notebook_bytes, max_cells : int
+        Size and cells of a handed-in notebook, checked before it is parsed.
     memory_mb : int
         Memory of each kernel's sandbox (a cgroup where possible, else per process).
     cpu_s : int
@@ -100,6 +104,9 @@ class GradingLimits:
     notebook_timeout_s: int = 600
     max_cell_output: int = 2 * 2**20
     max_notebook_output: int = 10 * 2**20
+    max_message: int = 16 * 2**20
+    max_notebook_bytes: int = 25 * 2**20
+    max_cells: int = 1000
     memory_mb: int = 3072
     cpu_s: int = 900
     processes: int = 64
@@ -228,6 +235,10 @@ def apply(c: Any, root: Path, argv: list[str] | None = None) -> Run:
         c.GenerateFeedback.post_convert_hook = partial(copy_submission_files, feedback)
 
     c.ZipCollectApp.collector_plugin = "fmnist_utils.grading.intake.SafeNameCollector"
+    # lateness from when the exchange received a submission, not the learner's own file
+    c.ExchangeFactory.collect = "fmnist_utils.grading.receipts.ReceivedCollect"
+    # plain log lines: no colour codes, so every control character left is shown escaped
+    c.Application.log_format = "[%(name)s | %(levelname)s] %(message)s"
     c.ExportApp.plugin_class = "fmnist_utils.grading.exports.CourseExport"
     formgrader.configure(c, instructor, args)  # no exchange needed; never into lessons/
     return Run(command, args, progress)
@@ -273,7 +284,12 @@ def start_run(c: Any, root: Path, run: Run) -> None:
             f"[nbgrader_config.py] {output} was left half graded by an interrupted run: "
             "grading it again.\n"
         )
-    c.CourseDirectory.submitted_directory = intake.take(c, root, instructor, run.argv)
+    try:
+        c.CourseDirectory.submitted_directory = intake.take(c, root, instructor, run.argv)
+    except Exception as error:  # never grade the submitted folders themselves
+        sys.stderr.write(f"\n[nbgrader_config.py] could not copy the submissions to grade "
+                         f"({type(error).__name__}: {error}); nothing was graded.\n\n")  # fmt: skip
+        raise SystemExit(2) from error
     logs.start(c, root, instructor, run.argv)
 
 

@@ -18,11 +18,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+from jinja2 import pass_context
 from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, default
 
 from fmnist_utils.grading.cells import exercise_titles, failure_of, is_test_cell
+from fmnist_utils.grading.sanitize import clean_html
 
 __all__ = [
     "FEEDBACK_POLICY",
@@ -30,6 +32,7 @@ __all__ = [
     "ExerciseTitles",
     "FeedbackExporter",
     "RenderMath",
+    "UNSAFE_LATEX",
     "latex_to_html",
 ]
 
@@ -42,8 +45,16 @@ _DISPLAY = re.compile(r"\$\$(.+?)\$\$", re.S)
 _INLINE = re.compile(r"(?<![\\$\w])\$(?=\S)([^$\n]+?)(?<=\S)(?<!\\)\$(?![\w$])")
 
 
+# commands that reach HTML or CSS (or load code) in the TeX dialects of the web; a
+# formula using one is shown as text
+UNSAFE_LATEX = re.compile(
+    r"\\(style|class|cssId|href|url|html\w*|unicode|require|data\w*|mmlToken|bbox|tagged)"
+    r"(?![A-Za-z])"
+)
+
+
 def latex_to_html(latex: str, *, display: bool = False) -> str:
-    """Render one LaTeX formula as MathML; a formula that does not convert stays as text.
+    r"""Render one LaTeX formula as MathML; a formula that does not convert stays as text.
 
     Parameters
     ----------
@@ -55,10 +66,13 @@ def latex_to_html(latex: str, *, display: bool = False) -> str:
     Returns
     -------
     str
-        A ``<math>`` element, or the escaped formula in ``<code>`` when it cannot be read.
+        A ``<math>`` element, or the escaped formula in ``<code>`` when it cannot be read
+        or uses a command of :data:`UNSAFE_LATEX` (``\style``, ``\href``, ...).
     """
     from latex2mathml.converter import convert
 
+    if UNSAFE_LATEX.search(latex):
+        return f"<code>{html.escape(latex)}</code>"
     try:
         return convert(latex.strip(), display="block" if display else "inline")
     except Exception:  # latex2mathml raises many kinds for bad input
@@ -154,6 +168,15 @@ class FeedbackExporter(HTMLExporter):
 
         formgrader = Path(nbgrader.__file__).parent / "server_extensions/formgrader/templates"
         return [str(TEMPLATES), str(formgrader)]
+
+    @pass_context
+    def markdown2html(self, context: Any, source: str) -> str:
+        """Render markdown as nbconvert does, then keep only the allow-list's HTML.
+
+        The allow-list (:func:`fmnist_utils.grading.sanitize.clean_html`) is checked on
+        the rendered page, after the renderer decoded character entities in links.
+        """
+        return clean_html(super().markdown2html(context, source))
 
     def _init_resources(self, resources: dict[str, Any] | None) -> dict[str, Any]:
         """Add the page's Content-Security-Policy (:data:`FEEDBACK_POLICY`)."""

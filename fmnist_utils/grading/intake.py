@@ -16,18 +16,25 @@ folder of the lesson being graded into a fresh private folder
   *rejected*: nbgrader grades an empty notebook in its place, the sandbox does not run
   it, every test scores 0, and the reason is in the log and the gradebook comments;
 - a student folder whose name could be a path (``..``, a leading dot, a ``/``) is
-  refused;
-- a ``timestamp.txt`` in the future is taken as "now", with a warning, and an
-  unreadable one is dropped with a warning.
+  refused; a file whose name is not plain ASCII letters, digits and ``_.@+-`` is
+  left out of the copy, with a note that shows its name escaped;
+- each notebook is then checked before anything parses it
+  (:func:`~fmnist_utils.grading.admit.admit_notebook`: size, cells, format, grading
+  metadata); one that fails is rejected like a link;
+- ``timestamp.txt`` is the learner's own claim: the copy's is replaced by the receipt
+  (:mod:`~fmnist_utils.grading.receipts`), which nbgrader then reads for lateness.
 
-:class:`SafeNameCollector` does the same checks on ``nbgrader zip_collect``'s file
-names. Nothing here runs at import time.
+A parallel grader's job course says which of its copies were admitted already
+(:data:`ADMITTED`), so they are not checked twice. :class:`SafeNameCollector` does the
+name checks on ``nbgrader zip_collect``'s file names and records their receipts.
+Nothing here runs at import time.
 """
 
 from __future__ import annotations
 
 import atexit
 import datetime as dt
+import hashlib
 import json
 import os
 import re
@@ -41,8 +48,11 @@ from typing import Any
 
 from nbgrader.plugins import FileNameCollectorPlugin
 
+from fmnist_utils.grading import failures, receipts
+from fmnist_utils.grading.admit import Caps, Refused, admit_notebook, read_time, visible
+
 __all__ = [
-    "MARKER",
+    "ADMITTED",
     "active",
     "NAME",
     "CopyLimits",
@@ -59,8 +69,8 @@ __all__ = [
 NAME = re.compile(r"^[A-Za-z0-9_@+-][A-Za-z0-9_.@+-]{0,99}$")
 """A student id, lesson or file name that is safe as one path component."""
 
-MARKER = ".fmnist-rejected"
-"""File in an intake copy saying why the submission was rejected (nbgrader skips dotfiles)."""
+ADMITTED = ".fmnist-admitted.json"
+"""File in a parallel job's instructor area: its copies, already admitted, and rejections."""
 
 _REJECTED: dict[tuple[str, str], str] = {}
 _TAKEN: dict[str, str] = {}
@@ -126,6 +136,9 @@ class CopyLimits:
     max_depth: int = 8
     used_bytes: int = field(default=0, init=False)
     used_files: int = field(default=0, init=False)
+    newest_change: float = field(default=0.0, init=False)
+    skipped: list[str] = field(default_factory=list, init=False)
+    digest: Any = field(default_factory=hashlib.sha256, init=False)
 
 
 def _kind(mode: int, nlink: int) -> str | None:
@@ -155,6 +168,11 @@ def _copy_file(dir_fd: int, name: str, dest: Path, limits: CopyLimits, where: st
         limits.used_bytes += st.st_size
         if limits.used_bytes > limits.max_bytes:
             raise Rejected(f"the submission holds more than {limits.max_bytes // 2**20} MiB")
+        limits.newest_change = max(limits.newest_change, st.st_ctime)
+        # what the learner handed in, but for their own time (a claim, kept apart)
+        hashed = where.partition("/")[2].partition("/")[2] != "timestamp.txt"
+        if hashed:
+            limits.digest.update(f"{where.split('/', 2)[-1]}\0{st.st_size}\0".encode())
         out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         try:
             left = st.st_size
@@ -163,6 +181,8 @@ def _copy_file(dir_fd: int, name: str, dest: Path, limits: CopyLimits, where: st
                 if not chunk:
                     break
                 os.write(out, chunk)
+                if hashed:
+                    limits.digest.update(chunk)
                 left -= len(chunk)
         finally:
             os.close(out)
@@ -179,6 +199,9 @@ def _copy_dir(dir_fd: int, dest: Path, limits: CopyLimits, where: str, depth: in
         names = sorted(e.name for e in entries)
     for name in names:
         here = f"{where}/{name}"
+        if not safe_name(name):  # never opened: its name could fool a log or a path
+            limits.skipped.append(f"{where}/{visible(name)}")
+            continue
         limits.used_files += 1
         if limits.used_files > limits.max_files:
             raise Rejected(f"the submission holds more than {limits.max_files} files")
@@ -238,29 +261,12 @@ def safe_copy(root: Path, parts: list[str], dest: Path, limits: CopyLimits | Non
         os.close(fd)
 
 
-def _check_timestamp(folder: Path, who: str, log: Any) -> None:
-    """Make ``timestamp.txt`` of an intake copy sane: a future time becomes now."""
-    from nbgrader.utils import parse_utc
-
+def _claimed_time(folder: Path) -> dt.datetime | None:
+    """Read the learner's own ``timestamp.txt`` of an intake copy (None: none, or not a time)."""
     path = folder / "timestamp.txt"
-    if not path.is_file():
-        return
-    text = path.read_text(errors="replace").strip()[:100]
-    try:
-        when = parse_utc(text) if text else None
-    except (ValueError, OverflowError):
-        when = None
-    if when is None:
-        log(f"{who}: timestamp.txt ({text!r}) is not a time: ignored (not late).")
-        path.unlink()
-        return
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    naive = when.replace(tzinfo=None) if when.tzinfo is None else when
-    if naive.tzinfo is not None:
-        naive = naive.astimezone(dt.UTC).replace(tzinfo=None)
-    if naive > now:
-        log(f"{who}: timestamp.txt says {text}, in the future: taken as now ({now} UTC).")
-        path.write_text(f"{now.isoformat(sep=' ')} UTC\n")
+    if not path.is_file() or path.stat().st_size > 1000:
+        return None
+    return read_time(path.read_text(errors="replace"))
 
 
 class Intake:
@@ -277,6 +283,11 @@ class Intake:
     release_folders : list of pathlib.Path, optional
         Folders holding the lessons' student copies (``lessons/``, ``instructor/release/``):
         a rejected submission is replaced by the student copy, never run.
+    instructor : pathlib.Path, optional
+        The instructor area: its receipts (:mod:`~fmnist_utils.grading.receipts`) and,
+        in a parallel job's course, :data:`ADMITTED`. None: neither.
+    caps : admit.Caps, optional
+        What one notebook may be (default: the course's limits).
     """
 
     def __init__(
@@ -285,13 +296,26 @@ class Intake:
         dest: Path,
         limits: CopyLimits | None = None,
         release_folders: list[Path] | None = None,
+        instructor: Path | None = None,
+        caps: Caps | None = None,
     ) -> None:
         self.submitted = submitted
         self.dest = dest
         self.release_folders = release_folders or []
         self.limits = limits or CopyLimits()
+        self.instructor = instructor
+        if caps is None:
+            from fmnist_utils.grading.config import LIMITS
+
+            caps = Caps(LIMITS.max_notebook_bytes, LIMITS.max_cells)
+        self.caps = caps
         self.rejected: dict[tuple[str, str], str] = {}
+        self.reasons: dict[tuple[str, str], str] = {}
         self.messages: list[str] = []
+        admitted = instructor / ADMITTED if instructor is not None else None
+        self.admitted: dict[str, str | None] | None = None
+        if admitted is not None and admitted.is_file():
+            self.admitted = json.loads(admitted.read_text())
 
     def _say(self, text: str) -> None:
         self.messages.append(text)
@@ -303,45 +327,93 @@ class Intake:
             return
         for student in sorted(os.listdir(self.submitted)):
             if not safe_name(student):
-                self._say(f"{self.submitted / student!r}: not a safe student id: not graded.")
+                self._say(f"a student folder named {visible(student)}: not a safe student "
+                          "id (letters, digits, _.@+-): not graded.")  # fmt: skip
                 continue
-            st = os.lstat(self.submitted / student)
-            if not stat.S_ISDIR(st.st_mode):
-                self._say(f"{self.submitted / student}: not a plain folder (a link?): not graded.")
+            try:
+                self._take_student(student, lessons)
+            except Exception as error:  # one learner's failure is that learner's alone
+                what = f"{type(error).__name__}: {visible(str(error))}"
+                self._say(f"{student}: could not be taken in ({what}): not graded.")
+
+    def _take_student(self, student: str, lessons: list[str] | None) -> None:
+        st = os.lstat(self.submitted / student)
+        if not stat.S_ISDIR(st.st_mode):
+            self._say(f"{student}: not a plain folder (a link?): not graded.")
+            return
+        for lesson in sorted(os.listdir(self.submitted / student)):
+            if lessons is not None and lesson not in lessons:
                 continue
-            for lesson in sorted(os.listdir(self.submitted / student)):
-                if lessons is not None and lesson not in lessons:
-                    continue
-                if not safe_name(lesson):
-                    self._say(f"{student}/{lesson!r}: not a safe lesson name: not graded.")
-                    continue
+            if not safe_name(lesson):
+                self._say(f"{student}/{visible(lesson)}: not a safe lesson name: not graded.")
+                continue
+            try:
                 self.take_one(student, lesson)
+            except Exception as error:
+                shutil.rmtree(self.dest / student / lesson, ignore_errors=True)
+                what = f"it could not be taken in ({type(error).__name__}: {visible(str(error))})"
+                self._say(f"{student}/{lesson}: {what}: not graded.")
+                if self.instructor is not None:
+                    failures.record(self.instructor, lesson, student, what)
 
     def take_one(self, student: str, lesson: str) -> Path:
-        """Copy one submission; a rejected one becomes an empty notebook and a marker."""
+        """Copy one submission, check it, and put its receipt in its ``timestamp.txt``.
+
+        A rejected one becomes the lesson's student copy, never run, with the reason.
+        """
         out = self.dest / student / lesson
         out.parent.mkdir(mode=0o700, exist_ok=True)
         limits = CopyLimits(self.limits.max_bytes, self.limits.max_files, self.limits.max_depth)
-        reason = None
+        reason, notes = None, []
         try:
             safe_copy(self.submitted, [student, lesson], out, limits)
         except Rejected as error:
             reason = str(error)
         except OSError as error:
-            reason = f"it could not be read safely ({error})"
-        if reason is None and (out / MARKER).is_file():  # rejected by an earlier intake
-            reason = (out / MARKER).read_text(errors="replace").strip()[:500]
-            stand_in = out / f"{lesson}.ipynb"
-            if stand_in.is_file():  # the stand-in it made (never run either way)
-                self.reject(student, lesson, reason, None)
-                return out
+            reason = f"it could not be read safely ({error.strerror or error})"
+        if self.admitted is not None:  # a parallel job: checked by the grader that made it
+            decided = self.admitted.get(f"{student}/{lesson}", "not admitted by the grader")
+            if reason is not None:
+                self._replace(out, student, lesson, reason)
+            elif decided is not None:  # the copy is the stand-in already
+                self.reject(student, lesson, decided, None)
+            return out
+        notes += [f"left out a file with an unsafe name: {name}" for name in limits.skipped]
+        if reason is None:
+            release = next((p for p in self.releases(lesson) if p.is_file()), None)
+            try:
+                for notebook in sorted(out.glob("*.ipynb")):
+                    notes += admit_notebook(notebook, self.caps, release)
+            except Refused as error:
+                reason = str(error)
+        for note in notes:
+            self._say(f"{student}/{lesson}: {note}")
         if reason is not None:
-            shutil.rmtree(out, ignore_errors=True)
-            out.mkdir(mode=0o700)
-            self.reject(student, lesson, reason, out)
-        else:
-            _check_timestamp(out, f"{student}/{lesson}", self._say)
+            self._replace(out, student, lesson, reason)
+            return out
+        if self.instructor is not None:
+            arrived = dt.datetime.fromtimestamp(limits.newest_change, dt.UTC)
+            receipt = receipts.record(
+                self.instructor,
+                lesson,
+                student,
+                digest=limits.digest.hexdigest(),
+                claimed=_claimed_time(out),
+                arrived=arrived.replace(tzinfo=None),
+            )
+            stamp = out / "timestamp.txt"
+            if stamp.is_dir():  # the learner's folder of that name: ours is a file
+                shutil.rmtree(stamp)
+            stamp.write_text(receipt.received + "\n")
+            if receipt.disagrees():
+                self._say(f"{student}/{lesson}: received {receipt.received} ({receipt.how}); "
+                          f"the learner's own timestamp.txt says {receipt.claimed}.")  # fmt: skip
         return out
+
+    def _replace(self, out: Path, student: str, lesson: str, reason: str) -> None:
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(mode=0o700)
+        self.reject(student, lesson, reason, out)
 
     def reject(self, student: str, lesson: str, reason: str, out: Path | None) -> None:
         """Record a rejection; in ``out``, put the lesson's student copy in its place."""
@@ -349,14 +421,22 @@ class Intake:
 
         text = f"REJECTED {student}/{lesson}: {reason}. Graded 0 without running it."
         self.rejected[(student, lesson)] = text
+        self.reasons[(student, lesson)] = reason
         _REJECTED[(student, lesson)] = text
         self._say(text)
         if out is None:
             return
-        (out / MARKER).write_text(reason + "\n")
         blank = next((p for p in self.releases(lesson) if p.is_file()), None)
         nb = nbformat.read(blank, as_version=4) if blank else nbformat.v4.new_notebook()
         nbformat.write(nb, out / f"{lesson}.ipynb")
+
+    def decisions(self) -> dict[str, str | None]:
+        """Return what a parallel job's course needs (:data:`ADMITTED`): reason or None each."""
+        out: dict[str, str | None] = {}
+        for student in sorted(os.listdir(self.dest)):
+            for lesson in sorted(os.listdir(self.dest / student)):
+                out[f"{student}/{lesson}"] = self.reasons.get((student, lesson))
+        return out
 
     def releases(self, lesson: str) -> list[Path]:
         """Return where the lesson's student copy may be (the stand-in for a rejected one)."""
@@ -416,7 +496,9 @@ def take(c: Any, root: Path, instructor: Path, argv: list[str]) -> str:
     (dest / "submitted").mkdir(mode=0o700)
     release = Path(c.CourseDirectory.release_directory or "lessons")
     folders = [root / release, instructor / "release"]
-    Intake(submitted, dest / "submitted", release_folders=folders).take(_lessons_named(argv))
+    Intake(submitted, dest / "submitted", release_folders=folders, instructor=instructor).take(
+        _lessons_named(argv)
+    )
     _TAKEN[str(root)] = os.path.relpath(dest / "submitted", root)
     return _TAKEN[str(root)]
 
@@ -446,17 +528,25 @@ class SafeNameCollector(FileNameCollectorPlugin):
                 return None
         stamp = info.get("timestamp")
         if stamp:
-            from nbgrader.utils import parse_utc
-
-            try:
-                when = parse_utc(stamp)
-            except (ValueError, OverflowError):
+            when = read_time(str(stamp))
+            if when is None:
                 return info  # nbgrader reports it
             now = dt.datetime.now(dt.UTC)
-            aware = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+            aware = when.replace(tzinfo=dt.UTC)
             if aware > now:
                 self.log.warning(
                     "%s: its time %s is in the future: taken as now.", submitted_file, stamp
                 )
                 info["timestamp"] = now.strftime("%Y-%m-%d %H:%M:%S UTC")
+                aware = now
+            # the learning system's time is the receipt (the learner cannot set it)
+            coursedir = getattr(self.parent, "coursedir", None)
+            if coursedir is not None and safe_name(coursedir.assignment_id):
+                receipts.record(
+                    Path(coursedir.root) / "instructor",
+                    coursedir.assignment_id,
+                    student,
+                    received=aware.astimezone(dt.UTC).replace(tzinfo=None),
+                    how="zip_collect",
+                )
         return info

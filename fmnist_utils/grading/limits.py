@@ -8,6 +8,9 @@ Used by :class:`fmnist_utils.grading.sandbox.SandboxedExecute`:
   arrives; past a limit it is dropped, with one note in the cell;
 - :func:`wrapper_environment` -- the explicit environment the sandbox wrapper starts
   with (never the grading process's whole environment);
+- :class:`CappedClient` -- the grader's end of a kernel's channels: a message over
+  ``max_message`` bytes is dropped by ZeroMQ before it is read, so the grader's own
+  memory stays bounded whatever a kernel sends;
 - :func:`relay_output` -- the kernel's stdout and stderr are pipes read here, each
   line logged as the student's, control characters escaped, up to a cap.
 
@@ -26,11 +29,15 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import zmq
+import zmq.asyncio
+from jupyter_client.asynchronous import AsyncKernelClient
 from nbformat.v4 import new_output
 
+from fmnist_utils.grading.admit import printable
 from fmnist_utils.grading.outputs import is_noise
 
-__all__ = ["Deadline", "OutputUsage", "relay_output", "wrapper_environment"]
+__all__ = ["CappedClient", "Deadline", "OutputUsage", "relay_output", "wrapper_environment"]
 
 _WRAPPER = Path(__file__).parent / "kernels" / "fmnist-grader" / "sandbox_kernel.py"
 # what the wrapper reads for itself, besides what it passes into the sandbox (its ENV_KEEP)
@@ -107,6 +114,21 @@ class Deadline:
         return left_s if timeout is None else min(timeout, left_s)
 
 
+class CappedClient(AsyncKernelClient):
+    """A kernel client whose sockets drop any message over the course's ``max_message``.
+
+    ZeroMQ's ``MAXMSGSIZE``: the message is refused while it arrives, never held whole
+    in the grader's memory; the kernel's side is disconnected and reconnects.
+    """
+
+    def _context_default(self) -> zmq.asyncio.Context:
+        from fmnist_utils.grading.config import LIMITS
+
+        context = super()._context_default()
+        context.setsockopt(zmq.MAXMSGSIZE, LIMITS.max_message)
+        return context
+
+
 def _size(msg: dict[str, Any]) -> int:
     content = msg.get("content", {})
     if msg.get("msg_type") == "stream":
@@ -141,33 +163,67 @@ class OutputUsage:
             return True
         size = _size(msg)
         if msg.get("msg_type") == "error":
+            _shorten_error(msg["content"])
             size = min(size, 10_000)  # an error always shows (it decides the score)
-        if self.cell + size <= self.per_cell and self.total + size <= self.per_notebook:
-            self.cell += size
-            self.total += size
+        if self.charge(size):
             return True
         if msg.get("msg_type") == "error":
             outs.append(new_output("error", **{k: msg["content"].get(k, "") for k in ("ename",)},
                                    evalue=str(msg["content"].get("evalue", ""))[:2000],
                                    traceback=[]))  # fmt: skip
             return False
-        if index not in self.noted:
-            self.noted.add(index)
-            which = "cell" if self.cell + size > self.per_cell else "notebook"
-            limit = self.per_cell if which == "cell" else self.per_notebook
-            outs.append(
-                new_output(
-                    "stream",
-                    name="stdout",
-                    text=f"\n[output truncated: over the grader's limit of {limit // 1024} KiB "
-                    f"of output per {which}]\n",
-                )
+        self.note(outs, index, size)
+        return False
+
+    def charge(self, size: int) -> bool:
+        """Count ``size`` more bytes kept, if both limits allow it; tell whether they did."""
+        if self.cell + size <= self.per_cell and self.total + size <= self.per_notebook:
+            self.cell += size
+            self.total += size
+            return True
+        return False
+
+    def note(self, outs: list[Any], index: int, size: int) -> None:
+        """Add the note saying output was dropped, once per cell."""
+        if index in self.noted:
+            return
+        self.noted.add(index)
+        which = "cell" if self.cell + size > self.per_cell else "notebook"
+        limit = self.per_cell if which == "cell" else self.per_notebook
+        outs.append(
+            new_output(
+                "stream",
+                name="stdout",
+                text=f"\n[output truncated: over the grader's limit of {limit // 1024} KiB "
+                f"of output per {which}]\n",
             )
+        )
+
+    def allow_update(self, msg: dict[str, Any], copies: int, outs: list[Any]) -> bool:
+        """Tell whether to apply a display update that replaces ``copies`` outputs.
+
+        An update (``update_display_data``, or a new display with an id shown before)
+        rewrites every output shown with that id: each copy counts as output kept. Past
+        a limit, the note goes in ``outs`` (the running cell's outputs).
+        """
+        size = _size(msg) * max(copies, 1)
+        if self.charge(size):
+            return True
+        self.note(outs, self.index, size)
         return False
 
 
-def _printable(line: str) -> str:
-    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in line)
+def _shorten_error(content: dict[str, Any], limit: int = 10_000) -> None:
+    """Keep an error's name, the start of its message and the end of its traceback."""
+    content["evalue"] = str(content.get("evalue", ""))[:2000]
+    lines = [str(line)[:2000] for line in content.get("traceback", []) or []]
+    kept: list[str] = []
+    for line in reversed(lines):  # the last frames say where it failed
+        if sum(map(len, kept)) + len(line) > limit:
+            kept.append("[traceback shortened by the grader]")
+            break
+        kept.append(line)
+    content["traceback"] = kept[::-1]
 
 
 def relay_output(process: Any, who: str, log: Any, max_lines: int = 200) -> None:
@@ -191,7 +247,7 @@ def relay_output(process: Any, who: str, log: Any, max_lines: int = 200) -> None
     def pump(stream: Any, name: str) -> None:
         count = 0
         for raw in iter(lambda: stream.readline(4096), b""):
-            text = _printable(raw.decode("utf-8", "replace").rstrip("\n"))
+            text = printable(raw.decode("utf-8", "replace").rstrip("\n"))
             if is_noise(text):  # TensorFlow's start-up chatter: not the student's
                 continue
             count += 1

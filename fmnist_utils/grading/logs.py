@@ -33,6 +33,8 @@ from typing import Any
 
 from nbgrader.preprocessors import ClearHiddenTests, OverwriteCells
 
+from fmnist_utils.grading import failures
+from fmnist_utils.grading.admit import printable, visible
 from fmnist_utils.grading.outputs import is_noise
 
 __all__ = [
@@ -124,15 +126,34 @@ def _after_run(c: Any, root: Path, instructor: Path, argv: list[str]) -> None:
             name_unnamed(c.CourseDirectory.db_url, student)
     except Exception as error:  # names are cosmetic: say why, go on
         sys.stderr.write(f"{PREFIX} could not name unnamed learners: {error}\n")
+    mark_failures(c.CourseDirectory.db_url, instructor)
     report.after_autograde(c, root, instructor, argv)
 
 
+def mark_failures(db_url: str, instructor: Path) -> None:
+    """Give each submission nbgrader could not grade 0 and a flag, and say so, one line each."""
+    for lesson, students in failures.read(instructor).items():
+        for student, cause in students.items():
+            try:
+                failures.mark_ungraded(db_url, lesson, student, cause)
+            except Exception as error:  # say it, go on with the others
+                cause += f" (and its old grades could not be cleared: {error})"
+            sys.stderr.write(f"{PREFIX} {visible(student)}: NOT GRADED: {cause}\n")
+
+
+def _shown(line: bytes) -> bytes:
+    """One line as the terminal may show it: control characters made visible."""
+    return printable(line.decode("utf-8", "replace")).encode("utf-8")
+
+
 def filter_stderr() -> None:
-    """Drop TensorFlow's start-up lines from this process's stderr and its children's.
+    """Pass this process's stderr, and its children's, through a filter.
 
     Grading kernels inherit the file descriptor 2 of ``nbgrader``, and ipykernel copies
-    their C-level output there. This puts a pipe in its place, with a thread passing
-    every other line through to the real stderr; at exit the pipe is drained.
+    their C-level output there; nbgrader's log quotes the learner's errors. This puts a
+    pipe in its place, with a thread passing every line through to the real stderr with
+    its control characters made visible (no escape code of a learner's reaches the
+    terminal), TensorFlow's start-up lines dropped; at exit the pipe is drained.
     """
     sys.stderr.flush()
     real = os.dup(2)
@@ -146,11 +167,14 @@ def filter_stderr() -> None:
             while chunk := pipe.read(65536):
                 pending += chunk
                 *lines, pending = pending.split(b"\n")
-                out = [ln for ln in lines if not is_noise(ln.decode("utf-8", "replace"))]
+                if len(pending) > 65536:  # a line without end: pass it on in pieces
+                    lines.append(pending)
+                    pending = b""
+                out = [_shown(ln) for ln in lines if not is_noise(ln.decode("utf-8", "replace"))]
                 if out:
                     os.write(real, b"\n".join(out) + b"\n")
             if pending and not is_noise(pending.decode("utf-8", "replace")):
-                os.write(real, pending)
+                os.write(real, _shown(pending))
 
     thread = threading.Thread(target=pump, name="fmnist-stderr-filter", daemon=True)
     thread.start()
@@ -161,6 +185,14 @@ def filter_stderr() -> None:
         thread.join(timeout=5)
 
     atexit.register(drain)
+
+
+def _say_memory() -> None:
+    """Write the grading process's own peak memory (its kernels not counted)."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    sys.stderr.write(f"{PREFIX} the grader's own memory peaked at {peak:.0f} MiB\n")
 
 
 def start(c: Any, root: Path, instructor: Path, argv: list[str]) -> None:
@@ -182,6 +214,8 @@ def start(c: Any, root: Path, instructor: Path, argv: list[str]) -> None:
     warnings.filterwarnings("ignore", category=SAWarning)
     if os.environ.get("FMNIST_GRADING_LOG") != "raw":
         filter_stderr()
+    failures.Watch(instructor).install()
+    atexit.register(_say_memory)
     sys.stderr.write(EXPLAINED + "\n")
     if os.environ.get("FMNIST_PARALLEL_WORKER") != "1":
         atexit.register(_after_run, c, root, instructor, argv)
@@ -212,11 +246,12 @@ def summary_hook(c: Any, root: Path, finished: Any) -> Any:
             return
         submission = Path(notebooks[0]).parent  # submitted/<student>/<lesson>
         student, assignment = submission.parent.name, submission.name
+        failures.clear(root / "instructor", assignment, student)
         try:
             name_unnamed(c.CourseDirectory.db_url, student)
             line = report.submission_line(c, root, assignment, student)
         except Exception as error:  # a log line must never stop grading
-            line = f"{PREFIX} {student}: no summary ({type(error).__name__}: {error})"
+            line = f"{PREFIX} {visible(student)}: no summary ({type(error).__name__}: {error})"
         sys.stderr.write(line + "\n")
 
     return post

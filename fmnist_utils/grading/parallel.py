@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import os
 import shutil
 import sys
@@ -44,7 +45,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fmnist_utils.grading import intake
+from fmnist_utils.grading import failures, intake
+from fmnist_utils.grading.admit import read_time
 from fmnist_utils.grading.course import Course, read_durations, record_durations
 
 from .sandbox import KERNELS_DIR_VAR, kernel_records
@@ -159,8 +161,6 @@ def _to_grade(
     course: Course, taken: Path, lesson: str, students: list[str] | None, force: bool
 ) -> list[str]:
     """Choose the students to grade, from the intake copies in ``taken``."""
-    from nbgrader.utils import parse_utc
-
     found = sorted(p.name for p in taken.iterdir() if (p / lesson).is_dir())
     chosen = [s for s in found if students is None or s in students]
     if force:
@@ -168,8 +168,8 @@ def _to_grade(
 
     def stamp(folder: Path) -> Any:
         path = folder / "timestamp.txt"
-        text = path.read_text().strip() if path.is_file() else ""
-        return parse_utc(text) if text else None
+        ok = path.is_file() and not path.is_symlink() and path.stat().st_size < 1000
+        return read_time(path.read_text(errors="replace")) if ok else None
 
     out = []
     for student in chosen:
@@ -193,14 +193,24 @@ def _empty_gradebook(path: Path) -> Path:
 
 
 def _worker_course(
-    course: Course, taken: Path, dest: Path, lesson: str, group: list[str], empty: Path
+    course: Course,
+    taken: Path,
+    dest: Path,
+    lesson: str,
+    group: list[str],
+    empty: Path,
+    admitted: dict[str, str | None],
 ) -> str:
     """Make a worker's course copy (submissions from the intake copies); return its gradebook.
 
     Its gradebook starts as a copy of ``empty`` (:func:`_empty_gradebook`): creating one
-    runs alembic, about 1.5 s, and copying a file takes milliseconds.
+    runs alembic, about 1.5 s, and copying a file takes milliseconds. ``admitted`` (the
+    intake's decisions) tells the job's own intake which copies were rejected.
     """
     dest.mkdir(parents=True)
+    (dest / "instructor").mkdir()
+    mine = {f"{s}/{lesson}": admitted.get(f"{s}/{lesson}") for s in group}
+    (dest / "instructor" / intake.ADMITTED).write_text(json.dumps(mine))
     shutil.copy2(course.root / "nbgrader_config.py", dest)
     source = Path(course.coursedir.format_path(course.coursedir.source_directory, ".", lesson))
     relative = source.resolve().relative_to(course.root.resolve())
@@ -209,8 +219,6 @@ def _worker_course(
         folder = course.folder("submitted_directory", student, lesson)
         target = dest / folder.resolve().relative_to(course.root.resolve())
         target.parent.mkdir(parents=True, exist_ok=True)
-        # regular files only (a rejected one keeps its marker, so the worker
-        # grades it 0 without running it)
         intake.safe_copy(taken, [student, lesson], target)
     db = dest / "worker-gradebook.db"
     shutil.copyfile(empty, db)
@@ -278,7 +286,10 @@ def grade(
             course.root / course.coursedir.release_directory,
             root / "instructor" / "release",
         ]
-        intake.Intake(submitted_root, taken, release_folders=release).take(lessons)
+        taker = intake.Intake(
+            submitted_root, taken, release_folders=release, instructor=root / "instructor"
+        )
+        taker.take(lessons)
         jobs = []
         for lesson in lessons:
             chosen = _to_grade(course, taken, lesson, students, force)
@@ -288,7 +299,7 @@ def grade(
             jobs += [_Job(lesson, chosen[i::n]) for i in range(n) if chosen[i::n]]
         if not jobs:
             return 0
-        return _run_jobs(course, root, taken, jobs, workers, nbgrader_args)
+        return _run_jobs(course, root, taken, jobs, workers, nbgrader_args, taker.decisions())
     finally:
         shutil.rmtree(private, ignore_errors=True)
 
@@ -319,6 +330,7 @@ def _run_jobs(
     jobs: list[_Job],
     workers: int,
     nbgrader_args: list[str] | None,
+    admitted: dict[str, str | None],
 ) -> int:
     """Run the jobs ``workers`` at a time and merge each as it ends; see :func:`grade`."""
     from concurrent.futures import FIRST_COMPLETED, wait
@@ -332,13 +344,14 @@ def _run_jobs(
     status = 0
     start = time.perf_counter()
     per_student: dict[str, list[float]] = {}
+    not_graded: dict[str, str] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="fmnist-grade-") as tmp, Pool(workers) as pool:
             running = {}
             empty = _empty_gradebook(Path(tmp) / "empty-gradebook.db")
             for i, job in enumerate(jobs):
                 dest = Path(tmp) / f"job{i}"
-                url = _worker_course(course, taken, dest, job.lesson, job.students, empty)
+                url = _worker_course(course, taken, dest, job.lesson, job.students, empty, admitted)
                 log = logs / (
                     f"{job.lesson}-worker{i}.log"
                     if len(lessons) == 1
@@ -367,14 +380,18 @@ def _run_jobs(
                         for line in log.read_text(errors="replace").splitlines():
                             if "| ERROR]" in line:
                                 print(f"  {line}")
-                    _collect(course, dest, url, job)
+                    for student, cause in _collect(course, dest, url, job, log).items():
+                        not_graded[f"{student}/{job.lesson}"] = cause
+                        status = 1
     finally:  # reap the fork server (see _autograde)
         _stop_processes()
     record_durations(logs, {lesson: max(values) for lesson, values in per_student.items()})
     seconds = time.perf_counter() - start
-    graded = sum(len(job.students) for job in jobs)
-    print(f"{', '.join(lessons)}: {graded} submission(s) graded by {workers} worker(s) "
-          f"in {seconds:.1f} s")  # fmt: skip
+    graded = sum(len(job.students) for job in jobs) - len(not_graded)
+    print(f"{', '.join(lessons)}: {graded} submission(s) graded, {len(not_graded)} not graded, "
+          f"by {workers} worker(s) in {seconds:.1f} s")  # fmt: skip
+    for which, cause in sorted(not_graded.items()):
+        print(f"  NOT GRADED {which}: {cause}")
     from fmnist_utils.grading.report import print_and_write
 
     print_and_write(root, lessons)
@@ -460,23 +477,49 @@ def _run_nbgrader(dest: str, env: dict[str, str], argv: list[str], log: str) -> 
         atexit._run_exitfuncs()
 
 
-def _collect(course: Course, dest: Path, url: str, job: _Job) -> None:
-    """Copy a finished job's graded folders back and merge its grades into the gradebook."""
+def _collect(course: Course, dest: Path, url: str, job: _Job, log: Path) -> dict[str, str]:
+    """Bring a finished job's results back; return ``{student: cause}`` of those not graded.
+
+    A graded submission's folder is copied back and its grades merged into the
+    gradebook. One the job did not grade (nbgrader failed on it, or the job stopped) is
+    recorded as a failure (:mod:`~fmnist_utils.grading.failures`): its old graded
+    folder is removed and its old grades set to 0 and flagged, so no stale score stands.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
     worker = Course.load(dest)
+    instructor = course.root / "instructor"
+    reported = failures.read(dest / "instructor").get(job.lesson, {})
+    with Gradebook(url) as gb:
+        in_gradebook = set()
+        for student in job.students:
+            try:
+                gb.find_submission(job.lesson, student)
+                in_gradebook.add(student)
+            except MissingEntry:
+                pass
+    done, not_graded = [], {}
     for student in job.students:
         graded = worker.folder("autograded_directory", student, job.lesson)
         target = course.folder("autograded_directory", student, job.lesson)
         if target.exists():
             shutil.rmtree(target)
-        if graded.is_dir():  # never through a link
-            target.parent.mkdir(parents=True, exist_ok=True)
-            intake.safe_copy(
-                graded.parent.parent,
-                [student, job.lesson],
-                target,
-                intake.CopyLimits(2**30, 10_000),
-            )
-    _merge(course.db_url, url, job.lesson, job.students)
+        cause = reported.get(student)
+        if cause is None and not (graded.is_dir() and student in in_gradebook):
+            cause = f"the job did not grade it (its log: {log})"
+        if cause is not None:
+            not_graded[student] = cause
+            failures.record(instructor, job.lesson, student, cause)
+            failures.mark_ungraded(course.db_url, job.lesson, student, cause)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        intake.safe_copy(  # never through a link
+            graded.parent.parent, [student, job.lesson], target, intake.CopyLimits(2**30, 10_000)
+        )
+        failures.clear(instructor, job.lesson, student)
+        done.append(student)
+    _merge(course.db_url, url, job.lesson, done)
+    return not_graded
 
 
 def main(argv: list[str] | None = None) -> int:

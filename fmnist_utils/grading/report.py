@@ -27,6 +27,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from fmnist_utils.grading import failures as failed
+from fmnist_utils.grading import receipts
+from fmnist_utils.grading.admit import printable, visible
 from fmnist_utils.grading.cells import exercise_titles, failure_of, is_test_cell
 
 __all__ = [
@@ -81,6 +84,8 @@ class Submission:
     points: dict[str, float] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
+    received_by: str = ""
+    learner_time: str = ""
 
     @property
     def late(self) -> bool:
@@ -259,6 +264,18 @@ def collect(course: Any, lesson: str) -> LessonReport:
                     graded=False,
                     flags=[NOT_GRADED],
                 )
+    instructor = course.root / "instructor"
+    for student, cause in failed.read(instructor).get(lesson, {}).items():
+        entry = submissions.setdefault(student, Submission(student=student, name="", graded=False))
+        entry.graded = False
+        entry.flags = [f for f in entry.flags if f != NOT_GRADED] + [f"not graded: {cause}"]
+    for (where, student), receipt in receipts.read_receipts(instructor).items():
+        if where == lesson and student in submissions:
+            entry = submissions[student]
+            entry.received_by, entry.learner_time = receipt.how, receipt.claimed or ""
+            if receipt.disagrees():
+                entry.flags.append(f"its own timestamp.txt says {receipt.claimed}, "
+                                   f"received {receipt.received} ({receipt.how})")  # fmt: skip
     missing = sorted(set(students) - set(submissions))
     return LessonReport(
         lesson, duedate, exercises, sorted(submissions.values(), key=lambda s: s.student), missing
@@ -301,18 +318,18 @@ def to_text(report: LessonReport, *, full_table: bool | None = None) -> str:
             f"full marks {_percent(report.full_share(ex))}"
         )
         for message, count in report.top_failures(ex.test_id):
-            lines.append(f"      {count} × {message}")
+            lines.append(f"      {count} × {printable(message)}")
     attention = [s for s in report.submissions if s.flags]
     if attention:
         lines.append("Need a look:")
-        lines += [f"  {s.student}: {'; '.join(s.flags)}" for s in attention]
+        lines += [f"  {visible(s.student)}: {printable('; '.join(s.flags))}" for s in attention]
     if full_table if full_table is not None else len(report.submissions) <= TERMINAL_ROWS:
         ids = [e.test_id for e in report.exercises]
         lines.append("Learners (points per exercise, in the order above):")
         for s in report.submissions:
             cells = " ".join(_points(s.points.get(t, 0.0)) for t in ids) if s.graded else "—"
             lines.append(
-                f"  {s.student:<16} {_points(s.score):>5} / {_points(total)}  [{cells}]  "
+                f"  {visible(s.student):<18} {_points(s.score):>5} / {_points(total)}  [{cells}]  "
                 f"{late_text(s.seconds_late) if s.graded else 'not graded'}"
             )
     if report.not_handed_in:
@@ -323,8 +340,9 @@ def to_text(report: LessonReport, *, full_table: bool | None = None) -> str:
 def csv_header(report: LessonReport) -> list[str]:
     """Return the CSV's columns: the learner, the totals, lateness, flags, one per exercise."""
     return [
-        "student_id", "name", "graded", "score", "max_score", "timestamp", "late",
-        "seconds_late", "flags", *[e.test_id for e in report.exercises],
+        "student_id", "name", "graded", "score", "max_score", "timestamp", "received_by",
+        "learner_timestamp", "late", "seconds_late", "flags",
+        *[e.test_id for e in report.exercises],
     ]  # fmt: skip
 
 
@@ -337,8 +355,9 @@ def to_csv(report: LessonReport, path: Path) -> None:
         for s in report.submissions:
             writer.writerow(
                 [s.student, s.name, "yes" if s.graded else "no", _points(s.score),
-                 _points(s.max_score or total), iso_time(s.timestamp),
-                 "yes" if s.late else "no", f"{s.seconds_late:.0f}", "; ".join(s.flags),
+                 _points(s.max_score or total), iso_time(s.timestamp), s.received_by,
+                 s.learner_time, "yes" if s.late else "no", f"{s.seconds_late:.0f}",
+                 "; ".join(s.flags),
                  *[_points(s.points.get(e.test_id, 0.0)) for e in report.exercises]]
             )  # fmt: skip
 
@@ -371,7 +390,9 @@ def to_html(report: LessonReport) -> str:
     ]
     for ex in report.exercises:
         mean = report.mean(ex.test_id)
-        failures = "<br>".join(f"{n} × {e(m)}" for m, n in report.top_failures(ex.test_id))
+        failures = "<br>".join(
+            f"{n} × {e(printable(m))}" for m, n in report.top_failures(ex.test_id)
+        )
         out.append(
             f"<tr><td>{e(ex.title)}<br><code>{e(ex.test_id)}</code></td>"
             f'<td class="num">{ex.points:g}</td>'
@@ -382,7 +403,9 @@ def to_html(report: LessonReport) -> str:
     attention = [s for s in report.submissions if s.flags]
     if attention:
         out.append("<h2>Need a look</h2><ul>")
-        out += [f"<li><b>{e(s.student)}</b>: {e('; '.join(s.flags))}</li>" for s in attention]
+        out += [
+            f"<li><b>{e(s.student)}</b>: {e(printable('; '.join(s.flags)))}</li>" for s in attention
+        ]
         out.append("</ul>")
     head = "".join(f"<th>{e(x.title)}<br>({x.points:g})</th>" for x in report.exercises)
     out.append(
@@ -394,14 +417,14 @@ def to_html(report: LessonReport) -> str:
         for x in report.exercises:
             got = s.points.get(x.test_id, 0.0)
             kind = "full" if got >= x.points else "zero" if got == 0 else ""
-            tip = e(s.failures.get(x.test_id, ""), quote=True)
+            tip = e(printable(s.failures.get(x.test_id, "")), quote=True)
             cells.append(f'<td class="num {kind}" title="{tip}">{_points(got)}</td>')
         out.append(
             f'<tr class="{"late" if s.late else ""}"><td>{e(s.student)}</td><td>{e(s.name)}</td>'
             f'<td class="num">{_points(s.score) if s.graded else "not graded"}</td>'
             f'<td class="when">{e(iso_time(s.timestamp))}</td>'
             f'<td class="when">{e(late_text(s.seconds_late))}</td>{"".join(cells)}'
-            f"<td>{e('; '.join(s.flags))}</td></tr>"
+            f"<td>{e(printable('; '.join(s.flags)))}</td></tr>"
         )
     out.append("</table>")
     if report.not_handed_in:
@@ -451,10 +474,10 @@ def submission_line(c: Any, root: Path, lesson: str, student: str) -> str:
     report = collect(course, lesson)
     found = next((s for s in report.submissions if s.student == student), None)
     if found is None:
-        return f"[fmnist] {student}: not graded (see above)"
+        return f"[fmnist] {visible(student)}: not graded (see above)"
     flags = f"; {'; '.join(found.flags)}" if found.flags else ""
     return (
-        f"[fmnist] {student}: {_points(found.score)} / {_points(found.max_score)}, "
+        f"[fmnist] {visible(student)}: {_points(found.score)} / {_points(found.max_score)}, "
         f"{late_text(found.seconds_late)}{flags}"
     )
 

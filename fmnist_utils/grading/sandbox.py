@@ -38,7 +38,7 @@ from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Dict, Integer, List, Unicode
+from traitlets import Bool, Dict, Integer, List, Unicode
 
 from fmnist_utils.grading import intake, integrity, leftovers, limits, testkernel
 from fmnist_utils.grading.config import LIMITS
@@ -216,11 +216,30 @@ class SandboxedExecute(Execute):
             return self._fmg_deadline.cap(min(super()._get_timeout(None) or 30, 30))
         return self._fmg_deadline.cap(super()._get_timeout(cell))
 
+    store_widget_state = Bool(False).tag(config=True)
+
     def output(self, outs: list, msg: dict, display_id: Any, cell_index: int) -> Any:
         """Keep a cell's output only up to the limits per cell and per notebook."""
         if not self._fmg_usage.allow(outs, msg, cell_index):
             return None
         return super().output(outs, msg, display_id, cell_index)
+
+    def _update_display_id(self, display_id: str, msg: dict) -> None:
+        """Apply a display update only while what it rewrites fits the output limits."""
+        shown = self._display_id_map.get(display_id, {})
+        copies = sum(len(indices) for indices in shown.values())
+        index = self._fmg_usage.index
+        outs = self.nb.cells[index].get("outputs", []) if 0 <= index < len(self.nb.cells) else []
+        if copies and not self._fmg_usage.allow_update(msg, copies, outs):
+            return
+        super()._update_display_id(display_id, msg)
+
+    def handle_comm_msg(self, outs: list, msg: dict, cell_index: int) -> None:
+        """Ignore widget messages: no widget state is kept, nothing captures output.
+
+        (A page showing the notebook would need widget state; grading does not, and the
+        learner's kernel could send any amount of it.)
+        """
 
     def _fmg_guard(self, function: str) -> list[str]:
         """Call the in-kernel guard; return only findings not reported before."""
@@ -433,6 +452,8 @@ class SandboxedExecute(Execute):
             transport="ipc",
             connection_file=connection_file,
             config=self.config,
+            # a kernel's message larger than the limit is dropped unread
+            client_class="fmnist_utils.grading.limits.CappedClient",
         )
 
     async def _async_cleanup_kernel(self) -> None:

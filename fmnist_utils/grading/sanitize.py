@@ -20,6 +20,7 @@ Nothing here runs at import time.
 from __future__ import annotations
 
 import ast
+import html
 import re
 import stat
 from pathlib import Path
@@ -35,6 +36,7 @@ from fmnist_utils.tooling.lessons import HIDDEN_MARKERS
 
 __all__ = [
     "SUBMISSION_FILES",
+    "clean_html",
     "FeedbackTestOutputs",
     "SanitizeOutputs",
     "clean_markdown",
@@ -46,26 +48,100 @@ TAGS = sorted(
     | {"p", "br", "hr", "pre", "span", "div", "img", "sub", "sup", "details", "summary"}
     | {"table", "thead", "tbody", "tr", "th", "td", "caption", "h1", "h2", "h3", "h4", "h5", "h6"}
 )
+MATHML_TAGS = sorted(
+    {"math", "semantics", "annotation", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace"}
+    | {"msub", "msup", "msubsup", "mfrac", "msqrt", "mroot", "mover", "munder", "munderover"}
+    | {"mtable", "mtr", "mtd", "mlabeledtr", "mstyle", "menclose", "mpadded", "mphantom"}
+    | {"mfenced", "merror", "mmultiscripts", "mprescripts", "none"}
+)
+"""What formulas (:mod:`~fmnist_utils.grading.feedback_html`) are drawn with."""
+MATHML_ATTRIBUTES = sorted(
+    {"display", "xmlns", "mathvariant", "mathsize", "stretchy", "fence", "separator"}
+    | {"lspace", "rspace", "accent", "accentunder", "columnalign", "rowspacing", "rowlines"}
+    | {"columnspacing", "columnlines", "frame", "displaystyle", "scriptlevel", "form"}
+    | {"linethickness", "width", "height", "depth", "notation", "minsize", "maxsize"}
+    | {"movablelimits", "largeop", "symmetric", "encoding", "open", "close", "separators"}
+)
 ATTRIBUTES = {
-    "*": ["class", "title"],
+    "*": ["class", "title", "id", "name"],
     "a": ["href", "title"],
     "img": ["src", "alt", "width", "height"],
     "td": ["colspan", "rowspan"],
     "th": ["colspan", "rowspan"],
+    **{tag: MATHML_ATTRIBUTES for tag in MATHML_TAGS},
 }
+"""The attributes kept, per tag; never ``style`` or an event handler."""
 PROTOCOLS = ["http", "https", "mailto", "data"]
+# classes the page's own renderer gives: code highlighting (Pygments' short names),
+# anchors; never one of the page's style sheet (Bootstrap's "navbar-fixed-top", "modal"
+# ...), which would let a learner's text cover the page
+_SAFE_CLASS = re.compile(
+    r"^(highlight|anchor-link|hl-[a-z0-9]+|language-[a-z0-9+-]+|[a-z]{1,3}\d?)$"
+)
+_DATA_IMAGE = re.compile(r"^data:image/(png|jpeg|gif);base64,", re.I)
 _TAG = re.compile(r"<[A-Za-z!/?][^>]*>?")
 _CODE = re.compile(r"(```.*?```|~~~.*?~~~|`[^`\n]*`)", re.DOTALL)
 _JS = re.compile(r"(?i)(java|vb)script\s*:")
+# a markdown link's destination: [text](URL ...), [id]: URL, <URL>
+_LINK = re.compile(r"(\]\(\s*<?|^[ ]{0,3}\[[^\]\n]+\]:[ \t]*<?|<)([^\s)>]+)", re.M)
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):")
+_ATTACHMENT = re.compile(r"attachment:([^\s)\"'>]*)")
+IMAGE_TYPES = ("image/png", "image/jpeg")
+"""The attachments of a markdown cell that are kept."""
+
+
+def _allowed(tag: str, name: str, value: str) -> bool:
+    """Tell whether one attribute may stay (after bleach has decoded its entities)."""
+    if name not in ATTRIBUTES.get(tag, []) and name not in ATTRIBUTES["*"]:
+        return False
+    if name == "class":
+        return all(_SAFE_CLASS.match(word) for word in value.split())
+    if name in ("href", "src"):
+        plain = html.unescape(value).strip().lower()
+        if plain.startswith("data:"):  # an inline image only; never a page
+            return tag == "img" and bool(_DATA_IMAGE.match(plain))
+    return True
+
+
+def clean_html(text: str) -> str:
+    """Keep only allowed tags, attributes and link schemes of an HTML fragment.
+
+    The allow-list (:data:`TAGS`, :data:`MATHML_TAGS`, :data:`ATTRIBUTES`,
+    :data:`PROTOCOLS`) is checked by bleach on the parsed HTML, after character
+    entities are decoded: ``jav&#x61;script:`` is a ``javascript:`` link, and dropped.
+    Everything else is escaped, so it shows as text.
+
+    Parameters
+    ----------
+    text : str
+        HTML from a learner's notebook (a rendered markdown cell, an output).
+
+    Returns
+    -------
+    str
+        The fragment, inert: no script, event handler, style, frame or form.
+    """
+    return bleach.clean(
+        text,
+        tags=[*TAGS, *MATHML_TAGS],
+        attributes=_allowed,
+        protocols=PROTOCOLS,
+        strip_comments=True,
+    )
+
+
+def _safe_link(match: re.Match[str]) -> str:
+    """Keep a markdown link's destination if its scheme, entities decoded, is allowed."""
+    plain = "".join(ch for ch in html.unescape(match.group(2)) if ch.isprintable()).lower()
+    scheme = _SCHEME.match(plain.replace(" ", ""))
+    ok = scheme is None or scheme.group(1) in PROTOCOLS and scheme.group(1) != "data"
+    ok = ok or bool(_DATA_IMAGE.match(plain))
+    return match.group(0) if ok else match.group(1) + "#link-blocked"
 
 
 def _clean_fragment(text: str) -> str:
-    text = _TAG.sub(
-        lambda m: bleach.clean(
-            m.group(0), tags=TAGS, attributes=ATTRIBUTES, protocols=PROTOCOLS, strip_comments=True
-        ),
-        text,
-    )
+    text = _LINK.sub(_safe_link, text)
+    text = _TAG.sub(lambda m: clean_html(m.group(0)), text)
     # not an entity (the markdown renderer decodes those in links): no scheme at all
     return _JS.sub(lambda m: m.group(1) + "script-blocked-", text)
 
@@ -108,9 +184,21 @@ class SanitizeOutputs(SanitizeHTML):
         """Clean one cell; markdown tag by tag, attachments other than PNG/JPEG dropped."""
         if cell.cell_type == "markdown":
             cell.source = clean_markdown(cell.source)
-            for attachment in cell.get("attachments", {}).values():
-                for key in [k for k in attachment if k not in ("image/png", "image/jpeg")]:
-                    del attachment[key]
+            kept = {}
+            for name, bundle in (cell.get("attachments") or {}).items():
+                images = {
+                    k: v for k, v in bundle.items() if k in IMAGE_TYPES and isinstance(v, str)
+                }
+                if images:
+                    kept[name] = images
+            if "attachments" in cell:
+                cell.attachments = kept
+            # a reference to an attachment that is not there (or not an image) would stop
+            # the page's renderer: it becomes a plain missing link
+            cell.source = _ATTACHMENT.sub(
+                lambda m: m.group(0) if m.group(1) in kept else "#missing-attachment",
+                cell.source,
+            )
             return cell, resources
         if cell.cell_type == "code":
             for output in cell.get("outputs", []):
@@ -120,10 +208,8 @@ class SanitizeOutputs(SanitizeHTML):
         return out if out is not None else (cell, resources)
 
     def sanitize_html_tags(self, html_str: str) -> str:
-        """Clean an HTML fragment with bleach (the course's tags and protocols)."""
-        return bleach.clean(
-            html_str, tags=TAGS, attributes=ATTRIBUTES, protocols=PROTOCOLS, strip_comments=True
-        )
+        """Clean an HTML fragment with the course's allow-list (:func:`clean_html`)."""
+        return clean_html(html_str)
 
 
 def hidden_lines(source: str) -> list[str]:

@@ -226,7 +226,7 @@ class TestsKernel:
         try:
             await kc.wait_for_ready(timeout=timeout)
             imports = trusted.lesson_imports(cells)
-            if not imports:
+            if not cells:
                 log.warning(
                     "%s: no instructor's copy of the notebook: the tests get no imports", who
                 )

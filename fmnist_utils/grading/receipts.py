@@ -1,0 +1,216 @@
+"""When each submission was received: a time the learner's own process cannot set.
+
+A ``timestamp.txt`` is written by whoever hands the lesson in: on a hub, by the
+learner's own server, which can write any time there. So lateness is judged from a
+receipt kept in the instructor's area, ``instructor/receipts.json``:
+
+- ``nbgrader collect`` (the exchange, :class:`ReceivedCollect`): the newest *change
+  time* (``ctime``) of the files the learner put in the exchange's inbound folder.
+  The operating system sets it whenever a file changes; no process can set it back;
+- ``nbgrader zip_collect``: the time in the downloaded file's name, which the learning
+  management system wrote (:class:`~fmnist_utils.grading.intake.SafeNameCollector`);
+- a folder copied into ``submitted/`` by hand: when it arrived there (the newest
+  change time of its files, read the first time a grading run sees it, and kept while
+  its content stays the same).
+
+At each run the intake (:mod:`~fmnist_utils.grading.intake`) writes the receipt into
+the private copy's ``timestamp.txt``, which nbgrader reads for lateness, and records the
+learner's own time beside it; the grading report shows both and flags a difference.
+Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from nbgrader.exchange.default.collect import ExchangeCollect
+
+__all__ = [
+    "LEDGER",
+    "Receipt",
+    "ReceivedCollect",
+    "format_time",
+    "newest_change",
+    "read_receipts",
+    "record",
+]
+
+LEDGER = "receipts.json"
+"""The receipts' file, in the instructor area."""
+
+DIFFERENCE_S = 60
+"""A learner's own time further than this from the receipt is flagged in the report."""
+
+
+@dataclass
+class Receipt:
+    """When one submission was received, and what the learner's own file said.
+
+    Attributes
+    ----------
+    received : str
+        The receipt, ``YYYY-MM-DD HH:MM:SS.ffffff UTC``.
+    how : str
+        ``exchange``, ``zip_collect`` or ``arrival`` (copied in by hand).
+    claimed : str or None
+        The learner's own ``timestamp.txt``, read as a time, if any.
+    digest : str or None
+        What the submission held when received (None: not seen by a grading run yet).
+    """
+
+    received: str
+    how: str
+    claimed: str | None = None
+    digest: str | None = None
+
+    def difference_s(self) -> float | None:
+        """Return the learner's time minus the receipt, in seconds (None: no own time)."""
+        from fmnist_utils.grading.admit import read_time
+
+        if self.claimed is None:
+            return None
+        claimed, received = read_time(self.claimed), read_time(self.received)
+        if claimed is None or received is None:
+            return None
+        return (claimed - received).total_seconds()
+
+    def disagrees(self) -> bool:
+        """Tell whether the learner's own time is off by more than :data:`DIFFERENCE_S`."""
+        difference = self.difference_s()
+        return difference is not None and abs(difference) > DIFFERENCE_S
+
+
+def format_time(when: dt.datetime) -> str:
+    """Write a naive UTC time the way nbgrader writes ``timestamp.txt``."""
+    return f"{when.isoformat(sep=' ')} UTC"
+
+
+def newest_change(folder: Path) -> dt.datetime:
+    """Return the newest change time (``ctime``) below ``folder``, as naive UTC.
+
+    Links are never followed; the folder itself counts too.
+    """
+    newest = os.lstat(folder).st_ctime
+    for top, dirs, files in os.walk(folder, followlinks=False):
+        for name in dirs + files:
+            newest = max(newest, os.lstat(os.path.join(top, name)).st_ctime)
+    return dt.datetime.fromtimestamp(newest, dt.UTC).replace(tzinfo=None)
+
+
+@contextmanager
+def _locked(instructor: Path) -> Iterator[dict[str, Any]]:
+    """Yield the ledger, read under a lock; write it back atomically."""
+    instructor.mkdir(parents=True, exist_ok=True)
+    path = instructor / LEDGER
+    with open(instructor / f".{LEDGER}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data = _load(path)
+        yield data
+        tmp = path.with_name(f".{LEDGER}.{os.getpid()}")
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+        tmp.replace(path)
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except ValueError as error:
+        raise ValueError(f"{path} is damaged ({error}); move it aside to start anew") from error
+    return data if isinstance(data, dict) else {}
+
+
+def read_receipts(instructor: Path) -> dict[tuple[str, str], Receipt]:
+    """Return every receipt: ``{(lesson, student): Receipt}``.
+
+    Parameters
+    ----------
+    instructor : pathlib.Path
+        The instructor area.
+    """
+    out = {}
+    for lesson, students in _load(instructor / LEDGER).items():
+        for student, fields in students.items():
+            out[(lesson, student)] = Receipt(**fields)
+    return out
+
+
+def record(
+    instructor: Path,
+    lesson: str,
+    student: str,
+    *,
+    received: dt.datetime | None = None,
+    how: str = "arrival",
+    digest: str | None = None,
+    claimed: dt.datetime | None = None,
+    arrived: dt.datetime | None = None,
+) -> Receipt:
+    """Record a receipt, or read back the one that stands; return it.
+
+    Called with ``received`` by a collection (a new receipt, not yet seen by a grading
+    run), and with ``digest`` by the intake: a receipt for the same content, or one
+    no run has seen yet, stands; otherwise the submission is new and ``arrived`` is
+    its receipt.
+
+    Parameters
+    ----------
+    instructor : pathlib.Path
+        The instructor area.
+    lesson, student : str
+        The submission (safe names).
+    received : datetime.datetime, optional
+        A collection's receipt (naive UTC).
+    how : str, optional
+        How it was received.
+    digest : str, optional
+        The intake's digest of the submission.
+    claimed : datetime.datetime, optional
+        The learner's own time.
+    arrived : datetime.datetime, optional
+        When the intake found it (naive UTC), for a submission without a receipt.
+
+    Returns
+    -------
+    Receipt
+        The receipt that stands.
+    """
+    with _locked(instructor) as data:
+        entries = data.setdefault(lesson, {})
+        if received is not None:
+            receipt = Receipt(format_time(received), how)
+        else:
+            old = entries.get(student)
+            receipt = Receipt(**old) if old else None
+            if receipt is None or receipt.digest not in (None, digest):
+                now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+                receipt = Receipt(format_time(arrived or now), "arrival")
+            receipt.digest = digest
+            receipt.claimed = None if claimed is None else format_time(claimed)
+        entries[student] = asdict(receipt)
+        return receipt
+
+
+class ReceivedCollect(ExchangeCollect):
+    """nbgrader's exchange collect, recording when each submission was received."""
+
+    def do_copy(self, src: str, dest: str) -> None:
+        """Copy one inbound submission, then record its receipt (its newest change time)."""
+        from fmnist_utils.grading.intake import safe_name
+
+        received = newest_change(Path(src))
+        super().do_copy(src, dest)
+        student, lesson = Path(dest).parent.name, Path(dest).name
+        if not (safe_name(student) and safe_name(lesson)):
+            return  # the intake refuses it
+        instructor = Path(self.coursedir.root) / "instructor"
+        record(instructor, lesson, student, received=received, how="exchange")
