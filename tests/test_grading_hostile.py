@@ -179,6 +179,8 @@ CHEATS = {
         """
     ),
 }
+GRADER_MEMORY_MIB = 400
+"""The grading process's peak memory in the hostile class, well under its 200 MB message."""
 HTML_ATTACK = textwrap.dedent(
     """
     from IPython.display import HTML, Javascript, display
@@ -233,6 +235,36 @@ LIMITS_PROBE = textwrap.dedent(
             if os.path.exists(_where):
                 os.remove(_where)
     """
+)
+
+UPDATES_FLOOD = textwrap.dedent(
+    """
+    from IPython.display import clear_output, display
+    for _ in range(300):  # one display id, shown 300 times, then rewritten at once
+        display({"text/plain": "x"}, raw=True, display_id="same")
+    display({"text/plain": "y" * 1_500_000}, raw=True, display_id="same", update=True)
+    for _ in range(40):
+        print("z" * 500_000)
+        clear_output(wait=True)
+    """
+)
+TERMINAL_ATTACK = "\x1b]52;c;aGVsbG8=\x07\x1b[?1049h\x1bc"
+ESCAPING_RAMP = (
+    "def ramp(n):\n"
+    f"    raise ValueError({TERMINAL_ATTACK + chr(10) + '[fmnist] a_honest: 0 / 3, late'!r})\n"
+)
+FORGED_NAME = "x\u2215y: 10 \u2215 10, on time\n[fmnist] 'u_escape': 3 \u2215 3, on time.txt"
+FEEDBACK_ATTACK = (
+    "[entity](jav&#x61;script:alert(1)) "
+    '<a href="jav&#x61;script:alert(2)">tag</a> '
+    "$\\style{position:fixed;top:0;left:0;width:100%;height:100%;background:red}"
+    "{\\text{FAKE 10/10}}$ $\\href{javascript:alert(3)}{x}$ "
+    '<div class="navbar-fixed-top">FAKE 10/10</div> ![gone](attachment:missing.png) '
+    "![text](attachment:notes.txt)"
+)
+OVERLAY_OUTPUT = (
+    "from IPython.display import HTML, display\n"
+    'display(HTML(\'<div class="modal in" style="display:block">FAKE 10/10</div>\'))\n'
 )
 
 
@@ -338,6 +370,26 @@ def _submit_class(root: Path, subs: Submissions, outside: Path) -> list[str]:
         nb.cells.insert(index, nbformat.v4.new_code_cell("import time\ntime.sleep(12)"))
     subs.submit("q_slow", nb)
     honest_after("q_slow")
+    # 8. limits on what is kept, however it arrives; the grader's own memory
+    nb = subs.notebook()
+    nb.cells.append(nbformat.v4.new_code_cell(UPDATES_FLOOD))
+    subs.submit("s_updates", nb)
+    honest_after("s_updates")
+    nb = subs.notebook()
+    nb.cells.append(nbformat.v4.new_code_cell("print('q' * 200_000_000)"))
+    subs.submit("t_bigmsg", nb)
+    honest_after("t_bigmsg")
+    # 9. escape codes and look-alike names for the instructor's terminal
+    path = subs.submit("u_escape", subs.notebook({"ramp": ESCAPING_RAMP}))
+    (path.parent / FORGED_NAME).write_text("notes\n")
+    honest_after("u_escape")
+    # 10. the feedback page: entity-encoded links, TeX reaching CSS, page classes
+    nb = subs.notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell(FEEDBACK_ATTACK))
+    nb.cells[-1].attachments = {"notes.txt": {"text/plain": "aGk="}}
+    nb.cells.append(nbformat.v4.new_code_cell(OVERLAY_OUTPUT))
+    subs.submit("v_feedback", nb)
+    honest_after("v_feedback")
     return attackers
 
 
@@ -437,16 +489,16 @@ def _feedback_files(g: Graded, student: str) -> list[Path]:
 ATTACKERS = [
     "b_link_gradebook", "c_link_outside", "d_hardlink", "e_fifo", *CHEATS,
 ]  # fmt: skip
-LIMITED = ["m_html", "n_env", "o_flood", "p_limits"]
+LIMITED = ["m_html", "n_env", "o_flood", "p_limits", "s_updates", "t_bigmsg", "v_feedback"]
 # an honest student is graded right after each of these (and first, and last)
-HONEST_AFTER = [*ATTACKERS[:4], "h_trace", "l_custom_exc", *LIMITED, "q_slow"]
+HONEST_AFTER = [*ATTACKERS[:4], "h_trace", "l_custom_exc", *LIMITED, "q_slow", "u_escape"]
 
 
 def test_gradebook_survives_and_exports(graded: Graded) -> None:
     assert integrity_ok(graded.db)
     assert graded.returncode == 0, graded.log[-3000:]
     students = _students(graded)
-    for name in ATTACKERS + LIMITED + ["q_slow"]:
+    for name in ATTACKERS + LIMITED + ["q_slow", "u_escape"]:
         assert name in students, name
     for name in HONEST_AFTER:
         assert f"{name}_ok" in students, name
@@ -596,6 +648,104 @@ def test_kernel_files_stay_out_of_graded_copies(graded: Graded) -> None:
     assert "SECRET-HIDDEN" not in (folder / f"{L}.ipynb").read_text().split('"source"')[0]
     for path in (graded.root / "instructor" / "autograded").rglob("*"):
         assert not path.is_symlink(), path
+
+
+def test_limits_hold_on_what_is_kept(graded: Graded) -> None:
+    """Display updates and clear_output keep no more than the caps; a huge message is dropped."""
+    from fmnist_utils.grading.config import LIMITS
+
+    flood = graded.root / "instructor" / "autograded" / "s_updates" / L / f"{L}.ipynb"
+    text = flood.read_text()
+    assert flood.stat().st_size < LIMITS.max_notebook_output + 2**20, "display updates got past"
+    assert "[output truncated: over the grader's limit" in text
+    big = graded.root / "instructor" / "autograded" / "t_bigmsg" / L / f"{L}.ipynb"
+    assert big.stat().st_size < 2**20 and "q" * 10_000 not in big.read_text()
+    # the 200 MB message was refused as it arrived: the grader never held it
+    peak = re.search(r"the grader's own memory peaked at (\d+) MiB", graded.log)
+    assert peak is not None, graded.log[-2000:]
+    assert int(peak.group(1)) < GRADER_MEMORY_MIB, (
+        f"the grader's memory reached {peak.group(1)} MiB"
+    )
+
+
+def test_the_terminal_shows_only_the_graders_own_lines(graded: Graded) -> None:
+    """A learner's escape codes are shown escaped; no name or message forges a summary line."""
+    for text in (graded.log, *(p.read_text() for p in _reports(graded))):
+        assert "\x1b" not in text and "\x07" not in text, "a raw escape code got through"
+        assert "\u2215" not in text, "a look-alike slash got through"
+    lines = graded.log.splitlines()
+    assert not [
+        ln for ln in lines if ln.startswith(("[fmnist] a_honest: 0", "[fmnist] 'u_escape': 3"))
+    ]
+    assert "\\u2215" in graded.log, "the left-out file is not named (escaped) in the log"
+    assert "[fmnist] 'u_escape': 1 / 3" in graded.log
+    assert "\\x1b]52" in graded.log, "the learner's failing message is not shown, escaped"
+
+
+def _reports(g: Graded) -> list[Path]:
+    return sorted((g.root / "instructor" / "reports").glob(f"{L}.*"))
+
+
+def _feedback_page(g: Graded, student: str) -> str:
+    return (g.root / "instructor" / "feedback" / student / L / f"{L}.html").read_text()
+
+
+def test_feedback_keeps_only_the_allow_list(graded: Graded) -> None:
+    """Links, TeX and classes: only allowed schemes, no style, none of the page's classes."""
+    page = _feedback_page(graded, "v_feedback")
+    assert "FAKE 10/10" in page, "the attack is not on the page"
+    assert _live_problems(page) == []
+    live = _Live()
+    live.feed(page)
+    learner = [(t, a) for t, a in live.tags if t.startswith("m") or "FAKE" in a.get("title", "")]
+    assert not [t for t, a in learner if "style" in a], "a formula kept a style"
+    classes = " ".join(a.get("class", "") for _, a in live.tags)
+    assert "navbar-fixed-top" not in classes and "modal" not in classes.split()
+    assert "\\style{" in page or "\\style{" in html_unescape(page), (
+        "the formula is not shown as text"
+    )
+
+
+def html_unescape(text: str) -> str:
+    import html
+
+    return html.unescape(text)
+
+
+@pytest.mark.browser
+def test_feedback_in_chromium_has_no_live_link_or_overlay(graded: Graded) -> None:
+    """Chromium, after its own decoding: no javascript: link, nothing covers the page."""
+    from .browser import CHROMIUM_ARGS, VIEWPORT, require_browser
+
+    chromium = require_browser()
+    from playwright.sync_api import sync_playwright
+
+    path = graded.root / "instructor" / "feedback" / "v_feedback" / L / f"{L}.html"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport=VIEWPORT)
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(path.as_uri())
+        found = page.evaluate(
+            """() => ({
+                links: [...document.links].filter(a => a.protocol !== 'http:' &&
+                    a.protocol !== 'https:' && a.protocol !== 'file:' &&
+                    a.protocol !== 'mailto:').map(a => a.href),
+                covering: [...document.querySelectorAll('body *')].filter(e => {
+                    const s = getComputedStyle(e), r = e.getBoundingClientRect();
+                    return (s.position === 'fixed' || s.position === 'absolute') &&
+                        r.width > innerWidth / 2 && r.height > innerHeight / 2;
+                }).map(e => e.outerHTML.slice(0, 80)),
+                styled: document.querySelectorAll('math [style], math[style]').length,
+            })"""
+        )
+        for link in page.locator("a").all():
+            if link.is_visible():
+                link.click(timeout=2000, no_wait_after=True)
+        browser.close()
+    assert found == {"links": [], "covering": [], "styled": 0}, found
+    assert dialogs == []
 
 
 def test_parallel_grader_with_links(tmp_path: Path) -> None:
@@ -1005,3 +1155,196 @@ def test_forgeries_fail_for_an_unprivileged_instructor(unprivileged_instructor: 
             assert all(score <= 1.0 for score in cheats.values()), cheats
         finally:
             shutil.rmtree(base, ignore_errors=True)
+
+
+# --- a class with broken submissions: the others are graded, the broken ones named --------
+BROKEN = {
+    "not_json": "is not a notebook file (not JSON",
+    "too_many_cells": "cells, over the limit of",
+    "old_format": "only 4 is graded",
+    "huge": "over the limit of 25 MiB",
+    "deleted_cells": "nbgrader stopped on an error: KeyError",
+}
+WRONG_DOUBLE = "def double(x):\n    return x\n"
+
+
+def _submit_broken_class(subs: Submissions) -> dict[str, float]:
+    """Submit 20 learners, 5 broken a different way each; return the 15 others' scores."""
+    expected = {}
+    for i in range(10):
+        subs.submit(f"ok{i:02d}", subs.notebook())
+        expected[f"ok{i:02d}"] = TOTAL
+    for name in ("wrong1", "wrong2"):
+        subs.submit(name, subs.notebook({"double": WRONG_DOUBLE}))
+        expected[name] = TOTAL - 1
+    # odd but gradeable: changed grading metadata, a timestamp.txt folder, an unsafe name
+    nb = subs.notebook()
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "double":
+            cell.metadata["nbgrader"]["schema_version"] = 1
+            twin = nbformat.from_dict(json.loads(json.dumps(cell)))  # its grade id twice
+            twin.id = "twin"
+            nb.cells.append(twin)
+            break
+    subs.submit("odd_metadata", nb)
+    (subs.submit("stamp_folder", subs.notebook()).parent / "timestamp.txt").mkdir()
+    path = subs.submit("odd_name", subs.notebook())
+    (path.parent / "notes\x1b[2J\u2215.txt").write_text("mine\n")
+    expected.update(odd_metadata=TOTAL, stamp_folder=TOTAL, odd_name=TOTAL)
+    # broken, each its own way
+    subs.folder("not_json").mkdir(parents=True)
+    (subs.folder("not_json") / f"{L}.ipynb").write_text('{"cells": [')
+    nb = subs.notebook()
+    nb.cells += [nbformat.v4.new_markdown_cell("more") for _ in range(1000)]
+    subs.submit("too_many_cells", nb)
+    old = json.loads(nbformat.writes(subs.notebook()))
+    old["nbformat"] = 3
+    subs.folder("old_format").mkdir(parents=True)
+    (subs.folder("old_format") / f"{L}.ipynb").write_text(json.dumps(old))
+    nb = subs.notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell("x" * (26 * 2**20)))
+    subs.submit("huge", nb)
+    nb = subs.notebook()
+    nb.cells = [c for c in nb.cells if "nbgrader" not in c.metadata]
+    subs.submit("deleted_cells", nb)
+    return expected
+
+
+@dataclass
+class BrokenRun:
+    log: str
+    scores: dict
+    report: list[dict[str, str]]
+    dump: list
+    digests: dict[str, tuple[int, str]]
+
+
+@dataclass
+class BrokenClass:
+    expected: dict[str, float]
+    first: BrokenRun
+    again: BrokenRun
+
+
+def _broken_state(root: Path, db: str, log: str) -> BrokenRun:
+    import csv
+
+    with open(root / "instructor" / "reports" / f"{L}.csv", newline="") as handle:
+        report = list(csv.DictReader(handle))
+    return BrokenRun(
+        log, export(root, db), report, dump(db), _snapshot(root / "instructor" / "autograded")
+    )
+
+
+def _grade_broken(tmp: Path, grader: str, user: str | None) -> BrokenClass:
+    root, db = make_course(tmp / "course", [_lesson(tmp)])
+    subs = Submissions(root, L)
+    expected = _submit_broken_class(subs)
+    if user is not None:
+        subprocess.run(["chown", "-R", f"{user}:", str(root)], check=True)
+    runs = []
+    for _ in range(2):  # the second run: nothing left to do, nothing changes
+        if grader == "nbgrader":
+            done = _nbgrader(["autograde", L], root, db, user)
+        else:
+            done = _as(user, [sys.executable, "-m", "fmnist_utils.grading.parallel", L,
+                              "--workers", "2"], root, db)  # fmt: skip
+        assert done.returncode in (0, 1), done.stdout + done.stderr
+        runs.append(_broken_state(root, db, done.stdout + done.stderr))
+    return BrokenClass(expected, *runs)
+
+
+def _as(user: str | None, argv: list[str], root: Path, db: str) -> subprocess.CompletedProcess:
+    """Run a command in the course as root or as ``user`` (a clean environment)."""
+    env = {"HOME": str(root), "LANG": "C.UTF-8", "FMNIST_GRADEBOOK_URL": db,
+           "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}  # fmt: skip
+    prefix = [] if user is None else [
+        "setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"
+    ]  # fmt: skip
+    return subprocess.run(
+        [*prefix, "env", "-i", *(f"{k}={v}" for k, v in env.items()), *argv],
+        cwd=root, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module", params=["nbgrader-root", "parallel-root",
+                                        "nbgrader-unprivileged", "parallel-unprivileged"])  # fmt: skip
+def broken(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> BrokenClass:
+    """A class of 20 with 5 broken submissions, graded twice by one grader, as one user."""
+    grader, who = request.param.split("-")
+    with pytest.MonkeyPatch.context() as patch:
+        grading_env_or_skip(patch, trusted=False)
+        if who == "root":
+            return _grade_broken(tmp_path_factory.mktemp("broken"), grader, None)
+        user = request.getfixturevalue("unprivileged_instructor")
+        base = Path(tempfile.mkdtemp(prefix="fmnist-broken-"))
+        base.chmod(0o755)
+        try:
+            return _grade_broken(base, grader, user)
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_broken_submission_stops_no_one(broken: BrokenClass) -> None:
+    """The 15 others get exactly their marks; each broken one scores 0."""
+    scores = {s: float(row["score"]) for (lesson, s), row in broken.first.scores.items()}
+    assert {s: scores.get(s) for s in broken.expected} == broken.expected
+    assert {s: scores.get(s, 0.0) for s in BROKEN} == dict.fromkeys(BROKEN, 0.0)
+
+
+def test_the_summary_and_report_name_each_broken_one_and_why(broken: BrokenClass) -> None:
+    rows = {row["student_id"]: row for row in broken.first.report}
+    for student, why in BROKEN.items():
+        assert student in rows, f"{student} is missing from the report"
+        assert why in rows[student]["flags"], (student, rows[student]["flags"])
+        said = [ln for ln in broken.first.log.splitlines() if student in ln and why in ln]
+        assert said, f"the run's output does not say why {student} was not graded"
+    for student in broken.expected:
+        assert rows[student]["graded"] == "yes", student
+    assert "\x1b" not in broken.first.log and "\u2215" not in broken.first.log
+
+
+def test_a_rerun_changes_nothing(broken: BrokenClass) -> None:
+    first, again = broken.first, broken.again
+    assert again.dump == first.dump
+    assert again.report == first.report
+    assert again.digests == first.digests
+
+
+# --- hand-in times: a receipt the learner cannot set ------------------------------------
+def test_lateness_comes_from_the_receipt_not_the_learners_file(tmp_path: Path) -> None:
+    """A learner's own timestamp.txt backdated to 2020 is late by its receipt, and flagged."""
+    with pytest.MonkeyPatch.context() as patch:
+        grading_env_or_skip(patch, trusted=False)
+        root, db = make_course(tmp_path / "course", [_lesson(tmp_path)])
+        due = "2026-01-01 00:00:00 UTC"
+        done = run_nbgrader(["db", "assignment", "add", L, f"--duedate={due}"], root, db)
+        assert done.returncode == 0, done.stdout + done.stderr
+        subs = Submissions(root, L)
+        path = subs.submit("backdated", subs.notebook())
+        (path.parent / "timestamp.txt").write_text("2020-01-01 00:00:00 UTC\n")
+        # zip_collect: the learning system's time, before the due date, is the receipt
+        archive = root / "instructor" / "downloaded" / L / "archive"
+        archive.mkdir(parents=True)
+        with zipfile.ZipFile(archive / "downloads.zip", "w") as zf:
+            zf.writestr(
+                f"lms_on_time--2025-12-31T120000--{L}.ipynb", nbformat.writes(subs.notebook())
+            )
+        assert run_nbgrader(["zip_collect", L], root, db).returncode == 0
+        run = run_nbgrader(["autograde", L], root, db)
+        assert run.returncode == 0, run.stdout + run.stderr
+        scores = export(root, db)
+        assert scores[(L, "backdated")]["late"] == "yes"
+        assert not scores[(L, "backdated")]["timestamp"].startswith("2020")
+        assert scores[(L, "lms_on_time")]["timestamp"].startswith("2025-12-31")
+        import csv
+
+        with open(root / "instructor" / "reports" / f"{L}.csv", newline="") as handle:
+            rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+        assert rows["backdated"]["late"] == "yes"
+        assert rows["backdated"]["learner_timestamp"].startswith("2020-01-01")
+        assert "own timestamp.txt says 2020-01-01" in rows["backdated"]["flags"]
+        assert (
+            rows["lms_on_time"]["late"] == "no"
+            and rows["lms_on_time"]["received_by"] == "zip_collect"
+        )

@@ -212,12 +212,13 @@ def kernel_command(argv: list[str]) -> list[str]:
 
 
 def _user_processes() -> int:
-    """Count this user's processes (RLIMIT_NPROC counts them all, sandbox or not)."""
+    """Count this user's threads (RLIMIT_NPROC counts every thread, sandbox or not)."""
     uid, count = os.getuid(), 0
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                count += os.stat(f"/proc/{entry}").st_uid == uid
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    count += len(os.listdir(f"/proc/{entry}/task"))
             except OSError:
                 pass
     return count
@@ -233,9 +234,12 @@ def limit_processes(extra: int) -> str:
     """
     if os.getuid() == 0:
         return "none for root outside a cgroup"
-    n = _user_processes() + extra
+    # the limit is the user's, shared with the kernels starting beside this one (a
+    # parallel grader's, the tests kernel) and their thread pools: room for them too
+    room = 2 * extra + 8 * (os.cpu_count() or 2)
+    n = _user_processes() + room
     resource.setrlimit(resource.RLIMIT_NPROC, (n, n))
-    return f"RLIMIT_NPROC={n} (this user's {n - extra} processes + {extra})"
+    return f"RLIMIT_NPROC={n} (this user's {n - room} threads + {room})"
 
 
 def _subreaper() -> None:
