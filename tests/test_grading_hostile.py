@@ -660,6 +660,7 @@ def test_limits_hold_on_what_is_kept(graded: Graded) -> None:
     assert "[output truncated: over the grader's limit" in text
     big = graded.root / "instructor" / "autograded" / "t_bigmsg" / L / f"{L}.ipynb"
     assert big.stat().st_size < 2**20 and "q" * 10_000 not in big.read_text()
+    assert "[output lost: the kernel sent a message over the grader's limit" in big.read_text()
     # the 200 MB message was refused as it arrived: the grader never held it
     peak = re.search(r"the grader's own memory peaked at (\d+) MiB", graded.log)
     assert peak is not None, graded.log[-2000:]
@@ -679,7 +680,8 @@ def test_the_terminal_shows_only_the_graders_own_lines(graded: Graded) -> None:
     ]
     assert "\\u2215" in graded.log, "the left-out file is not named (escaped) in the log"
     assert "[fmnist] 'u_escape': 1 / 3" in graded.log
-    assert "\\x1b]52" in graded.log, "the learner's failing message is not shown, escaped"
+    page = (graded.root / "instructor" / "reports" / f"{L}.html").read_text()
+    assert "\\x1b]52" in page, "the learner's failing message is not shown, escaped"
 
 
 def _reports(g: Graded) -> list[Path]:
@@ -1348,3 +1350,50 @@ def test_lateness_comes_from_the_receipt_not_the_learners_file(tmp_path: Path) -
             rows["lms_on_time"]["late"] == "no"
             and rows["lms_on_time"]["received_by"] == "zip_collect"
         )
+
+
+def test_a_backdated_exchange_submission_is_late_by_its_receipt(tmp_path: Path) -> None:
+    """Through nbgrader's exchange: the inbound folder's name, file times and timestamp.txt
+    all say 2020; the receipt is when its files last changed, and the export says late."""
+    with pytest.MonkeyPatch.context() as patch:
+        grading_env_or_skip(patch, trusted=False)
+        root, db = make_course(tmp_path / "course", [_lesson(tmp_path)])
+        exchange = tmp_path / "exchange"
+        exchange.mkdir(mode=0o777)
+        exchange.chmod(0o777)
+        flags = [f"--Exchange.root={exchange}", "--CourseDirectory.course_id=hostile",
+                 "--CourseDirectory.release_directory=instructor/release"]  # fmt: skip
+        due = "2026-01-01 00:00:00 UTC"
+        for args in (["db", "assignment", "add", L, f"--duedate={due}"],
+                     ["release_assignment", L, "--force", *flags]):  # fmt: skip
+            done = run_nbgrader(args, root, db)
+            assert done.returncode == 0, done.stdout + done.stderr
+        home = tmp_path / "learner"
+        home.mkdir()
+        import pwd
+
+        learner = pwd.getpwuid(os.getuid()).pw_name  # nbgrader's id for who submits
+        for args in (["fetch_assignment", L, *flags], ["submit", L, *flags]):
+            done = run_nbgrader(args, home, db)
+            assert done.returncode == 0, done.stdout + done.stderr
+        # the learner's own process backdates everything it can set
+        [inbound] = (exchange / "hostile" / "inbound").iterdir()
+        (inbound / "timestamp.txt").write_text("2020-01-01 00:00:00.000000 UTC")
+        for path in [*inbound.rglob("*"), inbound]:
+            os.utime(path, (1577836800, 1577836800), follow_symlinks=False)
+        forged = inbound.with_name(
+            inbound.name.split("+")[0] + f"+{L}+2020-01-01 00:00:00.000000 UTC+x"
+        )
+        inbound.rename(forged)
+        done = run_nbgrader(["collect", L, *flags], root, db)
+        assert done.returncode == 0, done.stdout + done.stderr
+        run = run_nbgrader(["autograde", L], root, db)
+        assert run.returncode == 0, run.stdout + run.stderr
+        row = export(root, db)[(L, learner)]
+        assert row["late"] == "yes" and not row["timestamp"].startswith("2020"), row
+        import csv
+
+        with open(root / "instructor" / "reports" / f"{L}.csv", newline="") as handle:
+            rows = {r["student_id"]: r for r in csv.DictReader(handle)}
+        assert rows[learner]["received_by"] == "exchange"
+        assert rows[learner]["learner_timestamp"].startswith("2020-01-01")

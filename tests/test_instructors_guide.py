@@ -40,6 +40,7 @@ def test_guide_has_the_key_commands() -> None:
         "python -m fmnist_utils.grading.parallel",
         "python -m fmnist_utils.grading.report",
         "python -m fmnist_utils.grading.handout",
+        "python -m fmnist_utils.grading.receipts",
         "nbgrader export --assignment",
         "fmnist_utils.grading.exports.CanvasExport",
         "fmnist_utils.grading.exports.MoodleExport",
@@ -101,8 +102,8 @@ def test_guide_commands_work_as_written(tmp_path: Path) -> None:
         # the quiet log: one line per submission, no expected warnings, then the report
         assert "Attribute 'checksum'" not in log and "SAWarning" not in log
         assert "absl::InitializeLog" not in log
-        assert re.search(r"\[fmnist\] bob: [\d.]+ / [\d.]+, late by", log), log[-3000:]
-        assert re.search(r"\[fmnist\] carol: 0 / [\d.]+, on time", log), log[-3000:]
+        assert re.search(r"\[fmnist\] 'bob': [\d.]+ / [\d.]+, late by", log), log[-3000:]
+        assert re.search(r"\[fmnist\] 'carol': 0 / [\d.]+, on time", log), log[-3000:]
         assert f"=== Grading report: {LESSON}" in log
         with open(course / "instructor" / "reports" / f"{LESSON}.csv", newline="") as handle:
             report = {r["student_id"]: r for r in csv.DictReader(handle)}

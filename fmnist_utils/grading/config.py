@@ -104,7 +104,7 @@ class GradingLimits:
     notebook_timeout_s: int = 600
     max_cell_output: int = 2 * 2**20
     max_notebook_output: int = 10 * 2**20
-    max_message: int = 16 * 2**20
+    max_message: int = 64 * 2**20
     max_notebook_bytes: int = 25 * 2**20
     max_cells: int = 1000
     memory_mb: int = 3072

@@ -128,6 +128,12 @@ class CappedClient(AsyncKernelClient):
         context.setsockopt(zmq.MAXMSGSIZE, LIMITS.max_message)
         return context
 
+    def reopen_output(self) -> None:
+        """Make the output (iopub) channel anew: ZeroMQ drops one that sent too much."""
+        self.iopub_channel.close()
+        self._iopub_channel = None  # made again on first use, as by start_channels
+        self.iopub_channel.start()
+
 
 def _size(msg: dict[str, Any]) -> int:
     content = msg.get("content", {})

@@ -11,7 +11,9 @@ receipt kept in the instructor's area, ``instructor/receipts.json``:
   management system wrote (:class:`~fmnist_utils.grading.intake.SafeNameCollector`);
 - a folder copied into ``submitted/`` by hand: when it arrived there (the newest
   change time of its files, read the first time a grading run sees it, and kept while
-  its content stays the same).
+  its content stays the same), unless the instructor recorded when they received it
+  (``python -m fmnist_utils.grading.receipts LESSON STUDENT "YYYY-MM-DD HH:MM:SS UTC"``,
+  say for a notebook sent by mail).
 
 At each run the intake (:mod:`~fmnist_utils.grading.intake`) writes the receipt into
 the private copy's ``timestamp.txt``, which nbgrader reads for lateness, and records the
@@ -200,6 +202,34 @@ def record(
         return receipt
 
 
+def main(argv: list[str] | None = None) -> int:
+    """Record when you received a submission you copied in by hand; see the module docstring."""
+    import argparse
+
+    from fmnist_utils.grading.admit import read_time
+    from fmnist_utils.grading.intake import safe_name
+    from fmnist_utils.tooling.lessons import find_root
+
+    parser = argparse.ArgumentParser(
+        prog="python -m fmnist_utils.grading.receipts",
+        description="Record when you received a learner's submission (its lateness is "
+        "judged from it).",
+    )
+    parser.add_argument("lesson", help="e.g. 01_pixels_and_labels")
+    parser.add_argument("student", help="the learner's id, as in instructor/submitted/")
+    parser.add_argument("received", help='a time with its zone, e.g. "2025-03-07 16:58:00 UTC"')
+    args = parser.parse_args(argv)
+    when = read_time(args.received)
+    if when is None:
+        parser.error(f"{args.received!r} is not a time (write e.g. 2025-03-07 16:58:00 UTC)")
+    if not (safe_name(args.lesson) and safe_name(args.student)):
+        parser.error("a lesson or student id is letters, digits and _.@+- only")
+    instructor = find_root() / "instructor"
+    receipt = record(instructor, args.lesson, args.student, received=when, how="instructor")
+    print(f"{args.student}/{args.lesson}: received {receipt.received} (recorded by you)")
+    return 0
+
+
 class ReceivedCollect(ExchangeCollect):
     """nbgrader's exchange collect, recording when each submission was received."""
 
@@ -214,3 +244,9 @@ class ReceivedCollect(ExchangeCollect):
             return  # the intake refuses it
         instructor = Path(self.coursedir.root) / "instructor"
         record(instructor, lesson, student, received=received, how="exchange")
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

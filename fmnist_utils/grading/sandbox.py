@@ -28,8 +28,10 @@ import importlib.util
 import os
 import shutil
 import subprocess
+import time
 from functools import cache
 from pathlib import Path
+from queue import Empty
 from types import ModuleType
 from typing import Any
 
@@ -217,6 +219,45 @@ class SandboxedExecute(Execute):
         return self._fmg_deadline.cap(super()._get_timeout(cell))
 
     store_widget_state = Bool(False).tag(config=True)
+    # a kernel's message over the size limit is dropped, and its output channel with it
+    # (ZeroMQ does not reconnect): the cell's end is then not seen, and the channel is
+    # made anew (:meth:`_fmg_reopen_output`) instead of failing the rest of the notebook
+    raise_on_iopub_timeout = Bool(False).tag(config=True)
+
+    async def _async_poll_output_msg(self, parent_msg_id: str, cell: Any, cell_index: int) -> None:
+        self._fmg_cell_ended = False
+        await super()._async_poll_output_msg(parent_msg_id, cell, cell_index)
+        self._fmg_cell_ended = True
+
+    async def _fmg_output_alive(self, timeout: float = 5.0) -> bool:
+        """Tell whether the kernel's output channel still delivers (a request's status)."""
+        msg_id = self.kc.kernel_info()
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                msg = await self.kc.iopub_channel.get_msg(timeout=left)
+            except Empty:
+                return False
+            if msg.get("parent_header", {}).get("msg_id") == msg_id:
+                return True
+        return False
+
+    def _fmg_reopen_output(self, cell: Any) -> None:
+        """Remake a dropped output channel (a message over the limit); say so in the cell.
+
+        Called after a cell whose end was not seen on the channel.
+        """
+        if run_sync(self._fmg_output_alive)():
+            return
+        self.kc.reopen_output()
+        cell.setdefault("outputs", []).append(
+            new_output(
+                "stream",
+                name="stdout",
+                text="\n[output lost: the kernel sent a message over the grader's limit of "
+                f"{LIMITS.max_message // 2**20} MiB]\n",
+            )
+        )
 
     def output(self, outs: list, msg: dict, display_id: Any, cell_index: int) -> Any:
         """Keep a cell's output only up to the limits per cell and per notebook."""
@@ -404,7 +445,10 @@ class SandboxedExecute(Execute):
             if integrity.is_test_cell(cell) and getattr(self, "_fmg_tests", None) is not None:
                 cell = run_sync(self._fmg_run_test)(cell, index, resources, label)
             else:
+                self._fmg_cell_ended = True
                 cell, resources = super().preprocess_cell(cell, resources, index)
+                if not self._fmg_cell_ended:
+                    self._fmg_reopen_output(cell)
             if cell.cell_type == "code" and cell.source.strip():
                 for found in self._fmg_guard("check"):
                     integrity.flag(resources, f"suspicious: {found} (after {label} ran)")

@@ -225,18 +225,10 @@ def _user_processes() -> int:
 
 
 def limit_processes(extra: int) -> str:
-    """Cap the processes the kernel may start; say how (RLIMIT_NPROC does not bind root).
-
-    Returns
-    -------
-    str
-        What limits the process count.
-    """
+    """Cap the processes the kernel may start; return how (RLIMIT_NPROC does not bind root)."""
     if os.getuid() == 0:
         return "none for root outside a cgroup"
-    # the limit is the user's, shared with the kernels starting beside this one (a
-    # parallel grader's, the tests kernel) and their thread pools: room for them too
-    room = 2 * extra + 8 * (os.cpu_count() or 2)
+    room = 2 * extra + 8 * (os.cpu_count() or 2)  # the user's, shared with kernels beside
     n = _user_processes() + room
     resource.setrlimit(resource.RLIMIT_NPROC, (n, n))
     return f"RLIMIT_NPROC={n} (this user's {n - room} threads + {room})"
