@@ -239,10 +239,15 @@ LIMITS_PROBE = textwrap.dedent(
 
 UPDATES_FLOOD = textwrap.dedent(
     """
-    from IPython.display import clear_output, display
+    from IPython.display import display
     for _ in range(300):  # one display id, shown 300 times, then rewritten at once
         display({"text/plain": "x"}, raw=True, display_id="same")
     display({"text/plain": "y" * 1_500_000}, raw=True, display_id="same", update=True)
+    """
+)
+CLEARED_FLOOD = textwrap.dedent(
+    """
+    from IPython.display import clear_output
     for _ in range(40):
         print("z" * 500_000)
         clear_output(wait=True)
@@ -373,6 +378,7 @@ def _submit_class(root: Path, subs: Submissions, outside: Path) -> list[str]:
     # 8. limits on what is kept, however it arrives; the grader's own memory
     nb = subs.notebook()
     nb.cells.append(nbformat.v4.new_code_cell(UPDATES_FLOOD))
+    nb.cells.append(nbformat.v4.new_code_cell(CLEARED_FLOOD))
     subs.submit("s_updates", nb)
     honest_after("s_updates")
     nb = subs.notebook()
@@ -655,9 +661,12 @@ def test_limits_hold_on_what_is_kept(graded: Graded) -> None:
     from fmnist_utils.grading.config import LIMITS
 
     flood = graded.root / "instructor" / "autograded" / "s_updates" / L / f"{L}.ipynb"
-    text = flood.read_text()
     assert flood.stat().st_size < LIMITS.max_notebook_output + 2**20, "display updates got past"
-    assert "[output truncated: over the grader's limit" in text
+    updates, cleared = nbformat.read(flood, as_version=4).cells[-2:]
+    assert len(updates.outputs) == 301  # the 300 shown, then the note: the update refused
+    assert "[output truncated: over the grader's limit" in updates.outputs[-1].text
+    assert "y" * 1000 not in json.dumps(updates.outputs)
+    assert len(json.dumps(cleared.outputs)) < LIMITS.max_cell_output
     big = graded.root / "instructor" / "autograded" / "t_bigmsg" / L / f"{L}.ipynb"
     assert big.stat().st_size < 2**20 and "q" * 10_000 not in big.read_text()
     assert "[output lost: the kernel sent a message over the grader's limit" in big.read_text()
