@@ -47,7 +47,7 @@ print(json.dumps({"seconds": r.seconds, "kernel_peak_bytes": r.peak_rss_bytes}))
 
 def _cgroup_dir(name: str) -> Path | None:
     """The container's memory cgroup on the host (cgroup v1, podman with cgroupfs)."""
-    from tests.test_container import podman
+    from tests.containers import podman
 
     found = podman("inspect", "--format", "{{.State.CgroupPath}}", name, check=False)
     path = found.stdout.strip()
@@ -93,7 +93,7 @@ class _Sampler(threading.Thread):
 
 
 def _inside(name: str, *command: str, timeout: float = 60) -> str:
-    from tests.test_container import podman
+    from tests.containers import podman
 
     return podman("exec", name, *command, check=False, timeout=timeout).stdout
 
@@ -122,7 +122,7 @@ def run_lesson(image: str, notebook: Path, *, timeout: float = 3600) -> dict[str
     dict
         The figures listed in the module's docstring, and ``error`` when it failed.
     """
-    from tests.test_container import _wait_healthy, podman
+    from tests.containers import podman, wait_healthy
 
     podman("rm", "-f", "-t", "2", NAME, check=False)
     podman("volume", "rm", "-f", VOLUME, check=False)
@@ -141,7 +141,7 @@ def run_lesson(image: str, notebook: Path, *, timeout: float = 3600) -> dict[str
             memory_dir = _cgroup_dir(NAME)
             sampler = _Sampler(memory_dir)
             sampler.start()
-            _wait_healthy(NAME)
+            wait_healthy(NAME)
             start = time.perf_counter()
             done = podman(
                 "exec", NAME, "python", "-c", RUN_CODE, f"{INSIDE}/{notebook.name}",
@@ -188,7 +188,7 @@ def run_lesson(image: str, notebook: Path, *, timeout: float = 3600) -> dict[str
 
 def build() -> str:
     """Build (or reuse) the course image with the container tests' helper; return its tag."""
-    from tests.test_container import build_image
+    from tests.containers import build_image
 
     return build_image()
 

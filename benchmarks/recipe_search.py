@@ -60,12 +60,12 @@ class Candidate:
 
 
 CANDIDATES: dict[str, Candidate] = {
-    "lesson8_e5": Candidate("24 and 48 filters, 5 epochs", 5),
-    "lesson8_e12": Candidate("24 and 48 filters, 12 epochs", 12),
-    "lesson8_e12_smooth": Candidate(
+    "improved_e5": Candidate("24 and 48 filters, 5 epochs", 5),
+    "improved_e12": Candidate("24 and 48 filters, 12 epochs", 12),
+    "improved_e12_smooth": Candidate(
         "24 and 48 filters, 12 epochs, label smoothing 0.1", 12, label_smoothing=0.1
     ),
-    "lesson8_b256_e12": Candidate("24 and 48 filters, batch 256, 12 epochs", 12, batch_size=256),
+    "improved_b256_e12": Candidate("24 and 48 filters, batch 256, 12 epochs", 12, batch_size=256),
     "f16_48_e10": Candidate("16 and 48 filters, 10 epochs", 10, filters=(16, 48)),
     "f16_32_e13": Candidate("16 and 32 filters, 13 epochs", 13, filters=(16, 32)),
     "f16_48_e11_mirror": Candidate(
@@ -95,7 +95,7 @@ def recipe(name: str) -> Recipe:
 
     candidate = CANDIDATES[name]
     return replace(
-        RECIPES["lesson7_improved_cnn"],
+        RECIPES["improved_cnn"],
         build=partial(improved_cnn, filters=candidate.filters),
         epochs=candidate.epochs,
         batch_size=candidate.batch_size,

@@ -13,7 +13,7 @@ A record whose background load exceeds :data:`LOAD_LIMIT_PER_CORE` per core (1.5
 2 cores) is *loaded*: ``python -m benchmarks.run --readme`` refuses it, or marks it
 with ``--mark-loaded``.
 
-Records are stored by key (``"models.lesson6_cnn"``, ``"container.01_pixels_and_labels"``);
+Records are stored by key (``"models.classic_cnn"``, ``"container.01_pixels_and_labels"``);
 :func:`merge` replaces only the keys a run measured, so ``--only peers`` keeps the
 notebooks' figures.
 """

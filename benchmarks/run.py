@@ -1,11 +1,11 @@
 """Measure the course on this machine; every figure goes to ``benchmarks/results.json``.
 
     python -m benchmarks.run                          # all but hub_sizing (hours on 2 cores)
-    python -m benchmarks.run --only models,peers --models lesson6_cnn
-    python -m benchmarks.run --only models --models lesson8_improved_cnn --seeds 3
+    python -m benchmarks.run --only models,peers --models classic_cnn
+    python -m benchmarks.run --only models --models improved_cnn --seeds 3
     python -m benchmarks.run --only notebooks,container --lessons 01,05
     python -m benchmarks.run --only hub_sizing        # as root: the class hub, 3 learners
-    python -m benchmarks.run --only recipes --recipes lesson8_e12   # lesson 8's search
+    python -m benchmarks.run --only recipes --recipes improved_e12   # lesson 8's search
     python -m benchmarks.run --readme [--mark-loaded] # README's tables from results.json
 
 Sections (each measurement becomes one record of ``benchmarks/results.json``, with its
@@ -56,8 +56,8 @@ SECTIONS = (
 )  # fmt: skip
 DEFAULT_SECTIONS = SECTIONS[:-2]
 GIB = 2**30
-MODELS = {"lesson6_cnn": "lesson5_cnn", "lesson8_improved_cnn": "lesson7_improved_cnn"}
-"""The course's models by the lesson that teaches them: their recipe in ``fmnist_utils.models``."""
+MODELS = ("classic_cnn", "improved_cnn")
+"""The course's models (lesson 6's and lesson 8's), by their recipe in ``fmnist_utils.models``."""
 PEAK_RSS = "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20"
 Unit = tuple[str, Callable[[], dict[str, Any]]]
 
@@ -108,7 +108,7 @@ def spread(values: list[float]) -> dict[str, float]:
 
 def bench_model(name: str, seeds: list[int]) -> dict:
     """Train one of the course's models once per seed, each in a fresh process."""
-    return _train_seeds("", MODELS[name], seeds)
+    return _train_seeds("", name, seeds)
 
 
 def bench_recipe(name: str, seeds: list[int]) -> dict:

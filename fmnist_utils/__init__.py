@@ -18,7 +18,7 @@ only by the functions that need it). It has two halves.
 - :mod:`fmnist_utils.widgets` -- the interactive ipywidgets tools.
 - :mod:`fmnist_utils.rate_explorer` -- lesson 2's learning-rate explorer (re-exported
   by :mod:`fmnist_utils.widgets`).
-- :mod:`fmnist_utils.filters` -- lesson 3's hand-made 3x3 kernels and a NumPy filter.
+- :mod:`fmnist_utils.filters` -- lesson 4's hand-made 3x3 kernels and a NumPy filter.
 - :mod:`fmnist_utils.models` -- the reference models, their training recipes and
   their shipped weights (``weights/``).
 - :mod:`fmnist_utils.improved` -- lesson 8's improved CNN, its augmentation and
@@ -31,6 +31,8 @@ only by the functions that need it). It has two halves.
   given, for checking code that uses a model.
 - :mod:`fmnist_utils.environment` -- check the installed versions against the pins
   (every lesson's setup cell); describe the machine for measurements.
+- :mod:`fmnist_utils.settings` -- every ``FMNIST_*`` environment variable, its default
+  and meaning (CONTRIBUTING.md's table is generated from it).
 - ``kernel_config/`` -- the IPython kernel settings installed with the course (keeps
   TensorFlow's start-up log out of the cells).
 

@@ -9,7 +9,7 @@
   (the lesson's optimizer).
 
 :mod:`fmnist_utils.models` re-exports all of them and holds the recipe that trains
-the network (``RECIPES["lesson7_improved_cnn"]``). Keras is imported inside the
+the network (``RECIPES["improved_cnn"]``). Keras is imported inside the
 functions, never at import time.
 """
 
@@ -62,7 +62,7 @@ class ImprovedSettings:
 
 
 IMPROVED = ImprovedSettings()
-"""Lesson 8's settings (recipe ``"lesson7_improved_cnn"``)."""
+"""Lesson 8's settings (recipe ``"improved_cnn"``)."""
 
 
 def augmentation(shift: float = IMPROVED.shift, *, flip: bool = True) -> keras.Sequential:

@@ -9,7 +9,7 @@ reference versions that the README, the benchmarks and later lessons rely on:
   :func:`warmup_cosine`, :func:`adam_warmup_cosine`, :func:`mirror_average` and the
   settings :data:`IMPROVED`.
 - :data:`RECIPES` -- how each reference model is trained, by name; a lesson's
-  author adds a recipe by adding an entry (``"lesson7_improved_cnn"``, lesson 8's,
+  author adds a recipe by adding an entry (``"improved_cnn"``, lesson 8's,
   is in the lesson 8 section below; its building blocks are in
   :mod:`fmnist_utils.improved`).
 - :func:`train_and_evaluate` -- train a recipe on the full data (or the
@@ -71,11 +71,11 @@ __all__ = [
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 REFERENCE_WEIGHTS = WEIGHTS_DIR / "classic_cnn.weights.h5"
-"""The shipped weights of lesson 6's network (recipe ``"lesson5_cnn"``)."""
+"""The shipped weights of lesson 6's network (recipe ``"classic_cnn"``)."""
 REFERENCE_INFO = WEIGHTS_DIR / "classic_cnn.json"
 """What training the shipped weights measured: accuracy, seed, epochs, time, versions."""
-SHIPPED: dict[str, str] = {"classic_cnn": "lesson5_cnn", "improved_cnn": "lesson7_improved_cnn"}
-"""The networks shipped with trained weights, and the recipe that trained each.
+SHIPPED: tuple[str, ...] = ("classic_cnn", "improved_cnn")
+"""The networks shipped with trained weights, each trained by the recipe of its name.
 
 Each has ``weights/NAME.weights.h5`` and ``weights/NAME.json`` (its record)."""
 
@@ -220,7 +220,7 @@ def adam_cosine(steps_per_epoch: int, epochs: int, learning_rate: float = 1e-3) 
 
 
 RECIPES: dict[str, Recipe] = {
-    "lesson5_cnn": Recipe(
+    "classic_cnn": Recipe(
         build=classic_cnn,
         optimizer=adam_cosine,
         batch_size=128,
@@ -235,7 +235,7 @@ RECIPES: dict[str, Recipe] = {
 # --- Lesson 8: the improved CNN (its blocks are in fmnist_utils.improved) ----------
 
 
-RECIPES["lesson7_improved_cnn"] = Recipe(
+RECIPES["improved_cnn"] = Recipe(
     build=improved_cnn,
     optimizer=adam_warmup_cosine,
     batch_size=128,
@@ -271,7 +271,7 @@ def train_and_evaluate(
     Parameters
     ----------
     name : str
-        A key of :data:`RECIPES`, e.g. ``"lesson5_cnn"``.
+        A key of :data:`RECIPES`, e.g. ``"classic_cnn"``.
     seed : int, optional
         Seed for ``keras.utils.set_random_seed`` (default: the recipe's).
     verbose : int, optional
@@ -402,7 +402,7 @@ def load_reference(model: str = "classic_cnn", *, mirror: bool | None = None) ->
     network = improved_cnn(augment=False) if model == "improved_cnn" else classic_cnn()
     network.load_weights(weights)
     if mirror is None:
-        mirror = RECIPES[SHIPPED[model]].mirror_test
+        mirror = RECIPES[model].mirror_test
     return mirror_average(network) if mirror else network
 
 

@@ -16,14 +16,14 @@ __all__ = ["LearningRateExplorer", "learning_rate_explorer"]
 
 
 def _figure_png(fig: Any) -> bytes:
-    """Render a matplotlib figure with Agg and encode it with :func:`_png`."""
+    """Render a matplotlib figure with Agg and encode it as PNG (the widgets' encoder)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from fmnist_utils.widgets import _png  # the widgets' one PNG encoder
+    from fmnist_utils.widgets import png_bytes  # the widgets' one PNG encoder
 
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
-    return _png(np.asarray(canvas.buffer_rgba())[..., :3])
+    return png_bytes(np.asarray(canvas.buffer_rgba())[..., :3])
 
 
 class LearningRateExplorer(widgets.VBox):

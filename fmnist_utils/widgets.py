@@ -3,7 +3,7 @@
 Every tool is an ipywidgets box (a ``VBox`` or ``HBox`` subclass) whose parts
 are attributes, so code and tests can drive it; display it as a cell's last
 expression. Nothing is displayed at import. Every picture a tool shows is
-encoded by the one PNG encoder, ``_png``. The tools are grouped by lesson.
+encoded by the one PNG encoder, :func:`png_bytes`. The tools are grouped by lesson.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from fmnist_utils.rate_explorer import LearningRateExplorer as LearningRateExplo
 from fmnist_utils.rate_explorer import learning_rate_explorer as learning_rate_explorer
 
 
-def _png(picture: Any, *, scale: int = 1, max_side: int | None = None) -> bytes:
+def png_bytes(picture: Any, *, scale: int = 1, max_side: int | None = None) -> bytes:
     """Encode an image as PNG bytes: the one encoder of every widget here.
 
     Parameters
@@ -175,7 +175,7 @@ class ImageBrowser(widgets.VBox):
         image = self._x[self.position]
         label = int(self._y[self.position])
         count = len(self._where[self.class_dropdown.value])
-        self.image.value = _png(255 - image, scale=self._scale)
+        self.image.value = png_bytes(255 - image, scale=self._scale)
         self.caption.value = (
             f"<b>{html.escape(self.class_names[label])}</b> (label {label})<br>"
             f"image {self.index_slider.value + 1} of {count} in this class, "
@@ -242,7 +242,7 @@ def map_to_png(values: np.ndarray, scale: int = EDITOR_SCALE) -> bytes:
         rgba = colormaps["RdBu_r"]((values / peak + 1) / 2)
     else:
         rgba = colormaps["gray_r"](values / peak)
-    return _png(rgba[..., :3], scale=scale)
+    return png_bytes(rgba[..., :3], scale=scale)
 
 
 class KernelEditor(widgets.HBox):
@@ -503,7 +503,7 @@ class PhotoClassifier(widgets.VBox):
         from fmnist_utils.photo import to_model_input
 
         try:
-            self.original.value = _png(image, max_side=220)
+            self.original.value = png_bytes(image, max_side=220)
             x = np.asarray(self.preprocess(image), dtype=np.float32)
             if x.shape != (28, 28):
                 raise ValueError(f"preprocess returned shape {x.shape}, expected (28, 28)")
@@ -518,7 +518,7 @@ class PhotoClassifier(widgets.VBox):
             self.result.value = f"<b style='color:#b00'>{type(error).__name__}: {error}</b>"
             return []
         self.model_input = x
-        self.processed.value = _png(x, scale=PREVIEW_SCALE)
+        self.processed.value = png_bytes(x, scale=PREVIEW_SCALE)
         top = np.argsort(probs)[::-1][: self.k]
         self.predictions = [(self.class_names[int(i)], float(probs[i])) for i in top]
         rows = "".join(

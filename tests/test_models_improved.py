@@ -9,7 +9,7 @@ keras = pytest.importorskip("keras")
 
 from fmnist_utils import models  # noqa: E402
 
-RECIPE = "lesson7_improved_cnn"
+RECIPE = "improved_cnn"
 
 
 def _kinds(model) -> list[str]:
@@ -102,8 +102,8 @@ def test_recipe_is_registered_with_its_settings() -> None:
     assert float(optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)  # warm-up from 0
     assert recipe.mirror_test, "lesson 8's model is measured with the mirror images averaged in"
     # the older recipes are untouched: no label smoothing or mirror unless asked for
-    assert models.RECIPES["lesson5_cnn"].label_smoothing == 0.0
-    assert not models.RECIPES["lesson5_cnn"].mirror_test
+    assert models.RECIPES["classic_cnn"].label_smoothing == 0.0
+    assert not models.RECIPES["classic_cnn"].mirror_test
 
 
 def test_mirror_average_asks_about_each_image_and_its_mirror(tmp_path) -> None:

@@ -149,8 +149,11 @@ def test_samples_are_shipped_and_readable() -> None:
         assert bottom - top >= 26 or right - left >= 26, name
 
 
-def test_make_samples_is_deterministic(tmp_path) -> None:
-    written = photo.make_samples(tmp_path)
+def test_the_samples_command_redraws_the_shipped_photos(tmp_path) -> None:
+    from fmnist_utils.tooling.cli import main
+
+    assert main(["samples", "--out", str(tmp_path)]) == 0
+    written = sorted(tmp_path.glob("*.png"))
     assert sorted(p.name for p in written) == sorted(p.name for p in photo.sample_paths().values())
     for path in written:
         np.testing.assert_array_equal(

@@ -141,13 +141,13 @@ def test_one_png_encoder_for_arrays_and_pil_images() -> None:
     from fmnist_utils import widgets
 
     grey = np.array([[0, 128], [255, 64]], dtype=np.uint8)
-    decoded = np.asarray(Image.open(io.BytesIO(widgets._png(grey, scale=3))))
+    decoded = np.asarray(Image.open(io.BytesIO(widgets.png_bytes(grey, scale=3))))
     np.testing.assert_array_equal(decoded, np.repeat(np.repeat(grey, 3, axis=0), 3, axis=1))
     floats = np.array([[0.0, 0.5], [1.0, 2.0]])  # floats in [0, 1], clipped
-    decoded = np.asarray(Image.open(io.BytesIO(widgets._png(floats))))
+    decoded = np.asarray(Image.open(io.BytesIO(widgets.png_bytes(floats))))
     np.testing.assert_array_equal(decoded, [[0, 128], [255, 255]])
     rgba = Image.new("RGBA", (400, 200), (10, 20, 30, 255))
-    shrunk = Image.open(io.BytesIO(widgets._png(rgba, max_side=100)))
+    shrunk = Image.open(io.BytesIO(widgets.png_bytes(rgba, max_side=100)))
     assert shrunk.size == (100, 50) and shrunk.mode == "RGB"
     source = Path(widgets.__file__).read_text(encoding="utf-8")
     assert source.count('format="PNG"') == 1, "widgets.py encodes PNG in one place only"

@@ -24,7 +24,7 @@ from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, default
 
 from fmnist_utils.grading.cells import exercise_titles, failure_of, is_test_cell
-from fmnist_utils.grading.sanitize import clean_html
+from fmnist_utils.grading.sanitize import clean_html, outside_code
 
 __all__ = [
     "FEEDBACK_POLICY",
@@ -39,8 +39,6 @@ __all__ = [
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 """The folder holding the ``fmnist_feedback`` nbconvert template."""
 
-# fenced code blocks and inline code are left alone
-_CODE = re.compile(r"(```.*?```|~~~.*?~~~|`[^`\n]*`)", re.S)
 _DISPLAY = re.compile(r"\$\$(.+?)\$\$", re.S)
 _INLINE = re.compile(r"(?<![\\$\w])\$(?=\S)([^$\n]+?)(?<=\S)(?<!\\)\$(?![\w$])")
 
@@ -92,13 +90,14 @@ def render_math(markdown: str) -> str:
     str
         The same text with ``$$...$$`` and ``$...$`` rendered.
     """
-    parts = _CODE.split(markdown)
-    for i in range(0, len(parts), 2):  # even parts are outside code
+
+    def render(text: str) -> str:
         text = _DISPLAY.sub(
-            lambda m: "\n\n" + latex_to_html(m.group(1), display=True) + "\n\n", parts[i]
+            lambda m: "\n\n" + latex_to_html(m.group(1), display=True) + "\n\n", text
         )
-        parts[i] = _INLINE.sub(lambda m: latex_to_html(m.group(1)), text)
-    return "".join(parts)
+        return _INLINE.sub(lambda m: latex_to_html(m.group(1)), text)
+
+    return outside_code(markdown, render)
 
 
 class RenderMath(Preprocessor):

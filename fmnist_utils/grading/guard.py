@@ -1,6 +1,6 @@
 """Inside the learner's grading kernel: find the hooks a notebook installs, to flag it.
 
-The tests no longer run in this kernel (they run in a kernel of their own:
+The tests do not run in this kernel (they run in a kernel of their own:
 :mod:`fmnist_utils.grading.trusted`), so nothing here protects a grade; what it finds
 tells the instructor whose code to read. The grader
 (:mod:`fmnist_utils.grading.integrity`) calls :func:`capture` once, before any student

@@ -23,6 +23,7 @@ import ast
 import html
 import re
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ __all__ = [
     "FeedbackTestOutputs",
     "SanitizeOutputs",
     "clean_markdown",
+    "outside_code",
     "copy_submission_files",
 ]
 
@@ -80,7 +82,7 @@ _SAFE_CLASS = re.compile(
 )
 _DATA_IMAGE = re.compile(r"^data:image/(png|jpeg|gif);base64,", re.I)
 _TAG = re.compile(r"<[A-Za-z!/?][^>]*>?")
-_CODE = re.compile(r"(```.*?```|~~~.*?~~~|`[^`\n]*`)", re.DOTALL)
+_CODE = re.compile(r"(```.*?```|~~~.*?~~~|`[^`\n]*`)", re.DOTALL)  # fenced blocks, spans
 _JS = re.compile(r"(?i)(java|vb)script\s*:")
 # a markdown link's destination: [text](URL ...), [id]: URL, <URL>
 _LINK = re.compile(r"(\]\(\s*<?|^[ ]{0,3}\[[^\]\n]+\]:[ \t]*<?|<)([^\s)>]+)", re.M)
@@ -159,8 +161,26 @@ def clean_markdown(source: str) -> str:
     str
         The source with unsafe tags escaped and ``javascript:`` links broken.
     """
-    parts = _CODE.split(source)
-    return "".join(p if i % 2 else _clean_fragment(p) for i, p in enumerate(parts))
+    return outside_code(source, _clean_fragment)
+
+
+def outside_code(markdown: str, change: Callable[[str], str]) -> str:
+    """Apply ``change`` to a markdown text's parts outside code blocks and spans.
+
+    Parameters
+    ----------
+    markdown : str
+        A markdown cell's source.
+    change : callable
+        Takes and returns one part of the text (the renderer escapes code itself).
+
+    Returns
+    -------
+    str
+        The text, code left as it was.
+    """
+    parts = _CODE.split(markdown)
+    return "".join(p if i % 2 else change(p) for i, p in enumerate(parts))
 
 
 class SanitizeOutputs(SanitizeHTML):

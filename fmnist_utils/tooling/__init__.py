@@ -11,7 +11,7 @@
 - :mod:`~fmnist_utils.tooling.deps` -- derive environment.yml and
   binder/requirements.txt from pyproject.toml, and check they agree
   (``python -m fmnist_utils.tooling.deps``).
-- :mod:`~fmnist_utils.tooling.train_reference` -- train lesson 5's CNN on the full
+- :mod:`~fmnist_utils.tooling.train_reference` -- train lesson 6's CNN on the full
   data and write its shipped weights (``python -m fmnist_utils.tooling.train_reference``).
 
 Grading (:mod:`fmnist_utils.grading`) is course tooling too: a package of its own,

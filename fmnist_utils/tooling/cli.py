@@ -6,12 +6,14 @@ Commands::
     python -m fmnist_utils.tooling check [FILE ...]               # make check
     python -m fmnist_utils.tooling data                           # make data
     python -m fmnist_utils.tooling readme-figure
+    python -m fmnist_utils.tooling samples
     python -m fmnist_utils.tooling profile [--full] NOTEBOOK ...
 
 ``build`` regenerates the lessons' derived files, ``check`` fails when one is
 missing or stale (only for the lessons the named files belong to, if any), ``data``
 makes sure the Fashion-MNIST files are present and verified, ``readme-figure``
-draws the README's grid of real images, and ``profile`` runs notebooks in fresh
+draws the README's grid of real images, ``samples`` draws lesson 9's sample photos
+(``fmnist_utils/samples/``, the same bytes every time), and ``profile`` runs notebooks in fresh
 kernels and prints each one's wall time and kernel peak memory, with the load. The
 dependency files and the shipped weights have commands of their own
 (``python -m fmnist_utils.tooling.deps``, ``python -m fmnist_utils.tooling.train_reference``).
@@ -112,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("data", help="make sure the Fashion-MNIST data is present and verified")
     p_fig = sub.add_parser("readme-figure", help="draw the README's grid of real images")
     p_fig.add_argument("--out", type=Path, default=Path(README_FIGURE))
+    p_samples = sub.add_parser("samples", help="draw lesson 9's sample photos")
+    p_samples.add_argument("--out", type=Path, default=None, help="default: fmnist_utils/samples")
     p_prof = sub.add_parser(
         "profile", help="run notebooks in fresh kernels: wall time and kernel peak memory"
     )
@@ -129,6 +133,12 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "readme-figure":
             print(f"wrote {readme_figure(args.out)}")
+            return 0
+        if args.command == "samples":
+            from fmnist_utils import photo
+
+            for path in photo.make_samples(args.out or photo.SAMPLES_DIR):
+                print(f"wrote {path}")
             return 0
         if args.command == "profile":
             return profile(args.notebooks, fast=not args.full, timeout=args.timeout)

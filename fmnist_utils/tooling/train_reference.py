@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=None, help="default: the recipe's")
     parser.add_argument("--out", type=Path, default=WEIGHTS_DIR)
     args = parser.parse_args(argv)
-    recipe_name = SHIPPED[args.model]
+    recipe_name = args.model
     recipe = RECIPES[recipe_name]
     seed = recipe.seed if args.seed is None else args.seed
     os.environ.pop("FMNIST_FAST", None)

@@ -611,7 +611,7 @@ for spe, ep, peak, warm in [(469, 15, 3e-3, 1), (7, 3, 0.1, 2), (10, 5, 1e-3, 0)
 # a warm-up of one epoch, and the recipe's number of epochs:
 
 # %%
-recipe = models.RECIPES["lesson7_improved_cnn"]
+recipe = models.RECIPES["improved_cnn"]
 settings = models.IMPROVED
 steps_per_epoch = int(np.ceil(60_000 / recipe.batch_size))
 plots.learning_rate_schedule(
