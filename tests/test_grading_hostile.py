@@ -1323,42 +1323,56 @@ def test_a_rerun_changes_nothing(broken: BrokenClass) -> None:
 
 
 # --- hand-in times: a receipt the learner cannot set ------------------------------------
-def test_lateness_comes_from_the_receipt_not_the_learners_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("who", ["root", "unprivileged"])
+def test_lateness_comes_from_the_receipt_not_the_learners_file(
+    who: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     """A learner's own timestamp.txt backdated to 2020 is late by its receipt, and flagged."""
+    user = None if who == "root" else request.getfixturevalue("unprivileged_instructor")
+    base = tmp_path if user is None else Path(tempfile.mkdtemp(prefix="fmnist-late-"))
+    base.chmod(0o755)
     with pytest.MonkeyPatch.context() as patch:
         grading_env_or_skip(patch, trusted=False)
-        root, db = make_course(tmp_path / "course", [_lesson(tmp_path)])
-        due = "2026-01-01 00:00:00 UTC"
-        done = run_nbgrader(["db", "assignment", "add", L, f"--duedate={due}"], root, db)
-        assert done.returncode == 0, done.stdout + done.stderr
-        subs = Submissions(root, L)
-        path = subs.submit("backdated", subs.notebook())
-        (path.parent / "timestamp.txt").write_text("2020-01-01 00:00:00 UTC\n")
-        # zip_collect: the learning system's time, before the due date, is the receipt
-        archive = root / "instructor" / "downloaded" / L / "archive"
-        archive.mkdir(parents=True)
-        with zipfile.ZipFile(archive / "downloads.zip", "w") as zf:
-            zf.writestr(
-                f"lms_on_time--2025-12-31T120000--{L}.ipynb", nbformat.writes(subs.notebook())
-            )
-        assert run_nbgrader(["zip_collect", L], root, db).returncode == 0
-        run = run_nbgrader(["autograde", L], root, db)
-        assert run.returncode == 0, run.stdout + run.stderr
-        scores = export(root, db)
-        assert scores[(L, "backdated")]["late"] == "yes"
-        assert not scores[(L, "backdated")]["timestamp"].startswith("2020")
-        assert scores[(L, "lms_on_time")]["timestamp"].startswith("2025-12-31")
-        import csv
+        try:
+            _grade_backdated(base, user)
+        finally:
+            if user is not None:
+                shutil.rmtree(base, ignore_errors=True)
 
-        with open(root / "instructor" / "reports" / f"{L}.csv", newline="") as handle:
-            rows = {row["student_id"]: row for row in csv.DictReader(handle)}
-        assert rows["backdated"]["late"] == "yes"
-        assert rows["backdated"]["learner_timestamp"].startswith("2020-01-01")
-        assert "own timestamp.txt says 2020-01-01" in rows["backdated"]["flags"]
-        assert (
-            rows["lms_on_time"]["late"] == "no"
-            and rows["lms_on_time"]["received_by"] == "zip_collect"
-        )
+
+def _grade_backdated(tmp_path: Path, user: str | None) -> None:
+    """Grade a backdated hand-copied submission and a zip_collect one, as ``user``."""
+    root, db = make_course(tmp_path / "course", [_lesson(tmp_path)])
+    due = "2026-01-01 00:00:00 UTC"
+    done = run_nbgrader(["db", "assignment", "add", L, f"--duedate={due}"], root, db)
+    assert done.returncode == 0, done.stdout + done.stderr
+    subs = Submissions(root, L)
+    path = subs.submit("backdated", subs.notebook())
+    (path.parent / "timestamp.txt").write_text("2020-01-01 00:00:00 UTC\n")
+    # zip_collect: the learning system's time, before the due date, is the receipt
+    archive = root / "instructor" / "downloaded" / L / "archive"
+    archive.mkdir(parents=True)
+    with zipfile.ZipFile(archive / "downloads.zip", "w") as zf:
+        zf.writestr(f"lms_on_time--2025-12-31T120000--{L}.ipynb", nbformat.writes(subs.notebook()))
+    if user is not None:
+        subprocess.run(["chown", "-R", f"{user}:", str(root)], check=True)
+    assert _nbgrader(["zip_collect", L], root, db, user).returncode == 0
+    run = _nbgrader(["autograde", L], root, db, user)
+    assert run.returncode == 0, run.stdout + run.stderr
+    scores = export(root, db)
+    assert scores[(L, "backdated")]["late"] == "yes"
+    assert not scores[(L, "backdated")]["timestamp"].startswith("2020")
+    assert scores[(L, "lms_on_time")]["timestamp"].startswith("2025-12-31")
+    import csv
+
+    with open(root / "instructor" / "reports" / f"{L}.csv", newline="") as handle:
+        rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+    assert rows["backdated"]["late"] == "yes"
+    assert rows["backdated"]["learner_timestamp"].startswith("2020-01-01")
+    assert "own timestamp.txt says 2020-01-01" in rows["backdated"]["flags"]
+    assert (
+        rows["lms_on_time"]["late"] == "no" and rows["lms_on_time"]["received_by"] == "zip_collect"
+    )
 
 
 def test_a_backdated_exchange_submission_is_late_by_its_receipt(tmp_path: Path) -> None:
