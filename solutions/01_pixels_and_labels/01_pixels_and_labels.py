@@ -693,8 +693,7 @@ sorted(pairs)[:5]
 # ## 8. The CSV format
 #
 # Fashion-MNIST is also shared as CSV text files (Kaggle's
-# `fashion-mnist_train.csv`, for example, which the first version of this
-# course used): one row per image, 785 columns, the **label first**, then
+# `fashion-mnist_train.csv`, for example): one row per image, 785 columns, the **label first**, then
 # `pixel1` ... `pixel784`, the image read row by row, left to right. CSV opens
 # anywhere (a spreadsheet, pandas, R), at the cost of size and speed.
 #

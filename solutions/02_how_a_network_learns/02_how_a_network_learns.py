@@ -65,8 +65,14 @@ keras.utils.set_random_seed(0)
 # test set), flatten each $28 \times 28$ image into a row of 784 numbers,
 # and scale the pixels to $[0, 1]$. Then set a random tenth aside as a
 # **validation set**: images the model does not train on, to see how it does
-# on images it has not seen. In the course's fast setting (`FMNIST_FAST=1`)
-# `fast.training_data` keeps 200 images per class.
+# on images it has not seen.
+#
+# `fast.training_data` returns all the images. On a slow computer you can ask
+# for a *quick run* instead: start JupyterLab with the environment variable
+# `FMNIST_FAST=1` set, and `fast.training_data` keeps 200 images per class (and
+# `fast.epochs`, in later lessons, trains for fewer passes). Every lesson then
+# runs in about a minute, and the accuracies you see are lower than the ones the
+# lessons quote, which are for all the images.
 
 # %%
 (x_images, y_all), _ = load_fashion_mnist()

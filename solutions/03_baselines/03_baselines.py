@@ -57,9 +57,8 @@ keras.utils.set_random_seed(0)
 # ## 1. Three sets of data
 #
 # Load the data as in lesson 1. `fast.training_data` returns the full
-# training set, unless the course runs in its *fast* setting (used by the
-# automatic checks, `FMNIST_FAST=1`), where it returns 200 images per class.
-# The numbers quoted in this lesson are for the full data.
+# training set (or fewer images in a quick run, lesson 2). The numbers quoted
+# in this lesson are for the full data.
 
 # %%
 (x_train_all, y_train_all), (x_test, y_test) = load_fashion_mnist()
@@ -643,7 +642,9 @@ plots.image_grid(x_val[wrong], titles=titles, ncols=6, size=1.6)
 # $$z_k = w_k \cdot x + b_k, \qquad p_k = \frac{e^{z_k}}{\sum_j e^{z_j}},$$
 #
 # and the *softmax* turns the ten scores into probabilities. It is the model
-# you trained by hand in lesson 2: training finds the weights $w_k$ and biases
+# you trained by hand in lesson 2, written one class at a time: $w_k$ is column
+# $k$ of lesson 2's weight matrix $W$, so the ten scores of all the images are
+# lesson 2's $XW + b$. Training finds the weights $w_k$ and biases
 # $b_k$ that make the true class probable, by gradient descent on the
 # **cross-entropy loss** $-\log p_{y}$. In Keras it is
 # one `Dense` layer with ten outputs after flattening the image. The model
@@ -707,8 +708,8 @@ plots.class_images(
 # On the full data the weights are templates *with contrast*: the *Trouser*
 # weights punish ink in the gap between the legs (the blue stripe), *Pullover*
 # and *Coat* punish ink just outside their sleeves, *Sandal* punishes ink
-# where a boot's shaft would be. (In the fast setting the weights have
-# barely moved from their random start, and look like noise.) Still, one
+# where a boot's shaft would be. (Trained on a few images only, the weights
+# barely move from their random start, and look like noise.) Still, one
 # weighted sum per class draws straight (linear) boundaries between the
 # classes: it cannot say "a sleeve here *and* no collar there".
 #
@@ -979,8 +980,9 @@ test_accuracy = accuracy(y_test, dense.predict(x_test, verbose=0))
 f"dense network, test accuracy: {test_accuracy:.1%}"
 
 # %% [markdown]
-# About 88 % on the full data (the line above shows your own run's figure; in the
-# fast setting, trained on 1,800 images for two epochs, it is much lower). Close to the validation accuracy: the
+# About 88 % on the full data (the line above shows your own run's figure; a
+# quick run, on 1,800 images for two epochs, gets much lower). Close to the
+# validation accuracy: the
 # validation set did its job of predicting performance on new images. This
 # is the number the CNN has to beat.
 

@@ -421,9 +421,8 @@ plots.filter_gallery(
 # ### Exercise 2 — a diagonal-edge kernel (2 points)
 #
 # Design a 3×3 kernel that responds to edges running like `\` (from top-left to
-# bottom-right) far more than to edges running like `/`. The four test images
-# below are what the checks use: a `\` edge, a `/` edge, a vertical and a
-# horizontal edge.
+# bottom-right) far more than to edges running like `/`. It is judged on the four
+# images below: a `\` edge, a `/` edge, a vertical and a horizontal edge.
 #
 # Hint: the vertical-edge kernel compares the left column with the right column.
 # Turn that idea by 45°: compare the corner on one side of the `\` diagonal with

@@ -19,7 +19,8 @@
 # pooling, shapes. Now you put one together and train it on all 60,000 training
 # images. In a few minutes of training on a laptop it classifies about 91 % of the
 # test images correctly, where lesson 3's dense network reached about 88 %: a
-# quarter fewer mistakes, with a fraction of the weights. Along the way you use
+# quarter fewer mistakes. It has about twice the dense network's weights, almost
+# all of them in one layer (you will see which, and why). Along the way you use
 # the tools every Keras project needs: a loss and an optimizer, a validation set,
 # callbacks that stop training at the right time and keep the best model, learning
 # curves, and saving a model to reload it later.
@@ -187,7 +188,8 @@ x_train_in.shape, x_test_in.shape
 #
 # Write a function that builds this network with `keras.Sequential`, starting with
 # `keras.Input((28, 28, 1))`. The numbers in the table are the defaults of its
-# arguments; the tests also build other sizes, so use the arguments, not the numbers.
+# arguments; your function is also asked for other sizes, so use the arguments,
+# not the numbers.
 
 
 # %% nbgrader={"grade": false, "grade_id": "build_cnn", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -347,6 +349,13 @@ model.summary()
 #   over the batch. It is 0 when the network gives the true class probability 1,
 #   and grows without limit as that probability falls to 0: confident mistakes
 #   cost the most. ("Sparse" means the labels are integers, not one-hot vectors.)
+#
+#   In lessons 2 and 3 the networks ended with raw scores (logits), and the loss
+#   applied the softmax itself (`from_logits=True`). This network ends with its
+#   softmax, so that `model.predict` returns probabilities you can read directly;
+#   the loss must then *not* apply another softmax, so `from_logits` stays at its
+#   default, `False`. The loss is the same either way; only where the softmax sits
+#   changes.
 # - **The optimizer** — how the weights move down the loss's gradient.
 #   **Adam** adapts the step size of every weight to how its gradient has behaved
 #   so far, and works well with its default learning rate of $10^{-3}$.
@@ -462,12 +471,13 @@ assert isinstance(config, dict) and config.get("class_name") == "ExponentialDeca
 # A fixed learning rate has to compromise: large enough to make quick progress at
 # first, small enough to settle into a good minimum at the end. A **schedule**
 # changes it as training goes. The cosine schedule starts at $10^{-3}$ and falls
-# smoothly to 1 % of that at the last step. In our measurements it was worth about
-# one point of test accuracy over a fixed rate, for free.
+# smoothly to 1 % of that at the last step. It often helps a little over a fixed
+# rate, at no cost; how much depends on the network and the data, and this
+# lesson does not measure it.
 #
-# `fast.training_data` and `fast.epochs` return the full data and 15 epochs
-# (`FMNIST_FAST=1`, used by the autograder, trims them to 2,000 images and 2 epochs).
-# One epoch is one pass over the training images, in batches of 128.
+# `fast.training_data` and `fast.epochs` return the full data and 15 epochs (a
+# quick run, lesson 2, trims them to 2,000 images and 2 epochs). One epoch is one
+# pass over the training images, in batches of 128.
 
 # %%
 x_fit, y_fit = fast.training_data(x_train_in, y_train)
@@ -634,9 +644,8 @@ checkpoint_path
 # Everything is ready. `verbose=2` prints one line per epoch: the training loss
 # and accuracy (measured while the weights change, with dropout on), then the
 # validation ones (measured at the end of the epoch), and how long the epoch took.
-# On a 2-core laptop the whole run takes a few minutes (the README's table of
-# measurements gives the course's own times). With `FMNIST_FAST=1` it takes a few
-# seconds and the accuracy stays far lower.
+# On a 2-core laptop the whole run takes a few minutes; a quick run takes a few
+# seconds, and its accuracy stays far lower.
 
 # %%
 history = model.fit(
@@ -687,8 +696,8 @@ best_epoch, round(min(history.history["val_loss"]), 4)
 # The test images played no part in any choice so far, so the accuracy on them is
 # an honest estimate of how the network does on new photos of clothes. Trained on
 # the full data, it classifies about **91 %** of them correctly, against about 88 %
-# for lesson 3's dense network. With `FMNIST_FAST=1` (2,000 images, 2 epochs) expect
-# only about 60 %. The course ships weights trained with the same recipe on all
+# for lesson 3's dense network. A quick run (2,000 images, 2 epochs) gets only about
+# 60 %. The course ships weights trained with the same recipe on all
 # 60,000 images, without a validation split; below your network's score, their
 # record says what they scored:
 

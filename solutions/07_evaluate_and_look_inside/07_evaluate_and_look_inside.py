@@ -506,7 +506,8 @@ plots.filter_gallery(
 # %% [markdown]
 # Several learned maps look like your edge maps, with the negative half cut off by
 # the ReLU. One layer deeper, after pooling, the 64 maps of `conv2` are 11×11 and
-# harder to name: each combines 32 first-layer maps over a 5×5 patch of the image,
+# harder to name: each combines 32 first-layer maps over an 8×8 patch of the image
+# (lesson 5's receptive-field rule: 3, then 4 after the pooling, then 4 + 2 × 2),
 # and answers to parts such as a collar, a sole or a sleeve.
 
 # %%
