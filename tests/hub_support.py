@@ -377,15 +377,20 @@ def running_test_hub(learners: list[str]) -> Iterator[Hub]:
         hub.start(f"exec {sys.executable} hub/fmnist_hub.py start")
         yield hub
     finally:
-        with suppress(Exception):
-            hub.stop()
-        for name in learners:
-            remove_user(name)
-        for group in set(COURSE_GROUPS) - groups_before:
-            subprocess.run(["groupdel", group], capture_output=True, check=False)
+        tear_down(hub, learners, groups_before, state)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        shutil.rmtree(state, ignore_errors=True)
+
+
+def tear_down(hub: Hub, learners: list[str], groups_before: set[str], state: Path) -> None:
+    """Stop a test hub and remove what it made: its learners, new groups, its state folder."""
+    with suppress(Exception):
+        hub.stop()
+    for name in learners:
+        remove_user(name)
+    for group in set(COURSE_GROUPS) - groups_before:
+        subprocess.run(["groupdel", group], capture_output=True, check=False)
+    shutil.rmtree(state, ignore_errors=True)

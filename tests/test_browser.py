@@ -273,6 +273,17 @@ def _assert_no_errors(cells: list[CellResult]) -> None:
     assert not not_run, "code cells that did not run:\n" + "\n".join(not_run)
 
 
+def _run_solution(learner: Learner, lesson_id: str) -> list[CellResult]:
+    """Open a lesson's solution in JupyterLab, run all its cells; no cell may fail."""
+    learner.open_lab()
+    learner.open_in_file_browser(_lesson("solutions", lesson_id))
+    cells = learner.run_all()
+    dump_cells(cells, learner.artifacts / "cells.json")
+    learner.shot("ran_all")
+    _assert_no_errors(cells)
+    return cells
+
+
 @in_browser
 @_needs(_lesson("lessons", LESSON_1))
 def test_learner_runs_lesson_1_to_its_first_exercise_and_validate_reports_it(
@@ -320,13 +331,7 @@ def test_learner_runs_lesson_1_to_its_first_exercise_and_validate_reports_it(
 def test_lesson_1_solution_runs_clean_its_image_browser_responds_and_validates(
     learner: Learner,
 ) -> None:
-    path = _lesson("solutions", LESSON_1)
-    learner.open_lab()
-    learner.open_in_file_browser(path)
-    cells = learner.run_all()
-    dump_cells(cells, learner.artifacts / "cells.json")
-    learner.shot("ran_all")
-    _assert_no_errors(cells)
+    cells = _run_solution(learner, LESSON_1)
 
     cell = learner.scroll_to_cell(_cell_calling(cells, "image_browser(").index, "center")
     widget = cell.locator(".jp-OutputArea-output .jupyter-widgets").first
@@ -362,12 +367,7 @@ def test_lesson_1_solution_runs_clean_its_image_browser_responds_and_validates(
 @in_browser
 @_needs(_lesson("solutions", LESSON_4))
 def test_lesson_4_kernel_editor_redraws_the_filtered_image(learner: Learner) -> None:
-    path = _lesson("solutions", LESSON_4)
-    learner.open_lab()
-    learner.open_in_file_browser(path)
-    cells = learner.run_all()
-    dump_cells(cells, learner.artifacts / "cells.json")
-    _assert_no_errors(cells)
+    cells = _run_solution(learner, LESSON_4)
 
     cell = learner.scroll_to_cell(_cell_calling(cells, "kernel_editor(").index, "center")
     editor = cell.locator(".jp-OutputArea-output .jupyter-widgets").first
@@ -411,12 +411,7 @@ LESSON_2 = "02_how_a_network_learns"
 @in_browser
 @_needs(_lesson("solutions", LESSON_2))
 def test_lesson_2_learning_rate_slider_retrains_and_redraws_the_loss(learner: Learner) -> None:
-    path = _lesson("solutions", LESSON_2)
-    learner.open_lab()
-    learner.open_in_file_browser(path)
-    cells = learner.run_all()
-    dump_cells(cells, learner.artifacts / "cells.json")
-    _assert_no_errors(cells)
+    cells = _run_solution(learner, LESSON_2)
 
     cell = learner.scroll_to_cell(_cell_calling(cells, "learning_rate_explorer(").index, "center")
     widget = cell.locator(".jp-OutputArea-output .jupyter-widgets").first

@@ -50,6 +50,7 @@ from .hub_support import (
     hub_settings_env,
     new_test_state,
     remove_user,
+    tear_down,
 )
 from .test_hub_k8s import _gib, _sizing
 from .test_instructors_guide import guide_blocks
@@ -293,13 +294,7 @@ def hub_env(tmp_path: Path):
             sandbox_or_skip()
             yield hub, learners
         finally:
-            with suppress(Exception):
-                hub.stop()
-            for name in names:
-                remove_user(name)
-            for group in set(COURSE_GROUPS) - groups_before:
-                subprocess.run(["groupdel", group], capture_output=True, check=False)
-            shutil.rmtree(state, ignore_errors=True)
+            tear_down(hub, names, groups_before, state)
             with suppress(OSError):
                 shutil.copy(hub.log, ROOT / "tests" / "artifacts" / "hub.log")
 
