@@ -223,7 +223,7 @@ def _outputs(g: Graded, student: str, grade_id: str) -> list[dict]:
 
 def test_run_reports_only_the_unreadable_submissions(graded: Graded) -> None:
     failed = sorted(set(re.findall(r"for student '([^']+)'", graded.log)))
-    assert failed == ["f_broken", "h_renamed"], graded.log[-3000:]
+    assert failed == ["h_renamed"], graded.log[-3000:]  # f_broken: refused at intake
     assert graded.run.returncode == 1, "nbgrader exits 1 when a submission could not be graded"
     assert integrity_ok(graded.db)
 
@@ -266,10 +266,13 @@ def test_tampered_tests_are_restored_and_a_deleted_one_put_back(graded: Graded) 
 
 
 def test_broken_file_is_reported_and_scores_zero(graded: Graded) -> None:
-    assert "There was an error processing assignment" in graded.log
-    assert re.search(r"NotJSONError|not valid JSON|does not appear to be JSON", graded.log)
+    """Refused before nbgrader parses it: named with the cause, graded 0, flagged."""
+    from nbgrader.api import Gradebook
+
+    assert f"REJECTED f_broken/{L}: {L}.ipynb is not a notebook file (not JSON" in graded.log
     assert _score(graded, "f_broken") == 0
-    assert not (graded.root / "instructor" / "autograded" / "f_broken" / L).exists()
+    with Gradebook(graded.db) as gb:
+        assert gb.find_submission_notebook(L, L, "f_broken").flagged
 
 
 def test_extra_files_are_kept_and_extra_notebooks_skipped(graded: Graded) -> None:
@@ -371,13 +374,15 @@ def test_autograde_again_changes_nothing(graded: Graded) -> None:
 
 
 def test_parallel_grading_equals_sequential(graded: Graded, tmp_path: Path) -> None:
-    students = ["a_perfect", "c_crash", "f_broken", "i_exit", "n_late"]
+    students = ["a_perfect", "c_crash", "f_broken", "h_renamed", "i_exit", "n_late"]
     root, db = make_course(tmp_path / "course", [LESSON])
     for student in students:
         shutil.copytree(
             graded.root / "instructor" / "submitted" / student,
             root / "instructor" / "submitted" / student,
         )
+    # with their receipts (n_late's learning-system time, from zip_collect)
+    shutil.copy2(graded.root / "instructor" / "receipts.json", root / "instructor")
     done = run_nbgrader(["db", "assignment", "add", L, f"--duedate={DUE}"], root, db)
     assert done.returncode == 0
     env = dict(os.environ, FMNIST_GRADEBOOK_URL=db)
@@ -386,8 +391,8 @@ def test_parallel_grading_equals_sequential(graded: Graded, tmp_path: Path) -> N
          f"--Execute.timeout={TIMEOUT}"],
         cwd=root, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
-    assert run.returncode == 1, run.stdout + run.stderr  # f_broken fails, as in nbgrader
-    assert "f_broken" in run.stdout
+    assert run.returncode == 1, run.stdout + run.stderr  # h_renamed fails, as in nbgrader
+    assert "NOT GRADED h_renamed" in run.stdout and "f_broken" in run.stdout
     # nbgrader's last words in the failed job's log reach the instructor (the job's
     # process is forked, and its log must still be complete)
     assert "nbgrader exited with 1" in run.stdout, run.stdout
@@ -426,7 +431,7 @@ def test_parallel_grader_grades_several_lessons_like_nbgrader(tmp_path: Path) ->
             cwd=root, env=env, capture_output=True, text=True, check=False,
         )  # fmt: skip
         assert run.returncode == 0, run.stdout + run.stderr
-        assert "4 submission(s) graded by 2 worker(s)" in run.stdout, run.stdout
+        assert "4 submission(s) graded, 0 not graded, by 2 worker(s)" in run.stdout, run.stdout
         rows = dump(db)
         assert rows == dump(courses["sequential"][1])
         scores = {(r[0], r[1]): r for r in rows if r[3] == "grade triple_tests"}

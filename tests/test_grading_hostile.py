@@ -663,8 +663,11 @@ def test_limits_hold_on_what_is_kept(graded: Graded) -> None:
     flood = graded.root / "instructor" / "autograded" / "s_updates" / L / f"{L}.ipynb"
     assert flood.stat().st_size < LIMITS.max_notebook_output + 2**20, "display updates got past"
     updates, cleared = nbformat.read(flood, as_version=4).cells[-2:]
-    assert len(updates.outputs) == 301  # the 300 shown, then the note: the update refused
-    assert "[output truncated: over the grader's limit" in updates.outputs[-1].text
+    shown = [o for o in updates.outputs if o.output_type == "display_data"]
+    assert len(shown) == 300 and all(o.data["text/plain"] == "x" for o in shown)
+    assert any(
+        "[output truncated: over the grader's limit" in o.get("text", "") for o in updates.outputs
+    )
     assert "y" * 1000 not in json.dumps(updates.outputs)
     assert len(json.dumps(cleared.outputs)) < LIMITS.max_cell_output
     big = graded.root / "instructor" / "autograded" / "t_bigmsg" / L / f"{L}.ipynb"
@@ -1341,14 +1344,20 @@ def test_lateness_comes_from_the_receipt_not_the_learners_file(
 
 
 def _grade_backdated(tmp_path: Path, user: str | None) -> None:
-    """Grade a backdated hand-copied submission and a zip_collect one, as ``user``."""
+    """Backdated claims in hand copies, a mailed one with the instructor's receipt, a zip."""
     root, db = make_course(tmp_path / "course", [_lesson(tmp_path)])
     due = "2026-01-01 00:00:00 UTC"
     done = run_nbgrader(["db", "assignment", "add", L, f"--duedate={due}"], root, db)
     assert done.returncode == 0, done.stdout + done.stderr
     subs = Submissions(root, L)
-    path = subs.submit("backdated", subs.notebook())
-    (path.parent / "timestamp.txt").write_text("2020-01-01 00:00:00 UTC\n")
+    for student in ("backdated", "mailed_late"):  # both claim to be from 2020
+        path = subs.submit(student, subs.notebook())
+        (path.parent / "timestamp.txt").write_text("2020-01-01 00:00:00 UTC\n")
+    # the instructor records when the mail came: after the due date
+    received = [sys.executable, "-m", "fmnist_utils.grading.receipts", L, "mailed_late",
+                "2026-01-02 09:00:00 UTC"]  # fmt: skip
+    done = subprocess.run(received, cwd=root, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
     # zip_collect: the learning system's time, before the due date, is the receipt
     archive = root / "instructor" / "downloaded" / L / "archive"
     archive.mkdir(parents=True)
@@ -1360,16 +1369,21 @@ def _grade_backdated(tmp_path: Path, user: str | None) -> None:
     run = _nbgrader(["autograde", L], root, db, user)
     assert run.returncode == 0, run.stdout + run.stderr
     scores = export(root, db)
-    assert scores[(L, "backdated")]["late"] == "yes"
-    assert not scores[(L, "backdated")]["timestamp"].startswith("2020")
+    # a claim is never a hand-in time: without a receipt, the time is unknown
+    assert scores[(L, "backdated")]["timestamp"] in ("", "None")
+    assert scores[(L, "mailed_late")]["late"] == "yes"
+    assert scores[(L, "mailed_late")]["timestamp"].startswith("2026-01-02 09:00:00")
     assert scores[(L, "lms_on_time")]["timestamp"].startswith("2025-12-31")
     import csv
 
     with open(root / "instructor" / "reports" / f"{L}.csv", newline="") as handle:
         rows = {row["student_id"]: row for row in csv.DictReader(handle)}
-    assert rows["backdated"]["late"] == "yes"
     assert rows["backdated"]["learner_timestamp"].startswith("2020-01-01")
-    assert "own timestamp.txt says 2020-01-01" in rows["backdated"]["flags"]
+    assert "hand-in time unknown" in rows["backdated"]["flags"]
+    assert (
+        rows["mailed_late"]["late"] == "yes" and rows["mailed_late"]["received_by"] == "instructor"
+    )
+    assert "own timestamp.txt says 2020-01-01" in rows["mailed_late"]["flags"]
     assert (
         rows["lms_on_time"]["late"] == "no" and rows["lms_on_time"]["received_by"] == "zip_collect"
     )

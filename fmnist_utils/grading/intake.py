@@ -22,7 +22,8 @@ folder of the lesson being graded into a fresh private folder
   (:func:`~fmnist_utils.grading.admit.admit_notebook`: size, cells, format, grading
   metadata); one that fails is rejected like a link;
 - ``timestamp.txt`` is the learner's own claim: the copy's is replaced by the receipt
-  (:mod:`~fmnist_utils.grading.receipts`), which nbgrader then reads for lateness.
+  (:mod:`~fmnist_utils.grading.receipts`), which nbgrader then reads for lateness, or
+  removed when the hand-in time is unknown (never late).
 
 A parallel grader's job course says which of its copies were admitted already
 (:data:`ADMITTED`), so they are not checked twice. :class:`SafeNameCollector` does the
@@ -136,7 +137,6 @@ class CopyLimits:
     max_depth: int = 8
     used_bytes: int = field(default=0, init=False)
     used_files: int = field(default=0, init=False)
-    newest_change: float = field(default=0.0, init=False)
     skipped: list[str] = field(default_factory=list, init=False)
     digest: Any = field(default_factory=hashlib.sha256, init=False)
 
@@ -168,7 +168,6 @@ def _copy_file(dir_fd: int, name: str, dest: Path, limits: CopyLimits, where: st
         limits.used_bytes += st.st_size
         if limits.used_bytes > limits.max_bytes:
             raise Rejected(f"the submission holds more than {limits.max_bytes // 2**20} MiB")
-        limits.newest_change = max(limits.newest_change, st.st_ctime)
         # what the learner handed in, but for their own time (a claim, kept apart)
         hashed = where.partition("/")[2].partition("/")[2] != "timestamp.txt"
         if hashed:
@@ -392,19 +391,19 @@ class Intake:
             self._replace(out, student, lesson, reason)
             return out
         if self.instructor is not None:
-            arrived = dt.datetime.fromtimestamp(limits.newest_change, dt.UTC)
             receipt = receipts.record(
                 self.instructor,
                 lesson,
                 student,
                 digest=limits.digest.hexdigest(),
                 claimed=_claimed_time(out),
-                arrived=arrived.replace(tzinfo=None),
             )
             stamp = out / "timestamp.txt"
-            if stamp.is_dir():  # the learner's folder of that name: ours is a file
+            if stamp.is_dir():  # the learner's folder of that name
                 shutil.rmtree(stamp)
-            stamp.write_text(receipt.received + "\n")
+            stamp.unlink(missing_ok=True)  # the learner's claim: never what nbgrader reads
+            if receipt.received:
+                stamp.write_text(receipt.received + "\n")
             if receipt.disagrees():
                 self._say(f"{student}/{lesson}: received {receipt.received} ({receipt.how}); "
                           f"the learner's own timestamp.txt says {receipt.claimed}.")  # fmt: skip

@@ -509,8 +509,6 @@ def _collect(course: Course, dest: Path, url: str, job: _Job, log: Path) -> dict
             cause = f"the job did not grade it (its log: {log})"
         if cause is not None:
             not_graded[student] = cause
-            failures.record(instructor, job.lesson, student, cause)
-            failures.mark_ungraded(course.db_url, job.lesson, student, cause)
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         intake.safe_copy(  # never through a link
@@ -518,7 +516,12 @@ def _collect(course: Course, dest: Path, url: str, job: _Job, log: Path) -> dict
         )
         failures.clear(instructor, job.lesson, student)
         done.append(student)
-    _merge(course.db_url, url, job.lesson, done)
+    # what nbgrader wrote of a failed one (its submission, as a plain run keeps it) too,
+    # then its grades set to 0 and flagged, as after a plain run
+    _merge(course.db_url, url, job.lesson, done + [s for s in not_graded if s in in_gradebook])
+    for student, cause in not_graded.items():
+        failures.record(instructor, job.lesson, student, cause)
+        failures.mark_ungraded(course.db_url, job.lesson, student, cause)
     return not_graded
 
 

@@ -9,11 +9,15 @@ receipt kept in the instructor's area, ``instructor/receipts.json``:
   The operating system sets it whenever a file changes; no process can set it back;
 - ``nbgrader zip_collect``: the time in the downloaded file's name, which the learning
   management system wrote (:class:`~fmnist_utils.grading.intake.SafeNameCollector`);
-- a folder copied into ``submitted/`` by hand: when it arrived there (the newest
-  change time of its files, read the first time a grading run sees it, and kept while
-  its content stays the same), unless the instructor recorded when they received it
+- a folder copied into ``submitted/`` by hand: what the instructor recorded
   (``python -m fmnist_utils.grading.receipts LESSON STUDENT "YYYY-MM-DD HH:MM:SS UTC"``,
-  say for a notebook sent by mail).
+  say the time of the mail that brought it). Without that, its hand-in time is
+  *unknown*: when it was copied in says nothing about when it was handed in (usually
+  after the due date), so it is never judged late, and the report says the time is
+  unknown.
+
+A receipt stands for the content it came with: when a later run finds the submission
+changed, the receipt no longer applies.
 
 At each run the intake (:mod:`~fmnist_utils.grading.intake`) writes the receipt into
 the private copy's ``timestamp.txt``, which nbgrader reads for lateness, and records the
@@ -59,9 +63,9 @@ class Receipt:
     Attributes
     ----------
     received : str
-        The receipt, ``YYYY-MM-DD HH:MM:SS.ffffff UTC``.
+        The receipt, ``YYYY-MM-DD HH:MM:SS.ffffff UTC``; empty when unknown.
     how : str
-        ``exchange``, ``zip_collect`` or ``arrival`` (copied in by hand).
+        ``exchange``, ``zip_collect``, ``instructor`` (recorded by hand) or ``unknown``.
     claimed : str or None
         The learner's own ``timestamp.txt``, read as a time, if any.
     digest : str or None
@@ -152,17 +156,15 @@ def record(
     student: str,
     *,
     received: dt.datetime | None = None,
-    how: str = "arrival",
+    how: str = "unknown",
     digest: str | None = None,
     claimed: dt.datetime | None = None,
-    arrived: dt.datetime | None = None,
 ) -> Receipt:
     """Record a receipt, or read back the one that stands; return it.
 
-    Called with ``received`` by a collection (a new receipt, not yet seen by a grading
-    run), and with ``digest`` by the intake: a receipt for the same content, or one
-    no run has seen yet, stands; otherwise the submission is new and ``arrived`` is
-    its receipt.
+    Called with ``received`` by a collection or the instructor (a new receipt, not yet
+    seen by a grading run), and with ``digest`` by the intake: a receipt for the same
+    content, or one no run has seen yet, stands; otherwise the hand-in time is unknown.
 
     Parameters
     ----------
@@ -178,8 +180,6 @@ def record(
         The intake's digest of the submission.
     claimed : datetime.datetime, optional
         The learner's own time.
-    arrived : datetime.datetime, optional
-        When the intake found it (naive UTC), for a submission without a receipt.
 
     Returns
     -------
@@ -194,8 +194,7 @@ def record(
             old = entries.get(student)
             receipt = Receipt(**old) if old else None
             if receipt is None or receipt.digest not in (None, digest):
-                now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-                receipt = Receipt(format_time(arrived or now), "arrival")
+                receipt = Receipt("", "unknown")
             receipt.digest = digest
             receipt.claimed = None if claimed is None else format_time(claimed)
         entries[student] = asdict(receipt)

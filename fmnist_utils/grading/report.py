@@ -179,10 +179,13 @@ def _graded_notebook(course: Any, student: str, lesson: str) -> dict | None:
 def _notebook_facts(nb: dict) -> tuple[dict[str, str], list[str]]:
     """Failure messages per test cell, and flags, read from a graded notebook."""
     failures: dict[str, str] = {}
-    flags: list[str] = []
+    # why the grader flagged it (ApplyFlags): a rejection's reason, a hook it found
+    flags = [f for f in nb.get("metadata", {}).get("fmnist_grader", {}).get("flags", [])
+             if "note:" not in f]  # fmt: skip
+    rejected = any(f.startswith("REJECTED") for f in flags)
     for cell in nb.get("cells", []):
         for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
+            if output.get("output_type") == "error" and not rejected:
                 flag = _KERNEL_FLAGS.get(output.get("ename", ""))
                 if flag and flag not in flags:
                     flags.append(flag)
@@ -276,6 +279,9 @@ def collect(course: Any, lesson: str) -> LessonReport:
             if receipt.disagrees():
                 entry.flags.append(f"its own timestamp.txt says {receipt.claimed}, "
                                    f"received {receipt.received} ({receipt.how})")  # fmt: skip
+            elif not receipt.received and receipt.claimed:
+                claim = f"its own timestamp.txt says {receipt.claimed}, not used"
+                entry.flags.append(f"hand-in time unknown (copied in by hand, no receipt); {claim}")
     missing = sorted(set(students) - set(submissions))
     return LessonReport(
         lesson, duedate, exercises, sorted(submissions.values(), key=lambda s: s.student), missing

@@ -219,36 +219,43 @@ class SandboxedExecute(Execute):
         return self._fmg_deadline.cap(super()._get_timeout(cell))
 
     store_widget_state = Bool(False).tag(config=True)
-    # a kernel's message over the size limit is dropped, and its output channel with it
-    # (ZeroMQ does not reconnect): the cell's end is then not seen, and the channel is
-    # made anew (:meth:`_fmg_reopen_output`) instead of failing the rest of the notebook
-    raise_on_iopub_timeout = Bool(False).tag(config=True)
 
-    async def _async_poll_output_msg(self, parent_msg_id: str, cell: Any, cell_index: int) -> None:
-        self._fmg_cell_ended = False
-        await super()._async_poll_output_msg(parent_msg_id, cell, cell_index)
-        self._fmg_cell_ended = True
+    async def _fmg_output_state(self, timeout: float = 5.0) -> str:
+        """Tell how the kernel answers a request for its info: busy, alive or dropped.
 
-    async def _fmg_output_alive(self, timeout: float = 5.0) -> bool:
-        """Tell whether the kernel's output channel still delivers (a request's status)."""
+        ``"busy"``: no reply; ``"alive"``: its status came on the output channel;
+        ``"dropped"``: a reply, but no status there. ZeroMQ drops a kernel's output
+        channel that sent a message over the size limit, and does not reconnect it; the
+        kernel itself still answers.
+        """
         msg_id = self.kc.kernel_info()
         deadline = time.monotonic() + timeout
+        replied = False
+        while not replied and (left := deadline - time.monotonic()) > 0:
+            try:
+                msg = await self.kc.shell_channel.get_msg(timeout=left)
+            except Empty:
+                break
+            replied = msg.get("parent_header", {}).get("msg_id") == msg_id
+        if not replied:
+            return "busy"
         while (left := deadline - time.monotonic()) > 0:
             try:
                 msg = await self.kc.iopub_channel.get_msg(timeout=left)
             except Empty:
-                return False
+                break
             if msg.get("parent_header", {}).get("msg_id") == msg_id:
-                return True
-        return False
+                return "alive"
+        return "dropped"
 
-    def _fmg_reopen_output(self, cell: Any) -> None:
-        """Remake a dropped output channel (a message over the limit); say so in the cell.
+    def _fmg_reopened_output(self, cell: Any) -> bool:
+        """Remake a dropped output channel after a cell whose end never came; say so.
 
-        Called after a cell whose end was not seen on the channel.
+        Returns True when the channel was dropped (a message over the limit) and is made
+        anew, with a note in the cell; False when the kernel is busy or the channel fine.
         """
-        if run_sync(self._fmg_output_alive)():
-            return
+        if run_sync(self._fmg_output_state)() != "dropped":
+            return False
         self.kc.reopen_output()
         cell.setdefault("outputs", []).append(
             new_output(
@@ -258,6 +265,7 @@ class SandboxedExecute(Execute):
                 f"{LIMITS.max_message // 2**20} MiB]\n",
             )
         )
+        return True
 
     def output(self, outs: list, msg: dict, display_id: Any, cell_index: int) -> Any:
         """Keep a cell's output only up to the limits per cell and per notebook."""
@@ -445,15 +453,16 @@ class SandboxedExecute(Execute):
             if integrity.is_test_cell(cell) and getattr(self, "_fmg_tests", None) is not None:
                 cell = run_sync(self._fmg_run_test)(cell, index, resources, label)
             else:
-                self._fmg_cell_ended = True
                 cell, resources = super().preprocess_cell(cell, resources, index)
-                if not self._fmg_cell_ended:
-                    self._fmg_reopen_output(cell)
             if cell.cell_type == "code" and cell.source.strip():
                 for found in self._fmg_guard("check"):
                     integrity.flag(resources, f"suspicious: {found} (after {label} ran)")
             return cell, resources
         except (DeadKernelError, CellTimeoutError) as error:
+            iopub = isinstance(error, CellTimeoutError) and "IOPub" in str(error)
+            checking = getattr(self, "_fmg_guarding", None)
+            if iopub and not checking and self._fmg_reopened_output(cell):
+                return cell, resources  # the cell ran; only its output was lost
             what = (
                 "the kernel died (os._exit, a crash, or the CPU or memory limit)"
                 if isinstance(error, DeadKernelError)
