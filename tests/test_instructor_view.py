@@ -18,12 +18,14 @@ import shutil
 import textwrap
 import zipfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_output
 
+from fmnist_utils.grading import receipts
 from fmnist_utils.grading.cells import exercise_titles, failure_of
 from fmnist_utils.grading.exports import CANVAS_IDENTITY, MOODLE_IDENTITY
 from fmnist_utils.grading.feedback_html import FEEDBACK_POLICY, render_math
@@ -300,8 +302,11 @@ def graded_class(tmp_path_factory: pytest.TempPathFactory) -> GradedClass:
         for student, (answers, _) in CLASS.items():
             nb = subs.notebook(blank=True) if answers is None else subs.notebook(answers)
             subs.submit(student, nb)
-        (subs.folder("late") / "timestamp.txt").write_text("2025-03-08 10:00:00 UTC\n")
-        (subs.folder("perfect") / "timestamp.txt").write_text("2025-03-07 12:00:00 UTC\n")
+        # when the instructor received two of them (a learner's own timestamp.txt is
+        # only a claim: fmnist_utils.grading.receipts)
+        for student, when in (("late", "2025-03-08 10:00:00"), ("perfect", "2025-03-07 12:00:00")):
+            receipts.record(root / "instructor", V, student, how="instructor",
+                            received=datetime.fromisoformat(when))  # fmt: skip
         broken = subs.folder("broken") / f"{V}.ipynb"
         broken.parent.mkdir(parents=True)
         broken.write_text('{"cells": [')
@@ -314,13 +319,14 @@ def graded_class(tmp_path_factory: pytest.TempPathFactory) -> GradedClass:
 @pytest.mark.slow
 def test_the_log_is_quiet_and_names_every_submission(graded_class: GradedClass) -> None:
     log = graded_class.log
-    assert graded_class.run.returncode == 1, "the broken submission cannot be graded"
+    assert graded_class.run.returncode == 0, "the broken submission is refused, not failed"
+    assert f"REJECTED broken/{V}: {V}.ipynb is not a notebook file" in log
     assert "Attribute 'checksum'" not in log, "the expected checksum warnings are explained"
     assert log.count("hidden tests, restored from the gradebook") == 1
     assert "SAWarning" not in log and "absl::InitializeLog" not in log
     for student, (_, points) in CLASS.items():
         late = "late by" if student == "late" else "on time"
-        line = f"[fmnist] {student}: {sum(points.values()):g} / 3, {late}"
+        line = f"[fmnist] '{student}': {sum(points.values()):g} / 3, {late}"
         assert line in log, f"no line {line!r} in the log"
 
 
@@ -338,7 +344,7 @@ def test_the_report_has_the_known_numbers(graded_class: GradedClass) -> None:
         assert float(row["score"]) == sum(points.values())
         assert row["late"] == ("yes" if student == "late" else "no")
     assert rows["late"]["timestamp"] == "2025-03-08T10:00:00+00:00"
-    assert rows["broken"]["graded"] == "no" and "not graded" in rows["broken"]["flags"]
+    assert rows["broken"]["graded"] == "no" and "not a notebook file" in rows["broken"]["flags"]
 
     text = graded_class.log
     n = len(CLASS)
@@ -352,7 +358,7 @@ def test_the_report_has_the_known_numbers(graded_class: GradedClass) -> None:
     assert "1 × AssertionError: double(-7) should be -14" in text
     assert "1 × NotImplementedError" in text
     assert "Exercise 1 — double a number [double_tests]" in text
-    assert "broken: handed in but not graded" in text
+    assert "'broken': flagged by a grader; REJECTED broken/" in text
     assert "Not handed in: nobody" in text
 
     page = (graded_class.root / "instructor" / "reports" / f"{V}.html").read_text()

@@ -188,11 +188,17 @@ def filter_stderr() -> None:
 
 
 def _say_memory() -> None:
-    """Write the grading process's own peak memory (its kernels not counted)."""
-    import resource
+    """Write the grading process's own peak memory (its kernels not counted).
 
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    sys.stderr.write(f"{PREFIX} the grader's own memory peaked at {peak:.0f} MiB\n")
+    Linux's ``VmHWM``: the peak of this process's own memory since it started (the
+    ``ru_maxrss`` of ``getrusage`` would include its parent's at the fork).
+    """
+    try:
+        status = Path("/proc/self/status").read_text()
+        peak = int(next(ln.split()[1] for ln in status.splitlines() if ln.startswith("VmHWM:")))
+    except (OSError, StopIteration, ValueError):
+        return
+    sys.stderr.write(f"{PREFIX} the grader's own memory peaked at {peak / 1024:.0f} MiB\n")
 
 
 def start(c: Any, root: Path, instructor: Path, argv: list[str]) -> None:

@@ -248,6 +248,8 @@ def collect(course: Any, lesson: str) -> LessonReport:
                     entry.flags.append("flagged by a grader")
                 entry.failures, kernel_flags = _notebook_facts(nb)
                 entry.flags += kernel_flags
+                # refused at intake, never run: scored 0, but no measure of the exercises
+                entry.graded = not any(f.startswith("REJECTED") for f in kernel_flags)
             submissions[student.id] = entry
         students = {s.id: s for s in gb.students}
         duedate = assignment.duedate
