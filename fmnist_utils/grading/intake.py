@@ -65,6 +65,7 @@ __all__ = [
     "rejection",
     "safe_copy",
     "safe_name",
+    "stamp_time",
 ]
 
 NAME = re.compile(r"^[A-Za-z0-9_@+-][A-Za-z0-9_.@+-]{0,99}$")
@@ -260,10 +261,21 @@ def safe_copy(root: Path, parts: list[str], dest: Path, limits: CopyLimits | Non
         os.close(fd)
 
 
-def _claimed_time(folder: Path) -> dt.datetime | None:
-    """Read the learner's own ``timestamp.txt`` of an intake copy (None: none, or not a time)."""
+def stamp_time(folder: Path) -> dt.datetime | None:
+    """Read the ``timestamp.txt`` of an intake copy or graded folder as a time.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The folder (its ``timestamp.txt`` is a regular file, not a link, under 1000 bytes).
+
+    Returns
+    -------
+    datetime.datetime or None
+        The time (naive UTC), or None when there is none or it is not a time.
+    """
     path = folder / "timestamp.txt"
-    if not path.is_file() or path.stat().st_size > 1000:
+    if not path.is_file() or path.is_symlink() or path.stat().st_size >= 1000:
         return None
     return read_time(path.read_text(errors="replace"))
 
@@ -396,7 +408,7 @@ class Intake:
                 lesson,
                 student,
                 digest=limits.digest.hexdigest(),
-                claimed=_claimed_time(out),
+                claimed=stamp_time(out),
             )
             stamp = out / "timestamp.txt"
             if stamp.is_dir():  # the learner's folder of that name

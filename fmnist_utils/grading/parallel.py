@@ -46,7 +46,6 @@ from pathlib import Path
 from typing import Any
 
 from fmnist_utils.grading import failures, intake
-from fmnist_utils.grading.admit import read_time
 from fmnist_utils.grading.course import Course, read_durations, record_durations
 
 from .sandbox import KERNELS_DIR_VAR, kernel_records
@@ -166,16 +165,11 @@ def _to_grade(
     if force:
         return chosen
 
-    def stamp(folder: Path) -> Any:
-        path = folder / "timestamp.txt"
-        ok = path.is_file() and not path.is_symlink() and path.stat().st_size < 1000
-        return read_time(path.read_text(errors="replace")) if ok else None
-
     out = []
     for student in chosen:
         graded = course.folder("autograded_directory", student, lesson)
-        new = stamp(taken / student / lesson)
-        old = stamp(graded) if graded.is_dir() else None
+        new = intake.stamp_time(taken / student / lesson)
+        old = intake.stamp_time(graded) if graded.is_dir() else None
         if not graded.is_dir() or (new is not None and old is not None and new > old):
             out.append(student)
         else:
