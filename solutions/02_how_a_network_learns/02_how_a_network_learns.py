@@ -67,10 +67,9 @@ keras.utils.set_random_seed(0)
 # **validation set**: images the model does not train on, to see how it does
 # on images it has not seen.
 #
-# `fast.training_data` returns all the images. On a slow computer you can ask
-# for a *quick run* instead: start JupyterLab with the environment variable
-# `FMNIST_FAST=1` set, and `fast.training_data` keeps 200 images per class (and
-# `fast.epochs`, in later lessons, trains for fewer passes). Every lesson then
+# `fast.training_data` returns all the images. A course can also be set up for a
+# *quick run*, where `fast.training_data` keeps 200 images per class (and
+# `fast.epochs`, in later lessons, trains for fewer passes): every lesson then
 # runs in about a minute, and the accuracies you see are lower than the ones the
 # lessons quote, which are for all the images.
 
