@@ -3,7 +3,7 @@
 Run as root (it creates learners and starts the hub, and removes them afterwards)::
 
     python -m benchmarks.hub_sizing [--learners 3] [--lessons 01_pixels_and_labels,...]
-                                    [--fast 06_build_and_train_cnn,...] [--grading 6]
+                                    [--fast 07_build_and_train_cnn,...] [--grading 6]
 
 It starts the course's hub (``hub/``) on free loopback ports with ``--learners``
 learners, spawns their JupyterLab servers through the hub, and then, lesson after
@@ -45,7 +45,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 GIB = 2**30
-DEFAULT_LESSONS = ("01_pixels_and_labels", "06_build_and_train_cnn")
+DEFAULT_LESSONS = ("01_pixels_and_labels", "07_build_and_train_cnn")
 
 
 def _usage(uid: int) -> dict[str, float]:

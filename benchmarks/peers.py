@@ -11,7 +11,7 @@
 Both take the same images as the course's models (``fmnist_utils.data`` and
 ``fmnist_utils.models.prepare``: all 60,000 training images, pixels / 255) and are
 scored on the same 10,000 test images. ``benchmarks.run --only peers`` trains them in
-the same run as lesson 6's and lesson 8's models.
+the same run as lesson 7's and lesson 9's models.
 """
 
 from __future__ import annotations

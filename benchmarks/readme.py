@@ -26,8 +26,8 @@ TARGETS = {
     "grading": "≤ 90 s",
 }
 MODEL_NAMES = {
-    "classic_cnn": "lesson 6's CNN",
-    "improved_cnn": "lesson 8's improved CNN",
+    "classic_cnn": "lesson 7's CNN",
+    "improved_cnn": "lesson 9's improved CNN",
     "tutorial_mlp": "TensorFlow tutorial's MLP",
     "keras_mnist_convnet": "Keras 'simple MNIST convnet'",
 }
@@ -160,7 +160,7 @@ def _reference_line() -> list[str]:
         return []
     info = reference_info()
     return [
-        f"The shipped weights of lesson 6's CNN score {_pct(info['test_accuracy'])} on the "
+        f"The shipped weights of lesson 7's CNN score {_pct(info['test_accuracy'])} on the "
         f"10,000 test images (`{REFERENCE_INFO.relative_to(ROOT).as_posix()}`, written by "
         "`python -m fmnist_utils.tooling.train_reference`; a test checks they still do)."
     ] + _improved_line()
@@ -179,7 +179,7 @@ def _improved_line() -> list[str]:
         accuracy = _with_mirror(accuracy, info["test_accuracy_plain"])
     return [
         "",
-        f"Lesson 8's improved CNN ships too: {accuracy} on the test images "
+        f"Lesson 9's improved CNN ships too: {accuracy} on the test images "
         f"after {info['epochs']} epochs, {_seconds(info['train_seconds'])} of training "
         f"({_seconds(info['train_cpu_seconds'])} of CPU; load up to {load:.1f} during the run, "
         f"so the time is an upper bound; `{path.relative_to(ROOT).as_posix()}`, written by "
@@ -195,7 +195,7 @@ def _peers_table(data: dict[str, Any], mark: _Marks) -> list[str]:
     base = course.get("classic_cnn", {}).get("result", {})
     lines = [
         "| model | weights | epochs | test accuracy | training time "
-        "| vs lesson 6's CNN: accuracy, time |",
+        "| vs lesson 7's CNN: accuracy, time |",
         "|---|---|---|---|---|---|",
     ]
     for key in ("classic_cnn", "improved_cnn", "tutorial_mlp", "keras_mnist_convnet"):
@@ -305,12 +305,12 @@ def _grading_lines(data: dict[str, Any], mark: _Marks) -> list[str]:
 
 
 def _recipes_lines(data: dict[str, Any], mark: _Marks) -> list[str]:
-    """Every candidate of lesson 8's recipe search, with what it gave."""
+    """Every candidate of lesson 9's recipe search, with what it gave."""
     records = section_records(data, "recipes")
     if not records:
         return []
     lines = [
-        "The search for lesson 8's recipe (`python -m benchmarks.run --only recipes`; the "
+        "The search for lesson 9's recipe (`python -m benchmarks.run --only recipes`; the "
         "candidates are in `benchmarks/recipe_search.py`; target "
         f"{TARGETS['improved_cnn']}):",
         "",

@@ -1,4 +1,4 @@
-"""The search for lesson 8's recipe: each candidate trained on the full data, recorded.
+"""The search for lesson 9's recipe: each candidate trained on the full data, recorded.
 
 Run ``python -m benchmarks.run --only recipes [--recipes NAME,...] [--seeds N]``: each
 candidate below is trained once per seed by :func:`fmnist_utils.models.train_and_evaluate`
@@ -14,7 +14,7 @@ smoothing, fewer filters where the images are largest, and averaging the trained
 network's answers for each test image and its mirror image
 (:func:`fmnist_utils.models.mirror_average`). Other widths and depths are
 :func:`fmnist_utils.models.improved_cnn`'s ``filters`` and ``convs_per_block``.
-The first candidates were measured when lesson 8's network had 24 and 48 filters
+The first candidates were measured when lesson 9's network had 24 and 48 filters
 and was tested without the mirror: they say so, and keep those settings.
 """
 
@@ -32,13 +32,13 @@ __all__ = ["CANDIDATES", "Candidate", "recipe"]
 
 @dataclass(frozen=True)
 class Candidate:
-    """One recipe tried: lesson 8's recipe (optimizer, schedule, augmentation) with some
+    """One recipe tried: lesson 9's recipe (optimizer, schedule, augmentation) with some
     settings changed.
 
     Attributes
     ----------
     what : str
-        What differs from lesson 8's recipe, for people.
+        What differs from lesson 9's recipe, for people.
     epochs, batch_size : int
         The training's length and batch.
     label_smoothing : float
@@ -89,7 +89,7 @@ def recipe(name: str) -> Recipe:
     Returns
     -------
     fmnist_utils.models.Recipe
-        Lesson 8's recipe with the candidate's settings.
+        Lesson 9's recipe with the candidate's settings.
     """
     from fmnist_utils.models import RECIPES, improved_cnn
 

@@ -3,16 +3,16 @@
     python -m benchmarks.run                          # all but hub_sizing (hours on 2 cores)
     python -m benchmarks.run --only models,peers --models classic_cnn
     python -m benchmarks.run --only models --models improved_cnn --seeds 3
-    python -m benchmarks.run --only notebooks,container --lessons 01,05
+    python -m benchmarks.run --only notebooks,container --lessons 01,06
     python -m benchmarks.run --only hub_sizing        # as root: the class hub, 3 learners
-    python -m benchmarks.run --only recipes --recipes improved_e12   # lesson 8's search
+    python -m benchmarks.run --only recipes --recipes improved_e12   # lesson 9's search
     python -m benchmarks.run --readme [--mark-loaded] # README's tables from results.json
 
 Sections (each measurement becomes one record of ``benchmarks/results.json``, with its
 date, machine, commit, command and load: see ``benchmarks.results``):
 
 ``data``       load time of all 70,000 images (target: median <= 0.5 s)
-``models``     lesson 6's CNN and lesson 8's improved CNN trained on the full data, once
+``models``     lesson 7's CNN and lesson 9's improved CNN trained on the full data, once
                per seed (``--seeds N``: mean and spread): test accuracy, training time,
                peak memory (targets: >= 90.5 % in <= 3 min; >= 93.5 % in <= 10 min)
 ``peers``      TensorFlow's clothing tutorial MLP and the Keras "simple MNIST convnet"
@@ -26,7 +26,7 @@ date, machine, commit, command and load: see ``benchmarks.results``):
                10 with 2 workers >= 1.8x faster than with 1)
 ``hub_sizing`` as root: the class hub with 3 learners at once (``benchmarks.hub_sizing``;
                not in the default run)
-``recipes``    the search for lesson 8's recipe: each candidate of
+``recipes``    the search for lesson 9's recipe: each candidate of
                ``benchmarks.recipe_search`` trained on the full data (``--recipes``;
                about 10 minutes each on 2 cores, not in the default run)
 
@@ -57,7 +57,7 @@ SECTIONS = (
 DEFAULT_SECTIONS = SECTIONS[:-2]
 GIB = 2**30
 MODELS = ("classic_cnn", "improved_cnn")
-"""The course's models (lesson 6's and lesson 8's), by their recipe in ``fmnist_utils.models``."""
+"""The course's models (lesson 7's and lesson 9's), by their recipe in ``fmnist_utils.models``."""
 PEAK_RSS = "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20"
 Unit = tuple[str, Callable[[], dict[str, Any]]]
 
@@ -112,7 +112,7 @@ def bench_model(name: str, seeds: list[int]) -> dict:
 
 
 def bench_recipe(name: str, seeds: list[int]) -> dict:
-    """Train one candidate of lesson 8's recipe search (``benchmarks.recipe_search``)."""
+    """Train one candidate of lesson 9's recipe search (``benchmarks.recipe_search``)."""
     from benchmarks.recipe_search import CANDIDATES
 
     setup = (

@@ -16,12 +16,12 @@ only by the functions that need it). It has two halves.
   figure (images, matrices, charts, curves, diagrams, internals) under one style;
   its docstring maps each module to its job.
 - :mod:`fmnist_utils.widgets` -- the interactive ipywidgets tools.
-- :mod:`fmnist_utils.rate_explorer` -- lesson 2's learning-rate explorer (re-exported
+- :mod:`fmnist_utils.rate_explorer` -- lesson 3's learning-rate explorer (re-exported
   by :mod:`fmnist_utils.widgets`).
-- :mod:`fmnist_utils.filters` -- lesson 4's hand-made 3x3 kernels and a NumPy filter.
+- :mod:`fmnist_utils.filters` -- lesson 5's hand-made 3x3 kernels and a NumPy filter.
 - :mod:`fmnist_utils.models` -- the reference models, their training recipes and
   their shipped weights (``weights/``).
-- :mod:`fmnist_utils.improved` -- lesson 8's improved CNN, its augmentation and
+- :mod:`fmnist_utils.improved` -- lesson 9's improved CNN, its augmentation and
   learning-rate schedule (re-exported by :mod:`fmnist_utils.models`).
 - :mod:`fmnist_utils.pipeline` -- stream uint8 images to a network, normalised (and
   augmented) batch by batch with ``tf.data``.

@@ -1,6 +1,6 @@
-"""The hand-made 3×3 kernels of lesson 4, and a plain NumPy filter to apply them.
+"""The hand-made 3×3 kernels of lesson 5, and a plain NumPy filter to apply them.
 
-Lesson 4 designs these kernels by hand; lesson 7 compares them with the
+Lesson 5 designs these kernels by hand; lesson 8 compares them with the
 kernels a trained CNN learns. Every kernel is a read-only ``float32`` array of
 shape ``(3, 3)``, written the way Keras applies it: as a *cross-correlation*
 (the kernel slides over the image unflipped, see :func:`filter_image`).

@@ -1,4 +1,4 @@
-"""Lesson 8's improved CNN: its settings, augmentation, network and learning-rate schedule.
+"""Lesson 9's improved CNN: its settings, augmentation, network and learning-rate schedule.
 
 - :data:`IMPROVED` -- the settings a learner types in (:class:`ImprovedSettings`).
 - :func:`augmentation` -- a random horizontal flip and a small random shift.
@@ -34,9 +34,9 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ImprovedSettings:
-    """The settings of lesson 8's recipe that a learner types in, in one place.
+    """The settings of lesson 9's recipe that a learner types in, in one place.
 
-    Lesson 8 reads them (``models.IMPROVED``) so that the model a learner
+    Lesson 9 reads them (``models.IMPROVED``) so that the model a learner
     trains in the notebook is trained exactly like the benchmark's.
 
     Attributes
@@ -62,11 +62,11 @@ class ImprovedSettings:
 
 
 IMPROVED = ImprovedSettings()
-"""Lesson 8's settings (recipe ``"improved_cnn"``)."""
+"""Lesson 9's settings (recipe ``"improved_cnn"``)."""
 
 
 def augmentation(shift: float = IMPROVED.shift, *, flip: bool = True) -> keras.Sequential:
-    """Build lesson 8's data augmentation: a random horizontal flip, then a random shift.
+    """Build lesson 9's data augmentation: a random horizontal flip, then a random shift.
 
     Both layers are active only in training (``training=True``); at inference
     they return their input unchanged. The shift uses nearest-neighbour
@@ -111,7 +111,7 @@ def improved_cnn(
     bn_momentum: float = 0.99,
     convs_per_block: int = 2,
 ) -> keras.Model:
-    """Build lesson 8's improved CNN (the flags switch ingredients off for experiments).
+    """Build lesson 9's improved CNN (the flags switch ingredients off for experiments).
 
     ================================================================  ============
     layers                                                            output shape
@@ -151,7 +151,7 @@ def improved_cnn(
         (Keras' 0.99 needs a few hundred steps to settle; short runs use less).
     convs_per_block : int, optional
         Convolutions before each pooling (1 makes a network about as cheap as
-        lesson 6's, for short experiments).
+        lesson 7's, for short experiments).
 
     Returns
     -------

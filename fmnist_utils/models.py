@@ -3,14 +3,14 @@
 Lessons have learners build their own networks; this module holds the
 reference versions that the README, the benchmarks and later lessons rely on:
 
-- :func:`classic_cnn` -- lesson 6's network (Conv-Pool-Conv-Pool-Dense-Dropout-Softmax).
-- :func:`improved_cnn` -- lesson 8's network (two blocks of two convolutions with batch
+- :func:`classic_cnn` -- lesson 7's network (Conv-Pool-Conv-Pool-Dense-Dropout-Softmax).
+- :func:`improved_cnn` -- lesson 9's network (two blocks of two convolutions with batch
   normalization, dropout, augmentation layers), with :func:`augmentation`,
   :func:`warmup_cosine`, :func:`adam_warmup_cosine`, :func:`mirror_average` and the
   settings :data:`IMPROVED`.
 - :data:`RECIPES` -- how each reference model is trained, by name; a lesson's
-  author adds a recipe by adding an entry (``"improved_cnn"``, lesson 8's,
-  is in the lesson 8 section below; its building blocks are in
+  author adds a recipe by adding an entry (``"improved_cnn"``, lesson 9's,
+  is in the lesson 9 section below; its building blocks are in
   :mod:`fmnist_utils.improved`).
 - :func:`train_and_evaluate` -- train a recipe on the full data (or the
   ``FMNIST_FAST=1`` subset), streaming uint8 batches (:mod:`fmnist_utils.pipeline`),
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fmnist_utils.improved import (  # lesson 8's building blocks, re-exported
+from fmnist_utils.improved import (  # lesson 9's building blocks, re-exported
     IMPROVED,
     ImprovedSettings,
     adam_warmup_cosine,
@@ -71,7 +71,7 @@ __all__ = [
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 REFERENCE_WEIGHTS = WEIGHTS_DIR / "classic_cnn.weights.h5"
-"""The shipped weights of lesson 6's network (recipe ``"classic_cnn"``)."""
+"""The shipped weights of lesson 7's network (recipe ``"classic_cnn"``)."""
 REFERENCE_INFO = WEIGHTS_DIR / "classic_cnn.json"
 """What training the shipped weights measured: accuracy, seed, epochs, time, versions."""
 SHIPPED: tuple[str, ...] = ("classic_cnn", "improved_cnn")
@@ -132,7 +132,7 @@ class Recipe:
     label_smoothing : float
         If above 0, train on one-hot labels with
         ``keras.losses.CategoricalCrossentropy(label_smoothing=...)`` instead of
-        ``loss`` (added for lesson 8; the default 0 keeps ``loss``).
+        ``loss`` (added for lesson 9; the default 0 keeps ``loss``).
     mirror_test : bool
         Measure (and use) the trained network through :func:`mirror_average`:
         each test image and its mirror image, the probabilities averaged. Only
@@ -150,11 +150,11 @@ class Recipe:
     mirror_test: bool = False
 
 
-# --- Lesson 6: the classic CNN -------------------------------------------------
+# --- Lesson 7: the classic CNN -------------------------------------------------
 
 
 def classic_cnn() -> keras.Model:
-    """Build lesson 6's network: two 3x3 convolution + 2x2 max-pooling blocks, then dense.
+    """Build lesson 7's network: two 3x3 convolution + 2x2 max-pooling blocks, then dense.
 
     ======================  ==============  =======
     layer                   output shape    weights
@@ -232,7 +232,7 @@ RECIPES: dict[str, Recipe] = {
 """The reference training recipes, by name (``benchmarks.run`` trains them)."""
 
 
-# --- Lesson 8: the improved CNN (its blocks are in fmnist_utils.improved) ----------
+# --- Lesson 9: the improved CNN (its blocks are in fmnist_utils.improved) ----------
 
 
 RECIPES["improved_cnn"] = Recipe(
@@ -248,7 +248,7 @@ RECIPES["improved_cnn"] = Recipe(
     ),
     mirror_test=True,
 )
-"""Lesson 8's recipe: what the lesson trains at its end (AdamW's weight decay and
+"""Lesson 9's recipe: what the lesson trains at its end (AdamW's weight decay and
 label smoothing, :data:`IMPROVED`, are its optional further exercises)."""
 
 
@@ -367,8 +367,8 @@ def load_reference(model: str = "classic_cnn", *, mirror: bool | None = None) ->
     Parameters
     ----------
     model : str, optional
-        A key of :data:`SHIPPED`: ``"classic_cnn"`` (lesson 6's network, the
-        default) or ``"improved_cnn"`` (lesson 8's).
+        A key of :data:`SHIPPED`: ``"classic_cnn"`` (lesson 7's network, the
+        default) or ``"improved_cnn"`` (lesson 9's).
     mirror : bool, optional
         Wrap the network in :func:`mirror_average`. By default, as its recipe is
         measured (its ``mirror_test``), so that it scores its record's

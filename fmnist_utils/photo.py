@@ -1,11 +1,11 @@
-"""Turn a learner's own photo into a Fashion-MNIST-style input (lesson 9).
+"""Turn a learner's own photo into a Fashion-MNIST-style input (lesson 10).
 
 Fashion-MNIST was made from product photos in a fixed way: the garment was
 cropped to its bounding box, resized so that its longer side is 28 pixels,
 centred on a 28x28 canvas, converted to grey and inverted, so that the
 garment is bright on a black background. :func:`to_fashion_mnist` does the
 same to any image, so that a model trained on Fashion-MNIST sees the kind of
-input it was trained on. Lesson 9's graded exercise asks the learner to write
+input it was trained on. Lesson 10's graded exercise asks the learner to write
 the same function; this one is the reference, used by the widget and the tests.
 
 Nothing here imports Keras or TensorFlow.

@@ -1,4 +1,4 @@
-"""Lesson 2's learning-rate explorer: retrain a few steps at the rate a slider picks.
+"""Lesson 3's learning-rate explorer: retrain a few steps at the rate a slider picks.
 
 Re-exported by :mod:`fmnist_utils.widgets` (lessons call
 ``widgets.learning_rate_explorer``). Nothing is displayed or trained at import.

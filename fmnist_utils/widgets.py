@@ -20,7 +20,7 @@ import numpy as np
 
 from fmnist_utils.filters import KERNELS, filter_image
 
-# lesson 2's tool lives in its own module; lessons call it from here
+# lesson 3's tool lives in its own module; lessons call it from here
 from fmnist_utils.rate_explorer import LearningRateExplorer as LearningRateExplorer
 from fmnist_utils.rate_explorer import learning_rate_explorer as learning_rate_explorer
 
@@ -210,7 +210,7 @@ def image_browser(
     return ImageBrowser(x, y, class_names=class_names, scale=scale)
 
 
-# --- Lesson 4: kernel editor -----------------------------------------------------
+# --- Lesson 5: kernel editor -----------------------------------------------------
 
 EDITOR_SCALE = 6
 """Screen pixels per image pixel in the kernel editor."""
@@ -401,7 +401,7 @@ def kernel_editor(image: np.ndarray, **options) -> KernelEditor:
     return KernelEditor(image, **options)
 
 
-# --- Lesson 9: bring your own image --------------------------------------------
+# --- Lesson 10: bring your own image --------------------------------------------
 
 PREVIEW_SCALE = 6
 """Screen pixels per model-input pixel in the photo classifier."""

@@ -130,7 +130,7 @@ def test_the_readme_shows_the_figures_the_mean_and_spread_and_the_peers() -> Non
 def test_the_readme_shows_the_grading_class_against_one_worker() -> None:
     data = _data()
     data["records"]["grading"] = _record("grading", "grading", {
-        "per_lesson_s": {"01_pixels_and_labels": 12.0, "02_how_a_network_learns": 14.5},
+        "per_lesson_s": {"01_pixels_and_labels": 12.0, "02_learning_one_weight": 14.5},
         "all_lessons_s": 26.5, "class_lesson": "01_pixels_and_labels", "class_students": 10,
         "workers": 2, "class_sequential_s": 150.0, "class_parallel_s": 80.0, "speedup": 1.88,
         "class_one_worker_s": 148.0, "speedup_vs_one_worker": 1.85,
@@ -156,7 +156,7 @@ def test_the_readme_refuses_loaded_figures_unless_asked_to_mark_them() -> None:
     text = readme.render(_data(background=2.7), mark_loaded=True)
     marked = [line for line in text.splitlines() if "(load 2.7)" in line]
     assert len(marked) == 2, marked  # the model's row and its row in the peers' table
-    assert all("lesson 6's CNN" in line for line in marked)
+    assert all("lesson 7's CNN" in line for line in marked)
 
 
 def test_the_block_goes_between_the_markers_and_only_there() -> None:
@@ -206,7 +206,7 @@ def test_the_peers_are_the_documented_architectures(name: str, params: int, laye
 
 def test_the_readme_lists_every_recipe_tried_with_what_it_gave() -> None:
     data = _data()
-    assert "search for lesson 8" not in readme.render(data), "no table before a candidate is tried"
+    assert "search for lesson 9" not in readme.render(data), "no table before a candidate is tried"
     for name, accuracy, loaded in (
         ("improved_e12", 0.9331, 0.4),
         ("improved_b256_e12", 0.936, 2.5),

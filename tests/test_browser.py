@@ -246,7 +246,7 @@ def test_harness_tells_errors_from_stderr_and_sees_widgets(course: Path, learner
 # --- The lessons ------------------------------------------------------------------
 
 LESSON_1 = "01_pixels_and_labels"
-LESSON_4 = "04_convolution_filters"
+LESSON_5 = "05_convolution_filters"
 
 
 def _lesson(folder: str, lesson_id: str) -> str:
@@ -365,9 +365,9 @@ def test_lesson_1_solution_runs_clean_its_image_browser_responds_and_validates(
 
 
 @in_browser
-@_needs(_lesson("solutions", LESSON_4))
+@_needs(_lesson("solutions", LESSON_5))
 def test_lesson_4_kernel_editor_redraws_the_filtered_image(learner: Learner) -> None:
-    cells = _run_solution(learner, LESSON_4)
+    cells = _run_solution(learner, LESSON_5)
 
     cell = learner.scroll_to_cell(_cell_calling(cells, "kernel_editor(").index, "center")
     editor = cell.locator(".jp-OutputArea-output .jupyter-widgets").first
@@ -405,13 +405,13 @@ def test_lesson_4_kernel_editor_redraws_the_filtered_image(learner: Learner) -> 
     learner.shot("kernel_edited", locator=editor)
 
 
-LESSON_2 = "02_how_a_network_learns"
+LESSON_3 = "03_learning_every_weight"
 
 
 @in_browser
-@_needs(_lesson("solutions", LESSON_2))
-def test_lesson_2_learning_rate_slider_retrains_and_redraws_the_loss(learner: Learner) -> None:
-    cells = _run_solution(learner, LESSON_2)
+@_needs(_lesson("solutions", LESSON_3))
+def test_lesson_3_learning_rate_slider_retrains_and_redraws_the_loss(learner: Learner) -> None:
+    cells = _run_solution(learner, LESSON_3)
 
     cell = learner.scroll_to_cell(_cell_calling(cells, "learning_rate_explorer(").index, "center")
     widget = cell.locator(".jp-OutputArea-output .jupyter-widgets").first

@@ -1,4 +1,4 @@
-"""The hand-made kernels of lesson 4 and the plain NumPy filter that applies them."""
+"""The hand-made kernels of lesson 5 and the plain NumPy filter that applies them."""
 
 from __future__ import annotations
 

@@ -20,17 +20,17 @@ from fmnist_utils.grading.recovery import InProgress
 def test_a_graded_submission_records_its_lesson_duration(tmp_path: Path) -> None:
     logs = tmp_path / "instructor" / "parallel-logs"
     progress = InProgress(tmp_path / "markers", tmp_path / "autograded", logs)
-    notebook = tmp_path / "submitted" / "ada" / "03_baselines" / "03_baselines.ipynb"
-    progress.started("03_baselines", "ada", [str(notebook)])
-    marker = tmp_path / "markers" / "ada__03_baselines"
+    notebook = tmp_path / "submitted" / "ada" / "04_baselines" / "04_baselines.ipynb"
+    progress.started("04_baselines", "ada", [str(notebook)])
+    marker = tmp_path / "markers" / "ada__04_baselines"
     assert marker.is_file()
     five_seconds_ago = time.time() - 5
     os.utime(marker, (five_seconds_ago, five_seconds_ago))
-    progress.finished("03_baselines", "ada", [str(notebook)])
+    progress.finished("04_baselines", "ada", [str(notebook)])
     assert not marker.exists()
     recorded = json.loads((logs / course.DURATIONS).read_text())
-    assert list(recorded) == ["03_baselines"]
-    assert 5 <= recorded["03_baselines"] < 60
+    assert list(recorded) == ["04_baselines"]
+    assert 5 <= recorded["04_baselines"] < 60
 
 
 def test_without_a_durations_folder_nothing_is_recorded(tmp_path: Path) -> None:

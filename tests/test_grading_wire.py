@@ -71,6 +71,34 @@ def test_records_of_data_cross() -> None:
     model.predict(np.zeros((1, 2)))
     back = _roundtrip(model)
     assert isinstance(back, RecordingModel) and len(back.seen) == 1
+    cube = _roundtrip(np.poly1d([1.0, 0.0, 0.0, -2.0]))
+    assert type(cube) is np.poly1d and cube(2.0) == 6.0
+    assert _roundtrip(np.sin) is np.sin
+
+
+def test_a_learner_function_crosses_by_name_towards_the_learner_only() -> None:
+    """A test may hand the learner's own function back to the learner; nothing else may."""
+
+    def loss_at(s):
+        return s * s
+
+    passed = type("LearnerFunction", (), {"__module__": "fmnist_utils.grading.trusted"})()
+    passed.__name__ = "loss_at"
+    tree, buffers = wire.encode(((passed, 2.0), {}))
+    args, _ = wire.decode(tree, buffers, functions={"loss_at": loss_at})
+    assert args[0] is loss_at, "the learner's side finds it in its own namespace"
+    with pytest.raises(wire.WireError, match="function that is not there"):
+        wire.decode(tree, buffers)  # the trusted side is given no names
+    with pytest.raises(wire.WireError, match="function that is not there"):
+        wire.decode(tree, buffers, functions={"loss_at": 3})
+    forged = {"$": "ufunc", "name": "load"}  # np.load is a function, not a ufunc
+    with pytest.raises(wire.WireError, match="ufunc that is not there"):
+        wire.decode(forged, [])
+    with pytest.raises(wire.WireError, match="invalid polynomial"):
+        wire.decode(
+            {"$": "poly1d", "coeffs": wire.encode(np.zeros((2, 2)))[0]},
+            wire.encode(np.zeros((2, 2)))[1],
+        )
 
 
 @pytest.mark.parametrize(

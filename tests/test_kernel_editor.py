@@ -1,4 +1,4 @@
-"""The kernel editor of lesson 4: editing a box or choosing a preset redraws the image."""
+"""The kernel editor of lesson 5: editing a box or choosing a preset redraws the image."""
 
 from __future__ import annotations
 

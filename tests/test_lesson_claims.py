@@ -16,7 +16,7 @@ def _text(lesson: str) -> str:
 
 
 def _receptive_field(model) -> int:
-    """Receptive field of the last layer, by lesson 5's rule (r += (k - 1) * jump)."""
+    """Receptive field of the last layer, by lesson 6's rule (r += (k - 1) * jump)."""
     import keras
 
     size, jump = 1, 1
@@ -38,9 +38,9 @@ def test_lesson_7_gives_conv2_its_receptive_field() -> None:
     net = models.classic_cnn()
     upto = keras.Sequential([keras.Input((28, 28, 1)), *net.layers[: 1 + _index(net, "conv", 2)]])
     claimed = re.search(
-        r"first-layer maps over an? (\d+)×(\d+) patch", _text("07_evaluate_and_look_inside")
+        r"first-layer maps over an? (\d+)×(\d+) patch", _text("08_evaluate_and_look_inside")
     )
-    assert claimed, "lesson 7 no longer states conv2's patch size"
+    assert claimed, "lesson 8 no longer states conv2's patch size"
     assert int(claimed.group(1)) == int(claimed.group(2)) == _receptive_field(upto)
 
 
@@ -53,8 +53,8 @@ def test_lesson_6_compares_its_weights_with_the_dense_network_honestly() -> None
     from fmnist_utils import models
 
     cnn = models.classic_cnn().count_params()
-    dense = 784 * 128 + 128 + 128 * 10 + 10  # lesson 3's dense network
-    text = _text("06_build_and_train_cnn")
+    dense = 784 * 128 + 128 + 128 * 10 + 10  # lesson 4's dense network
+    text = _text("07_build_and_train_cnn")
     assert "fraction of the weights" not in text
     assert "about twice the dense network's weights" in text
     assert 1.5 < cnn / dense < 2.5, cnn / dense

@@ -11,7 +11,7 @@ from fmnist_utils.tooling.lessons import find_lessons
 
 from .conftest import ROOT
 
-# "- :mod:`fmnist_utils.filters` -- lesson 4's ..." and "| `filters.py` | lesson 4's ..."
+# "- :mod:`fmnist_utils.filters` -- lesson 5's ..." and "| `filters.py` | lesson 5's ..."
 CLAIMS = [
     (
         ROOT / "fmnist_utils" / "__init__.py",

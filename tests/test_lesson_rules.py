@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from fmnist_utils.tooling import timing
 from fmnist_utils.tooling.lessons import Lesson, prose_words, source_notebook
 
 from .conftest import LESSONS
@@ -27,24 +28,35 @@ def test_opens_with_title_objectives_and_time(lesson: Lesson) -> None:
         f"the first line must be '# Lesson {number} — Title', got {first.source.splitlines()[0]!r}"
     )
     assert "## Learning objectives" in first.source, "the first cell lists learning objectives"
-    minutes = re.search(r"Estimated time: (\d+)–(\d+) minutes", first.source)
-    assert minutes, "the first cell says 'Estimated time: A–B minutes'"
-    assert 30 <= int(minutes.group(1)) <= int(minutes.group(2)) <= 60
+    assert "Estimated time: about" in first.source, "the first cell states the estimated time"
 
 
 @lessons
-def test_time_estimate_covers_reading_and_exercises(lesson: Lesson) -> None:
-    """The estimate's upper end is at least a quick reader's time: 200 words a minute, 5 per exercise."""
+def test_time_estimate_follows_the_rule(lesson: Lesson) -> None:
+    """The first cell's time is the documented rule's, and no lesson takes much over an hour."""
     first = source_notebook(lesson).cells[0].source
-    minutes = re.search(r"Estimated time: (\d+)–(\d+) minutes", first)
-    assert minutes, "the first cell says 'Estimated time: A–B minutes'"
-    words, exercises = prose_words(lesson), len(_grade_cells(lesson))
-    quickest = words / 200 + 5 * exercises
-    assert int(minutes.group(2)) >= quickest, (
-        f"{words} words of prose and {exercises} graded exercises take a quick reader about "
-        f"{quickest:.0f} minutes, more than the stated {minutes.group(0)!r}: give a longer "
-        "estimate, or move material to the further exercises (CONTRIBUTING.md)"
+    expected = timing.estimate(lesson)
+    assert expected.sentence() in first, (
+        f"the first cell should say {expected.sentence()!r} (the rule in "
+        "fmnist_utils/tooling/timing.py): run `python -m fmnist_utils.tooling times --write`"
     )
+    assert expected.total <= 80, (
+        f"{lesson.lesson_id} takes a newcomer about {expected.total} minutes: move material to the "
+        "further exercises or to another lesson"
+    )
+
+
+def test_the_rule_counts_every_part(tmp_path) -> None:
+    lesson = LESSONS[0]
+    base = timing.estimate(lesson, run_seconds=0)
+    slow = timing.estimate(lesson, run_seconds=185)
+    assert slow.waiting == 3 and base.waiting == 0
+    assert "3 waiting for the computer" in slow.sentence()
+    assert "waiting" not in base.sentence()
+    assert base.exercises == 3 * sum(
+        c.metadata["nbgrader"].get("points", 0) for c in _grade_cells(lesson)
+    )
+    assert base.reading == round(prose_words(lesson) / timing.WORDS_PER_MINUTE)
 
 
 @lessons

@@ -16,7 +16,7 @@ MACHINERY = re.compile(
     r"\bthe tests\b|hidden tests?\b|\brecipe key|\bCI\b|nbgrader",
     re.IGNORECASE,
 )
-QUICK_RUN_LESSON = "02_how_a_network_learns"
+QUICK_RUN_LESSON = "02_learning_one_weight"
 """The one lesson that explains the quick run, in learner terms (never by its setting)."""
 
 

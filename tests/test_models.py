@@ -15,7 +15,7 @@ from fmnist_utils import models
 from .conftest import ROOT
 
 README_LINE = re.compile(
-    r"^The shipped weights of lesson 6's CNN score (\d+(?:\.\d+)?) % on the", re.MULTILINE
+    r"^The shipped weights of lesson 7's CNN score (\d+(?:\.\d+)?) % on the", re.MULTILINE
 )
 TOLERANCE_POINTS = 0.2
 
@@ -26,7 +26,7 @@ def _readme_accuracy() -> float:
     found = README_LINE.findall(text)
     assert len(found) == 1, (
         "README.md must state the reference model's accuracy exactly once, as "
-        "'The shipped weights of lesson 6's CNN score 91.93 % on the ...' (python -m benchmarks.run --readme)"
+        "'The shipped weights of lesson 7's CNN score 91.93 % on the ...' (python -m benchmarks.run --readme)"
     )
     return float(found[0])
 

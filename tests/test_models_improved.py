@@ -1,4 +1,4 @@
-"""Lesson 8's improved CNN and its recipe in fmnist_utils.models."""
+"""Lesson 9's improved CNN and its recipe in fmnist_utils.models."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def test_recipe_is_registered_with_its_settings() -> None:
     optimizer = recipe.optimizer(469, recipe.epochs)
     assert type(optimizer) is keras.optimizers.Adam
     assert float(optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)  # warm-up from 0
-    assert recipe.mirror_test, "lesson 8's model is measured with the mirror images averaged in"
+    assert recipe.mirror_test, "lesson 9's model is measured with the mirror images averaged in"
     # the older recipes are untouched: no label smoothing or mirror unless asked for
     assert models.RECIPES["classic_cnn"].label_smoothing == 0.0
     assert not models.RECIPES["classic_cnn"].mirror_test
@@ -167,7 +167,7 @@ def test_lesson8_trains_with_the_learners_functions_when_asked(monkeypatch, tmp_
     lesson = next(lesson for lesson in LESSONS if lesson.lesson_id.startswith("08_"))
     nb = nbformat.read(lesson.source_py.with_suffix(".ipynb"), as_version=4)
     switch = [cell for cell in nb.cells if cell.source.startswith("train_yourself = False")]
-    assert len(switch) == 1, "lesson 8 should have one `train_yourself = False` cell"
+    assert len(switch) == 1, "lesson 9 should have one `train_yourself = False` cell"
     switch[0].source = switch[0].source.replace("train_yourself = False", "train_yourself = True")
     monkeypatch.setenv("FMNIST_FAST", "1")
     NotebookClient(

@@ -1,4 +1,4 @@
-"""Lesson 9's helpers: photo preprocessing, the shipped samples, the plots and the photo widget."""
+"""Lesson 10's helpers: photo preprocessing, the shipped samples, the plots and the photo widget."""
 
 from __future__ import annotations
 

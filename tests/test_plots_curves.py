@@ -109,3 +109,29 @@ def test_step_losses_names_bad_input() -> None:
         plots.step_losses({})
     with pytest.raises(ValueError, match="'empty' has no losses"):
         plots.step_losses({"empty": []})
+
+
+def test_descent_paths_draws_the_curve_and_every_step_in_its_own_panel() -> None:
+    fig = plots.descent_paths(
+        lambda s: (s - 3) ** 2, {"small": [0, 1.5, 2.25], "large": [0, 9, -9, 27]}, span=(0, 6)
+    )
+    assert len(fig.axes) == 2, "one panel per run"
+    small, large = fig.axes
+    curve = small.lines[0]
+    np.testing.assert_allclose(curve.get_ydata(), (curve.get_xdata() - 3) ** 2)
+    np.testing.assert_allclose(small.lines[1].get_xdata(), [0, 1.5, 2.25])
+    np.testing.assert_allclose(small.lines[1].get_ydata(), [9, 2.25, 0.5625])
+    np.testing.assert_allclose(large.lines[1].get_xdata(), [0, 6, 0, 6])  # clipped to the span
+    assert "3 of 4 positions off the chart" in texts(fig), "positions outside the span are counted"
+    assert "off the chart" not in " ".join(t.get_text() for t in small.texts)
+    assert len([c for c in small.get_children() if type(c).__name__ == "Annotation"]) == 2
+
+
+def test_descent_paths_names_bad_input() -> None:
+    with pytest.raises(ValueError, match="low < high"):
+        plots.descent_paths(abs, {"a": [1.0]}, span=(1, 1))
+
+
+def test_descent_paths_without_runs_draws_the_curve_alone() -> None:
+    fig = plots.descent_paths(lambda s: s * s, span=(-1, 1))
+    assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 1

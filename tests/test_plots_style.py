@@ -87,6 +87,9 @@ CALLS: dict[str, Callable[[], object]] = {
         {"rgb": _rng.random((8, 8, 3)), "grey": _img}
     ),
     "backprop_diagram": lambda: plots.backprop_diagram({"X": (32, 784), "W1": (784, 16)}),
+    "descent_paths": lambda: plots.descent_paths(
+        lambda s: (s - 3) ** 2, {"a": [0, 1.5, 2.25], "b": [0, 9, -9]}, span=(0, 6), title="t"
+    ),
     "step_losses": lambda: plots.step_losses({"a": [2.3, 1.0], "b": [2.3, 9.0]}, start=2.3),
     "distribution_shift": lambda: plots.distribution_shift(
         {"a": _x[0] / 255, "b": _x[1] / 255}, {"a": 0.9}

@@ -153,7 +153,7 @@ def test_one_png_encoder_for_arrays_and_pil_images() -> None:
     assert source.count('format="PNG"') == 1, "widgets.py encodes PNG in one place only"
 
 
-# --- Lesson 2: the learning-rate explorer ----------------------------------------------
+# --- Lesson 3: the learning-rate explorer ----------------------------------------------
 
 
 def _separable(n: int = 300, d: int = 8) -> tuple[np.ndarray, np.ndarray]:

@@ -127,7 +127,7 @@ def _call(
     function = namespace.get(name)
     if function is None or not callable(function):
         return {"kind": "missing"}, []
-    request = wire.decode(header.get("args"), buffers)
+    request = wire.decode(header.get("args"), buffers, functions=namespace)
     args, kwargs = request
     arguments = [*args, *kwargs.values()]
     try:

@@ -528,7 +528,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Autograde lessons with several processes, merging into the gradebook.",
     )
     parser.add_argument("lessons", nargs="+", metavar="lesson",
-                        help="the lessons, e.g. 01_pixels_and_labels 03_baselines")  # fmt: skip
+                        help="the lessons, e.g. 01_pixels_and_labels 04_baselines")  # fmt: skip
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2,
                         help="processes at once (default: the number of CPU cores)")  # fmt: skip
     parser.add_argument("--student", action="append", help="only this student (repeatable)")

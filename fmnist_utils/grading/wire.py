@@ -9,13 +9,14 @@ in the sandboxed kernel (:mod:`~fmnist_utils.grading.bridge`). Between the two o
   dtype (never an object or structured dtype, never a subclass);
 - lists, tuples and dicts of those;
 - a few records that are data in all but name: ``pathlib`` paths, Pillow images (mode,
-  size and pixels), a NumPy ``Generator`` (its bit generator's state);
+  size and pixels), a NumPy ``Generator`` (its state), ``np.poly1d`` (its coefficients),
+  a NumPy ufunc (its name), and, towards the learner only, a function of the learner's
+  notebook (its name: a test passing ``loss_at`` on to ``slope``);
 - Keras objects as their configuration (and weights), rebuilt with Keras' safe mode
   (:mod:`~fmnist_utils.grading.keras_wire`):
   models and layers (a model's compile settings too), learning-rate schedules,
   optimizers and losses, a ``History`` (its numbers), ``EarlyStopping`` and
-  ``ModelCheckpoint`` (their settings);
-- the course's stand-in model :class:`fmnist_utils.standins.RecordingModel`.
+  ``ModelCheckpoint`` (their settings); the stand-in model ``standins.RecordingModel``.
 
 Anything else is refused: :func:`encode` raises :class:`Refused` naming the type, and
 the trusted side turns that into a failed test that says what came back.
@@ -211,6 +212,8 @@ class _Encoder:
             from fmnist_utils.grading import keras_wire
 
             return keras_wire.encode(value, self)
+        if module == "fmnist_utils" and kind.__qualname__ == "LearnerFunction":
+            return {"$": "function", "name": str(value.__name__)}
         if module == "fmnist_utils" and kind.__qualname__ == "RecordingModel":
             return {
                 "$": "recording_model",
@@ -231,6 +234,10 @@ class _Encoder:
             and not isinstance(value, np.void)
         ):
             return {"$": "npscalar", "array": self.array(np.asarray(value).reshape(1))}
+        if kind is np.poly1d:
+            return {"$": "poly1d", "coeffs": self.array(np.asarray(value.coeffs))}
+        if kind is np.ufunc and getattr(np, value.__name__, None) is value:
+            return {"$": "ufunc", "name": value.__name__}
         if kind is np.random.Generator:
             state = value.bit_generator.state
             if state.get("bit_generator") != "PCG64":
@@ -271,6 +278,7 @@ def encode(
 
 class _Decoder:
     def __init__(self, buffers: list[bytes], limits: Limits, args: list[Any] | None) -> None:
+        self.functions: dict[str, Any] = {}  # the learner's names, on the learner's side only
         self.buffers = buffers
         self.limits = limits
         self.items = 0
@@ -369,6 +377,8 @@ class _Decoder:
             return self.image(tree)
         if tag == "generator":
             return self.generator(tree)
+        if tag in ("poly1d", "ufunc", "function"):
+            return self.callable(tag, tree)
         if tag.startswith("keras"):
             from fmnist_utils.grading import keras_wire
 
@@ -385,6 +395,21 @@ class _Decoder:
             model.seen = [self.array(item) for item in self.list(tree, "seen")]
             return model
         raise WireError(f"an unknown tag {tag!r:.40}")
+
+    def callable(self, tag: str, tree: dict[str, Any]) -> Any:
+        import numpy as np
+
+        if tag == "poly1d":
+            coeffs = self.array(tree.get("coeffs"))
+            if coeffs.ndim != 1 or not 0 < coeffs.size <= 64 or coeffs.dtype.kind not in "iuf":
+                raise WireError("an invalid polynomial")
+            return np.poly1d(coeffs)
+        name = tree.get("name")
+        where = self.functions if tag == "function" else vars(np)
+        found = where.get(name) if type(name) is str else None
+        if not callable(found) or (tag == "ufunc" and not isinstance(found, np.ufunc)):
+            raise WireError(f"a {tag} that is not there: {name!r:.40}")
+        return found
 
     def list(self, tree: dict[str, Any], key: str = "items") -> list[Any]:
         items = tree.get(key)
@@ -483,6 +508,7 @@ def decode(
     limits: Limits | None = None,
     args: list[Any] | None = None,
     posing: list[str] | None = None,
+    functions: dict[str, Any] | None = None,
 ) -> Any:
     """Build a value from a header and buffers made by :func:`encode`, checking everything.
 
@@ -499,6 +525,9 @@ def decode(
     posing : list, optional
         Gets what each placeholder of a value that posed as plain data was
         (``an ndarray subclass (Liar)``): a learner's attempt to fool a check.
+    functions : dict, optional
+        The names a ``function`` reference may name: the learner's namespace, given
+        only by the learner's side. Without it, such a reference is refused.
 
     Returns
     -------
@@ -511,6 +540,7 @@ def decode(
         For anything the format or the limits do not allow.
     """
     decoder = _Decoder(buffers, limits or Limits(), args)
+    decoder.functions = functions or {}
     value = decoder.value(header)
     if posing is not None:
         posing.extend(decoder.posing)

@@ -19,7 +19,7 @@ The modules, each with one job:
   histograms, accuracies, per-class scores, predictions, layer sizes,
   shift tolerance.
 - ``curves``: training curves (one history reader, one curve function),
-  the loss step by step, and the learning-rate schedule.
+  the loss step by step, descent on one weight, and the learning-rate schedule.
 - ``diagrams``: how a layer computes: a convolution step, pooling windows,
   receptive fields, backpropagation through a hidden layer.
 - ``internals``: what a network computes inside: kernels, filtered images,
@@ -39,6 +39,7 @@ from fmnist_utils.plots.charts import (
 )
 from fmnist_utils.plots.curves import (
     compare_curves,
+    descent_paths,
     learning_curves,
     learning_rate_schedule,
     overfitting_curves,
@@ -78,6 +79,7 @@ __all__ = [
     "compare_curves",
     "confusion_matrix",
     "convolution_step",
+    "descent_paths",
     "distance_matrix",
     "distribution_shift",
     "examples_per_class",

@@ -1,4 +1,4 @@
-"""Training curves, epoch by epoch or step by step, and the learning rate over training.
+"""Training curves, epoch by epoch or step by step, descent on one weight, the learning rate.
 
 Every training-curve figure reads its history with :func:`history_logs` and
 draws it with :func:`draw_run`.
@@ -6,7 +6,7 @@ draws it with :func:`draw_run`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -301,4 +301,81 @@ def step_losses(
         ax.legend(loc="upper right")
         if title:
             ax.set_title(title)
+    return fig
+
+
+def descent_paths(
+    loss: Callable[[float], float],
+    paths: Mapping[str, Sequence[float]] | None = None,
+    *,
+    span: tuple[float, float],
+    xlabel: str = "weight",
+    title: str | None = None,
+) -> Figure:
+    """Draw gradient descent on one weight: the loss curve and the steps taken on it.
+
+    One panel per run, side by side, each with the same curve (just the curve
+    when no runs are given). A step is drawn as an arrow from one position to
+    the next; positions outside ``span`` are drawn at its edge and counted.
+
+    Parameters
+    ----------
+    loss : callable
+        The loss as a function of the one weight.
+    paths : mapping of str to sequence of float, optional
+        Run name (for example ``"learning rate 100"``) to the weight's positions,
+        the start first.
+    span : tuple of float
+        The range of weights to draw the curve over, ``(low, high)``.
+    xlabel : str, optional
+        The weight's name, for the x-axis.
+    title : str, optional
+        The figure's title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure; panel ``i``'s curve is ``fig.axes[i].lines[0]``.
+    """
+    low, high = (float(v) for v in span)
+    if not high > low:
+        raise ValueError(f"span must be (low, high) with low < high, got {span}")
+    grid = np.linspace(low, high, 200)
+    curve = np.array([float(loss(float(s))) for s in grid])
+    runs = {
+        str(name): np.asarray(values, dtype=float).ravel() for name, values in (paths or {}).items()
+    }
+    with course_figure((max(3.4 * len(runs), 5.0), 3.2)) as fig:
+        axes = np.atleast_1d(fig.subplots(1, max(len(runs), 1), sharey=True))
+        for ax in axes:
+            ax.plot(grid, curve, color="gray")
+            ax.set_xlabel(xlabel)
+            ax.grid(True)
+        for index, (ax, (name, positions)) in enumerate(zip(axes, runs.items(), strict=False)):
+            shown = np.clip(np.nan_to_num(positions, nan=high, posinf=high, neginf=low), low, high)
+            heights = np.array([float(loss(float(s))) for s in shown])
+            colour = f"C{index}"
+            ax.plot(shown, heights, "o", color=colour, markersize=4, label=name)
+            for step in range(len(shown) - 1):
+                ax.annotate(
+                    "",
+                    (shown[step + 1], heights[step + 1]),
+                    (shown[step], heights[step]),
+                    arrowprops={"arrowstyle": "->", "color": colour},
+                )
+            outside = np.flatnonzero(
+                (positions < low) | (positions > high) | ~np.isfinite(positions)
+            )
+            if outside.size:
+                ax.annotate(
+                    f"{outside.size} of {positions.size} positions off the chart",
+                    (0.03, 0.04),
+                    xycoords="axes fraction",
+                    color=colour,
+                    size="small",
+                )
+            ax.set_title(name, size="medium")
+        axes[0].set_ylabel("loss")
+        if title:
+            fig.suptitle(title)
     return fig

@@ -7,11 +7,13 @@
 - :mod:`~fmnist_utils.tooling.profiler` -- run a notebook in a fresh kernel and
   measure its wall time and peak memory.
 - :mod:`~fmnist_utils.tooling.cli` -- the command line,
-  ``python -m fmnist_utils.tooling build|check|data|readme-figure|profile``.
+  ``python -m fmnist_utils.tooling build|check|data|readme-figure|samples|times|profile``.
+- :mod:`~fmnist_utils.tooling.timing` -- how long a lesson takes a newcomer, by one
+  documented rule (``python -m fmnist_utils.tooling times``).
 - :mod:`~fmnist_utils.tooling.deps` -- derive environment.yml and
   binder/requirements.txt from pyproject.toml, and check they agree
   (``python -m fmnist_utils.tooling.deps``).
-- :mod:`~fmnist_utils.tooling.train_reference` -- train lesson 6's CNN on the full
+- :mod:`~fmnist_utils.tooling.train_reference` -- train lesson 7's CNN on the full
   data and write its shipped weights (``python -m fmnist_utils.tooling.train_reference``).
 
 Grading (:mod:`fmnist_utils.grading`) is course tooling too: a package of its own,

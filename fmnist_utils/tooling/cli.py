@@ -7,12 +7,13 @@ Commands::
     python -m fmnist_utils.tooling data                           # make data
     python -m fmnist_utils.tooling readme-figure
     python -m fmnist_utils.tooling samples
+    python -m fmnist_utils.tooling times [--write]                 # newcomer time estimates
     python -m fmnist_utils.tooling profile [--full] NOTEBOOK ...
 
 ``build`` regenerates the lessons' derived files, ``check`` fails when one is
 missing or stale (only for the lessons the named files belong to, if any), ``data``
 makes sure the Fashion-MNIST files are present and verified, ``readme-figure``
-draws the README's grid of real images, ``samples`` draws lesson 9's sample photos
+draws the README's grid of real images, ``samples`` draws lesson 10's sample photos
 (``fmnist_utils/samples/``, the same bytes every time), and ``profile`` runs notebooks in fresh
 kernels and prints each one's wall time and kernel peak memory, with the load. The
 dependency files and the shipped weights have commands of their own
@@ -26,7 +27,7 @@ import sys
 from pathlib import Path
 
 from .build import build, stale_files
-from .lessons import CourseError, find_root, lessons_of, select_lessons
+from .lessons import CourseError, find_lessons, find_root, lessons_of, select_lessons
 
 README_FIGURE = ".github/readme/fashion_mnist_grid.png"
 
@@ -114,8 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("data", help="make sure the Fashion-MNIST data is present and verified")
     p_fig = sub.add_parser("readme-figure", help="draw the README's grid of real images")
     p_fig.add_argument("--out", type=Path, default=Path(README_FIGURE))
-    p_samples = sub.add_parser("samples", help="draw lesson 9's sample photos")
+    p_samples = sub.add_parser("samples", help="draw lesson 10's sample photos")
     p_samples.add_argument("--out", type=Path, default=None, help="default: fmnist_utils/samples")
+    p_times = sub.add_parser("times", help="each lesson's time for a newcomer, by the rule")
+    p_times.add_argument("--write", action="store_true", help="put the sentences into the sources")
     p_prof = sub.add_parser(
         "profile", help="run notebooks in fresh kernels: wall time and kernel peak memory"
     )
@@ -143,6 +146,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "profile":
             return profile(args.notebooks, fast=not args.full, timeout=args.timeout)
         root = find_root()
+        if args.command == "times":
+            from fmnist_utils.tooling import timing
+
+            for lesson in find_lessons(root):
+                sentence = timing.estimate(lesson).sentence()
+                changed = args.write and timing.write_sentence(lesson, sentence)
+                print(f"{lesson.lesson_id}: {sentence}{' (written)' if changed else ''}")
+            return 0
         if args.command == "build":
             written = build(root, select_lessons(root, args.lessons), force=args.force)
             for path in written:

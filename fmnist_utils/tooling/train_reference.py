@@ -1,7 +1,7 @@
 """Train a shipped reference network on the full data and write its weights.
 
-    python -m fmnist_utils.tooling.train_reference                   # lesson 6's CNN, seed 0
-    python -m fmnist_utils.tooling.train_reference --model improved_cnn   # lesson 8's
+    python -m fmnist_utils.tooling.train_reference                   # lesson 7's CNN, seed 0
+    python -m fmnist_utils.tooling.train_reference --model improved_cnn   # lesson 9's
     python -m fmnist_utils.tooling.train_reference --seed 1 --out /tmp/weights
 
 Writes ``MODEL.weights.h5`` (the weights without the optimizer's state) and

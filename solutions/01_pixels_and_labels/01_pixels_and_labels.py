@@ -36,7 +36,7 @@
 # - measure how alike two classes are, and predict which ones a classifier will confuse;
 # - read and write the dataset's CSV format (one row per image, label first).
 #
-# Estimated time: 35–45 minutes
+# Estimated time: about 70 minutes (25 reading, 30 on the exercises, 15 running the examples).
 
 # %% [markdown]
 # ## Setup
@@ -303,7 +303,7 @@ plots.pixel_histograms(x_train, y_train)
 #
 # But a histogram forgets *where* each pixel is. Shuffle an image's pixels
 # and its histogram does not change, yet you could no longer recognise it.
-# Keep that thought: lesson 3 tests which models care.
+# Keep that thought: lesson 4 tests which models care.
 
 # %% [markdown]
 # ### Exercise 2 — scale the pixels (2 points)
@@ -556,7 +556,7 @@ plots.class_images(stds, title="Standard deviation of each pixel, per class", cm
 # The brightest bands trace where the outlines differ (sleeve lengths, dress
 # widths, heel heights, bag handles); the insides are bright too, because
 # fabric comes light or dark, plain or printed. Where a class's spread is large, its mean is a
-# poor description of any single image: remember that when lesson 3 uses
+# poor description of any single image: remember that when lesson 4 uses
 # the means to classify.
 
 # %% [markdown]
@@ -684,7 +684,7 @@ sorted(pairs)[:5]
 # *Trouser*, on the other hand, is far from almost everything.
 #
 # This is a **hypothesis** about the classifiers of the next lessons: *they
-# will confuse the tops with each other, and Shirt most of all*. Lesson 3
+# will confuse the tops with each other, and Shirt most of all*. Lesson 4
 # checks it with a confusion matrix. One caution: a distance between means
 # summarises each class by a single point. Two classes can have close means
 # and still be easy to separate if their images vary little, and the reverse.
@@ -764,7 +764,7 @@ folder.exists()
 # - The CSV format stores one image per row, label first, pixels row by row;
 #   it is portable, and about three times larger than the bytes.
 #
-# Next, in lesson 3, you build your first classifiers and test that prediction.
+# Next, in lesson 4, you build your first classifiers and test that prediction.
 
 # %% [markdown]
 # ## Further exercises
