@@ -6,7 +6,7 @@ only by the functions that need it). It has two halves.
 **What the lessons import** (the learner-facing helpers):
 
 - :mod:`fmnist_utils.data` -- load and verify the Fashion-MNIST data (the one search
-  order for the files); re-exports the CSV reader and writer.
+  order for the files).
 - :mod:`fmnist_utils.csvfiles` -- read and write Kaggle-style CSV files.
 - :mod:`fmnist_utils.download` -- download a file with a progress bar (the data loader's).
 - :mod:`fmnist_utils.files` -- write a file atomically (downloads, CSV files, the build).
@@ -16,13 +16,13 @@ only by the functions that need it). It has two halves.
   figure (images, matrices, charts, curves, diagrams, internals) under one style;
   its docstring maps each module to its job.
 - :mod:`fmnist_utils.widgets` -- the interactive ipywidgets tools.
-- :mod:`fmnist_utils.rate_explorer` -- lesson 3's learning-rate explorer (re-exported
-  by :mod:`fmnist_utils.widgets`).
+- :mod:`fmnist_utils.rate_explorer` -- lesson 3's learning-rate explorer, a widget
+  that retrains (it holds the training loop the other widgets do not have).
 - :mod:`fmnist_utils.filters` -- lesson 5's hand-made 3x3 kernels and a NumPy filter.
 - :mod:`fmnist_utils.models` -- the reference models, their training recipes and
   their shipped weights (``weights/``).
 - :mod:`fmnist_utils.improved` -- lesson 9's improved CNN, its augmentation and
-  learning-rate schedule (re-exported by :mod:`fmnist_utils.models`).
+  learning-rate schedule: the building blocks; :mod:`fmnist_utils.models` trains them.
 - :mod:`fmnist_utils.pipeline` -- stream uint8 images to a network, normalised (and
   augmented) batch by batch with ``tf.data``.
 - :mod:`fmnist_utils.photo` -- turn a photo into a Fashion-MNIST-style input; sample

@@ -2,7 +2,7 @@
 
 :func:`load_csv` explains every malformed row (line, column, what is wrong);
 :func:`save_csv` writes atomically and never overwrites a file unless told to.
-:mod:`fmnist_utils.data` re-exports both, so lessons import them from there.
+Lessons import them from here.
 """
 
 from __future__ import annotations

@@ -23,9 +23,8 @@ SHA-256 in :data:`CHECKSUMS`. A bad file raises :class:`DataError` (a ``ValueErr
 no data at all raises :class:`DataNotFoundError` (a :class:`DataError` and a
 ``FileNotFoundError``), whose message lists the three ways to get the data.
 
-The CSV reader and writer live in :mod:`fmnist_utils.csvfiles` and downloads in
-:mod:`fmnist_utils.download`; :func:`load_csv`, :func:`save_csv` and
-:class:`CSVFormatError` are re-exported here, where the lessons import them from.
+The CSV reader and writer live in :mod:`fmnist_utils.csvfiles` (the lessons import
+them from there), and downloads in :mod:`fmnist_utils.download`.
 
 Nothing here runs at import time, and Keras is never imported.
 """
@@ -45,14 +44,12 @@ from typing import BinaryIO
 
 import numpy as np
 
-from .csvfiles import CSVFormatError, load_csv, save_csv
 from .download import fetch
 from .files import atomic_write
 
 __all__ = [
     "CHECKSUMS",
     "CLASS_NAMES",
-    "CSVFormatError",
     "DATA_DIR_ENV",
     "DataError",
     "DataNotFoundError",
@@ -62,10 +59,8 @@ __all__ = [
     "OS_DATA_DIR",
     "data_source",
     "keras_cache_dir",
-    "load_csv",
     "load_fashion_mnist",
     "read_idx",
-    "save_csv",
     "verify_file",
 ]
 

@@ -8,8 +8,8 @@
 - :func:`warmup_cosine` -- linear warm-up, then cosine decay; :func:`adam_warmup_cosine`
   (the lesson's optimizer).
 
-:mod:`fmnist_utils.models` re-exports all of them and holds the recipe that trains
-the network (``RECIPES["improved_cnn"]``). Keras is imported inside the
+Lessons import them from here; :mod:`fmnist_utils.models` holds the recipe that
+trains the network (``RECIPES["improved_cnn"]``). Keras is imported inside the
 functions, never at import time.
 """
 
@@ -36,7 +36,7 @@ __all__ = [
 class ImprovedSettings:
     """The settings of lesson 9's recipe that a learner types in, in one place.
 
-    Lesson 9 reads them (``models.IMPROVED``) so that the model a learner
+    Lesson 9 reads them (``IMPROVED``) so that the model a learner
     trains in the notebook is trained exactly like the benchmark's.
 
     Attributes

@@ -4,10 +4,6 @@ Lessons have learners build their own networks; this module holds the
 reference versions that the README, the benchmarks and later lessons rely on:
 
 - :func:`classic_cnn` -- lesson 7's network (Conv-Pool-Conv-Pool-Dense-Dropout-Softmax).
-- :func:`improved_cnn` -- lesson 9's network (two blocks of two convolutions with batch
-  normalization, dropout, augmentation layers), with :func:`augmentation`,
-  :func:`warmup_cosine`, :func:`adam_warmup_cosine`, :func:`mirror_average` and the
-  settings :data:`IMPROVED`.
 - :data:`RECIPES` -- how each reference model is trained, by name; a lesson's
   author adds a recipe by adding an entry (``"improved_cnn"``, lesson 9's,
   is in the lesson 9 section below; its building blocks are in
@@ -34,39 +30,24 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fmnist_utils.improved import (  # lesson 9's building blocks, re-exported
-    IMPROVED,
-    ImprovedSettings,
-    adam_warmup_cosine,
-    augmentation,
-    improved_cnn,
-    mirror_average,
-    warmup_cosine,
-)
+from fmnist_utils.improved import adam_warmup_cosine, improved_cnn, mirror_average
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     import keras
 
 __all__ = [
-    "IMPROVED",
-    "ImprovedSettings",
     "RECIPES",
     "REFERENCE_INFO",
     "REFERENCE_WEIGHTS",
     "SHIPPED",
     "Recipe",
     "adam_cosine",
-    "adam_warmup_cosine",
     "best_reference",
-    "augmentation",
     "classic_cnn",
-    "improved_cnn",
     "load_reference",
-    "mirror_average",
     "prepare",
     "reference_info",
     "train_and_evaluate",
-    "warmup_cosine",
 ]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -249,7 +230,7 @@ RECIPES["improved_cnn"] = Recipe(
     mirror_test=True,
 )
 """Lesson 9's recipe: what the lesson trains at its end (AdamW's weight decay and
-label smoothing, :data:`IMPROVED`, are its optional further exercises)."""
+label smoothing, ``fmnist_utils.improved.IMPROVED``, are its optional further exercises)."""
 
 
 # --- Training and the shipped weights ---------------------------------------------

@@ -51,7 +51,7 @@ def batches(
         Seed of the shuffling: the same seed gives the same orders.
     augment : callable, optional
         Called as ``augment(images, training=True)`` on each float batch, e.g.
-        :func:`fmnist_utils.models.augmentation`'s layers.
+        :func:`fmnist_utils.improved.augmentation`'s layers.
     num_classes : int, optional
         If given, labels come out one-hot (``float32``, for label smoothing).
     channel_axis : bool, optional

@@ -20,10 +20,6 @@ import numpy as np
 
 from fmnist_utils.filters import KERNELS, filter_image
 
-# lesson 3's tool lives in its own module; lessons call it from here
-from fmnist_utils.rate_explorer import LearningRateExplorer as LearningRateExplorer
-from fmnist_utils.rate_explorer import learning_rate_explorer as learning_rate_explorer
-
 
 def png_bytes(picture: Any, *, scale: int = 1, max_side: int | None = None) -> bytes:
     """Encode an image as PNG bytes: the one encoder of every widget here.

@@ -1,8 +1,9 @@
-"""Helpers every test module may need: CI detection, free ports, the repository's files."""
+"""Helpers every test module may need: CI detection, free ports, the repository's files, the guide."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -54,3 +55,22 @@ def copy_repository(dest: Path) -> Path:
         (dest / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, dest / name)
     return dest
+
+
+def guide_blocks(kind: str = "bash") -> list[str]:
+    """The instructor's guide's fenced blocks of one kind, in order."""
+    text = (ROOT / "INSTRUCTORS.md").read_text(encoding="utf-8")
+    return re.findall(rf"^```{kind}\n(.*?)^```", text, flags=re.M | re.S)
+
+
+def sizing_table() -> dict[str, str]:
+    """INSTRUCTORS.md's sizing table: {first column: second column}."""
+    text = (ROOT / "INSTRUCTORS.md").read_text(encoding="utf-8").split("### Sizing", 1)[1]
+    return dict(re.findall(r"^\| ([^|]+?) \| ([^|]+?) \| [^|]+ \|$", text, flags=re.M))
+
+
+def gib(size: str) -> float:
+    """A size such as ``1.5 GiB`` or ``2G`` in GiB (the chart's G is GiB, as KubeSpawner's)."""
+    match = re.fullmatch(r"([0-9.]+) ?(GiB|G)", size.strip())
+    assert match, size
+    return float(match.group(1))

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from fmnist_utils import data
-from fmnist_utils.data import CSVFormatError, load_csv, read_idx, save_csv
+from fmnist_utils.csvfiles import CSVFormatError, load_csv, save_csv
+from fmnist_utils.data import read_idx
 
 HEADER = "label," + ",".join(f"pixel{i}" for i in range(1, 785))
 

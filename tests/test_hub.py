@@ -52,8 +52,7 @@ from .hub_support import (
     remove_user,
     tear_down,
 )
-from .test_hub_k8s import _gib, _sizing
-from .test_instructors_guide import guide_blocks
+from .support import gib, guide_blocks, sizing_table
 
 sys.path.insert(0, str(ROOT / "hub"))
 import fmnist_hub
@@ -382,7 +381,7 @@ def test_a_term_on_the_hub(hub_env, browser_learner: HubLearner) -> None:
         ]
         rss[name] = sum(p.info["memory_info"].rss for p in procs) / 2**30
     timings["server memory GiB (max)"] = round(max(rss.values()), 3)
-    table = _gib(_sizing()["JupyterLab server (no kernel)"])
+    table = gib(sizing_table()["JupyterLab server (no kernel)"])
     assert max(rss.values()) <= table + 0.05, (
         f"a server takes more than the sizing table says: {rss}"
     )

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from .conftest import LESSON_IDS, ROOT
+from .support import gib, sizing_table
 
 sys.path.insert(0, str(ROOT / "hub"))
 import fmnist_hub
@@ -26,19 +27,6 @@ def _values() -> dict:
     import yaml
 
     return yaml.safe_load((K8S / "values.yaml").read_text())
-
-
-def _sizing() -> dict[str, str]:
-    """INSTRUCTORS.md's sizing table: {first column: second column}."""
-    text = (ROOT / "INSTRUCTORS.md").read_text().split("### Sizing", 1)[1]
-    rows = re.findall(r"^\| ([^|]+?) \| ([^|]+?) \| [^|]+ \|$", text, flags=re.M)
-    return dict(rows)
-
-
-def _gib(size: str) -> float:
-    match = re.fullmatch(r"([0-9.]+) ?(GiB|G)", size.strip())
-    assert match, size
-    return float(match.group(1))  # the chart's G is GiB (KubeSpawner's ByteSpecification)
 
 
 def test_k8s_values_run_the_course_image() -> None:
@@ -89,32 +77,32 @@ def test_k8s_exchange_is_where_learners_nbgrader_looks() -> None:
 
 def test_k8s_limits_are_the_sizing_tables() -> None:
     memory = _values()["singleuser"]["memory"]
-    sizing = _sizing()
-    assert _gib(memory["guarantee"]) == _gib(
+    sizing = sizing_table()
+    assert gib(memory["guarantee"]) == gib(
         sizing["memory guarantee (`singleuser.memory.guarantee`)"]
     )
-    assert _gib(memory["limit"]) == _gib(sizing["memory limit (`singleuser.memory.limit`)"])
+    assert gib(memory["limit"]) == gib(sizing["memory limit (`singleuser.memory.limit`)"])
     # the table's kernel peaks are the README's measured ones
     readme = (ROOT / "README.md").read_text()
     peaks = {
         int(n): float(p)
         for n, p in re.findall(
-            r"^\| (\d)[^|]* \| [^|]+ \| [^|]+ \| \**([0-9.]+) GiB\** \|", readme, re.M
+            r"^\| (\d+)[^|]* \| [^|]+ \| [^|]+ \| \**([0-9.]+) GiB\** \|", readme, re.M
         )
     }
     assert len(peaks) == len(LESSON_IDS), peaks
-    for lesson in (1, 6, 8):
+    for lesson in (1, 7, 9):
         row = next(v for k, v in sizing.items() if k.startswith(f"kernel, lesson {lesson}"))
-        assert _gib(row) == peaks[lesson]
-    server = _gib(sizing["JupyterLab server (no kernel)"])
-    assert _gib(memory["limit"]) >= server + max(peaks.values())
-    assert _gib(memory["guarantee"]) >= server + peaks[1]
+        assert gib(row) == peaks[lesson]
+    server = gib(sizing["JupyterLab server (no kernel)"])
+    assert gib(memory["limit"]) >= server + max(peaks.values())
+    assert gib(memory["guarantee"]) >= server + peaks[1]
     # and what a learner at work took on the hub (benchmarks/hub_sizing.py, 3 at once)
     at_work = {
-        int(m.group(1)): _gib(v)
+        int(m.group(1)): gib(v)
         for k, v in sizing.items()
-        if (m := re.fullmatch(r"learner at work on lesson (\d): server \+ kernel, peak", k))
+        if (m := re.fullmatch(r"learner at work on lesson (\d+): server \+ kernel, peak", k))
     }
-    assert sorted(at_work) == [1, 6], sizing
-    assert _gib(memory["guarantee"]) >= at_work[1]
-    assert _gib(memory["limit"]) >= max(at_work.values())
+    assert sorted(at_work) == [1, 7], sizing
+    assert gib(memory["guarantee"]) >= at_work[1]
+    assert gib(memory["limit"]) >= max(at_work.values())

@@ -15,15 +15,10 @@ import pytest
 
 from .conftest import LESSON_IDS, ROOT
 from .grading_helpers import Submissions, grading_env_or_skip
-from .support import copy_repository
+from .support import copy_repository, guide_blocks
 
 GUIDE = ROOT / "INSTRUCTORS.md"
 LESSON = "01_pixels_and_labels"
-
-
-def guide_blocks(kind: str = "bash") -> list[str]:
-    """The guide's fenced blocks of one kind, in order."""
-    return re.findall(rf"^```{kind}\n(.*?)^```", GUIDE.read_text(), flags=re.M | re.S)
 
 
 def test_guide_has_the_key_commands() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 
 import pytest
@@ -87,4 +88,49 @@ def test_no_module_is_too_long() -> None:
     assert not long, (
         f"Split these by job (CONTRIBUTING.md: no module over about {MAX_LINES} lines):\n"
         + "\n".join(long)
+    )
+
+
+def _imports(path) -> list[tuple[str, str]]:
+    """(module, name) for every ``from fmnist_utils... import name`` in a file."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+            ("fmnist_utils", ".")
+        ):
+            found += [(node.module or ".", alias.name) for alias in node.names]
+    return found
+
+
+MODULES = sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_private_name_crosses_modules_and_no_module_re_exports(path) -> None:
+    """Modules split along real seams: nothing private imported, no name passed on."""
+    own = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    private = [
+        f"{module}.{name}"
+        for module, name in _imports(path)
+        if name.startswith("_") and module != own  # a module may name itself (a spawn target)
+    ]
+    assert not private, f"{path.name} imports private names: {private}; make them public"
+    if path.name == "__init__.py":
+        return  # a package's own facade (plots) may gather its modules' names
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    exported = next(
+        (
+            ast.literal_eval(node.value)
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+        ),
+        [],
+    )
+    imported = {alias for _, alias in _imports(path)}
+    passed_on = sorted(set(exported) & imported)
+    assert not passed_on, (
+        f"{path.name} lists names it imports in __all__: {passed_on}; import them from "
+        "where they are defined"
     )

@@ -7,7 +7,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from fmnist_utils import models  # noqa: E402
+from fmnist_utils import improved, models  # noqa: E402
 
 RECIPE = "improved_cnn"
 
@@ -17,7 +17,7 @@ def _kinds(model) -> list[str]:
 
 
 def test_architecture_layer_by_layer() -> None:
-    model = models.improved_cnn()
+    model = improved.improved_cnn()
     assert isinstance(model.layers[0], keras.Sequential) and model.layers[0].name == "augmentation"
     assert _kinds(model)[1:] == (
         ["Conv2D", "BatchNormalization", "Activation"] * 2 + ["MaxPooling2D", "Dropout"]
@@ -35,43 +35,43 @@ def test_architecture_layer_by_layer() -> None:
 
 
 def test_parameter_count_matches_the_lesson() -> None:
-    model = models.improved_cnn()
+    model = improved.improved_cnn()
     assert model.count_params() == 333_466
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     assert trainable == 332_954  # the batch norms' moving means and variances are not trained
     # augmentation has no weights: the same count without it
-    assert models.improved_cnn(augment=False).count_params() == 333_466
+    assert improved.improved_cnn(augment=False).count_params() == 333_466
 
 
 def test_flags_switch_ingredients_off() -> None:
-    plain = models.improved_cnn(augment=False, dropout=False, batch_norm=False)
+    plain = improved.improved_cnn(augment=False, dropout=False, batch_norm=False)
     kinds = _kinds(plain)
     assert "BatchNormalization" not in kinds and "Dropout" not in kinds
     assert not any(k.startswith("Random") for k in kinds) and "Sequential" not in kinds
     convs = [layer for layer in plain.layers if isinstance(layer, keras.layers.Conv2D)]
     assert all(c.use_bias for c in convs), "without batch norm the convolutions need biases"
-    assert _kinds(models.improved_cnn(dropout=False)).count("Dropout") == 0
-    assert _kinds(models.improved_cnn(batch_norm=False)).count("BatchNormalization") == 0
+    assert _kinds(improved.improved_cnn(dropout=False)).count("Dropout") == 0
+    assert _kinds(improved.improved_cnn(batch_norm=False)).count("BatchNormalization") == 0
 
 
 def test_augmentation_is_a_flip_and_a_small_shift() -> None:
-    aug = models.augmentation()
+    aug = improved.augmentation()
     assert _kinds(aug) == ["RandomFlip", "RandomTranslation"]
     assert aug.layers[0].get_config()["mode"] == "horizontal"
     config = aug.layers[1].get_config()
     assert config["height_factor"] == config["width_factor"] == pytest.approx(0.07)
     assert config["fill_mode"] == "constant" and config["interpolation"] == "nearest"
-    assert _kinds(models.augmentation(0, flip=False)) == []
+    assert _kinds(improved.augmentation(0, flip=False)) == []
 
 
 def test_augmentation_is_inactive_at_inference_and_active_in_training() -> None:
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     x = rng.random((8, 28, 28, 1)).astype(np.float32)
-    aug = models.augmentation()
+    aug = improved.augmentation()
     np.testing.assert_array_equal(np.asarray(aug(x, training=False)), x)
     assert not np.allclose(np.asarray(aug(x, training=True)), x)
-    model = models.improved_cnn()
+    model = improved.improved_cnn()
     first = np.asarray(model(x, training=False))
     second = np.asarray(model.predict(x, verbose=0))
     np.testing.assert_allclose(first, second, atol=1e-5)  # no randomness at inference
@@ -79,22 +79,22 @@ def test_augmentation_is_inactive_at_inference_and_active_in_training() -> None:
 
 
 def test_warmup_cosine_schedule() -> None:
-    schedule = models.warmup_cosine(100, 10, peak_lr=3e-3, warmup_epochs=1)
+    schedule = improved.warmup_cosine(100, 10, peak_lr=3e-3, warmup_epochs=1)
     rate = np.array([float(schedule(step)) for step in range(1001)])
     assert rate[0] == pytest.approx(0.0, abs=1e-9)
     assert rate[100] == pytest.approx(3e-3, rel=1e-4)
     assert rate[550] == pytest.approx(1.5e-3, rel=1e-3)
     assert rate[1000] == pytest.approx(0.0, abs=1e-9)
     assert np.all(np.diff(rate[:101]) > 0) and np.all(np.diff(rate[100:]) <= 1e-12)
-    no_warmup = models.warmup_cosine(10, 2, peak_lr=1e-2, warmup_epochs=0)
+    no_warmup = improved.warmup_cosine(10, 2, peak_lr=1e-2, warmup_epochs=0)
     assert float(no_warmup(0)) == pytest.approx(1e-2)
-    short = models.warmup_cosine(5, 1, warmup_epochs=1)  # warm-up longer than training
+    short = improved.warmup_cosine(5, 1, warmup_epochs=1)  # warm-up longer than training
     assert float(short(5)) == pytest.approx(0.0, abs=1e-9)
 
 
 def test_recipe_is_registered_with_its_settings() -> None:
     recipe = models.RECIPES[RECIPE]
-    assert recipe.build is models.improved_cnn
+    assert recipe.build is improved.improved_cnn
     assert recipe.batch_size == 128 and recipe.epochs >= 1
     assert recipe.label_smoothing == 0.0  # the lesson's recipe: smoothing is a further exercise
     optimizer = recipe.optimizer(469, recipe.epochs)
@@ -108,10 +108,10 @@ def test_recipe_is_registered_with_its_settings() -> None:
 
 def test_mirror_average_asks_about_each_image_and_its_mirror(tmp_path) -> None:
     keras.utils.set_random_seed(0)
-    network = models.improved_cnn(augment=False)
+    network = improved.improved_cnn(augment=False)
     x = np.random.default_rng(0).random((4, 28, 28, 1)).astype(np.float32)
     x[0] = x[0, :, ::-1]  # not symmetric: the mirror is a different image
-    mirrored = models.mirror_average(network)
+    mirrored = improved.mirror_average(network)
     want = (network.predict(x, verbose=0) + network.predict(x[:, :, ::-1], verbose=0)) / 2
     got = mirrored.predict(x, verbose=0)
     np.testing.assert_allclose(got, want, atol=1e-6)
@@ -142,13 +142,13 @@ def test_train_and_evaluate_in_fast_mode_returns_the_contract(monkeypatch) -> No
 
 
 def test_bn_momentum_reaches_every_batch_normalization() -> None:
-    model = models.improved_cnn(bn_momentum=0.5)
+    model = improved.improved_cnn(bn_momentum=0.5)
     norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     assert len(norms) == 5 and all(n.momentum == pytest.approx(0.5) for n in norms)
 
 
 def test_one_conv_per_block_for_the_lessons_small_experiment() -> None:
-    model = models.improved_cnn(convs_per_block=1, filters=(32, 64), augment=False)
+    model = improved.improved_cnn(convs_per_block=1, filters=(32, 64), augment=False)
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     assert [c.filters for c in convs] == [32, 64]
     norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]

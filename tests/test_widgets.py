@@ -122,14 +122,16 @@ def test_defaults_to_fashion_mnist_names() -> None:
 
 
 def test_every_tool_is_an_ipywidgets_box_that_displays_itself(data) -> None:
-    from fmnist_utils import widgets
+    from fmnist_utils import rate_explorer, widgets
 
     x, y = data
     tools = [
         image_browser(x, y, class_names=NAMES),
         widgets.kernel_editor(np.zeros((5, 5))),
         widgets.bring_your_own_image(lambda batch: np.full((len(batch), 10), 0.1)),
-        widgets.learning_rate_explorer(*_separable(), loss=_loss, gradients=_gradients, steps=3),
+        rate_explorer.learning_rate_explorer(
+            *_separable(), loss=_loss, gradients=_gradients, steps=3
+        ),
     ]
     for tool in tools:
         assert isinstance(tool, ipywidgets.Box), f"{type(tool).__name__} is not a widget box"
@@ -179,12 +181,12 @@ def _gradients(w: np.ndarray, b: np.ndarray, x: np.ndarray, y: np.ndarray):
 
 def test_learning_rate_slider_retrains_and_redraws() -> None:
     """On Fashion-MNIST itself: too small, learning and diverging, as the lesson says."""
-    from fmnist_utils import widgets
+    from fmnist_utils import rate_explorer
     from fmnist_utils.data import load_fashion_mnist
 
     (x, y), _ = load_fashion_mnist()
     x = x[:2000].reshape(2000, -1).astype(np.float32) / 255
-    tool = widgets.learning_rate_explorer(
+    tool = rate_explorer.learning_rate_explorer(
         x, y[:2000], loss=_loss, gradients=_gradients, steps=60, start=1e-4
     )
     assert tool.rate_slider.description == "Learning rate"
@@ -209,16 +211,18 @@ def test_learning_rate_slider_retrains_and_redraws() -> None:
 
 
 def test_learning_rate_explorer_shows_the_learners_error_and_rejects_bad_input() -> None:
-    from fmnist_utils import widgets
+    from fmnist_utils import rate_explorer
 
     x, y = _separable()
 
     def broken(w, b, xb, yb):
         raise ValueError("shapes do not match")
 
-    tool = widgets.learning_rate_explorer(x, y, loss=_loss, gradients=broken, num_classes=3)
+    tool = rate_explorer.learning_rate_explorer(x, y, loss=_loss, gradients=broken, num_classes=3)
     assert "ValueError: shapes do not match" in tool.status.value
     with pytest.raises(ValueError, match="flat images"):
-        widgets.learning_rate_explorer(x.reshape(-1, 2, 4), y, loss=_loss, gradients=_gradients)
+        rate_explorer.learning_rate_explorer(
+            x.reshape(-1, 2, 4), y, loss=_loss, gradients=_gradients
+        )
     with pytest.raises(ValueError, match="positive"):
-        widgets.learning_rate_explorer(x, y, loss=_loss, gradients=_gradients, steps=0)
+        rate_explorer.learning_rate_explorer(x, y, loss=_loss, gradients=_gradients, steps=0)

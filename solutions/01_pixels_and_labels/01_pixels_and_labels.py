@@ -53,7 +53,8 @@ from pathlib import Path
 import numpy as np
 
 from fmnist_utils import plots, widgets
-from fmnist_utils.data import CLASS_NAMES, load_csv, load_fashion_mnist, save_csv
+from fmnist_utils.csvfiles import load_csv, save_csv
+from fmnist_utils.data import CLASS_NAMES, load_fashion_mnist
 from fmnist_utils.environment import check_versions, set_random_seed
 
 check_versions()

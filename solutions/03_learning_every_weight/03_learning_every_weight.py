@@ -51,9 +51,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from fmnist_utils import fast, plots, widgets
+from fmnist_utils import fast, plots
 from fmnist_utils.data import load_fashion_mnist
 from fmnist_utils.environment import check_versions
+from fmnist_utils.rate_explorer import learning_rate_explorer
 
 check_versions()
 keras.utils.set_random_seed(0)
@@ -713,7 +714,7 @@ plots.step_losses({"last epoch": batch_losses}, title="Loss of each mini-batch")
 # and the largest ones, from 1 up.
 
 # %%
-widgets.learning_rate_explorer(
+learning_rate_explorer(
     x_train[:2000], y_train[:2000], loss=mean_loss, gradients=gradients, start=0.001
 )
 
@@ -729,7 +730,7 @@ widgets.learning_rate_explorer(
 # The same three runs side by side, drawn from the loss lists the tool keeps:
 
 # %%
-explorer = widgets.learning_rate_explorer(
+explorer = learning_rate_explorer(
     x_train[:2000], y_train[:2000], loss=mean_loss, gradients=gradients
 )
 plots.step_losses(

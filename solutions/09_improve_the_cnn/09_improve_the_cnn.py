@@ -53,6 +53,7 @@ import numpy as np
 from fmnist_utils import fast, models, pipeline, plots
 from fmnist_utils.data import load_fashion_mnist
 from fmnist_utils.environment import check_versions
+from fmnist_utils.improved import IMPROVED, improved_cnn
 
 check_versions()
 keras.utils.set_random_seed(0)
@@ -624,7 +625,7 @@ for spe, ep, peak, warm in [(469, 15, 3e-3, 1), (7, 3, 0.1, 2), (10, 5, 1e-3, 0)
 
 # %%
 recipe = models.RECIPES["improved_cnn"]
-settings = models.IMPROVED
+settings = IMPROVED
 steps_per_epoch = int(np.ceil(60_000 / recipe.batch_size))
 plots.learning_rate_schedule(
     make_schedule(steps_per_epoch, recipe.epochs, settings.learning_rate, settings.warmup_epochs),
@@ -812,7 +813,7 @@ build_improved_cnn(make_augmentation()).summary()
 #
 # To keep each run short, the variants after the first are the improved CNN with
 # **one** convolution per block and lesson 7's widths, 32 and 64 filters
-# (`models.improved_cnn(convs_per_block=1, filters=(32, 64), ...)`): a network
+# (`improved_cnn(convs_per_block=1, filters=(32, 64), ...)`): a network
 # about as cheap as lesson 7's. The second row moves to that layout ('same'
 # padding, no dropout), the third adds batch normalization after every
 # convolution, the fourth brings dropout back, the last adds the augmentation.
@@ -835,12 +836,12 @@ exp_epochs = fast.epochs(4)
 one_conv = {"convs_per_block": 1, "filters": (32, 64), "bn_momentum": 0.5}
 variants = {
     "lesson 7 CNN": lambda: models.classic_cnn(),
-    "'same' padding, no dropout": lambda: models.improved_cnn(
+    "'same' padding, no dropout": lambda: improved_cnn(
         batch_norm=False, dropout=False, augment=False, **one_conv
     ),
-    "+ batch norm": lambda: models.improved_cnn(dropout=False, augment=False, **one_conv),
-    "+ dropout": lambda: models.improved_cnn(augment=False, **one_conv),
-    "+ augmentation": lambda: models.improved_cnn(**one_conv),
+    "+ batch norm": lambda: improved_cnn(dropout=False, augment=False, **one_conv),
+    "+ dropout": lambda: improved_cnn(augment=False, **one_conv),
+    "+ augmentation": lambda: improved_cnn(**one_conv),
 }
 rows = []
 for name, build in variants.items():
@@ -979,7 +980,7 @@ mirror_accuracy = float(np.mean(((probs + probs_mirror) / 2).argmax(axis=1) == y
 }
 
 # %% [markdown]
-# `models.mirror_average(network)` builds the same two-view average into one
+# `mirror_average(network)`, from `fmnist_utils.improved`, builds the same two-view average into one
 # Keras model: the shipped improved CNN is measured that way, and lesson 10 uses
 # it so.
 #
@@ -1017,7 +1018,7 @@ mirror_accuracy = float(np.mean(((probs + probs_mirror) / 2).argmax(axis=1) == y
 #
 # 1. **Weight decay (AdamW).** `keras.optimizers.AdamW` is Adam that also pulls
 #    every weight a little towards 0 at each step (its `weight_decay`, e.g.
-#    `models.IMPROVED.weight_decay`), which discourages large weights that fit
+#    `IMPROVED.weight_decay`), which discourages large weights that fit
 #    single training images. Add it as a fifth variant of the experiment, with
 #    your schedule (`make_schedule`) as its learning rate. Does it help in this
 #    budget?

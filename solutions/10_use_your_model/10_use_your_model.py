@@ -64,7 +64,7 @@ keras.utils.set_random_seed(0)
 # `models.best_reference()` names the one with the higher recorded test
 # accuracy, and `models.load_reference(name)` loads it the way it was measured.
 # For the improved CNN that is the average of lesson 9's end, built into one
-# Keras model (`models.mirror_average`): it asks its network about each image
+# Keras model (`fmnist_utils.improved.mirror_average`): it asks its network about each image
 # and its mirror image and averages the two answers. `model.summary()` below
 # shows the flip, the network (one row, used on both images) and the average.
 # (Your own model from lesson 7 or 9 loads with
