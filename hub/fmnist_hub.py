@@ -399,7 +399,7 @@ def _record_passwords(settings: Settings, rows: list[tuple[str, str]]) -> Path:
     new = not out.exists()
     fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     with os.fdopen(fd, "a", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = csv.writer(handle, lineterminator="\n")  # `cut -d, -f2` keeps no \r
         if new:
             writer.writerow(["id", "password"])
         writer.writerows(rows)

@@ -366,7 +366,7 @@ def test_lesson_1_solution_runs_clean_its_image_browser_responds_and_validates(
 
 @in_browser
 @_needs(_lesson("solutions", LESSON_5))
-def test_lesson_4_kernel_editor_redraws_the_filtered_image(learner: Learner) -> None:
+def test_lesson_5_kernel_editor_redraws_the_filtered_image(learner: Learner) -> None:
     cells = _run_solution(learner, LESSON_5)
 
     cell = learner.scroll_to_cell(_cell_calling(cells, "kernel_editor(").index, "center")
@@ -386,7 +386,7 @@ def test_lesson_4_kernel_editor_redraws_the_filtered_image(learner: Learner) -> 
     )
     before, original_before = filtered.get_attribute("src"), original.get_attribute("src")
     status = editor.inner_text()
-    learner.shot("kernel_editor", locator=editor, readme="lesson04_kernel_editor.png")
+    learner.shot("kernel_editor", locator=editor, readme="lesson05_kernel_editor.png")
 
     boxes = cell.locator(".widget-text input")
     assert boxes.count() == 9, f"expected nine kernel boxes, found {boxes.count()}"

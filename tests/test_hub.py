@@ -348,6 +348,9 @@ def test_a_term_on_the_hub(hub_env, browser_learner: HubLearner) -> None:
         assert stat.S_IMODE(os.stat(entry.pw_dir).st_mode) == 0o700, f"{name}'s home is not private"
     assert stat.S_IMODE(settings.exchange.stat().st_mode) == 0o1777
     assert stat.S_IMODE(settings.private.stat().st_mode) == 0o700
+    assert b"\r" not in (settings.private / "initial-passwords.csv").read_bytes(), (
+        "the passwords file has Unix line endings, so `cut -d, -f2` gives a password that works"
+    )
     with open(settings.private / "initial-passwords.csv", newline="") as handle:
         passwords = {row["id"]: row["password"] for row in csv.DictReader(handle)}
     assert sorted(passwords) == sorted(["teacher", *learners])

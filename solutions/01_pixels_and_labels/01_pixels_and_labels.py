@@ -36,7 +36,7 @@
 # - measure how alike two classes are, and predict which ones a classifier will confuse;
 # - read and write the dataset's CSV format (one row per image, label first).
 #
-# Estimated time: about 70 minutes (25 reading, 30 on the exercises, 15 running the examples).
+# Estimated time: about 70 minutes (26 reading, 30 on the exercises, 15 running the examples).
 
 # %% [markdown]
 # ## Setup
@@ -731,8 +731,8 @@ x_back, y_back = load_csv(csv_path)
 x_back.shape, x_back.dtype, np.array_equal(x_back, x_train[:5]), np.array_equal(y_back, y_train[:5])
 
 # %% [markdown]
-# They do. The price of text: each pixel takes one to four characters
-# instead of one byte.
+# They do. The price of text: each pixel takes two to four characters (one
+# to three digits and a comma) instead of one byte.
 
 # %%
 csv_bytes_per_image = (csv_path.stat().st_size - len(lines[0]) - 1) / 5
@@ -765,7 +765,8 @@ folder.exists()
 # - The CSV format stores one image per row, label first, pixels row by row;
 #   it is portable, and about three times larger than the bytes.
 #
-# Next, in lesson 4, you build your first classifiers and test that prediction.
+# Next, in lesson 2, you train your first model; in lesson 4 you build
+# classifiers and test that prediction.
 
 # %% [markdown]
 # ## Further exercises

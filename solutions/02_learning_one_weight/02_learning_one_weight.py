@@ -625,8 +625,8 @@ trained[-1], loss_at(trained[-1]), best_tried
 # ## 7. The learning rate, made visible
 #
 # How large should the steps be? Here are three learning rates, each for 15
-# steps from $s = 0$, drawn on the same curve (positions beyond the right
-# edge are drawn at the edge, and counted):
+# steps from $s = 0$, drawn on the same curve (positions beyond either
+# edge are drawn at that edge, and counted):
 
 # %%
 rates = (100.0, 1000.0, 30000.0)

@@ -31,12 +31,12 @@
 # By the end of this lesson you can:
 #
 # - write a dense layer as a matrix product, $XW + b$, and read the shapes involved;
-# - derive and compute the gradient of the cross-entropy for softmax regression, and check it against TensorFlow's automatic one;
+# - follow the derivation of the gradient of the cross-entropy for softmax regression, compute it, and check it against TensorFlow's automatic one;
 # - write a gradient-descent training loop with mini-batches and epochs, and read its loss and accuracy curves;
 # - explain that `model.fit` runs this loop for you, and what the Adam optimizer changes in it;
 # - follow backpropagation, the chain rule, through a network with one hidden layer.
 #
-# Estimated time: about 70 minutes (36 reading, 24 on the exercises, 12 running the examples).
+# Estimated time: about 75 minutes (37 reading, 24 on the exercises, 12 running the examples).
 
 # %% [markdown]
 # ## Setup
@@ -177,7 +177,9 @@ f"one loss: {one_loss * 1000:.2f} ms, so 15,700 of them: {15_700 * one_loss:.0f}
 # **Step 1, the logits.** One image's loss, written out with the softmax,
 # is $\ell = -z_y + \log \sum_j e^{z_j}$. Its slope with respect to the
 # logit $z_k$ is $-1$ if $k = y$ (from the first term) plus
-# $e^{z_k} / \sum_j e^{z_j} = p_k$ (from the second):
+# $e^{z_k} / \sum_j e^{z_j} = p_k$ (from the second: the slope of $\log u$
+# is $1/u$ and the slope of $e^{z}$ is $e^{z}$, two rules you can check
+# with lesson 2's `slope`, and the chain rule below multiplies them):
 #
 # $$\frac{\partial \ell}{\partial z_k} = p_k - Y_k ,$$
 #
@@ -704,9 +706,13 @@ plots.step_losses({"last epoch": batch_losses}, title="Loss of each mini-batch")
 # %% [markdown]
 # ## 5. The learning rate, again
 #
-# The learning rate matters as much with 7,850 weights as with one, and
-# here its good values are much smaller than lesson 2's, because the slopes
-# are much larger. Move the slider: each time, the tool
+# The learning rate matters as much with 7,850 weights as with one, but its
+# good values here are thousands of times smaller than lesson 2's. What
+# sets the largest safe step is not how steep the loss is but how sharply
+# it bends: lesson 2's $s$ multiplied small distances (about 0.1), so the
+# loss bent gently along it, while a step here changes the weights of all
+# 784 pixels of every image at once, and the logits, and so the loss,
+# change much faster. Move the slider: each time, the tool
 # retrains softmax regression from zero weights, for 60 steps on the same
 # mini-batches of 64 images, with `mean_loss` and your
 # `gradients`, at the learning rate you picked, and redraws the loss after
@@ -885,8 +891,6 @@ mine = (grad_w1, grad_b1, grad_w2, grad_b2)
 # convolution layer (lesson 5) does the same with its kernel's weights:
 # that is how, in lesson 7, a network *learns* its filters instead of
 # having them designed by hand.
-
-# %% [markdown]
 
 # %% [markdown]
 # ## Summary

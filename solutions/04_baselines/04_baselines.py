@@ -35,7 +35,7 @@
 # - build, train and evaluate softmax regression and a dense network in Keras;
 # - explain, from an experiment, why a dense network ignores the spatial structure of images, and why that motivates convolutions.
 #
-# Estimated time: about 75 minutes (30 reading, 30 on the exercises, 14 running the examples, 1 waiting for the computer).
+# Estimated time: about 75 minutes (31 reading, 30 on the exercises, 14 running the examples, 1 waiting for the computer).
 
 # %% [markdown]
 # ## Setup
@@ -476,7 +476,14 @@ np.testing.assert_allclose(got, means_h, rtol=1e-5, atol=1e-6, err_msg=msg)
 #
 # To classify $n$ images you need the distance from each to each of the $k$
 # centroids. A double Python loop would run $n \times k$ times; NumPy can
-# do it in one go. Expanding the square,
+# do it in one go.
+#
+# > **Notation.** For an image $x$ and a centroid $c$, both rows of 784
+# > pixels: $x \cdot c = \sum_d x_d c_d$ is their **dot product** (multiply
+# > pixel by pixel, add up), and $\lVert x - c \rVert^2 = \sum_d (x_d - c_d)^2$
+# > is the squared distance between them (lesson 1's distance, squared).
+#
+# Expanding the square,
 #
 # $$\lVert x - c \rVert^2 = \lVert x \rVert^2 - 2\, x \cdot c + \lVert c \rVert^2,$$
 #
@@ -628,7 +635,7 @@ titles = [
 plots.image_grid(x_val[wrong], titles=titles, ncols=6, size=1.6)
 
 # %% [markdown]
-# Look at the light-grey pullovers labelled *Sandal*: the mean sandal is
+# Look at the light-grey pullovers predicted *Sandal*: the mean sandal is
 # faint (little ink, in varying places), and a faint image is close to it
 # whatever its shape. Nearest centroid weighs every pixel equally, so the
 # overall amount of ink can outweigh the outline. A better model should
@@ -719,7 +726,11 @@ plots.class_images(
 # each unit computing a weighted sum of the pixels followed by the ReLU
 # non-linearity $\max(0, \cdot)$:
 #
-# $$h = \mathrm{relu}(W_1 x + b_1), \qquad z = W_2 h + b_2.$$
+# $$h = \mathrm{relu}(x W_1 + b_1), \qquad z = h W_2 + b_2 ,$$
+#
+# written as in lesson 3, with the image $x$ as a row of 784 pixels: $W_1$
+# is $784 \times 128$ (one row per pixel, one column per hidden unit), and
+# $W_2$ is $128 \times 10$.
 #
 # The hidden units learn 128 features of their own, and the scores combine
 # them non-linearly. This is the model of TensorFlow's introductory
@@ -959,7 +970,7 @@ plots.accuracy_comparison(results_shift, title="The same images, moved three pix
 
 # %% [markdown]
 # A shift you would hardly notice takes the dense network from about 88 % to
-# about 23 % on the full data, not far above chance.
+# somewhere around 20–25 % on the full data, not far above chance.
 #
 # Images have structure that these models throw away: nearby pixels are
 # related, and the same pattern can appear anywhere. **Convolutional**

@@ -35,7 +35,13 @@
 # - show that a Keras `Conv2D` layer computes your function;
 # - stack several filters into a feature-map stack of shape `(height, width, channels)`.
 #
-# Estimated time: about 70 minutes (25 reading, 30 on the exercises, 13 running the examples).
+# Estimated time: about 70 minutes (26 reading, 30 on the exercises, 13 running the examples).
+
+# %% [markdown]
+# ## Setup
+#
+# Run this cell first. It imports what the lesson uses, checks the library
+# versions and fixes the random seed.
 
 # %%
 import functools
@@ -118,7 +124,8 @@ plots.convolution_step(image, kernel, row=11, col=11)
 # output keeps every second window, so it is about half as tall and half as wide.
 #
 # Keras' exact rules, which your function follows (with $n$ the image's height,
-# $k$ the kernel's height, $s$ the stride; the same for widths):
+# $k$ the kernel's height, $s$ the stride; the same for widths; $\lfloor a \rfloor$
+# means $a$ rounded down to a whole number, $\lceil a \rceil$ rounded up):
 #
 # | padding | output height | zeros added |
 # |---|---|---|
@@ -425,8 +432,9 @@ plots.filter_gallery(
 # images below: a `\` edge, a `/` edge, a vertical and a horizontal edge.
 #
 # Hint: the vertical-edge kernel compares the left column with the right column.
-# Turn that idea by 45°: compare the corner on one side of the `\` diagonal with
-# the corner on the other side, and put zeros on the diagonal itself.
+# Turn that idea by 45°: compare the three weights above the `\` diagonal
+# with the three below it (one sign above, the other below), and put zeros
+# on the diagonal itself.
 
 # %%
 edges = np.stack(
@@ -486,8 +494,8 @@ assert _peak(np.full((12, 12), 0.7), k) <= 1e-6 * scale, (
 diag, anti, vert, horiz = (_peak(edges[..., c], k) for c in range(4))
 assert diag > vert and diag > horiz, (
     f"the \\ edge should give the strongest response: \\ gives {diag:.3g}, vertical {vert:.3g}, "
-    f"horizontal {horiz:.3g}. Put the positive and negative weights in opposite corners across "
-    f"the \\ diagonal; {KERNELS}"
+    f"horizontal {horiz:.3g}. Give the three weights above the \\ diagonal one sign and the three "
+    f"below it the other, with zeros on the diagonal; {KERNELS}"
 )
 assert anti <= 0.5 * diag, (
     f"the / edge gives {anti:.3g}, more than half of the \\ edge's {diag:.3g}: the kernel should "
@@ -812,7 +820,7 @@ np.testing.assert_allclose(maps, keras_maps, atol=1e-5)
 # %% [markdown]
 # A real CNN's first layer is this, with three differences: it uses 32 or 64
 # kernels instead of 4; it adds a bias and keeps only the positive part of each
-# map (the ReLU, $\max(0, x)$, from lesson 4); and nobody designs its kernels —
+# map (the ReLU, $\max(0, x)$, from lesson 3); and nobody designs its kernels —
 # training finds them, starting from random numbers. The second layer then
 # slides its own kernels over the *stack*: each of its kernels has shape
 # `(3, 3, C)`, one 3×3 slice per input channel, all summed. Lesson 6 looks at

@@ -37,7 +37,7 @@
 # - write the shape table of a Conv-Pool-Conv-Pool-Dense network and check it
 #   against `model.summary()`.
 #
-# Estimated time: about 60 minutes (20 reading, 30 on the exercises, 10 running the examples).
+# Estimated time: about 60 minutes (21 reading, 30 on the exercises, 10 running the examples).
 
 # %%
 import keras
@@ -83,7 +83,8 @@ int(small[:2, :2].max()), float(small[:2, :2].mean())
 # default `padding="valid"`) drops the rows and columns left over: a 7×7 map
 # max-pooled by 2 gives 3×3, and the last row and column play no part. The
 # number of windows along an axis of length $n$ is $\lfloor (n - \text{size}) /
-# \text{stride} \rfloor + 1$, the rule of `"valid"` padding from lesson 5.
+# \text{stride} \rfloor + 1$ ($\lfloor a \rfloor$ is $a$ rounded down to a whole
+# number, $\lceil a \rceil$ rounded up), the rule of `"valid"` padding from lesson 5.
 #
 # ### Exercise 1 — `max_pool2d` (3 points)
 #
@@ -321,14 +322,16 @@ plots.pooling_grid(small, {"max pool": max_pool2d(small), "average pool": avg_po
 # The representations compared, on 200 test images:
 #
 # - the **pixels** themselves;
-# - the **edge maps** of lesson 5's four hand-made kernels, keeping their
+# - the **filtered images** of lesson 5's four hand-made kernels (two edge
+#   detectors, a blur and a sharpen; "edge maps" below, for short), keeping their
 #   positive part (a `Conv2D` layer with a ReLU);
 # - the edge maps after one, then two 2×2 **max poolings**;
 # - the **global max** of each edge map: one number per kernel.
 #
 # Now that you know what `MaxPooling2D` computes, you let Keras do it for a whole
 # batch at once. `np.roll` shifts the images; what leaves on the right comes back
-# on the left, which does not matter here because the borders are blank.
+# on the left. Many garments touch the edges, so a shift also wraps a thin strip
+# of ink around; for shifts of a few pixels that changes little of the picture.
 #
 # **Predict**: edge maps are thin lines. Do they change more or less than the
 # pixels when the image moves by one pixel?
@@ -514,8 +517,8 @@ inputs = keras.Input((28, 28, 1))
 #
 # The size of the image does not appear: the same kernel is used at every
 # position. That is why a convolution layer is small. Compare with lesson 4's
-# dense layer: 784 pixels to 32 units is $784 \times 32 + 32 = 25{,}120$ weights;
-# 32 filters of 3×3 on the image is 320.
+# dense layer: 784 pixels to 128 units is $784 \times 128 + 128 = 100{,}480$
+# weights; 32 filters of 3×3 on the image is 320.
 #
 # ### Exercise 4 — `conv_param_count` (1 point)
 

@@ -173,7 +173,7 @@ x_train_in.shape, x_test_in.shape
 #
 # `None` is the batch size: any number of images. Two layers are new:
 #
-# - **`Dropout(0.3)`** sets a random 30 % of the 128 values to zero at every
+# - **`Dropout(0.3)`** sets each of the 128 values to zero with probability 0.3 (so about 30 % of them) at every
 #   training step (and scales the others up to compensate). No unit can rely on
 #   one particular other unit, which makes the network generalize better. At
 #   prediction time dropout does nothing.
@@ -541,7 +541,7 @@ def make_callbacks(checkpoint_path, patience: int = 3, monitor: str = "val_loss"
 """Check make_callbacks: a list of EarlyStopping then ModelCheckpoint, with the settings asked for, the defaults and others."""
 CALLBACKS = "reread 'Callbacks: stop at the right time, keep the best model'"
 # a scratch folder, deleted when the notebook shuts down or restarts
-probe_folder = tempfile.TemporaryDirectory(prefix="fmnist-lesson06-check-")
+probe_folder = tempfile.TemporaryDirectory(prefix="fmnist-lesson07-check-")
 probe_dir = Path(probe_folder.name)
 callbacks = make_callbacks(probe_dir / "probe.keras")
 assert isinstance(callbacks, list), f"expected a list, got {type(callbacks).__name__}"
@@ -632,9 +632,9 @@ assert isinstance(keras.models.load_model(probe_dir / "tiny.keras"), keras.Model
 # it somewhere of your own (the last section shows how).
 
 # %%
-scratch = tempfile.TemporaryDirectory(prefix="fmnist-lesson06-")
+scratch = tempfile.TemporaryDirectory(prefix="fmnist-lesson07-")
 work_dir = Path(scratch.name)
-checkpoint_path = work_dir / "lesson06_best.keras"
+checkpoint_path = work_dir / "lesson07_best.keras"
 checkpoint_path
 
 # %% [markdown]
@@ -725,7 +725,7 @@ dict(zip(CLASS_NAMES, probabilities.round(3).tolist(), strict=True)), CLASS_NAME
 # the two give the same predictions.
 
 # %%
-model_path = work_dir / "lesson06_cnn.keras"
+model_path = work_dir / "lesson07_cnn.keras"
 model.save(model_path)
 reloaded = keras.models.load_model(model_path)
 model_path.name, f"{model_path.stat().st_size / 2**20:.1f} MiB", reloaded is model

@@ -519,7 +519,8 @@ plots.feature_maps(maps2[0], ncols=16, size=0.8, title="conv2: 64 feature maps, 
 # ## Saliency: which pixels does the decision depend on?
 #
 # A **saliency map** asks: if a pixel changed a little, how much would the score
-# of a class change? That is the gradient of the class's probability with respect
+# of a class change? Here the score is the class's probability (the network
+# ends with its softmax), so that is the gradient of the probability with respect
 # to the input pixels, one number per pixel; its absolute value is the saliency.
 # TensorFlow computes gradients with a `tf.GradientTape`: it records the operations
 # run inside its `with` block, then differentiates through them.
@@ -683,8 +684,8 @@ plots.saliency(
 # %% [markdown]
 # A gradient is a *local* explanation: it says how the score would react to tiny
 # changes, not why the network decided. Saliency maps are noisy, and a pixel can
-# matter a great deal without the gradient showing it (a saturated ReLU has zero
-# gradient). Treat them as a hint of where to look, not as proof.
+# matter a great deal without the gradient showing it (a ReLU whose input is
+# negative passes no gradient at all). Treat them as a hint of where to look, not as proof.
 #
 # ## Summary
 #

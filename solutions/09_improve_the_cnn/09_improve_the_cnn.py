@@ -37,9 +37,9 @@
 #   same seed, same data, same budget;
 # - average a network's answers for each test image and its mirror image.
 #
-# Estimated time: about 80 minutes (35 reading, 30 on the exercises, 12 running the examples, 2 waiting for the computer).
+# Estimated time: about 80 minutes (36 reading, 30 on the exercises, 12 running the examples, 2 waiting for the computer).
 #
-# Training the improved model yourself is optional: it takes about ten
+# Training the improved model yourself is optional: it takes several
 # minutes on two processor cores (the notebook prints how long it took when
 # its shipped weights were made), or you load those weights.
 
@@ -249,7 +249,8 @@ assert abs(g - 0.1) < 1e-9, "the gap uses the last epoch"
 # ## Dropout
 #
 # **Dropout** fights memorisation directly. During training, a `Dropout(rate)`
-# layer sets a random fraction `rate` of its inputs to 0 at every step, and
+# layer sets each of its inputs to 0 with probability `rate` at every step
+# (so about that fraction of them), and
 # scales the others up by $1 / (1 - \text{rate})$ so that their sum stays the same
 # on average. No unit can rely on one particular other unit being there, so the
 # network must spread what it knows over many units: it learns features that are
@@ -302,6 +303,12 @@ plots.compare_curves({"no dropout": history_overfit, "dropout": history_dropout}
 # standardises each channel over the current batch, to mean 0 and standard
 # deviation 1, then rescales it with two learned numbers per channel, $\gamma$
 # and $\beta$:
+#
+# > **Notation.** For one channel, $\mu_{\text{batch}}$ is the mean of its
+# > values over the batch and $\sigma^2_{\text{batch}}$ their **variance**
+# > (the mean squared difference from $\mu$; its square root is the standard
+# > deviation). $\epsilon$ (epsilon) is a tiny constant, 0.001 in Keras, that
+# > keeps the division safe when the variance is 0.
 #
 # $$\hat x = \frac{x - \mu_{\text{batch}}}{\sqrt{\sigma^2_{\text{batch}} + \epsilon}}, \qquad y = \gamma \hat x + \beta.$$
 #
@@ -922,7 +929,7 @@ train_yourself = False  # True: train with your functions; False: load the weigh
 # %%
 del no_dropout, with_dropout, net, x_small, x_exp
 keras.backend.clear_session()
-gc.collect()
+_ = gc.collect()  # hand the freed memory back now
 
 # %%
 if train_yourself:

@@ -210,7 +210,9 @@ list(samples), sneaker.size, sneaker.mode
 # background in a fixed way (Xiao, Rasul and Vollgraf, 2017): they cropped the
 # product to its bounding box, resized it so that its **longer side is 28
 # pixels**, centred it on a 28×28 square, converted it to grey and **inverted**
-# it, so that the garment is bright on a black background. You can check the
+# it, so that the garment is bright (high values) on a background of zeros.
+# (The course's figures draw 0 as white, so the background looks white
+# there; in the numbers, it is 0.) You can check the
 # first claim on the training set: in nearly every image the garment touches two
 # opposite edges.
 
@@ -504,7 +506,7 @@ np.testing.assert_allclose(
     err_msg=f"the model should see preprocess_photo's output; {PREDICT}",
 )  # fmt: skip
 # a scratch folder, deleted when the notebook shuts down or restarts
-phone_folder = tempfile.TemporaryDirectory(prefix="fmnist-lesson09-check-")
+phone_folder = tempfile.TemporaryDirectory(prefix="fmnist-lesson10-check-")
 phone_dir = Path(phone_folder.name)
 phone = np.full((60, 90, 3), 245, dtype=np.uint8)
 phone[10:25, 10:80] = (30, 30, 120)  # a wide garment, stored sideways as phones do
@@ -581,7 +583,7 @@ tool.predictions
 #
 # Try a few photos and you will find mistakes that never happen on the test set.
 # The network learned from 60,000 images that all share the same *distribution*:
-# centred, cropped tight, black background, the same lighting, the same poses. A
+# centred, cropped tight, a background of zeros, the same lighting, the same poses. A
 # photo that breaks any of these habits is **out of distribution**, and nothing
 # in training told the network what to do with it. This is called **distribution
 # shift**.
@@ -695,8 +697,10 @@ np.testing.assert_array_equal(shift_images(rect, 2, 1)[:, 1:, 2:], rect[:, :-1, 
 
 # %% [markdown]
 # Now the experiment. Each changed test set mimics one way a photo differs from
-# Fashion-MNIST; 2,000 test images are enough to see the effect (the standard
-# error of each accuracy is below one percentage point).
+# Fashion-MNIST; 2,000 test images are enough to see the effect. (An accuracy
+# $p$ measured on $n$ images wobbles by chance: its **standard error**,
+# $\sqrt{p(1 - p)/n}$, is never more than $\sqrt{0.25/2000}$, about one
+# percentage point, for $n = 2{,}000$, so differences of many points are real.)
 #
 # **Predict** before you run it: which change hurts most?
 
@@ -726,11 +730,13 @@ plots.distribution_shift({name: images[1] for name, images in conditions.items()
 #   usually are. A garment a few pixels off-centre, or half the size, lands on
 #   weights that never saw it there. That is why your preprocessing crops and
 #   centres: it moves every photo back to where the network expects it.
-# - **Lighting.** A dimmer image scales every pixel; the network's ReLUs and
-#   biases are not scale-invariant, so confidence and accuracy drop. Dividing by
+# - **Lighting.** A dimmer image scales every pixel. The network's answer
+#   does not scale along with it: its biases and batch normalization's stored
+#   means shift every value by a fixed amount (a ReLU alone would scale), so
+#   confidence and accuracy drop. Dividing by
 #   the largest value (step 7 of `preprocess_photo`) undoes it.
-# - **Background and inversion.** The network never saw anything but a black
-#   background. A grey or white one looks like a huge garment. This is why step
+# - **Background and inversion.** The network never saw a background other
+#   than zeros. A grey or white one looks like a huge garment. This is why step
 #   2 measures ink against the background.
 #
 # Preprocessing removes the shifts you can name. It cannot remove the others:
@@ -766,7 +772,7 @@ top_k(model.predict(photo.to_model_input(disc), verbose=0)[0])
 # name is free: `Path("my_model.keras").exists()`).
 
 # %%
-scratch = tempfile.TemporaryDirectory(prefix="fmnist-lesson09-")
+scratch = tempfile.TemporaryDirectory(prefix="fmnist-lesson10-")
 export_dir = Path(scratch.name)
 keras_file = export_dir / "fashion_cnn.keras"
 saved_model_dir = export_dir / "fashion_cnn_savedmodel"
