@@ -157,14 +157,14 @@ def test_one_conv_per_block_for_the_lessons_small_experiment() -> None:
 
 
 @pytest.mark.slow
-def test_lesson8_trains_with_the_learners_functions_when_asked(monkeypatch, tmp_path) -> None:
+def test_lesson9_trains_with_the_learners_functions_when_asked(monkeypatch, tmp_path) -> None:
     """The shipped weights load by default; `train_yourself = True` must train too."""
     import nbformat
     from nbclient import NotebookClient
 
     from .conftest import LESSONS
 
-    lesson = next(lesson for lesson in LESSONS if lesson.lesson_id.startswith("08_"))
+    lesson = next(lesson for lesson in LESSONS if lesson.lesson_id == "09_improve_the_cnn")
     nb = nbformat.read(lesson.source_py.with_suffix(".ipynb"), as_version=4)
     switch = [cell for cell in nb.cells if cell.source.startswith("train_yourself = False")]
     assert len(switch) == 1, "lesson 9 should have one `train_yourself = False` cell"
