@@ -94,11 +94,9 @@ def test_a_learner_function_crosses_by_name_towards_the_learner_only() -> None:
     forged = {"$": "ufunc", "name": "load"}  # np.load is a function, not a ufunc
     with pytest.raises(wire.WireError, match="ufunc that is not there"):
         wire.decode(forged, [])
+    square, data = wire.encode(np.zeros((2, 2)))  # coefficients must be one row
     with pytest.raises(wire.WireError, match="invalid polynomial"):
-        wire.decode(
-            {"$": "poly1d", "coeffs": wire.encode(np.zeros((2, 2)))[0]},
-            wire.encode(np.zeros((2, 2)))[1],
-        )
+        wire.decode({"$": "poly1d", "coeffs": square}, data)
 
 
 @pytest.mark.parametrize(

@@ -46,7 +46,7 @@ def test_time_estimate_follows_the_rule(lesson: Lesson) -> None:
     )
 
 
-def test_the_rule_counts_every_part(tmp_path) -> None:
+def test_the_rule_counts_every_part() -> None:
     lesson = LESSONS[0]
     base = timing.estimate(lesson, run_seconds=0)
     slow = timing.estimate(lesson, run_seconds=185)

@@ -353,7 +353,8 @@ def descent_paths(
             ax.grid(True)
         for index, (ax, (name, positions)) in enumerate(zip(axes, runs.items(), strict=False)):
             shown = np.clip(np.nan_to_num(positions, nan=high, posinf=high, neginf=low), low, high)
-            heights = np.array([float(loss(float(s))) for s in shown])
+            where, back = np.unique(shown, return_inverse=True)  # clipped ones share an edge
+            heights = np.array([float(loss(float(s))) for s in where])[back.ravel()]
             colour = f"C{index}"
             ax.plot(shown, heights, "o", color=colour, markersize=4, label=name)
             for step in range(len(shown) - 1):
