@@ -40,10 +40,33 @@ def test_time_estimate_follows_the_rule(lesson: Lesson) -> None:
         f"the first cell should say {expected.sentence()!r} (the rule in "
         "fmnist_utils/tooling/timing.py): run `python -m fmnist_utils.tooling times --write`"
     )
-    assert expected.total <= 80, (
+    assert expected.total <= 65, (
         f"{lesson.lesson_id} takes a newcomer about {expected.total} minutes: move material to the "
         "further exercises or to another lesson"
     )
+
+
+NEW_IDEA = re.compile(r"^- \*\*(?P<term>[^*]+)\*\*", re.MULTILINE)
+MAX_NEW_IDEAS = 6
+
+
+@lessons
+def test_names_at_most_six_new_ideas_and_explains_each(lesson: Lesson) -> None:
+    """The first cell lists the lesson's new ideas, and each is used again further down."""
+    cells = source_notebook(lesson).cells
+    first = cells[0].source
+    assert "## New ideas" in first, (
+        "the first cell needs a '## New ideas' list: one '- **term**: a few words' bullet per idea"
+    )
+    listed = first.split("## New ideas", 1)[1].split("\n## ", 1)[0]
+    terms = [m["term"] for m in NEW_IDEA.finditer(listed)]
+    assert 1 <= len(terms) <= MAX_NEW_IDEAS, (
+        f"{lesson.lesson_id} lists {len(terms)} new ideas; a newcomer can take about "
+        f"{MAX_NEW_IDEAS} per lesson: move the rest to another lesson or the further exercises"
+    )
+    body = " ".join(c.source for c in cells[1:] if c.cell_type == "markdown").lower()
+    missing = [t for t in terms if t.lower() not in body]
+    assert not missing, f"{lesson.lesson_id} lists {missing} as new ideas but never explains them"
 
 
 def test_the_rule_counts_every_part() -> None:

@@ -18,12 +18,10 @@
 # %% [markdown]
 # # Lesson 1 — Pixels and labels
 #
-# Before you train anything, look at the data. A model can only learn what is
-# in its inputs, and many surprises in machine learning (a class the model
-# never predicts, an accuracy that is too good to be true) are visible in the
-# data long before any training starts. In this lesson you open Fashion-MNIST and
-# get to know it the way a data scientist does: its arrays, its classes, its
-# pixels, and which clothes look alike.
+# Before you train anything, look at the data: a model can only learn what is
+# in its inputs, and many surprises in machine learning show in the data
+# before any training starts. In this lesson you get to know Fashion-MNIST:
+# its arrays, its classes, its pixels, and which clothes look alike.
 #
 # ## Learning objectives
 #
@@ -36,15 +34,23 @@
 # - measure how alike two classes are, and predict which ones a classifier will confuse;
 # - read and write the dataset's CSV format (one row per image, label first).
 #
-# Estimated time: about 70 minutes (26 reading, 30 on the exercises, 15 running the examples).
+# ## New ideas
+#
+# - **training and test sets**: images to learn from, and images kept aside to measure the finished model.
+# - **example**: one item of a dataset: its features (here 784 pixels) and its label (its class).
+# - **balanced dataset**: every class equally frequent, so guessing is right 1 time in 10 (the chance level).
+# - **accuracy**: the share of correct predictions.
+# - **scaling**: turning pixels 0 to 255 into floats in $[0, 1]$ for a network.
+# - **mean image**: a class's pixel-by-pixel average.
+#
+# Estimated time: about 65 minutes (23 reading, 30 on the exercises, 12 running the examples).
 
 # %% [markdown]
 # ## Setup
 #
-# Run this cell first. It imports what the lesson uses, prints the versions of
-# the main libraries (a `!!` line means your environment differs from the
-# course's; the warning says how to fix it) and fixes the random seed, so you
-# see the same pictures as everyone else.
+# Run this cell first: it imports what the lesson uses, checks the library
+# versions (a `!!` line says what differs and how to fix it) and fixes the
+# random seed, so you see the same pictures as everyone else.
 
 # %%
 import tempfile
@@ -65,22 +71,16 @@ set_random_seed(0)
 #
 # [Fashion-MNIST](https://github.com/zalandoresearch/fashion-mnist) holds
 # 70,000 small grayscale photos of products from Zalando's online shop, each
-# $28 \times 28$ pixels and labelled with one of ten classes. Zalando Research
-# published it in 2017 as a harder, drop-in replacement for MNIST, the
-# handwritten digits on which even simple models now score above 97 %.
+# $28 \times 28$ pixels and labelled with one of ten classes. It comes split
+# into **training and test sets**: 60,000 training images to learn from, and
+# 10,000 test images kept aside to measure, once and at the end, how well a
+# finished model does on images it has never seen.
 #
-# The data comes already split in two: 60,000 **training** images to learn
-# from, and 10,000 **test** images kept aside to measure, once and at the
-# end, how well a finished model does on images it has never seen.
-
-# %%
-(x_train, y_train), (x_test, y_test) = load_fashion_mnist()
-
-# %% [markdown]
 # Before you run the next cell: what **shape** do you expect `x_train` to
 # have? And `y_train`?
 
 # %%
+(x_train, y_train), (x_test, y_test) = load_fashion_mnist()
 x_train.shape, y_train.shape, x_test.shape, y_test.shape
 
 # %% [markdown]
@@ -93,14 +93,11 @@ x_train.shape, y_train.shape, x_test.shape, y_test.shape
 # Now the values. What type of number do you expect a grayscale pixel to be?
 
 # %%
-x_train.dtype, x_train.min(), x_train.max()
+x_train.dtype, x_train.min(), x_train.max(), f"{x_train.nbytes / 1e6:.0f} MB"
 
 # %% [markdown]
 # `uint8` is an *unsigned 8-bit integer*: a whole number from 0 to 255 that
-# takes one byte. So the whole training set takes 60,000 × 784 bytes:
-
-# %%
-f"{x_train.nbytes / 1e6:.0f} MB"
+# takes one byte, so the training set takes 60,000 × 784 bytes.
 
 # %% [markdown]
 # ### Labels are numbers, classes have names
@@ -109,17 +106,13 @@ f"{x_train.nbytes / 1e6:.0f} MB"
 # maps each label to its name:
 
 # %%
-y_train[:12]
-
-# %%
+print(y_train[:12])
 dict(enumerate(CLASS_NAMES))
 
 # %% [markdown]
-# Here is the first training image, with every pixel's value written in its
-# cell. In the files, 0 is the background and 255 the most ink (Zalando
-# inverted the photos, so that objects are bright on black, like MNIST's
-# digits). The course draws larger values darker, which looks like the
-# original photo.
+# Here is the first training image, with every pixel's value in its cell.
+# In the files, 0 is the background and 255 the most ink; the course draws
+# larger values darker, which looks like the original photo.
 
 # %%
 plots.pixel_values(x_train[0], title=f"x_train[0], label {y_train[0]}: {CLASS_NAMES[y_train[0]]}")
@@ -133,7 +126,7 @@ plots.pixel_values(x_train[0], title=f"x_train[0], label {y_train[0]}: {CLASS_NA
 #
 # Ten random training images of every class. Look closely before you read
 # on: **which classes would you find hard to tell apart at this size?** Write
-# down two pairs; in section 6 you measure whether you were right.
+# down two pairs; in section 7 you measure whether you were right.
 
 # %%
 plots.examples_per_class(x_train, y_train, per_class=10)
@@ -141,15 +134,13 @@ plots.examples_per_class(x_train, y_train, per_class=10)
 # %% [markdown]
 # ## 3. Browse the images
 #
-# Pick a class, drag the slider, and watch the pixel values change beside
-# each image. Some things to try:
+# Pick a class and drag the slider. Things to try:
 #
-# - find a *Shirt* that you would have called a *T-shirt/top*, and a *Bag* that is hard to recognise;
+# - find a *Shirt* that you would have called a *T-shirt/top*;
 # - compare how much of the frame a *Sandal* fills with how much a *Coat* fills;
-# - look at the values at the edge of an object: is the outline sharp, or does it fade over a few pixels?
+# - look at the edge of an object: is the outline sharp, or does it fade over a few pixels?
 #
-# (The widget needs a running kernel: in a static view of the notebook it
-# shows nothing.)
+# (The widget needs a running kernel.)
 
 # %%
 widgets.image_browser(x_train, y_train, class_names=CLASS_NAMES)
@@ -157,9 +148,9 @@ widgets.image_browser(x_train, y_train, class_names=CLASS_NAMES)
 # %% [markdown]
 # ## 4. Class balance
 #
-# How many images does each class have? This is the first thing to check in
-# any classification dataset. If 90 % of the images were sneakers, a "model"
-# that always answers *Sneaker* would be 90 % accurate and completely useless.
+# How many images does each class have? Check this first in any
+# classification dataset: if 90 % of the images were sneakers, a "model"
+# that always answers *Sneaker* would be 90 % accurate and useless.
 #
 # ### Exercise 1 — count the classes (2 points)
 #
@@ -264,19 +255,17 @@ np.testing.assert_array_equal(unsorted, [1, 1, 0, 3, 0], err_msg=msg)
 # %%
 train_counts = class_counts(y_train)
 test_counts = class_counts(y_test)
-train_counts, test_counts
-
-# %%
+print(train_counts, test_counts)
 plots.class_balance({"train": train_counts, "test": test_counts})
 
 # %% [markdown]
-# Fashion-MNIST is perfectly **balanced**: 6,000 training and 1,000 test
-# images per class. Two consequences you will use all course long:
+# Fashion-MNIST is a perfectly **balanced dataset**: 6,000 training and 1,000
+# test images per class. Two consequences you will use all course long:
 #
 # - guessing, or always answering the same class, is right 10 % of the time:
 #   that is the **chance level** any model must beat;
-# - **accuracy** (the share of correct predictions) is a fair one-number summary.
-#   On unbalanced data it is not, and you would look at each class separately.
+# - **accuracy**, the share of correct predictions, is a fair one-number
+#   summary. On unbalanced data it is not, and you would look at each class.
 
 # %% [markdown]
 # ## 5. Pixel intensities
@@ -287,9 +276,9 @@ plots.class_balance({"train": train_counts, "test": test_counts})
 float(np.mean(x_train == 0))
 
 # %% [markdown]
-# About half. The histograms below show, for each class, how the intensities
-# of all its pixels are distributed (on a logarithmic axis, otherwise the
-# spike at 0 would flatten everything else).
+# About half. The histograms below show how the intensities of each class's
+# pixels are distributed (on a logarithmic axis, otherwise the spike at 0
+# would flatten everything else).
 
 # %%
 plots.pixel_histograms(x_train, y_train)
@@ -298,23 +287,21 @@ plots.pixel_histograms(x_train, y_train)
 # What the histograms say:
 #
 # - every class has a spike at 0 (the background) and a broad spread of
-#   fabric intensities, most often around 200–230 (dark fabric);
+#   fabric intensities, for most classes most often around 200–230;
 # - *Sandal*, *Sneaker* and *Trouser* are about two-thirds background; *Pullover*,
-#   *Coat* and *Shirt* fill the frame. Even "how much ink" is a clue to the class.
+#   *Coat* and *Shirt* fill most of the frame. Even "how much ink" is a clue.
 #
-# But a histogram forgets *where* each pixel is. Shuffle an image's pixels
+# But a histogram forgets *where* each pixel is: shuffle an image's pixels
 # and its histogram does not change, yet you could no longer recognise it.
-# Keep that thought: lesson 4 tests which models care.
 
 # %% [markdown]
 # ### Exercise 2 — scale the pixels (2 points)
 #
-# Neural networks are trained with small steps of gradient descent (lesson 2
-# shows how), and those steps are tuned for inputs of about unit size: raw values up to 255
-# make the first layer's outputs, and its gradients, hundreds of times larger.
-# So the first step of almost every image pipeline is to scale the pixels to
-# `float32` values in $[0, 1]$: `float32` because it is the precision Keras
-# computes in (`float64` would double the memory for nothing).
+# Networks learn in small steps (lesson 2 shows how) whose usual sizes
+# suit inputs of about 1; raw values up to 255 make everything computed from
+# them hundreds of times larger. So almost every image pipeline starts with
+# **scaling**: the pixels become `float32` values in $[0, 1]$ (`float32` is
+# the precision Keras computes in; `float64` would double the memory).
 #
 # There is a second reason to leave `uint8` behind: its arithmetic wraps
 # around. What do you expect $200 + 100$ to be?
@@ -404,8 +391,8 @@ np.testing.assert_allclose(full_range, np.arange(256) / 255.0, rtol=1e-6, err_ms
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# Scale the whole training set once. The floats take four times the memory
-# of the bytes, which is why datasets are stored as `uint8`.
+# Scale the whole training set once. Floats take four times the memory of
+# bytes: that is why datasets are stored as `uint8`.
 
 # %%
 x_train_f = normalize(x_train)
@@ -534,16 +521,13 @@ else:
 
 # %%
 means = np.stack([mean_image(x_train_f, y_train, k) for k in range(10)])
-means.shape
-
-# %%
 plots.class_images(means, title="Mean image of each class")
 
 # %% [markdown]
 # The means are blurry silhouettes, sharp where the images agree (the gap
 # between trouser legs, the rectangle of a bag) and faint where they do not
-# (sandal straps, which sit somewhere different in every photo). The tops
-# (*T-shirt/top*, *Pullover*, *Coat*, *Shirt*) differ mostly in their sleeves.
+# (sandal straps, which sit somewhere different in every photo). The four
+# tops differ mostly in their sleeves.
 #
 # The mean hides the spread. The **standard deviation** of each pixel over a
 # class says where the class varies: dark where all its images agree, bright
@@ -554,11 +538,10 @@ stds = np.stack([x_train_f[y_train == k].std(axis=0) for k in range(10)])
 plots.class_images(stds, title="Standard deviation of each pixel, per class", cmap="magma")
 
 # %% [markdown]
-# The brightest bands trace where the outlines differ (sleeve lengths, dress
-# widths, heel heights, bag handles); the insides are bright too, because
-# fabric comes light or dark, plain or printed. Where a class's spread is large, its mean is a
-# poor description of any single image: remember that when lesson 4 uses
-# the means to classify.
+# The brightest bands trace where the outlines differ (sleeve lengths, heel
+# heights, bag handles); the insides are bright too, because fabric comes
+# light or dark, plain or printed. Where the spread is large, the mean
+# describes no single image well.
 
 # %% [markdown]
 # ## 7. Which classes look alike?
@@ -678,17 +661,16 @@ pairs = [
 sorted(pairs)[:5]
 
 # %% [markdown]
-# On the full training set the closest pairs are *Pullover*–*Coat*,
+# The closest pairs are *Pullover*–*Coat*,
 # *Pullover*–*Shirt* and *Coat*–*Shirt*, then *T-shirt/top*–*Shirt* and
 # *Sandal*–*Sneaker*: the tops crowd together, and *Shirt* is close to all
 # three other tops. The footwear forms its own group, far from the tops.
-# *Trouser*, on the other hand, is far from almost everything.
 #
 # This is a **hypothesis** about the classifiers of the next lessons: *they
 # will confuse the tops with each other, and Shirt most of all*. Lesson 4
-# checks it with a confusion matrix. One caution: a distance between means
-# summarises each class by a single point. Two classes can have close means
-# and still be easy to separate if their images vary little, and the reverse.
+# checks it. One caution: each class is summarised by a single point. Two
+# classes can have close means and still be easy to separate if their
+# images vary little, and the reverse.
 
 # %% [markdown]
 # ## 8. The CSV format
@@ -698,10 +680,8 @@ sorted(pairs)[:5]
 # `pixel1` ... `pixel784`, the image read row by row, left to right. CSV opens
 # anywhere (a spreadsheet, pandas, R), at the cost of size and speed.
 #
-# Write five images to a CSV file in a fresh temporary folder (so that no
-# file of yours can be overwritten; `save_csv` also refuses to overwrite an
-# existing file unless you pass `overwrite=True`). The folder is deleted when
-# you restart or shut down this notebook:
+# Write five images to a CSV file in a fresh temporary folder, so that no
+# file of yours can be overwritten:
 
 # %%
 scratch = tempfile.TemporaryDirectory(prefix="fmnist-lesson01-")
@@ -750,20 +730,19 @@ folder.exists()
 # %% [markdown]
 # ## Summary
 #
-# - Fashion-MNIST is 60,000 training and 10,000 test images of $28 \times 28$
-#   `uint8` pixels (0 = background, 255 = most ink), with integer labels 0–9
-#   whose names are in `CLASS_NAMES`.
-# - The classes are perfectly balanced, so chance level is 10 % and accuracy
-#   is a fair measure.
+# - Fashion-MNIST's training and test sets hold 60,000 and 10,000 examples:
+#   a $28 \times 28$ `uint8` image (0 = background, 255 = most ink) and a
+#   label 0–9, named in `CLASS_NAMES`.
+# - It is a balanced dataset: chance level is 10 % and accuracy is a fair measure.
 # - About half the pixels are background; how much a class fills the frame
-#   already hints at the class, but histograms ignore *where* pixels are.
-# - Networks want `float32` inputs in $[0, 1]$: convert from `uint8` before
-#   any arithmetic, and divide by 255.
+#   hints at the class, but histograms ignore *where* pixels are.
+# - Scaling gives networks `float32` inputs in $[0, 1]$: convert from `uint8`
+#   before any arithmetic, then divide by 255.
 # - Mean and standard-deviation images summarise a class; the distances
-#   between the means predict that the tops (*Shirt* above all) will be
+#   between the mean images predict that the tops (*Shirt* above all) will be
 #   confused, and *Sandal* with *Sneaker*.
-# - The CSV format stores one image per row, label first, pixels row by row;
-#   it is portable, and about three times larger than the bytes.
+# - CSV stores one image per row, label first, pixels row by row: portable,
+#   and about three times larger than the bytes.
 #
 # Next, in lesson 2, you train your first model; in lesson 4 you build
 # classifiers and test that prediction.
@@ -774,13 +753,11 @@ folder.exists()
 # These are not graded.
 #
 # 1. Compute the ten mean images of the **test** set and their distances to
-#    the training means. Are the training and test images drawn from the same
-#    distribution?
+#    the training means. Do the two sets look alike?
 # 2. Count the non-zero pixels of every image (`(x_train > 0).sum(axis=(1, 2))`)
-#    and plot a histogram per class. Which classes does this single number
-#    separate well? Which not at all?
+#    and plot a histogram per class. Which classes does this number separate?
 # 3. Replace the Euclidean distance by the cosine distance
 #    $1 - \frac{a \cdot b}{\lVert a \rVert \lVert b \rVert}$. Does the ranking of
-#    look-alike pairs change? Why might brightness matter less to it?
-# 4. Write all 60,000 training images to a CSV file in a temporary folder and
-#    time `load_csv` against `load_fashion_mnist`. How large is the file?
+#    look-alike pairs change?
+# 4. Save all 60,000 training images as CSV in a temporary folder, and time
+#    `load_csv` against `load_fashion_mnist`.

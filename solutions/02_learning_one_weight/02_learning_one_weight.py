@@ -35,7 +35,16 @@
 # - write gradient descent for one weight: small steps against the slope;
 # - tell a learning rate that is too small, about right, or too large from the steps it takes.
 #
-# Estimated time: about 55 minutes (28 reading, 18 on the exercises, 10 running the examples).
+# ## New ideas
+#
+# - **softmax**: turns a model's scores for the classes (its logits) into probabilities that add up to 1.
+# - **cross-entropy loss**: one number for how wrong the model is, minus the log of the right class's probability.
+# - **loss curve**: the loss drawn as a function of a weight; training looks for its lowest point.
+# - **slope**: how fast the curve rises where you stand; its sign says which way is downhill.
+# - **gradient descent**: small steps against the slope, repeated.
+# - **learning rate**: the number that sets the size of those steps.
+#
+# Estimated time: about 55 minutes (29 reading, 18 on the exercises, 10 running the examples).
 
 # %% [markdown]
 # ## Setup
@@ -317,8 +326,8 @@ softmax_cross_entropy(-0.0 * distances, y_train), float(np.log(10))
 # ## 4. One weight, one curve
 #
 # The loss over the training images depends only on $s$: call it $L(s)$. A
-# function of one number can be drawn as a curve. Write it as a Python
-# function, and draw it for $s$ from 0 to 150:
+# function of one number can be drawn as a curve, here the **loss curve**.
+# Write it as a Python function, and draw it for $s$ from 0 to 150:
 
 
 # %%

@@ -20,11 +20,10 @@
 #
 # In lesson 2 you trained a model with one weight: a loss curve, its slope,
 # and small steps downhill. A real network has thousands of weights, and
-# the same three ideas carry over, with one change: instead of one slope
-# there is one per weight, the **gradient**, and it can be computed for all
-# of them at once. You train softmax regression, the simplest neural
-# network, in NumPy, check that Keras' `fit` takes exactly your steps, and
-# see how the idea reaches through a hidden layer.
+# the same ideas carry over with one change: instead of one slope there is
+# one per weight, computed for all of them at once. You train softmax
+# regression, the simplest neural network, in NumPy, and check that Keras'
+# `fit` takes exactly your steps.
 #
 # ## Learning objectives
 #
@@ -33,10 +32,18 @@
 # - write a dense layer as a matrix product, $XW + b$, and read the shapes involved;
 # - follow the derivation of the gradient of the cross-entropy for softmax regression, compute it, and check it against TensorFlow's automatic one;
 # - write a gradient-descent training loop with mini-batches and epochs, and read its loss and accuracy curves;
-# - explain that `model.fit` runs this loop for you, and what the Adam optimizer changes in it;
-# - follow backpropagation, the chain rule, through a network with one hidden layer.
+# - explain that `model.fit` runs this loop for you, with an optimizer that turns each gradient into a step.
 #
-# Estimated time: about 75 minutes (37 reading, 24 on the exercises, 12 running the examples).
+# ## New ideas
+#
+# - **dense layer**: every output is a weighted sum of all the inputs, plus a bias; for a batch, one matrix product $XW + b$.
+# - **gradient**: one slope per weight, all computed at once.
+# - **chain rule**: the slope through several steps is the product of the steps' slopes.
+# - **mini-batch**: a small random group of images; each training step uses one.
+# - **epoch**: one pass over the whole training set, batch after batch.
+# - **optimizer**: the rule that turns a gradient into a step; `fit` runs the loop with it.
+#
+# Estimated time: about 65 minutes (32 reading, 24 on the exercises, 9 running the examples).
 
 # %% [markdown]
 # ## Setup
@@ -81,7 +88,7 @@ x_train.shape, x_val.shape
 # %% [markdown]
 # Lesson 2's model computed each logit from a distance to an average image,
 # with one weight. **Softmax regression** lets training choose the logits
-# more freely: each class's logit is a weighted sum of all the pixels, with
+# freely: each class's logit is a weighted sum of all the pixels, with
 # its own weight for every pixel, plus a constant.
 #
 # > **Notation.** For one image, $x_d$ is pixel $d$ ($d = 1, \dots, 784$).
@@ -93,36 +100,31 @@ x_train.shape, x_val.shape
 # $$z_k = \sum_{d=1}^{784} x_d W_{dk} + b_k .$$
 #
 # The weights form a $784 \times 10$ matrix $W$ (one column per class) and
-# the biases a row $b$ of 10 numbers: 7,850 numbers that training will
-# choose.
+# the biases a row $b$ of 10 numbers: 7,850 numbers for training to choose.
 #
 # > **Notation.** Stack a batch of $n$ images as the rows of a matrix $X$
 # > ($n \times 784$). The **matrix product** $XW$ (`X @ W` in NumPy) is the
 # > $n \times 10$ matrix whose row $i$, column $k$ is
-# > $\sum_d X_{id} W_{dk}$: exactly the weighted sums above, for every image
-# > and class at once. So all the logits of a batch are one line,
-# > $Z = XW + b$, with $b$ added to every row. The course writes a dense
-# > layer this way, images as rows, in every lesson.
+# > $\sum_d X_{id} W_{dk}$: the weighted sums above, for every image and
+# > class at once. So all the logits of a batch are one line, $Z = XW + b$,
+# > with $b$ added to every row.
 #
-# Start with every weight and bias at zero:
+# This is a **dense layer**: every output is a weighted sum of all the
+# inputs, plus a bias. The course writes it this way, images as rows, in
+# every lesson. Start with every weight and bias at zero, and look at the
+# logits of three images and the accuracy on the validation set:
 
 # %%
 weights = np.zeros((784, 10), dtype=np.float32)
 bias = np.zeros(10, dtype=np.float32)
-logits = x_train[:3] @ weights + bias
-logits
-
-# %% [markdown]
-# Every logit is 0: the model has no preference, and every class is
-# equally likely. Its accuracy is chance, about 10 %:
-
-# %%
+print(x_train[:3] @ weights + bias)
 float(np.mean((x_val @ weights + bias).argmax(axis=1) == y_val))
 
 # %% [markdown]
-# The loss is lesson 2's cross-entropy. Keras computes the same number (you
-# checked your own against it), so this lesson uses Keras' version, wrapped
-# to return a Python float. `from_logits=True` tells Keras that it receives
+# Every logit is 0: the model has no preference, and its accuracy is
+# chance, about 10 %. The loss is lesson 2's cross-entropy. Keras computes
+# the same number (you checked your own against it), so this lesson uses
+# Keras' version, wrapped to return a Python float. `from_logits=True` tells Keras that it receives
 # logits, and must apply the softmax itself.
 
 # %%
@@ -139,10 +141,10 @@ mean_loss(x_train @ weights + bias, y_train), float(np.log(10))
 # %% [markdown]
 # ## 2. The gradient: a slope for every weight
 #
-# The loss is now a function of 7,850 numbers. Picture it as a landscape
-# over them: training still means walking downhill. For each weight there
-# is a slope: how fast the loss changes when that one weight changes a
-# little, every other number held fixed.
+# The loss is now a function of 7,850 numbers, a landscape over them, and
+# training still means walking downhill. For each weight there is a slope:
+# how fast the loss changes when that one weight changes a little, every
+# other number held fixed.
 #
 # > **Notation.** That slope is the **partial derivative**
 # > $\frac{\partial L}{\partial W_{dk}}$; the curly $\partial$ says "with all
@@ -165,7 +167,7 @@ f"one loss: {one_loss * 1000:.2f} ms, so 15,700 of them: {15_700 * one_loss:.0f}
 
 # %% [markdown]
 # Far too slow for thousands of steps. For softmax regression the gradient
-# can instead be worked out by hand, once, as a formula. It takes two steps.
+# can instead be worked out once, as a formula, in two steps.
 #
 # > **Notation.** Write the labels **one-hot**: label 3 becomes the row
 # > $(0, 0, 0, 1, 0, 0, 0, 0, 0, 0)$, 1 at the true class and 0 elsewhere.
@@ -178,21 +180,21 @@ f"one loss: {one_loss * 1000:.2f} ms, so 15,700 of them: {15_700 * one_loss:.0f}
 # is $\ell = -z_y + \log \sum_j e^{z_j}$. Its slope with respect to the
 # logit $z_k$ is $-1$ if $k = y$ (from the first term) plus
 # $e^{z_k} / \sum_j e^{z_j} = p_k$ (from the second: the slope of $\log u$
-# is $1/u$ and the slope of $e^{z}$ is $e^{z}$, two rules you can check
-# with lesson 2's `slope`, and the chain rule below multiplies them):
+# is $1/u$ and that of $e^{z}$ is $e^{z}$, multiplied by the chain rule
+# below):
 #
 # $$\frac{\partial \ell}{\partial z_k} = p_k - Y_k ,$$
 #
-# the predicted probabilities minus the one-hot label. It is negative for the
-# true class (raise that logit) and positive for the others (lower them),
-# and small when the prediction is already right.
+# the predicted probabilities minus the one-hot label: negative for the
+# true class (raise that logit), positive for the others (lower them), and
+# small when the prediction is already right.
 #
 # **Step 2, the weights.** The batch loss is the mean over $n$ images, so
 # for image $i$ the slope with respect to its logits is the row
 # $G_i = (P_i - Y_i) / n$. The logit $z_{ik}$ depends on the weight $W_{dk}$
-# through the term $x_{id} W_{dk}$, whose slope is $x_{id}$. By the **chain
-# rule** (multiply the slopes along the way, and add up over every image
-# the weight affects),
+# through the term $x_{id} W_{dk}$, whose slope is $x_{id}$. The **chain
+# rule** says that the slope through several steps is the product of the
+# steps' slopes; adding up over every image the weight affects,
 #
 # $$\frac{\partial L}{\partial W_{dk}} = \sum_{i=1}^{n} x_{id}\, G_{ik},
 # \qquad \frac{\partial L}{\partial b_k} = \sum_{i=1}^{n} G_{ik},$$
@@ -361,11 +363,10 @@ np.testing.assert_allclose(np.asarray(one_w), ref_w, atol=1e-6, err_msg=msg)
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# TensorFlow can compute any gradient for you: `tf.GradientTape` records
+# TensorFlow computes gradients automatically: `tf.GradientTape` records
 # every operation on the weights, then applies the chain rule backwards
-# through them (**automatic differentiation**). This is what Keras uses when
-# it trains. Compare it with yours on a batch of real images, with small
-# random weights:
+# through them. Keras trains this way. Compare its gradient with yours on a
+# batch of real images, with small random weights:
 
 # %%
 x_batch, y_batch = x_train[:64], y_train[:64]
@@ -395,9 +396,9 @@ plots.class_images(
 # %% [markdown]
 # At zero weights every $p_k = 0.1$, so when each class makes up about a
 # tenth of the batch, class $k$'s picture is a tenth of (the mean image of
-# class $k$ minus the mean image of the whole batch): the first step pushes
-# each class's weights towards what its own images look like, and away from
-# what the other classes look like.
+# class $k$ minus the mean image of the batch): the first step pushes each
+# class's weights towards what its own images look like, and away from the
+# others.
 #
 # ## 3. Gradient descent on every weight
 #
@@ -407,9 +408,9 @@ plots.class_images(
 #
 # $$W \leftarrow W - \eta \, \nabla_W L, \qquad b \leftarrow b - \eta \, \nabla_b L .$$
 #
-# As in lesson 2, the gradient only describes the landscape right where you
-# stand, so the step must be small enough for that description to stay
-# true; section 5 shows what happens otherwise.
+# As in lesson 2, the step must stay small, because the gradient only
+# describes the landscape where you stand; section 5 shows what happens
+# otherwise.
 #
 # ### Exercise 2 — one step (2 points)
 #
@@ -503,8 +504,8 @@ np.testing.assert_allclose(np.asarray(new_b), b_h - 3.0 * np.asarray(g_b), atol=
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# Take one step on a batch of 64 images, and measure the loss on that
-# batch before and after:
+# One step on a batch of 64 images, and the loss on that batch before and
+# after:
 
 # %%
 x_batch, y_batch = x_train[:64], y_train[:64]
@@ -514,23 +515,21 @@ after = mean_loss(x_batch @ stepped_w + stepped_b, y_batch)
 before, after
 
 # %% [markdown]
-# Downhill. Training is nothing more than this step, repeated thousands of
-# times.
-
-# %% [markdown]
+# Downhill. Training is this step, repeated thousands of times.
+#
 # ## 4. Mini-batches and epochs
 #
-# The gradient of the loss over all 54,000 training images would cost a
-# pass over all of them for every single step. Instead, each step uses a
-# **mini-batch**: a small random group of images (here 128). Its gradient
-# is a noisy estimate of the full one, but it costs a fraction of the work,
-# so you get hundreds of steps for the price of one. This is **stochastic
-# gradient descent** (SGD): "stochastic" for the random batches.
+# A gradient over all 54,000 training images would cost a pass over all of
+# them for every step. Instead, each step uses a **mini-batch**: a small
+# random group of images (here 128). Its gradient is a noisy estimate of
+# the full one at a fraction of the cost, so you get hundreds of steps for
+# the price of one. This is **stochastic gradient descent** (SGD),
+# "stochastic" for the random batches.
 #
 # To use every image equally, shuffle the training set, cut it into
 # consecutive mini-batches, and take one step per batch. One such pass over
-# the whole training set is an **epoch**; training runs for several epochs,
-# with a new shuffle each time.
+# the training set is an **epoch**; training runs several, with a new
+# shuffle each time.
 #
 # ### Exercise 3 — one epoch (3 points)
 #
@@ -674,10 +673,9 @@ assert len(whole) == 1, f"a batch_size larger than the data gives one batch of e
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# Now train for a few epochs. After each epoch, measure the loss and the
-# accuracy on the whole training set and on the validation set, and keep
-# them in a dictionary of lists, the same form as the history Keras'
-# `fit` returns, so the course's curve plot can draw it.
+# Now train for a few epochs. After each, measure the loss and the accuracy
+# on the training and validation sets, kept in a dictionary of lists, the
+# form of the history Keras' `fit` returns, so the curve plot can draw it.
 
 # %%
 learning_rate, batch_size = 0.1, 128
@@ -707,17 +705,12 @@ plots.step_losses({"last epoch": batch_losses}, title="Loss of each mini-batch")
 # ## 5. The learning rate, again
 #
 # The learning rate matters as much with 7,850 weights as with one, but its
-# good values here are thousands of times smaller than lesson 2's. What
-# sets the largest safe step is not how steep the loss is but how sharply
-# it bends: lesson 2's $s$ multiplied small distances (about 0.1), so the
-# loss bent gently along it, while a step here changes the weights of all
-# 784 pixels of every image at once, and the logits, and so the loss,
-# change much faster. Move the slider: each time, the tool
-# retrains softmax regression from zero weights, for 60 steps on the same
-# mini-batches of 64 images, with `mean_loss` and your
-# `gradients`, at the learning rate you picked, and redraws the loss after
-# every step. Try a tiny rate such as 0.001, a moderate one such as 0.1,
-# and the largest ones, from 1 up.
+# good values here are thousands of times smaller than lesson 2's: a step
+# here changes the weights of all 784 pixels at once, so the logits, and
+# the loss, change much faster. Move the slider: each time, the tool
+# retrains softmax regression from zero weights for 60 steps on the same
+# mini-batches of 64 images, with `mean_loss` and your `gradients`, and
+# redraws the loss after every step. Try 0.001, 0.1, and rates from 1 up.
 
 # %%
 learning_rate_explorer(
@@ -729,11 +722,11 @@ learning_rate_explorer(
 #   and training would need far more of them.
 # - **About right**: the loss falls quickly, then more slowly as it nears the
 #   bottom of the valley.
-# - **Too large**: each step jumps past the bottom of the valley to a point
-#   higher up on the other side; the loss jumps around or grows, and
-#   training **diverges**.
+# - **Too large**: each step jumps past the bottom of the valley, higher up
+#   the other side; the loss jumps around or grows, and training
+#   **diverges**.
 #
-# The same three runs side by side, drawn from the loss lists the tool keeps:
+# Three runs side by side, drawn from the loss lists the tool keeps:
 
 # %%
 explorer = learning_rate_explorer(
@@ -772,134 +765,17 @@ f"largest difference between fit's step and yours: {difference:.1e}", difference
 # %% [markdown]
 # The same step, to float rounding. From now on the course lets `fit` run
 # the loop: `epochs=` sets the number of epochs, `batch_size=` the
-# mini-batch size, and the optimizer the step.
-#
-# Plain SGD takes the same learning rate for every weight, and you saw how
-# touchy that rate is. **Adam** ("adaptive moment estimation"), the
-# optimizer most networks use, takes a better step: for each weight it keeps
-# a running average of its recent gradients (a **momentum** that smooths the
-# mini-batch noise and keeps going in a consistent direction), and a running
-# average of their squares, and divides the first by the square root of the
-# second. Every weight then moves by about the learning rate per step, whether
-# its gradient is large or tiny, which makes Adam's default rate, 0.001, work
-# for most networks. Compare the two on the same model.
-#
-# Both runs train on the same images. Given a NumPy array, each `fit` makes its
-# own TensorFlow copy of it (169 MB for these training images); `tf.constant`
-# makes that copy once, and both runs share it.
-
-# %%
-x_train_tf, y_train_tf = tf.constant(x_train), tf.constant(y_train)
-curves = {}
-for name, optimizer in (
-    ("SGD, rate 0.1", keras.optimizers.SGD(learning_rate=0.1)),
-    ("Adam, rate 0.001", keras.optimizers.Adam(learning_rate=0.001)),
-):
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(10)])
-    model.compile(
-        optimizer=optimizer,
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    curves[name] = model.fit(
-        x_train_tf,
-        y_train_tf,
-        epochs=fast.epochs(5),
-        batch_size=128,
-        validation_data=(x_val, y_val),
-        verbose=0,
-    )
-del x_train_tf, y_train_tf  # both runs are done: free the copy
-plots.compare_curves(curves, metric="accuracy", title="The same model, two optimizers")
-
-# %% [markdown]
-# On this small model both do well, with a rate picked for SGD by hand;
-# Adam gets there with its default rate. On deeper networks, whose layers
-# have gradients of very different sizes, Adam's step per weight is what
-# makes training work without a long search for the learning rate. That is
-# why the next lessons compile with `optimizer="adam"`.
-#
-# ## 7. Backpropagation: the chain rule through a hidden layer
-#
-# Softmax regression has one layer, so its gradient took one application of
-# the chain rule. A network with a **hidden layer** in between,
-#
-# $$A = XW_1 + b_1, \qquad H = \mathrm{relu}(A), \qquad Z = HW_2 + b_2 ,$$
-#
-# where $\mathrm{relu}(a) = \max(0, a)$ keeps positive values and zeroes the
-# rest, needs it twice. **Backpropagation** computes the gradient backwards,
-# layer by layer: start from the loss's gradient with respect to the logits,
-# $G_Z = (P - Y)/n$, as before, and at each layer apply the chain rule once,
-# multiplying by that layer's own local derivative:
-#
-# - the second layer's weights: $\nabla_{W_2} L = H^\top G_Z$, as in exercise 1, with $H$ as the input;
-# - back through the weights to the hidden values: $G_H = G_Z W_2^\top$;
-# - back through the relu, whose derivative is 1 where $A > 0$ and 0 elsewhere: $G_A = G_H \odot [A > 0]$ (elementwise);
-# - the first layer's weights: $\nabla_{W_1} L = X^\top G_A$.
-
-# %%
-plots.backprop_diagram()
-
-# %% [markdown]
-# A worked example: a network with 16 hidden units and small random weights,
-# on 32 images. First the forward pass, keeping every intermediate value:
-
-# %%
-rng = np.random.default_rng(0)
-w1, b1 = rng.normal(0, 0.05, size=(784, 16)), np.zeros(16)
-w2, b2 = rng.normal(0, 0.3, size=(16, 10)), np.zeros(10)
-x_small, y_small = x_train[:32].astype(np.float64), y_train[:32]
-a = x_small @ w1 + b1
-h = np.maximum(a, 0)
-z = h @ w2 + b2
-mean_loss(z, y_small)
-
-# %% [markdown]
-# Then the backward pass, one line per rule above. `g_z` is $G_Z$: the
-# softmax of the logits minus the one-hot labels, divided by $n$.
-
-# %%
-p = np.exp(z - z.max(axis=1, keepdims=True))
-p /= p.sum(axis=1, keepdims=True)
-g_z = (p - np.eye(10)[y_small]) / len(y_small)
-grad_w2, grad_b2 = h.T @ g_z, g_z.sum(axis=0)
-g_h = g_z @ w2.T
-g_a = g_h * (a > 0)
-grad_w1, grad_b1 = x_small.T @ g_a, g_a.sum(axis=0)
-grad_w1.shape, grad_w2.shape
-
-# %% [markdown]
-# And TensorFlow's automatic gradient of the same network, for comparison:
-
-# %%
-params = [tf.Variable(v) for v in (w1, b1, w2, b2)]
-with tf.GradientTape() as tape:
-    hidden = tf.nn.relu(x_small @ params[0] + params[1])
-    tape_loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(
-        y_small, hidden @ params[2] + params[3]
-    )
-auto = tape.gradient(tape_loss, params)
-mine = (grad_w1, grad_b1, grad_w2, grad_b2)
-[float(np.abs(m - t.numpy()).max()) for m, t in zip(mine, auto, strict=True)]
-
-# %% [markdown]
-# The four gradients agree to rounding. Deeper networks only add layers to
-# walk back through: each layer receives the gradient with respect to its
-# output, turns it into the gradient of its own weights, and passes the
-# gradient with respect to its input back to the layer before. A
-# convolution layer (lesson 5) does the same with its kernel's weights:
-# that is how, in lesson 7, a network *learns* its filters instead of
-# having them designed by hand.
+# mini-batch size, and the optimizer the step. The next lessons use
+# **Adam**, a gradient-descent step that adapts its size to each weight
+# (see "Going further" below).
 
 # %% [markdown]
 # ## Summary
 #
-# - A dense layer computes every logit of a batch at once as $Z = XW + b$: images as rows, one weight per pixel and class.
-# - The **gradient** holds one slope per weight; for softmax regression it is $X^\top (P - Y)/n$, where $Y$ is the **one-hot** labels, and it matches TensorFlow's automatic gradient.
+# - A **dense layer** computes every logit of a batch at once as $Z = XW + b$: images as rows, one weight per pixel and class.
+# - The **gradient** holds one slope per weight; for softmax regression the **chain rule** gives $X^\top (P - Y)/n$, where $Y$ is the one-hot labels, and it matches TensorFlow's automatic gradient.
 # - Gradient descent steps every weight against its own slope; **mini-batches** make each step cheap, and an **epoch** is one pass over the training set.
-# - `model.fit` runs this same loop; an **optimizer** such as **Adam** adapts the step of every weight.
-# - **Backpropagation** applies the chain rule layer by layer, backwards, to get the gradient of every weight in a deep network.
+# - `model.fit` runs this same loop; its **optimizer** turns each gradient into a step.
 
 # %% [markdown]
 # ## Further exercises
@@ -911,9 +787,21 @@ mine = (grad_w1, grad_b1, grad_w2, grad_b2)
 #    Which learns most per epoch, and which per second?
 # 2. Add **momentum** to your step: keep a velocity $v \leftarrow 0.9\,v + \nabla L$ for
 #    the weights and step by $-\eta v$. Does it reach a lower loss in two epochs?
-# 3. Turn the worked example of section 7 into a function that returns the four
-#    gradients, and train the hidden-layer network with your own loop. Does it
-#    beat softmax regression on the validation set?
-# 4. Check your `gradients` on a few weights with lesson 2's `slope` idea:
+# 3. Check your `gradients` on a few weights with lesson 2's `slope` idea:
 #    change one weight by $\pm 10^{-3}$ and divide the change of the loss by
 #    $2 \cdot 10^{-3}$.
+#
+# ### Going further
+#
+# - **Backpropagation.** A network with a hidden layer,
+#   $Z = \mathrm{relu}(XW_1 + b_1)\,W_2 + b_2$ with $\mathrm{relu}(a) = \max(0, a)$,
+#   needs the chain rule once per layer. Backpropagation applies it backwards,
+#   layer by layer: each layer turns the gradient with respect to its output into
+#   the gradients of its own weights, and passes the gradient with respect to its
+#   input to the layer before. This is how Keras gets every weight's gradient.
+# - **Adam**, the optimizer most networks use: for each weight it keeps running
+#   averages of its recent gradients and of their squares, and steps by the first
+#   divided by the square root of the second, so every weight moves by about the
+#   learning rate, whatever the size of its gradient. To compare it with SGD, train
+#   the Keras model above for a few epochs with `keras.optimizers.Adam(learning_rate=0.001)`
+#   and with `keras.optimizers.SGD(learning_rate=0.1)`.

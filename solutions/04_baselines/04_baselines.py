@@ -18,12 +18,10 @@
 # %% [markdown]
 # # Lesson 4 — Baselines, and why pixels alone are not enough
 #
-# A convolutional network is a complicated machine. Before you build one, you
-# need to know what simple methods already achieve: a **baseline** tells you
-# whether the complexity pays off. In this lesson you build three classifiers,
-# from a ten-line NumPy method to a small neural network, measure them
-# honestly, and then run an experiment that reveals what all of them ignore:
-# *where* each pixel is.
+# Before you build a convolutional network, you need to know what simple
+# methods already achieve. You build three classifiers, from a ten-line NumPy
+# method to a small dense network, measure them honestly, and then run an
+# experiment that reveals what all of them ignore: *where* each pixel is.
 #
 # ## Learning objectives
 #
@@ -35,7 +33,16 @@
 # - build, train and evaluate softmax regression and a dense network in Keras;
 # - explain, from an experiment, why a dense network ignores the spatial structure of images, and why that motivates convolutions.
 #
-# Estimated time: about 75 minutes (31 reading, 30 on the exercises, 14 running the examples, 1 waiting for the computer).
+# ## New ideas
+#
+# - **baseline**: a simple method whose score a better model must beat.
+# - **stratified split**: a split that gives every class the same share of validation.
+# - **hidden layer**: units between the pixels and the logits, each with a **ReLU**.
+# - **nearest centroid**: give an image the class of the closest mean image.
+# - **confusion matrix**: a table of which classes are mistaken for which.
+# - **spatial structure**: where pixels are, and which are neighbours.
+#
+# Estimated time: about 65 minutes (25 reading, 30 on the exercises, 11 running the examples, 1 waiting for the computer).
 
 # %% [markdown]
 # ## Setup
@@ -56,9 +63,8 @@ keras.utils.set_random_seed(0)
 # %% [markdown]
 # ## 1. Three sets of data
 #
-# Load the data as in lesson 1. `fast.training_data` returns the full
-# training set (or fewer images in a quick run, lesson 2). The numbers quoted
-# in this lesson are for the full data.
+# Load the data as in lesson 2. The numbers quoted in this lesson are for the
+# full data.
 
 # %%
 (x_train_all, y_train_all), (x_test, y_test) = load_fashion_mnist()
@@ -66,17 +72,16 @@ x_train_all, y_train_all = fast.training_data(x_train_all, y_train_all)
 x_train_all.shape, x_test.shape
 
 # %% [markdown]
-# You are about to train several models and pick the best. If you picked by
-# **test** accuracy, the test set would become part of your design process,
-# and its score would no longer say how the model does on *new* images: it
-# would be optimistic. So you set part of the training data aside as a
-# **validation set** for all comparisons and choices, and look at the test
-# set once, at the very end.
+# You are about to compare several models. Pick the best by test accuracy,
+# and the test score becomes optimistic: it no longer measures *new* images.
+# So every comparison uses a validation set (lesson 3), and the test set
+# stays a held-out test set: untouched until the final model is measured
+# on it, once.
 #
-# The split should be **stratified**: every class gets the same share of
-# validation images, so that the validation set is a faithful miniature of
-# the data. A plain random split of 60,000 images comes close to that by
-# luck; on small or unbalanced data it can leave a class nearly absent.
+# A **stratified split** gives every class the same share of validation
+# images, so that the validation set is a faithful miniature of the data. A
+# plain random split comes close by luck on 60,000 images; on small or
+# unbalanced data it can leave a class nearly absent.
 #
 # ### Exercise 1 — a stratified split (2 points)
 #
@@ -221,13 +226,10 @@ assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True)), (
 
 # %% [markdown]
 # Split off 10 % for validation, and scale the validation images to
-# `float32` in $[0, 1]$ as in lesson 1. The training images stay as they are
-# stored, `uint8` (one byte a pixel, 0 to 255): a `float32` copy of 54,000
-# images would take 169 MB instead of 42 MB, and on a 2 GB machine that
-# counts. Each model below scales the training images it reads, when it reads
-# them. The unsplit arrays are no longer needed: `del` frees their memory (the
-# kernel keeps every array you name). The test set stays untouched until
-# section 7.
+# `float32` in $[0, 1]$. The training images stay `uint8` (0 to 255), four
+# times smaller than a `float32` copy; each model below scales them as it
+# reads them. `del` frees the unsplit arrays. The plot checks that every
+# class has the same share in both sets.
 
 # %%
 x_train, y_train, x_val, y_val = stratified_split(
@@ -235,12 +237,7 @@ x_train, y_train, x_val, y_val = stratified_split(
 )
 del x_train_all, y_train_all
 x_val = x_val.astype(np.float32) / 255
-x_train.dtype, len(x_train), x_val.dtype, len(x_val)
-
-# %% [markdown]
-# Every class has the same share in both sets:
-
-# %%
+print(x_train.dtype, len(x_train), x_val.dtype, len(x_val))
 plots.class_balance(
     {"train": np.bincount(y_train, minlength=10), "validation": np.bincount(y_val, minlength=10)},
     normalize=True,
@@ -249,18 +246,17 @@ plots.class_balance(
 # %% [markdown]
 # ## 2. Measuring a classifier
 #
-# The **accuracy** of a classifier is the share of examples whose predicted
-# class equals the true class. Keras models do not output a class, though:
-# they output one **score** (a *logit*, lesson 2) per class, and the prediction is the
-# class with the highest score, its `argmax`.
+# Accuracy is the share of examples whose predicted class is the true class.
+# Keras models output one score (a logit, lesson 2) per class; the prediction
+# is the class with the highest score, its `argmax`.
 #
 # ### Exercise 2 — accuracy (2 points)
 #
-# Write `accuracy`. It accepts predicted classes, shape `(n,)`, or scores,
-# shape `(n, num_classes)`; in the second case take the argmax of each row
-# first. Return a plain Python `float`, and raise a `ValueError` when the two
-# arguments hold different numbers of examples (a silent broadcast would
-# give nonsense).
+# Write `accuracy`. Its arguments may be arrays or lists. It accepts predicted
+# classes, shape `(n,)`, or scores, shape `(n, num_classes)`; in the second
+# case take the argmax of each row first. Return a plain Python `float`, and
+# raise a `ValueError` when the two arguments hold different numbers of
+# examples (a silent broadcast would give nonsense).
 
 
 # %% nbgrader={"grade": false, "grade_id": "accuracy", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -376,27 +372,26 @@ assert mismatch_error is not None, (
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# The simplest baseline of all: always answer *T-shirt/top* (label 0). What
-# accuracy do you expect on a balanced dataset?
+# The simplest **baseline**, a method any real model must beat: always answer
+# *T-shirt/top* (label 0). What accuracy do you expect on balanced data?
 
 # %%
 accuracy(y_val, np.zeros_like(y_val))
 
 # %% [markdown]
-# 10 %, chance level. Any model must beat that.
+# 10 %, chance level.
 #
 # ## 3. Nearest centroid: classify by the closest mean image
 #
 # In lesson 1 you computed the mean image of every class. Those ten means,
-# or **centroids**, are already a classifier: give a new image the class of
-# the centroid it is closest to, in Euclidean distance. "Training" is
-# computing ten averages; there is nothing to tune.
+# or centroids, are already a classifier, the **nearest centroid**: give a
+# new image the class of the centroid closest to it, in Euclidean distance.
+# "Training" is computing ten averages.
 #
 # ### Exercise 3 — fit the centroids (2 points)
 #
 # Write `fit_centroids`: flatten each image to a vector of $d$ pixels, and
-# average the vectors of each class. Return `float32` (the precision the
-# rest of the course uses).
+# average the vectors of each class. Return `float32`.
 
 
 # %% nbgrader={"grade": false, "grade_id": "fit_centroids", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -474,14 +469,13 @@ np.testing.assert_allclose(got, means_h, rtol=1e-5, atol=1e-6, err_msg=msg)
 # %% [markdown]
 # ### Exercise 4 — predict the nearest centroid (2 points)
 #
-# To classify $n$ images you need the distance from each to each of the $k$
-# centroids. A double Python loop would run $n \times k$ times; NumPy can
-# do it in one go.
+# You need the distance from each of $n$ images to each of the $k$
+# centroids, without a double Python loop.
 #
 # > **Notation.** For an image $x$ and a centroid $c$, both rows of 784
-# > pixels: $x \cdot c = \sum_d x_d c_d$ is their **dot product** (multiply
+# > pixels: $x \cdot c = \sum_d x_d c_d$ is their dot product (multiply
 # > pixel by pixel, add up), and $\lVert x - c \rVert^2 = \sum_d (x_d - c_d)^2$
-# > is the squared distance between them (lesson 1's distance, squared).
+# > is their squared distance (lesson 1's distance, squared).
 #
 # Expanding the square,
 #
@@ -489,10 +483,9 @@ np.testing.assert_allclose(got, means_h, rtol=1e-5, atol=1e-6, err_msg=msg)
 #
 # and the middle term for all pairs at once is one matrix product,
 # `x @ centroids.T`, of shape `(n, k)`. The first term is the same for every
-# class, so it does not change which centroid is closest (and the square
-# root does not change the order either). Either this trick or broadcasting
-# `x[:, None, :] - centroids[None, :, :]` is fine; the trick needs less
-# memory.
+# class, so it does not change which centroid is closest (nor does the square
+# root). Broadcasting `x[:, None, :] - centroids[None, :, :]` works too, with
+# more memory.
 
 
 # %% nbgrader={"grade": false, "grade_id": "predict_nearest_centroid", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -586,11 +579,9 @@ assert got.tolist() == list(range(6)), (
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# Fit on the training set and measure on the validation set. The training
-# images are still `uint8`, so their means are on the 0 to 255 scale: divide
-# them by 255 to compare them with the scaled validation images (the mean of
-# scaled pixels is the scaled mean). How long do you expect this to take on
-# 54,000 images? And what accuracy?
+# Fit on the training set (its means are on the 0 to 255 scale: divide by
+# 255) and measure on the validation set. How long will 54,000 images take?
+# What accuracy?
 
 # %%
 start = time.perf_counter()
@@ -598,25 +589,20 @@ centroids = fit_centroids(x_train, y_train) / 255
 val_pred = predict_nearest_centroid(x_val, centroids)
 seconds = time.perf_counter() - start
 results = {"nearest centroid": accuracy(y_val, val_pred)}
-f"accuracy {results['nearest centroid']:.1%} in {seconds:.2f} s"
-
-# %% [markdown]
-# About 68 % on the full data, in well under a second. Far above chance, from
-# ten averages! The centroids are the mean images you met in lesson 1:
-
-# %%
+print(f"accuracy {results['nearest centroid']:.1%} in {seconds:.2f} s")
 plots.class_images(centroids, title="The ten centroids")
 
 # %% [markdown]
+# About 68 % on the full data, typically in well under a second: far above
+# chance, from ten averages (lesson 1's mean images, above).
+#
 # ### Which classes does it confuse?
 #
-# Accuracy is one number; the **confusion matrix** shows where the errors
-# go. Row $i$ is the true class, column $j$ the predicted one; each row is
-# divided by its total, so the diagonal is the share of each class that is
-# recognised (its **recall**) and every off-diagonal cell is a kind of mistake.
-#
-# In lesson 1, the distances between the means predicted that the tops would
-# be confused with each other, *Shirt* most of all. Check that prediction:
+# The **confusion matrix** shows where the errors go. Row $i$ is the true
+# class, column $j$ the predicted one; each row is divided by its total, so
+# the diagonal is the share of each class that is recognised (its recall)
+# and every off-diagonal cell is a kind of mistake. Lesson 1's mean images
+# predicted that the tops would be confused, *Shirt* most of all. Check:
 
 # %%
 plots.confusion_matrix(y_val, val_pred, title="Nearest centroid, validation set")
@@ -624,7 +610,7 @@ plots.confusion_matrix(y_val, val_pred, title="Nearest centroid, validation set"
 # %% [markdown]
 # The prediction holds up: *Shirt* is the worst row by far, its images
 # spread over *T-shirt/top*, *Pullover* and *Coat*, and *Pullover* and
-# *Coat* swap often. Some errors need a closer look; here are a few:
+# *Coat* swap often. A few of the errors:
 
 # %%
 wrong = np.flatnonzero(val_pred != y_val)[:12]
@@ -635,28 +621,17 @@ titles = [
 plots.image_grid(x_val[wrong], titles=titles, ncols=6, size=1.6)
 
 # %% [markdown]
-# Look at the light-grey pullovers predicted *Sandal*: the mean sandal is
-# faint (little ink, in varying places), and a faint image is close to it
-# whatever its shape. Nearest centroid weighs every pixel equally, so the
-# overall amount of ink can outweigh the outline. A better model should
-# **learn** which pixels matter, and how much.
+# A faint image, such as a light-grey pullover, can land on *Sandal*, whose
+# mean is faint too: nearest centroid weighs every pixel equally, so the
+# amount of ink can outweigh the outline. A better model should *learn*
+# which pixels matter, and how much.
 #
 # ## 4. Softmax regression
 #
-# **Softmax regression** (multinomial logistic regression) gives each class
-# $k$ a score that is a weighted sum of all 784 pixels,
-#
-# $$z_k = w_k \cdot x + b_k, \qquad p_k = \frac{e^{z_k}}{\sum_j e^{z_j}},$$
-#
-# and the *softmax* turns the ten scores into probabilities. It is the model
-# you trained by hand in lesson 3, written one class at a time: $w_k$ is column
-# $k$ of lesson 3's weight matrix $W$, so the ten scores of all the images are
-# lesson 3's $XW + b$. Training finds the weights $w_k$ and biases
-# $b_k$ that make the true class probable, by gradient descent on the
-# **cross-entropy loss** $-\log p_{y}$. In Keras it is
-# one `Dense` layer with ten outputs after flattening the image. The model
-# outputs the scores (logits); `from_logits=True` tells the loss to apply
-# the softmax itself, which is numerically safer.
+# Softmax regression is lesson 3's model: one logit per class, each a
+# weighted sum of all 784 pixels, $XW + b$. In Keras, a `Flatten` layer lays
+# each $28 \times 28$ image out as a row of 784 pixels, and one `Dense`
+# layer with ten outputs computes the logits.
 
 # %%
 softmax_regression = keras.Sequential(
@@ -666,18 +641,13 @@ softmax_regression = keras.Sequential(
 softmax_regression.summary()
 
 # %% [markdown]
-# $784 \times 10$ weights plus 10 biases: 7,850 parameters. Compile it with
-# the **Adam** optimizer (lesson 3: a gradient-descent step that adapts its
-# size to each weight), the cross-entropy loss, and accuracy to report; then
-# train for five **epochs** (passes over the training data) in mini-batches
-# of 128 images. `fit` runs the training loop you wrote in lesson 3.
-#
-# The course's `pipeline.batches` hands `fit` the training images: every
-# epoch it shuffles their order, cuts it into mini-batches of 128, and turns
-# each batch into `float32` in $[0, 1]$ only when the model asks for it. So
-# no scaled copy of the whole training set is ever made. (`channel_axis=False`
-# keeps each batch's shape `(128, 28, 28)`, the model's input; convolution
-# layers, next lesson, take one more axis.)
+# $784 \times 10$ weights plus 10 biases: 7,850 parameters. Train it as in
+# lesson 3: Adam, the cross-entropy, five epochs of mini-batches of 128.
+# The course's `pipeline.batches` feeds `fit`: every epoch it shuffles the
+# training images, cuts them into mini-batches, and scales each batch to
+# `float32` in $[0, 1]$ only when the model asks for it, so no scaled copy of
+# the whole training set is made. (`channel_axis=False` keeps each batch's
+# shape `(128, 28, 28)`; convolution layers, next lesson, take one more axis.)
 
 # %%
 softmax_regression.compile(
@@ -693,17 +663,14 @@ history = softmax_regression.fit(
     validation_data=(x_val, y_val),
     verbose=2,
 )
-
-# %%
 results["softmax regression"] = accuracy(y_val, softmax_regression.predict(x_val, verbose=0))
 results
 
 # %% [markdown]
-# About 84 % on the full data: sixteen points better than the centroids,
-# with the same ingredients (one weighted sum of pixels per class), because
+# About 84 % on the full data: sixteen points above the centroids, because
 # the weights are *learned* to separate the classes rather than averaged.
-# Each class's weights can be drawn as an image: red pixels raise that
-# class's score, blue ones lower it.
+# Below, each class's weights as an image: red pixels raise that class's
+# score, blue ones lower it.
 
 # %%
 weights = softmax_regression.layers[-1].get_weights()[0]  # shape (784, 10)
@@ -712,29 +679,22 @@ plots.class_images(
 )
 
 # %% [markdown]
-# On the full data the weights are templates *with contrast*: the *Trouser*
-# weights punish ink in the gap between the legs (the blue stripe), *Pullover*
-# and *Coat* punish ink just outside their sleeves, *Sandal* punishes ink
-# where a boot's shaft would be. (Trained on a few images only, the weights
-# barely move from their random start, and look like noise.) Still, one
-# weighted sum per class draws straight (linear) boundaries between the
-# classes: it cannot say "a sleeve here *and* no collar there".
+# On the full data the weights are templates *with contrast*: *Trouser*
+# punishes ink in the gap between the legs. Still, one weighted sum per class
+# draws straight (linear) boundaries between the classes: it cannot say "a
+# sleeve here *and* no collar there".
 #
 # ## 5. A small dense network
 #
-# Put a **hidden layer** of 128 units between the pixels and the scores,
-# each unit computing a weighted sum of the pixels followed by the ReLU
-# non-linearity $\max(0, \cdot)$:
+# Add a **hidden layer**: 128 units between the pixels $x$ (a row of 784)
+# and the logits. Each unit computes a weighted sum, as a logit does, then
+# its **ReLU**, $\mathrm{relu}(a) = \max(0, a)$, keeps the positive part:
 #
 # $$h = \mathrm{relu}(x W_1 + b_1), \qquad z = h W_2 + b_2 ,$$
 #
-# written as in lesson 3, with the image $x$ as a row of 784 pixels: $W_1$
-# is $784 \times 128$ (one row per pixel, one column per hidden unit), and
-# $W_2$ is $128 \times 10$.
-#
-# The hidden units learn 128 features of their own, and the scores combine
-# them non-linearly. This is the model of TensorFlow's introductory
-# "classify clothing" tutorial.
+# with $W_1$ of $784 \times 128$ and $W_2$ of $128 \times 10$. The hidden
+# units learn 128 features of their own, and thanks to the ReLU the logits
+# are no longer linear in the pixels.
 #
 # ### Exercise 5 — build the dense network (2 points)
 #
@@ -858,14 +818,12 @@ history = dense.fit(
     validation_data=(x_val, y_val),
     verbose=2,
 )
-
-# %%
 results["dense network"] = accuracy(y_val, dense.predict(x_val, verbose=0))
 results
 
 # %% [markdown]
 # About 88 % on the full data. Where does it still go wrong? Compare with
-# the nearest centroid's confusion matrix above.
+# the nearest centroid's confusion matrix.
 
 # %%
 plots.confusion_matrix(
@@ -873,34 +831,28 @@ plots.confusion_matrix(
 )
 
 # %% [markdown]
-# Every class improved, but the pattern is the same: *Shirt* is still the
-# hardest class, confused with the other tops. Lesson 1's mean images
-# predicted exactly that.
+# The diagonal is higher, but the pattern is the same: *Shirt* is still the
+# hardest class, confused with the other tops.
 #
 # ## 6. The shuffled-pixels experiment
 #
-# Now an experiment. Pick **one** random permutation of the 784 pixel
-# positions and apply it to every image, training, validation and test
-# alike. Each image becomes noise to your eye, yet no information is lost:
-# the same pixel values, in a different but consistent order.
+# Pick **one** random permutation of the 784 pixel positions and apply it to
+# every training and validation image. Each image becomes noise to your eye,
+# yet no information is lost: the same pixel values, in a different but
+# consistent order.
 
 # %%
 rng = np.random.default_rng(0)
 permutation = rng.permutation(28 * 28)
 x_train_perm = x_train.reshape(len(x_train), -1)[:, permutation].reshape(x_train.shape)
 x_val_perm = x_val.reshape(len(x_val), -1)[:, permutation].reshape(x_val.shape)
-x_train_perm.shape, x_val_perm.shape
-
-# %%
 shown = np.concatenate([x_val[:8], x_val_perm[:8]])
 titles = [CLASS_NAMES[label] for label in y_val[:8]] + ["shuffled"] * 8
 plots.image_grid(shown, titles=titles, ncols=8)
 
 # %% [markdown]
-# **Before you run the next cells, write down your prediction.** After
-# retraining on shuffled images, will each model's accuracy go down a lot, a
-# little, or not at all? Nearest centroid? Softmax regression? The dense
-# network?
+# **Write down your prediction first.** After retraining on shuffled images,
+# will each model's accuracy go down a lot, a little, or not at all?
 
 # %%
 centroids_perm = fit_centroids(x_train_perm, y_train) / 255
@@ -909,10 +861,10 @@ results["nearest centroid, shuffled"] = accuracy(y_val, val_pred_perm)
 f"same prediction as before for {np.mean(val_pred_perm == val_pred):.2%} of the images"
 
 # %% [markdown]
-# The same predictions, and for a reason you can prove: a Euclidean
-# distance is a sum over pixels, and a sum does not depend on the order of
-# its terms (at most, floating-point rounding could tip a near tie). Now
-# the two Keras models, each trained from scratch on the shuffled images:
+# The same predictions: a Euclidean distance is a sum over pixels, and a
+# sum does not depend on the order of its terms (at most, floating-point
+# rounding could tip a near tie). Now the two Keras models, each trained
+# from scratch on the shuffled images:
 
 # %%
 softmax_perm = keras.Sequential(
@@ -931,8 +883,6 @@ softmax_perm.fit(perm_batches, epochs=fast.epochs(5), shuffle=False, verbose=0)
 results["softmax regression, shuffled"] = accuracy(
     y_val, softmax_perm.predict(x_val_perm, verbose=0)
 )
-
-# %%
 dense_perm = build_dense_model()
 dense_perm.compile(
     optimizer="adam",
@@ -941,24 +891,21 @@ dense_perm.compile(
 )
 dense_perm.fit(perm_batches, epochs=fast.epochs(10), shuffle=False, verbose=0)
 results["dense network, shuffled"] = accuracy(y_val, dense_perm.predict(x_val_perm, verbose=0))
-
-# %%
 plots.accuracy_comparison(results)
 
 # %% [markdown]
-# On shuffled pixels the dense network is as good as on the real images,
-# and so is the softmax regression: the differences are training noise, a
-# few tenths of a percent on the full data. None of these models cares where a pixel is. Why?
+# On shuffled pixels the dense network and the softmax regression do as well
+# as on the real images: on the full data the differences are typically
+# training noise, a few tenths of a percent. None of these models cares
+# where a pixel is. Why?
 #
 # A dense layer gives every pixel its own weight and treats the 784 inputs
 # as an unordered list. Shuffle the inputs, and shuffling the rows of $W_1$
-# the same way gives exactly the same network: whatever it could learn from
-# the real images, it can learn from the shuffled ones. So the network
-# gains **nothing** from the fact that neighbouring pixels belong together,
-# and an edge, a collar or a strap it learns at one position teaches it
-# nothing about the same pattern two pixels further right. You can see the
-# cost directly: shift every validation image by three pixels, and ask the
-# dense network again.
+# the same way gives exactly the same network. So it ignores the image's
+# **spatial structure**, where each pixel is and which pixels are
+# neighbours: a collar it learns at one position teaches it nothing about
+# the same collar two pixels further right. See the cost: shift every
+# validation image by three pixels, and ask the dense network again.
 
 # %%
 x_val_shifted = np.roll(x_val, 3, axis=2)  # three pixels to the right
@@ -972,18 +919,15 @@ plots.accuracy_comparison(results_shift, title="The same images, moved three pix
 # A shift you would hardly notice takes the dense network from about 88 % to
 # somewhere around 20–25 % on the full data, not far above chance.
 #
-# Images have structure that these models throw away: nearby pixels are
-# related, and the same pattern can appear anywhere. **Convolutional**
-# layers, from lesson 5 on, build both facts in: each unit looks at a small
-# neighbourhood, and the same small filter slides over the whole image.
-# That is why a convolutional network *would* lose much of its edge on
-# shuffled images: it relies on exactly the arrangement that shuffling
-# destroys.
+# Convolutional layers, from lesson 5 on, build the spatial structure in:
+# each unit looks at a small neighbourhood, and the same small filter slides
+# over the whole image. So a convolutional network *would* suffer on shuffled
+# images.
 #
 # ## 7. The test set, once
 #
-# You compared models on the validation set, and the dense network won.
-# Now, and only now, measure the chosen model on the test set:
+# The dense network won on the validation set. Now, and only now, measure
+# it on the held-out test set:
 
 # %%
 x_test = x_test.astype(np.float32) / 255
@@ -991,28 +935,23 @@ test_accuracy = accuracy(y_test, dense.predict(x_test, verbose=0))
 f"dense network, test accuracy: {test_accuracy:.1%}"
 
 # %% [markdown]
-# About 88 % on the full data (the line above shows your own run's figure; a
-# quick run, on 1,800 images for two epochs, gets much lower). Close to the
-# validation accuracy: the
-# validation set did its job of predicting performance on new images. This
-# is the number the CNN has to beat.
+# About 88 % on the full data (a quick run gets much lower), close to the
+# validation accuracy: the validation set did its job of predicting
+# performance on new images. This is the number the CNN has to beat.
 
 # %% [markdown]
 # ## Summary
 #
-# - Model choices are made on a **validation** set, split off the training data
-#   and stratified by class; the **test** set is used once, at the end.
-# - **Accuracy** is the share of correct predictions (the argmax of the scores);
-#   the **confusion matrix** shows which classes are mistaken for which.
-#   Chance level is 10 %.
+# - Model choices are made on a validation set from a **stratified split**;
+#   the held-out test set is used once, at the end.
+# - A **baseline** sets the score to beat: chance is 10 %. The **confusion
+#   matrix** shows which classes are mistaken for which.
 # - **Nearest centroid**, ten averages and one matrix product, reaches about 68 %;
-#   **softmax regression** learns one weighted template per class, about 84 %;
-#   a **dense network** with one hidden layer, about 88 %.
-# - All three confuse the tops, *Shirt* most, as lesson 1's mean images predicted.
+#   softmax regression, learned templates, about 84 %; a dense network with
+#   one hidden layer, about 88 %. All confuse the tops, *Shirt* most.
 # - Shuffling the pixels with one fixed permutation does not hurt any of them:
-#   they ignore where pixels are, and shifting an image by three pixels hurts
-#   the dense network badly. Convolutions (next lesson) use the image's spatial
-#   structure.
+#   they ignore the **spatial structure**, and a three-pixel shift hurts the
+#   dense network badly. Convolutions (next lesson) use that structure.
 
 # %% [markdown]
 # ## Further exercises
@@ -1021,16 +960,12 @@ f"dense network, test accuracy: {test_accuracy:.1%}"
 #
 # 1. Train the dense network with 32, 128 and 512 hidden units. Plot validation
 #    accuracy against the number of parameters. Where does adding units stop paying?
-# 2. Nearest centroid uses one template per class. Try **k-nearest neighbours**:
-#    predict the majority class of the 5 closest *training* images (on a subset of
-#    5,000, to keep it fast, scaled with `.astype(np.float32) / 255` first: a
-#    difference of `uint8` values wraps around below 0). How much better is it, and
-#    how much slower to predict?
-# 3. Plot the dense network's validation accuracy against the shift, for shifts of
-#    0 to 5 pixels. Then train a dense network on training images randomly shifted
-#    by up to 3 pixels (data augmentation): shift the `uint8` images of `x_train`
-#    with `np.roll`, and train on them through `pipeline.batches(...,
-#    channel_axis=False)` as above. Does it recover?
-# 4. Is the shuffled dense network *exactly* as good? Train both versions with three
-#    different seeds each and compare the spread of their accuracies with the
+# 2. Try k-nearest neighbours: predict the majority class of the 5 closest
+#    training images (a subset of 5,000, scaled to `float32` first: `uint8`
+#    differences wrap around below 0). How much better, and how much slower?
+# 3. Plot the dense network's validation accuracy against shifts of 0 to 5
+#    pixels. Then train it on training images randomly shifted by up to 3 pixels
+#    with `np.roll`. Does it recover?
+# 4. Is the shuffled dense network *exactly* as good? Train both versions with
+#    three seeds each and compare the spread of their accuracies with the
 #    difference between them.

@@ -15,13 +15,11 @@
 # %% [markdown]
 # # Lesson 5 — Convolution filters by hand
 #
-# In lesson 4 your dense network reached about 88% accuracy, and then did just as
-# well on images whose pixels had been shuffled into a fixed random order. It never
-# used the one thing that makes an image an image: neighbouring pixels belong
-# together. A *convolution* looks at small neighbourhoods, and it looks at every
-# neighbourhood with the same few weights. In this lesson you write one yourself,
-# see what it does to clothing, and check that Keras computes exactly the same
-# numbers.
+# In lesson 4 your dense network did just as well on images whose pixels had been
+# shuffled into a fixed random order: it never used the fact that neighbouring
+# pixels belong together. A *convolution* looks at small neighbourhoods, each with
+# the same few weights. In this lesson you write one yourself, see what it does to
+# clothing, and check that Keras computes exactly the same numbers.
 #
 # ## Learning objectives
 #
@@ -35,13 +33,21 @@
 # - show that a Keras `Conv2D` layer computes your function;
 # - stack several filters into a feature-map stack of shape `(height, width, channels)`.
 #
-# Estimated time: about 70 minutes (26 reading, 30 on the exercises, 13 running the examples).
+# ## New ideas
+#
+# - **kernel**: a small grid of weights slid over the image.
+# - **feature map**: the image a kernel makes, one output per position.
+# - **padding**: zeros around the image, to keep the output's size.
+# - **stride**: how far the kernel jumps between outputs.
+# - **cross-correlation**: what deep learning calls convolution (no flipped kernel).
+# - **channels**: the numbers per pixel, along the last axis.
+#
+# Estimated time: about 65 minutes (23 reading, 30 on the exercises, 12 running the examples).
 
 # %% [markdown]
 # ## Setup
 #
-# Run this cell first. It imports what the lesson uses, checks the library
-# versions and fixes the random seed.
+# Run this cell first: imports, a check of the library versions, a fixed random seed.
 
 # %%
 import functools
@@ -60,8 +66,8 @@ keras.utils.set_random_seed(0)
 # ## One image to work on
 #
 # As in lesson 1, you scale the pixels to `float32` values in $[0, 1]$: 0 is the
-# white background, 1 is the darkest ink. Most of this lesson works on a single
-# image, the first one of the training set.
+# white background, 1 the darkest ink. Most of this lesson works on the first
+# training image.
 
 # %%
 (x_train, y_train), (x_test, y_test) = load_fashion_mnist()
@@ -72,14 +78,14 @@ CLASS_NAMES[y_train[0]], image.shape, image.dtype
 # ## One output value by hand
 #
 # A **kernel** is a small grid of weights, here 3×3. To compute one output value,
-# you lay the kernel over a 3×3 **window** of the image, multiply each pixel by the
+# you lay the kernel over a 3×3 window of the image, multiply each pixel by the
 # weight on top of it, and add the nine products. Sliding the window one pixel at
-# a time over the whole image gives a new image: the **filtered** image, or
+# a time over the whole image gives a new image: the filtered image, or
 # **feature map**.
 #
-# Here is the first kernel of this lesson. Its left column is positive, its right
-# column negative, so it computes "left minus right": a measure of how much the
-# ink changes from left to right.
+# The first kernel of this lesson has a positive left column and a negative right
+# column, so it computes "left minus right": how much the ink changes from left
+# to right.
 
 # %%
 kernel = filters.VERTICAL_EDGE
@@ -89,22 +95,18 @@ kernel
 # The window whose top-left corner sits at row 11, column 11 lies on the left
 # edge of the boot's shaft: background on the left, ink on the right.
 #
-# **Predict** before you run the next two cells: is "left minus right" positive
+# **Predict** before you run the next cell: is "left minus right" positive
 # or negative there? Roughly how large?
 
 # %%
 window = image[11:14, 11:14]
-window.round(2)
-
-# %%
-float((window * kernel).sum())
+window.round(2), float((window * kernel).sum())
 
 # %% [markdown]
-# Negative, and large: the left column is blank (0), the right column is nearly
+# Negative, and large: the left column is blank (0), the right column nearly
 # black (about 0.9), and the weights $-1, -2, -1$ on the right add up to $-4$,
-# so the sum is about $-4 \times 0.9$. On a blank or evenly coloured area the
-# same kernel gives 0, because its weights add up to 0. The figure shows the
-# same computation.
+# so the sum is about $-4 \times 0.9$. On an evenly coloured area the kernel
+# gives 0, because its weights add up to 0. The figure shows the same computation.
 
 # %%
 plots.convolution_step(image, kernel, row=11, col=11)
@@ -113,15 +115,16 @@ plots.convolution_step(image, kernel, row=11, col=11)
 # ## How big is the output? Padding and stride
 #
 # A 3×3 window fits in a 28×28 image at $28 - 3 + 1 = 26$ positions along each
-# axis, so sliding it everywhere gives a 26×26 output. This is **`"valid"`
-# padding**: no padding at all, only windows that fit.
-#
-# To keep the output as large as the input, you surround the image with zeros
-# first. This is **`"same"` padding**: a 3×3 kernel needs one row of zeros on top,
-# one below, one column left and one right. The zeros act like blank background.
+# axis, so sliding it everywhere gives a 26×26 output. To keep the output as
+# large as the input, you first surround the image with zeros, which act like
+# blank background: that is **padding**. Keras offers two choices: `"valid"`, no
+# padding at all, only windows that fit; and `"same"`, just enough zeros for the
+# output to keep the image's size (for a 3×3 kernel, one row on top, one below,
+# one column left and one right).
 #
 # The **stride** is how far the window jumps between outputs. With stride 2 the
-# output keeps every second window, so it is about half as tall and half as wide.
+# output keeps every second window, so it is about half as tall and half as wide,
+# whatever the padding.
 #
 # Keras' exact rules, which your function follows (with $n$ the image's height,
 # $k$ the kernel's height, $s$ the stride; the same for widths; $\lfloor a \rfloor$
@@ -132,8 +135,7 @@ plots.convolution_step(image, kernel, row=11, col=11)
 # | `"valid"` | $\lfloor (n - k) / s \rfloor + 1$ | none |
 # | `"same"` | $\lceil n / s \rceil$ | $p = \max((\text{out} - 1)\,s + k - n,\ 0)$ rows in all: $\lfloor p / 2 \rfloor$ on top, the rest at the bottom |
 #
-# For a 3×3 kernel and stride 1, `"same"` adds exactly one row or column of zeros
-# on each side. `np.pad` adds zeros for you:
+# `np.pad` adds zeros for you:
 
 # %%
 np.pad(np.ones((2, 3)), ((1, 1), (1, 1)))
@@ -356,15 +358,14 @@ for bad in ("full", "VALID", "", None):
 # %% [markdown]
 # ## Hand-made kernels
 #
-# `fmnist_utils.filters` holds four classic kernels; lesson 8 comes back to them
-# when you look inside a trained network. Read their weights before you look at
-# what they do:
+# `fmnist_utils.filters` holds four classic kernels (lesson 8 compares them with
+# a trained network's). Read their weights first:
 #
-# - **vertical edge** (Sobel): left column minus right column, the middle row
+# - vertical edge (Sobel): left column minus right column, the middle row
 #   counting twice. Its weights add up to 0.
-# - **horizontal edge**: the same turned by 90°, top minus bottom.
-# - **blur**: nine weights of 1/9, the mean of the neighbourhood. They add up to 1.
-# - **sharpen**: five times the centre minus its four neighbours. They add up to 1.
+# - horizontal edge: the same turned by 90°, top minus bottom.
+# - blur: nine weights of 1/9, the mean of the neighbourhood. They add up to 1.
+# - sharpen: five times the centre minus its four neighbours. They add up to 1.
 #
 # **Predict**: which kernels will leave the boot roughly as it is, and which will
 # keep only its outline? Will the top of the boot light up with the vertical-edge
@@ -379,20 +380,16 @@ outputs = {
 plots.filter_gallery(image, outputs, kernels=filters.KERNELS)
 
 # %% [markdown]
-# How to read the colours: a map with negative values is drawn red where it is
-# positive, blue where it is negative and white at 0; a map without negative
-# values is drawn like the image, dark where it is large.
+# A map with negative values is drawn red where it is positive, blue where it is
+# negative and white at 0; a map without negative values is drawn like the image.
 #
-# - The **vertical-edge** map is 0 on the background and inside the boot, where
-#   the ink does not change. It is blue (negative) on the left edges, where ink
-#   starts, and red on the right edges, where it stops. The flat top of the boot
-#   barely shows: there the ink changes from top to bottom, not from left to right.
-# - The **horizontal-edge** map is the opposite: it sees the top of the boot and
-#   its sole.
-# - **Blur** keeps the picture but softens it: weights adding up to 1 keep the
-#   overall brightness.
-# - **Sharpen** also adds up to 1, so it keeps the picture, but it exaggerates
-#   every difference between a pixel and its neighbours: the texture stands out.
+# - The vertical-edge map is 0 wherever the ink does not change, blue (negative)
+#   on left edges, where ink starts, and red on right edges. The flat top of the
+#   boot barely shows.
+# - The horizontal-edge map is the opposite: it sees the top of the boot and its sole.
+# - Blur softens the picture; sharpen exaggerates the differences between
+#   neighbours, so the texture stands out. Both keep the brightness (weights
+#   adding up to 1).
 #
 # The same kernels on a trouser and a sandal:
 
@@ -421,9 +418,8 @@ plots.filter_gallery(
 # %% [markdown]
 # The gap between the trouser legs is two long vertical edges; the sandal's straps
 # are a tangle of both kinds. An edge map already says something about the class,
-# and says it in a way that does not care *where* in the image the edge is: the
-# same kernel is used at every position. That sharing of weights is what a dense
-# layer lacks.
+# wherever in the image the edge is, because the same kernel is used at every
+# position: the sharing of weights a dense layer lacks.
 #
 # ### Exercise 2 — a diagonal-edge kernel (2 points)
 #
@@ -543,7 +539,7 @@ plots.filter_gallery(
 #
 # $$(x \star k)[i, j] = \sum_{a, b} k[a, b]\, x[i + a, j + b] \qquad (x * k)[i, j] = \sum_{a, b} k[a, b]\, x[i - a, j - b].$$
 #
-# Keras, PyTorch and every other deep-learning library compute the
+# Keras, PyTorch and the other common deep-learning libraries compute the
 # cross-correlation and call it convolution. Nothing is lost: the kernels are
 # learned, so a network that needed the flipped kernel would simply learn it.
 #
@@ -603,16 +599,11 @@ for shape in [(1, 1), (3, 3), (4, 2), (5, 3)]:
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# For the symmetric kernels, blur and sharpen, flipping changes nothing. For the
-# edge kernels it only changes the sign:
-
-# %%
-np.array_equal(flip_kernel(filters.VERTICAL_EDGE), -filters.VERTICAL_EDGE)
-
-# %% [markdown]
-# The difference is easiest to see on a kernel with nothing symmetric about it:
-# a 7×7 kernel holding a single 1, in its top-left corner. Cross-correlation puts
-# at each position the pixel 3 rows up and 3 columns left of it.
+# For the symmetric kernels, blur and sharpen, flipping changes nothing; for the
+# edge kernels it only changes the sign. The difference shows on a kernel with
+# nothing symmetric about it: a 7×7 kernel holding a single 1, in its top-left
+# corner. Cross-correlation puts at each position the pixel 3 rows up and 3
+# columns left of it.
 #
 # **Predict**: which way does the boot move with the cross-correlation, and which
 # way with the convolution?
@@ -630,16 +621,17 @@ plots.filter_gallery(
 
 # %% [markdown]
 # The cross-correlation moves the boot 3 pixels down and to the right, the
-# convolution 3 pixels up and to the left: with an asymmetric kernel, the two
-# really differ.
+# convolution 3 pixels up and to the left.
 #
 # ## Keras' `Conv2D` computes the same numbers
 #
-# A Keras `Conv2D` layer holds a stack of kernels of shape
+# Keras stores images with **channels**: the numbers kept at each pixel, along a
+# last axis (one for a grayscale image, three for a colour one). A `Conv2D` layer
+# holds a stack of kernels of shape
 # `(kernel_height, kernel_width, input_channels, filters)`, plus one bias per
 # filter that it adds to each output. Here you make a layer with 4 filters for
 # a 1-channel image, switch the bias off, and give it the four hand-made kernels
-# as weights instead of random ones.
+# as weights.
 
 # %%
 names = ["vertical edge", "horizontal edge", "blur", "sharpen"]
@@ -650,9 +642,8 @@ layer.set_weights([kernels[:, :, np.newaxis, :]])
 layer.kernel.shape
 
 # %% [markdown]
-# A Keras layer works on a **batch** of images with **channels**: shape
-# `(batch, height, width, channels)`. One grayscale image becomes a batch of one,
-# with one channel.
+# A Keras layer works on a batch of images, shape `(batch, height, width, channels)`:
+# one grayscale image becomes a batch of one, with one channel.
 
 # %%
 keras_maps = keras.ops.convert_to_numpy(layer(image[np.newaxis, :, :, np.newaxis]))[0]
@@ -669,9 +660,8 @@ for c, name in enumerate(names):
 "conv2d and Keras agree on all four maps"
 
 # %% [markdown]
-# They agree to within rounding. The padding rule of your `conv2d` is Keras'
-# own, so they agree with a stride too, where the extra row of zeros goes at the
-# bottom:
+# They agree to within rounding, and with a stride too, where the extra row of
+# zeros goes at the bottom:
 
 # %%
 strided = keras.layers.Conv2D(1, kernel_size=2, strides=3, padding="same", use_bias=False)
@@ -690,14 +680,12 @@ np.testing.assert_allclose(
 # ## Try your own kernels
 #
 # The editor below runs *your* `conv2d` on the boot. Pick a preset, or type
-# weights into the nine boxes (press Enter or click elsewhere to apply). Things
-# to try:
+# weights into the nine boxes (press Enter to apply). Try:
 #
-# - Start from **identity** and change the 1 to 2, then to 0.5. What does the sum
-#   of the weights do to the brightness?
-# - Start from **vertical edge** and swap its columns. What changes colour?
-# - Make a kernel that responds to edges of the boot's *top* only, not its sole.
-# - Type your diagonal kernel from Exercise 2.
+# - identity, with the 1 changed to 2, then 0.5: what does the sum of the weights
+#   do to the brightness?
+# - vertical edge with its columns swapped: what changes colour?
+# - a kernel that sees the boot's *top* edge only, not its sole.
 
 # %%
 widgets.kernel_editor(image, conv=functools.partial(conv2d, padding="same"))
@@ -705,11 +693,11 @@ widgets.kernel_editor(image, conv=functools.partial(conv2d, padding="same"))
 # %% [markdown]
 # ## From one filter to a stack of feature maps
 #
-# A convolution layer does not apply one kernel: it applies many, each to the
-# same input, and stacks the results along a new last axis, the **channels**.
-# With $C$ kernels, a `(28, 28)` image becomes a `(28, 28, C)` stack of feature
-# maps: at each pixel, $C$ numbers that say how much each pattern is present
-# there. That stack is what the next layer of a CNN reads.
+# A convolution layer applies many kernels to the same input and stacks the
+# results along the last axis, the channels. With $C$ kernels, a `(28, 28)`
+# image becomes a `(28, 28, C)` stack of feature maps: at each pixel, $C$ numbers
+# that say how much each pattern is present there. That stack is what the next
+# layer of a CNN reads.
 #
 # ### Exercise 4 — `apply_kernels` (2 points)
 #
@@ -805,9 +793,6 @@ for shape, c in [((9, 7), 1), ((10, 10), 5), ((6, 8), 2)]:
 
 # %%
 maps = apply_kernels(image, kernels)
-maps.shape
-
-# %%
 plots.feature_map_row(maps, names)
 
 # %% [markdown]
@@ -819,38 +804,33 @@ np.testing.assert_allclose(maps, keras_maps, atol=1e-5)
 
 # %% [markdown]
 # A real CNN's first layer is this, with three differences: it uses 32 or 64
-# kernels instead of 4; it adds a bias and keeps only the positive part of each
-# map (the ReLU, $\max(0, x)$, from lesson 3); and nobody designs its kernels —
-# training finds them, starting from random numbers. The second layer then
-# slides its own kernels over the *stack*: each of its kernels has shape
-# `(3, 3, C)`, one 3×3 slice per input channel, all summed. Lesson 6 looks at
-# what happens to the sizes of these stacks through a network, and lesson 8 shows
-# the kernels a trained network learned, next to the ones you made here.
+# kernels; it adds a bias and keeps only the positive part of each map (the
+# ReLU, $\max(0, x)$, from lesson 4); and training finds its kernels, starting
+# from random numbers. The second layer slides kernels of shape `(3, 3, C)` over
+# the *stack*, one 3×3 slice per input channel, all summed. Lesson 6 follows the
+# sizes of these stacks through a network; lesson 8 shows a trained network's
+# kernels next to yours.
 #
 # ## Summary
 #
-# - A filter computes, at every position, the sum of a window of pixels times a
-#   kernel of weights; the *same* kernel is used everywhere.
+# - A filter sums a window of pixels times a kernel at every position, with the
+#   *same* kernel everywhere.
 # - `"valid"` padding keeps only windows that fit ($n - k + 1$ outputs for stride
 #   1); `"same"` pads with zeros to keep $\lceil n / s \rceil$ outputs; a stride $s$
 #   keeps every $s$-th window.
-# - Kernels whose weights add up to 0 (edges) ignore flat regions and respond to
-#   changes; kernels adding up to 1 (blur, sharpen) keep the brightness.
+# - Kernels adding up to 0 (edges) ignore flat regions; kernels adding up to 1
+#   (blur, sharpen) keep the brightness.
 # - Deep-learning "convolution" is cross-correlation: a true convolution flips the
-#   kernel first, which only matters for asymmetric kernels.
-# - Keras' `Conv2D` with your kernels as weights and no bias gives exactly your
-#   `conv2d`'s numbers; with $C$ kernels it outputs a `(height, width, C)` stack of
-#   feature maps.
+#   kernel first.
+# - Keras' `Conv2D` with your kernels and no bias gives your `conv2d`'s numbers;
+#   $C$ kernels give a `(height, width, C)` stack of feature maps.
 #
 # ## Further exercises
 #
-# 1. Write a 5×5 Gaussian blur kernel (weights falling off from the centre,
-#    adding up to 1) and compare it with the box blur on the sandal.
-# 2. Apply the vertical-edge kernel twice in a row. What single 5×5 kernel does
+# 1. Apply the vertical-edge kernel twice in a row. What single 5×5 kernel does
 #    the same? (Hint: filter a 5×5 image holding a single 1 in its centre.)
-# 3. Make `conv2d` fast: `np.lib.stride_tricks.sliding_window_view` gives all
-#    windows at once, and `np.einsum` sums them with the kernel. Time both
-#    versions with `%timeit`.
-# 4. Extend `conv2d` to a multi-channel input `(height, width, C_in)` and kernels
-#    `(kh, kw, C_in, C_out)`, and check it against a Keras `Conv2D` layer with
-#    `C_in = 4` on the `maps` stack above.
+# 2. Make `conv2d` fast with `np.lib.stride_tricks.sliding_window_view` and
+#    `np.einsum`, and time both versions with `%timeit`.
+# 3. Extend `conv2d` to an input `(height, width, C_in)` and kernels
+#    `(kh, kw, C_in, C_out)`, and check it against a Keras `Conv2D` layer on the
+#    `maps` stack above.

@@ -17,12 +17,11 @@
 #
 # In lesson 5 a convolution layer turned one `(28, 28)` image into a
 # `(28, 28, C)` stack of feature maps. A CNN alternates such layers with
-# **pooling** layers, which shrink the maps, and ends with a dense layer. Before
-# you build one in lesson 7, you learn here to predict what every layer outputs:
-# its shape, its number of weights, and how much of the image one of its units
-# sees. Shape mismatches are the most common bug in CNN code, and a network whose
-# shapes you can predict is one you can design. You also measure what pooling is
-# for: it makes features tolerant to small shifts of the image.
+# pooling layers, which shrink the maps, and ends with a dense layer. Before
+# you build one in lesson 7, you learn to predict what every layer outputs: its
+# shape, its number of weights, and how much of the image one of its units
+# sees. Shape mismatches are a common bug in CNN code. You also measure what
+# pooling is for.
 #
 # ## Learning objectives
 #
@@ -36,6 +35,15 @@
 # - measure how pooling trades position for tolerance to shifts;
 # - write the shape table of a Conv-Pool-Conv-Pool-Dense network and check it
 #   against `model.summary()`.
+#
+# ## New ideas
+#
+# - **pooling**: summarizing each window of a feature map by one number, its max or mean.
+# - **tolerance to small shifts**: a representation that barely changes when the image moves.
+# - **weight sharing**: one kernel used at every position of the image.
+# - **receptive field**: the patch of input pixels that one unit depends on.
+# - **jump**: the distance in input pixels between two neighbouring units.
+# - **shape table**: every layer's output shape and weight count, predicted.
 #
 # Estimated time: about 60 minutes (21 reading, 30 on the exercises, 10 running the examples).
 
@@ -57,14 +65,14 @@ x_test.shape
 # %% [markdown]
 # ## Pooling: one number per window
 #
-# A pooling layer slides a window over each feature map, like a convolution, but
-# it has no weights: it summarizes each window by one number. **Max pooling**
+# A **pooling** layer slides a window over each feature map, like a convolution,
+# but it has no weights: it summarizes each window by one number. **Max pooling**
 # keeps the largest value, **average pooling** the mean. The usual window is 2×2,
 # moved by 2 (the **stride**), so the windows do not overlap and the map shrinks
 # to half its height and half its width. Each channel is pooled on its own: a
 # `(28, 28, 32)` stack becomes `(14, 14, 32)`.
 #
-# Here is a small 6×6 map to pool.
+# A small 6×6 map to pool:
 
 # %%
 rng = np.random.default_rng(0)
@@ -305,18 +313,17 @@ plots.pooling_grid(small, {"max pool": max_pool2d(small), "average pool": avg_po
 
 # %% [markdown]
 # Max pooling asks "is the pattern somewhere in this window?"; average pooling
-# asks "how much of it is there on average?". CNNs for classification mostly use
-# max pooling between convolution layers: a feature map from lesson 5 is large
-# where its pattern is present, and the max keeps that answer whatever the
-# pattern's exact position inside the window.
+# asks "how much of it is there on average?". Classification CNNs mostly use
+# max pooling: a feature map is large where its pattern is present, and the max
+# keeps that answer wherever the pattern sits inside the window.
 #
 # ## What pooling buys: tolerance to small shifts
 #
 # A garment photographed one or two pixels further to the right is the same
-# garment. Pixels do not know that. You can measure how much each representation
-# of an image changes when you shift the image: the distance between the
-# representation of the image and that of the shifted image, divided by the size
-# of the representation, $\lVert f(x) - f(\text{shifted } x)\rVert /
+# garment. A representation $f(x)$ of an image $x$ has **tolerance to small
+# shifts** when it barely changes as the image moves. Measure the change as the
+# distance between the representations of the image and of the shifted image,
+# divided by the size of the representation, $\lVert f(x) - f(\text{shifted } x)\rVert /
 # \lVert f(x)\rVert$.
 #
 # The representations compared, on 200 test images:
@@ -328,10 +335,9 @@ plots.pooling_grid(small, {"max pool": max_pool2d(small), "average pool": avg_po
 # - the edge maps after one, then two 2×2 **max poolings**;
 # - the **global max** of each edge map: one number per kernel.
 #
-# Now that you know what `MaxPooling2D` computes, you let Keras do it for a whole
-# batch at once. `np.roll` shifts the images; what leaves on the right comes back
+# Keras' `MaxPooling2D` pools the whole batch at once. `np.roll` shifts the images; what leaves on the right comes back
 # on the left. Many garments touch the edges, so a shift also wraps a thin strip
-# of ink around; for shifts of a few pixels that changes little of the picture.
+# of ink around, which changes little of the picture.
 #
 # **Predict**: edge maps are thin lines. Do they change more or less than the
 # pixels when the image moves by one pixel?
@@ -516,7 +522,8 @@ inputs = keras.Input((28, 28, 1))
 # $$\text{weights} = k_h \, k_w \, C_\text{in} \, C_\text{out} + C_\text{out}.$$
 #
 # The size of the image does not appear: the same kernel is used at every
-# position. That is why a convolution layer is small. Compare with lesson 4's
+# position, which is called **weight sharing**. That is why a convolution layer
+# is small. Compare with lesson 4's
 # dense layer: 784 pixels to 128 units is $784 \times 128 + 128 = 100{,}480$
 # weights; 32 filters of 3×3 on the image is 320.
 #
@@ -701,6 +708,7 @@ assert receptive_field([(5, 3), (1, 1)]) == 5, (
 # %% [markdown]
 # ## The shape table of a small CNN
 #
+# A **shape table** lists every layer's output shape and number of weights.
 # Here is a classic small CNN: two blocks of a 3×3 convolution followed by a 2×2
 # max pooling, then `Flatten` lays the last stack out as one long vector, and a
 # dense layer gives one score per class. Lesson 7 trains a network of this shape.

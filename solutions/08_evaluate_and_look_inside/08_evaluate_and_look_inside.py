@@ -36,7 +36,16 @@
 #   hand-made kernels;
 # - compute a saliency map with `tf.GradientTape`.
 #
-# Estimated time: about 65 minutes (21 reading, 30 on the exercises, 12 running the examples).
+# ## New ideas
+#
+# - **confidence**: the probability of the predicted class.
+# - **precision**: of the images predicted as a class, the share that really are.
+# - **recall**: of the images of a class, the share predicted as it.
+# - **cosine similarity**: how alike two patterns are, whatever their scale.
+# - **sub-model**: a `keras.Model` that stops at an inner layer, to see its output.
+# - **saliency map**: how much a class's probability reacts to each pixel.
+#
+# Estimated time: about 65 minutes (22 reading, 30 on the exercises, 12 running the examples).
 
 # %%
 import keras
@@ -450,11 +459,12 @@ plots.filters(learned)
 # %% [markdown]
 # Many learned kernels are edge detectors — a red side and a blue side, like
 # `VERTICAL_EDGE` and `HORIZONTAL_EDGE`, at various angles — and some respond to
-# bright or dark blobs. Nobody told the network about edges: they are simply the
-# most useful first step for telling clothes apart. To compare shapes, whatever the
-# scale, measure the cosine similarity between each hand-made kernel and each
-# learned one (1: the same pattern, −1: the same pattern inverted), and keep the
-# closest learned kernel for each:
+# bright or dark blobs. Nobody told the network about edges: it found them useful
+# for telling clothes apart. To compare shapes, whatever the scale, measure the
+# **cosine similarity** between each hand-made kernel and each learned one: the
+# dot product of their 9 weights, each kernel first scaled to length 1 (1: the same
+# pattern, −1: the same pattern inverted, 0: unrelated). Keep the closest learned
+# kernel for each:
 
 # %%
 flat_learned = learned[:, :, 0, :].reshape(9, -1)
@@ -475,13 +485,14 @@ closest
 # ## Inside: the feature maps of one image
 #
 # A feature map is what one kernel makes of the image (lesson 5), after the bias and
-# the ReLU. A small model that stops at a chosen layer shows them: `keras.Model`
-# with the network's input and an inner layer's output.
+# the ReLU. A **sub-model** shows them: a `keras.Model` from the network's input to
+# an inner layer's output. Give it the input tensor itself, `model.inputs[0]`:
+# `model.inputs` is a list, and a model built on a list expects a list when called.
 
 # %%
 image_index = 0
 image = x_test[image_index]
-first_layer = keras.Model(model.inputs, model.get_layer("conv1").output)
+first_layer = keras.Model(model.inputs[0], model.get_layer("conv1").output)
 maps = keras.ops.convert_to_numpy(first_layer(x_test_in[image_index : image_index + 1]))
 maps.shape
 
@@ -508,10 +519,10 @@ plots.filter_gallery(
 # the ReLU. One layer deeper, after pooling, the 64 maps of `conv2` are 11×11 and
 # harder to name: each combines 32 first-layer maps over an 8×8 patch of the image
 # (lesson 6's receptive-field rule: 3, then 4 after the pooling, then 4 + 2 × 2),
-# and answers to parts such as a collar, a sole or a sleeve.
+# and can answer to larger parts, such as a collar, a sole or a sleeve.
 
 # %%
-second_layer = keras.Model(model.inputs, model.get_layer("conv2").output)
+second_layer = keras.Model(model.inputs[0], model.get_layer("conv2").output)
 maps2 = keras.ops.convert_to_numpy(second_layer(x_test_in[image_index : image_index + 1]))
 plots.feature_maps(maps2[0], ncols=16, size=0.8, title="conv2: 64 feature maps, 11×11")
 
@@ -522,8 +533,8 @@ plots.feature_maps(maps2[0], ncols=16, size=0.8, title="conv2: 64 feature maps, 
 # of a class change? Here the score is the class's probability (the network
 # ends with its softmax), so that is the gradient of the probability with respect
 # to the input pixels, one number per pixel; its absolute value is the saliency.
-# TensorFlow computes gradients with a `tf.GradientTape`: it records the operations
-# run inside its `with` block, then differentiates through them.
+# As in lesson 3, a `tf.GradientTape` computes the gradient: it records the
+# operations run inside its `with` block, then differentiates through them.
 #
 # ```python
 # x = tf.convert_to_tensor(batch_of_one_image)        # shape (1, 28, 28, 1), float32

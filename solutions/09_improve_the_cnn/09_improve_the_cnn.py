@@ -17,31 +17,37 @@
 #
 # The CNN of lesson 7 gets most of the test images right. The ones it misses are
 # the hard ones: shirts that look like T-shirts, pullovers that look like coats.
-# This lesson teaches four standard tools that make a small CNN better on new
-# images — **dropout**, **batch normalization**, **data augmentation** and a
-# **learning-rate schedule** — and how to tell whether a change really helped.
-# At the very end, the augmentation's flips come back once more, at test time.
+# This lesson adds three standard tools to lesson 7's dropout — batch
+# normalization, data augmentation and a learning-rate warm-up — and shows how
+# to tell whether a change really helped.
 #
 # ## Learning objectives
 #
 # By the end of this lesson you can:
 #
-# - recognise overfitting on training curves, and measure it: the best epoch and
-#   the gap between training and validation accuracy;
-# - explain what dropout and batch normalization do, and where they go in a CNN;
-# - choose data augmentations that make sense for clothing (a horizontal flip,
-#   small shifts) and reject those that do not (upside down, large rotations,
-#   brightness changes), and build them with Keras preprocessing layers;
-# - build a learning-rate schedule with a warm-up and a cosine decay, and plot it;
-# - build the improved CNN to a specification, and compare variants fairly:
-#   same seed, same data, same budget;
+# - measure overfitting: the best epoch and the train–validation gap;
+# - compare two variants fairly;
+# - explain what batch normalization does, and where it goes in a CNN;
+# - choose augmentations that make sense for clothing, and build them with Keras
+#   preprocessing layers;
+# - build a learning-rate schedule with a warm-up and a cosine decay;
+# - build the improved CNN to a specification;
 # - average a network's answers for each test image and its mirror image.
 #
-# Estimated time: about 80 minutes (36 reading, 30 on the exercises, 12 running the examples, 2 waiting for the computer).
+# ## New ideas
 #
-# Training the improved model yourself is optional: it takes several
-# minutes on two processor cores (the notebook prints how long it took when
-# its shipped weights were made), or you load those weights.
+# - **batch normalization**: a layer that standardises each channel over the
+#   batch, then rescales it with two learned numbers.
+# - **data augmentation**: training on copies of the images changed at random in
+#   ways that keep their class.
+# - **preprocessing layers**: Keras layers that do the augmentation inside the
+#   model, in training only.
+# - **warm-up**: a first phase in which the learning rate rises from 0.
+# - **fair comparison**: two training runs that differ in one thing only.
+# - **test-time augmentation**: averaging the network's answers for an image and
+#   a changed copy of it.
+#
+# Estimated time: about 65 minutes (24 reading, 30 on the exercises, 10 running the examples, 2 waiting for the computer).
 
 # %%
 import gc
@@ -53,7 +59,7 @@ import numpy as np
 from fmnist_utils import fast, models, pipeline, plots
 from fmnist_utils.data import load_fashion_mnist
 from fmnist_utils.environment import check_versions
-from fmnist_utils.improved import IMPROVED, improved_cnn
+from fmnist_utils.improved import IMPROVED
 
 check_versions()
 keras.utils.set_random_seed(0)
@@ -61,11 +67,8 @@ keras.utils.set_random_seed(0)
 # %% [markdown]
 # ## Data: training, validation and test
 #
-# To *choose* between models you need data that none of them trained on, and
-# that is not the test set: if you picked the best of ten models by their test
-# accuracy, that accuracy would flatter the winner. So you keep the last 10,000
-# training images aside as a **validation set**, compare variants on it, and
-# look at the test set only once, at the very end.
+# As in lesson 4, the last 10,000 training images are kept aside as a validation
+# set: variants are compared on it, and the test set is used once, at the end.
 
 # %%
 (x_train_all, y_train_all), (x_test, y_test) = load_fashion_mnist()
@@ -75,27 +78,22 @@ x_val, x_test = models.prepare(x_val), models.prepare(x_test)
 x_fit.shape, x_val.shape, x_test.shape
 
 # %% [markdown]
-# `models.prepare` scales to $[0, 1]$ and adds the channel axis, as in lesson 7.
-# The training images stay as compact `uint8` (one byte a pixel) until a subset
-# of them is used: 60,000 images as `float32` take four times as much memory.
+# `models.prepare` scales to $[0, 1]$ and adds the channel axis, as in lesson 7;
+# the training images stay `uint8` until a subset of them is used.
 #
 # ## Overfitting, made visible
 #
-# A network with enough weights can memorise its training images instead of
-# learning what a sneaker looks like. You see it on the curves: the training
-# accuracy keeps rising, the validation accuracy stops, and the **gap** between
-# them widens; the validation *loss* even rises again, because the network
-# becomes confidently wrong on the images it gets wrong.
-#
-# To see it in a minute instead of an hour, you train lesson 7's CNN, without
-# its dropout, on only 3,000 images for 20 epochs. (A quick run, lesson 2, uses
-# 1,000 images and 2 epochs: no curve to speak of.)
+# Lesson 7 described overfitting on learning curves: training keeps improving,
+# validation stalls, and the gap between them widens.
+# To see it clearly in a minute, you train lesson 7's CNN without its dropout on
+# only 3,000 images for 20 epochs (a quick run, lesson 2: 1,000 images, 2 epochs).
 
 # %%
 x_small, y_small = fast.training_data(
     *fast.stratified_subset(x_fit, y_fit, per_class=300), per_class=100
 )
 x_small = models.prepare(x_small)
+keras.utils.set_random_seed(0)
 no_dropout = keras.Sequential(
     [
         keras.Input((28, 28, 1)),
@@ -109,10 +107,6 @@ no_dropout = keras.Sequential(
     ],
     name="classic_cnn_without_dropout",
 )
-
-# %% [markdown]
-# Both networks of this section train the same way, so the training is written
-# once, as a function: the same images, epochs and batch size for each.
 
 
 # %%
@@ -134,11 +128,10 @@ history_overfit = train_small(no_dropout)
 plots.overfitting_curves(history_overfit, title="lesson 7's CNN without dropout, 3,000 images")
 
 # %% [markdown]
-# Read the two panels together. The training loss falls all the way; the
-# validation loss reaches its lowest point early (the dotted line) and climbs
-# after it. From that epoch on, every further epoch makes the network *worse* on
-# new images while it looks better on its own: it is overfitting. The shaded
-# gap is the symptom you will measure.
+# The training loss falls all the way; the validation loss typically reaches its
+# lowest point early (the dotted line) and climbs after it: from then on, every
+# epoch makes the network worse on new images. The shaded gap is what you will
+# measure.
 #
 # ### Exercise 1 — `overfitting_gap` (2 points)
 #
@@ -246,24 +239,12 @@ assert abs(g - 0.1) < 1e-9, "the gap uses the last epoch"
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## Dropout
+# ## Dropout, compared fairly
 #
-# **Dropout** fights memorisation directly. During training, a `Dropout(rate)`
-# layer sets each of its inputs to 0 with probability `rate` at every step
-# (so about that fraction of them), and
-# scales the others up by $1 / (1 - \text{rate})$ so that their sum stays the same
-# on average. No unit can rely on one particular other unit being there, so the
-# network must spread what it knows over many units: it learns features that are
-# useful on their own. At inference (`training=False`) dropout does nothing.
-
-# %%
-dropout = keras.layers.Dropout(0.5, seed=0)
-ones = np.ones((1, 10), dtype=np.float32)
-np.asarray(dropout(ones, training=True)), np.asarray(dropout(ones, training=False))
-
-# %% [markdown]
-# The same 3,000 images, the same 20 epochs, the same network with a
-# `Dropout(0.25)` after each pooling layer and a `Dropout(0.5)` before the last
+# Lesson 7's dropout is the first cure. Does it help here? To know, make a
+# **fair comparison**: two runs that differ in one thing only. The same seed, the
+# same 3,000 images, the same 20 epochs and batch size; the one change is dropout,
+# a `Dropout(0.25)` after each pooling layer and a `Dropout(0.5)` before the last
 # layer:
 
 # %%
@@ -291,10 +272,11 @@ plots.compare_curves({"no dropout": history_overfit, "dropout": history_dropout}
 {"no dropout": overfitting_gap(history_overfit), "dropout": overfitting_gap(history_dropout)}
 
 # %% [markdown]
-# With dropout the training accuracy rises more slowly (the network trains with
-# a handicap), the gap is smaller, and the validation accuracy ends at least as
-# high. Dropout does not make the network learn *more*; it makes what it learns
-# carry over to new images.
+# With dropout the training accuracy typically rises more slowly (the network
+# trains with a handicap) and the gap is smaller: compare the two pairs above.
+# Dropout does not make the network learn *more*; it makes what it learns carry
+# over to new images. One run each, with one seed, is one measurement: small
+# differences can be noise.
 #
 # ## Batch normalization
 #
@@ -307,20 +289,17 @@ plots.compare_curves({"no dropout": history_overfit, "dropout": history_dropout}
 # > **Notation.** For one channel, $\mu_{\text{batch}}$ is the mean of its
 # > values over the batch and $\sigma^2_{\text{batch}}$ their **variance**
 # > (the mean squared difference from $\mu$; its square root is the standard
-# > deviation). $\epsilon$ (epsilon) is a tiny constant, 0.001 in Keras, that
-# > keeps the division safe when the variance is 0.
+# > deviation). $\epsilon$ is a tiny constant (0.001 in Keras) that keeps the
+# > division safe.
 #
 # $$\hat x = \frac{x - \mu_{\text{batch}}}{\sqrt{\sigma^2_{\text{batch}} + \epsilon}}, \qquad y = \gamma \hat x + \beta.$$
 #
-# It lets you use larger learning rates and makes training less sensitive to the
-# initial weights. During training it also keeps **running averages** of $\mu$
-# and $\sigma^2$, which it uses at inference, so one image's prediction never
-# depends on the other images in its batch. Each training step moves the
-# averages a fraction $1 - \text{momentum}$ of the way towards the current
-# batch's values: with Keras' default `momentum=0.99`, 1% per step, so they need
-# a few hundred steps to catch up with the network. Because $\beta$ plays the
-# role of a bias, the layer before a batch normalization needs none:
-# `use_bias=False`.
+# It makes training faster and less sensitive to the learning rate and the
+# initial weights. At inference it uses **running averages** of $\mu$ and
+# $\sigma^2$, kept during training, so one image's prediction never depends on
+# the other images in its batch. Because $\beta$ plays the role of a bias, the
+# layer before it needs none (`use_bias=False`); the usual order in a block is
+# convolution, batch normalization, ReLU.
 
 # %%
 bn = keras.layers.BatchNormalization()
@@ -329,34 +308,26 @@ y_bn = np.asarray(bn(x, training=True))
 x.mean(axis=0).round(2), y_bn.mean(axis=0).round(2), y_bn.std(axis=0).round(2)
 
 # %% [markdown]
-# The usual order in a convolutional block is convolution (no bias), batch
-# normalization, then the ReLU.
-#
 # ## Data augmentation
 #
 # The best cure for overfitting is more data. **Data augmentation** makes more
-# from what you have: each time an image is used for training it is transformed
-# at random, in a way that does not change its class. The network never sees
-# exactly the same image twice.
+# from what you have: each time an image is used for training it is changed at
+# random, in a way that keeps its class, so the network never sees exactly the
+# same image twice. A change makes sense if the test set could contain its
+# result, and Fashion-MNIST's images are product photos: centred, upright, all
+# lit the same way.
 #
-# The art is in *does not change its class*, for *this* data. Fashion-MNIST
-# images are product photos: centred, upright, lit the same way, the background
-# 0 (drawn white, as in every lesson) and the garment the ink. A transformation
-# makes sense if the test set could contain its result:
-#
-# - **horizontal flip**: for shirts, trousers, dresses, coats and bags, yes:
-#   mirrored, they look like other photos of the same class. Shoes are different:
-#   in Fashion-MNIST nearly every sneaker, sandal and ankle boot points its toe to
-#   the left, so a mirrored shoe is a picture the test set does not contain. The
-#   flip is kept anyway, as a *regulariser*: it cannot turn a shoe into another
-#   class, and it stops the network from relying on which side a detail is on.
-#   Whether that helps here is a question for a measurement, not a rule;
 # - **small shifts** (a few pixels): yes, the crops are not perfectly centred;
+# - **horizontal flip**: a mirrored shirt, dress, coat or bag looks like another
+#   photo of its class. Not so for shoes: nearly every sneaker, sandal and ankle
+#   boot in Fashion-MNIST points its toe to the left, so a mirrored shoe is an
+#   image the test set (almost) never contains. It is still a shoe, so the
+#   flip cannot teach a wrong class; as extra variety it may help or hurt a
+#   little. This lesson keeps it; measure it (further exercises);
 # - **vertical flip** or **large rotations**: no, the test set has no upside-down
-#   trousers, and an ankle boot on its side starts to look like a sneaker;
-# - **brightness or contrast changes**: no, every Fashion-MNIST image was
-#   scaled the same way (its brightest pixel is always close to 255), so these
-#   produce images that never occur.
+#   trousers;
+# - **brightness or contrast changes**: no, every image was scaled the same way
+#   (its brightest pixel is always close to 255).
 #
 # Keras' **preprocessing layers** do the work inside the model. They are active
 # only in training, and return the input unchanged at inference:
@@ -377,7 +348,7 @@ examples = {
     "brightness": keras.layers.RandomBrightness(0.5, value_range=(0, 1))(batch, training=True),
     "contrast": keras.layers.RandomContrast(0.8)(batch, training=True),
 }
-sensible = {name: name in ("horizontal flip", "shift up to 2 px") for name in examples}
+sensible = {name: name == "shift up to 2 px" for name in examples if name != "horizontal flip"}
 plots.augmentation_gallery(
     {name: np.asarray(images) for name, images in examples.items()}, sensible=sensible
 )
@@ -499,23 +470,21 @@ np.testing.assert_allclose(np.asarray(aug(images, training=False)), images, atol
 # %% [markdown]
 # ## A learning-rate schedule
 #
-# The learning rate is the size of the steps the optimizer takes. Large steps
-# make fast progress, small steps settle precisely; a **schedule** gets both by
-# changing the rate during training. The one used here has two parts:
+# Lesson 7 trained with a cosine schedule. The improved model's schedule has two
+# parts:
 #
 # - a **warm-up**: the rate rises linearly from 0 to its peak during the first
-#   epoch. At the start the weights are random and the batch-normalization
-#   statistics are not settled yet, and full-size steps could throw the network
-#   into a bad region;
-# - a **cosine decay**: the rate then falls from the peak to 0 along half a
-#   cosine wave, slowly at first, fast in the middle, slowly again at the end,
-#   when small steps polish the result.
+#   epoch. At the start the weights are random, and full-size steps could
+#   throw the network into a bad region;
+# - a cosine decay from the peak to 0: slowly at first, fast in the middle,
+#   slowly again at the end, when small steps polish the result.
 #
 # With $T_w$ warm-up steps, $T$ steps in all and peak rate $\eta$, the rate at
 # step $t$ is $\eta \, t / T_w$ during the warm-up, then
-# $\frac{\eta}{2}\left(1 + \cos\left(\pi \frac{t - T_w}{T - T_w}\right)\right)$.
-# Keras has it: `keras.optimizers.schedules.CosineDecay`. Its arguments map onto
-# the formula like this:
+# $\frac{\eta}{2}\left(1 + \cos\left(\pi \frac{t - T_w}{T - T_w}\right)\right)$
+# (with no warm-up, $T_w = 0$, it starts at the peak). Keras has it,
+# `keras.optimizers.schedules.CosineDecay`; its arguments map onto the formula
+# like this:
 #
 # | formula | `CosineDecay` argument |
 # |---|---|
@@ -627,8 +596,7 @@ for spe, ep, peak, warm in [(469, 15, 3e-3, 1), (7, 3, 0.1, 2), (10, 5, 1e-3, 0)
 
 # %% [markdown]
 # The schedule the improved model trains with: 469 steps per epoch (60,000
-# images in batches of 128; the last batch of each epoch holds the remaining 96),
-# a warm-up of one epoch, and the recipe's number of epochs:
+# images in batches of 128) and a warm-up of one epoch:
 
 # %%
 recipe = models.RECIPES["improved_cnn"]
@@ -644,10 +612,10 @@ plots.learning_rate_schedule(
 # %% [markdown]
 # ## The improved CNN
 #
-# Everything together. The improved CNN stacks **two convolutions per block**
-# (two 3×3 convolutions see a 5×5 neighbourhood, with fewer weights than one 5×5
-# and one more non-linearity), uses `"same"` padding so the image shrinks only
-# at the pooling layers, and adds batch normalization and dropout:
+# Everything together. The improved CNN stacks two convolutions per block (two
+# 3×3 convolutions see a 5×5 neighbourhood, with fewer weights than one 5×5),
+# uses `"same"` padding so the image shrinks only at the pooling layers, and adds
+# batch normalization and dropout:
 #
 # | layers | output shape |
 # |---|---|
@@ -660,14 +628,10 @@ plots.learning_rate_schedule(
 # | Dense(128, no bias), BatchNormalization, ReLU, Dropout(0.3) | 128 |
 # | Dense(10, softmax) | 10 |
 #
-# The first block has fewer filters than the second on purpose: it works on the
-# full 28×28 image, where a filter costs four times as much computation as on
-# the 14×14 maps after the pooling.
-#
-# The dropout rates are modest on purpose too. Augmentation already makes every
-# training image harder; with a short training, stronger regularisation (more
-# dropout, larger shifts) leaves the network *under*-fitting: it has not yet
-# learned what it could.
+# The first block has fewer filters because it works on the full 28×28 image,
+# where a filter costs four times as much computation as after the pooling. The
+# dropout rates are modest because augmentation already makes every training
+# image harder.
 #
 # ### Exercise 4 — `build_improved_cnn` (4 points)
 #
@@ -801,98 +765,16 @@ assert q.shape == (4, 10), "with an augmentation, four images should give four r
 
 # %% [markdown]
 # The model has half as many parameters again as lesson 7's (333,000 against
-# 225,000), and far more computation: its first two convolutions run on the full
-# 28×28 image, where lesson 7's run on 26×26 and then 11×11. Most of the
-# parameters are in the hidden `Dense` layer:
+# 225,000), most of them in the hidden `Dense` layer:
 
 # %%
 build_improved_cnn(make_augmentation()).summary()
 
 # %% [markdown]
-# ## A fair, small experiment
-#
-# Does each ingredient help? The only honest way to know is to **change one thing
-# at a time** and keep everything else equal: the same seed (so the same initial
-# weights and the same shuffling), the same training images, the same number of
-# epochs, the same optimizer, the same validation set. Each variant below adds
-# one ingredient to the one before; where a row has to change more than one
-# thing, its name lists every change.
-#
-# To keep each run short, the variants after the first are the improved CNN with
-# **one** convolution per block and lesson 7's widths, 32 and 64 filters
-# (`improved_cnn(convs_per_block=1, filters=(32, 64), ...)`): a network
-# about as cheap as lesson 7's. The second row moves to that layout ('same'
-# padding, no dropout), the third adds batch normalization after every
-# convolution, the fourth brings dropout back, the last adds the augmentation.
-#
-# Each variant trains on 10,000 images for 4 epochs (a quick run: 1,000 images
-# for 2 epochs): a few hundred steps at most. That is
-# too few for batch normalization's running averages with the default
-# `momentum=0.99`: they would still lag behind the weights, and the network
-# would be evaluated with the wrong normalisation. So the variants use
-# `momentum=0.5`, which lets the averages follow the weights within a few
-# steps. A short experiment must be short in a way that does not change what it
-# measures.
-
-# %%
-x_exp, y_exp = fast.training_data(
-    *fast.stratified_subset(x_fit, y_fit, per_class=1000), per_class=100
-)
-x_exp = models.prepare(x_exp)
-exp_epochs = fast.epochs(4)
-one_conv = {"convs_per_block": 1, "filters": (32, 64), "bn_momentum": 0.5}
-variants = {
-    "lesson 7 CNN": lambda: models.classic_cnn(),
-    "'same' padding, no dropout": lambda: improved_cnn(
-        batch_norm=False, dropout=False, augment=False, **one_conv
-    ),
-    "+ batch norm": lambda: improved_cnn(dropout=False, augment=False, **one_conv),
-    "+ dropout": lambda: improved_cnn(augment=False, **one_conv),
-    "+ augmentation": lambda: improved_cnn(**one_conv),
-}
-rows = []
-for name, build in variants.items():
-    keras.utils.set_random_seed(0)
-    net = build()
-    net.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    start = time.perf_counter()
-    h = net.fit(x_exp, y_exp, epochs=exp_epochs, batch_size=128, verbose=0)
-    seconds = time.perf_counter() - start
-    _, val_accuracy = net.evaluate(x_val, y_val, batch_size=250, verbose=0)
-    rows.append(
-        {
-            "variant": name,
-            "train_accuracy": h.history["accuracy"][-1],
-            "val_accuracy": val_accuracy,
-            "seconds": seconds,
-        }
-    )
-plots.experiment_results(rows, title=f"{len(x_exp):,} images, {exp_epochs} epochs each, seed 0")
-
-# %% [markdown]
-# Read the figure row by row, each against the one above:
-#
-# - **'same' padding, no dropout** against lesson 7's CNN: two changes at once,
-#   to reach the layout the improved network builds on (its maps stay 28×28, then
-#   14×14, and it has no dropout yet).
-# - **Batch normalization** against the row above: the one change, measured with
-#   the validation bar.
-# - **Dropout and augmentation** lower the *training* accuracy: the network
-#   trains on harder inputs than it is tested on. They are an investment in
-#   longer training: in a budget this short the validation bar may gain a
-#   little or lose a little, and the full training (below) is where they pay.
-# - **One run per variant, one seed**: small differences are noise. A serious
-#   comparison repeats each run with several seeds.
-#
 # ## The improved model, trained on all the data
 #
-# The real thing uses all 60,000 training images, your functions (your
-# augmentation, your model, your schedule) and the recipe below: Adam with the
-# warm-up and cosine schedule, batch 128. The course ships the weights this
+# The real thing uses all 60,000 training images, your functions (augmentation,
+# model, schedule), Adam and batches of 128. The course ships the weights this
 # recipe produced, with a record of how they were made:
 
 # %%
@@ -910,24 +792,17 @@ print(
 
 # %% [markdown]
 # To train it yourself, set `train_yourself = True` below and run the next
-# cells: it takes about the time printed above, one line per epoch (a quick
-# run: 500 images for 2 epochs, seconds). Otherwise the notebook loads
-# the shipped weights into the same network.
-#
-# The training streams the images with `pipeline.batches`, as in lesson 4: it
-# keeps them as `uint8` and turns one batch at a time into floats in $[0, 1]$, in
-# a new random order every epoch, so no `float32` copy of the whole training set
-# is made.
+# cells: it takes about the time printed above (a quick run: 500 images for 2
+# epochs, seconds). Otherwise the notebook loads the shipped weights into the
+# same network. The training streams the images with lesson 4's
+# `pipeline.batches`.
 
 # %%
 train_yourself = False  # True: train with your functions; False: load the weights
 
-# %% [markdown]
-# The experiments' models and data are no longer needed; freeing them keeps the
-# notebook's memory small while the full training runs.
-
 # %%
-del no_dropout, with_dropout, net, x_small, x_exp
+# the experiments' models and data are no longer needed: free the memory
+del no_dropout, with_dropout, x_small
 keras.backend.clear_session()
 _ = gc.collect()  # hand the freed memory back now
 
@@ -957,18 +832,16 @@ else:
 # %% [markdown]
 # ## Asking twice: each image and its mirror image
 #
-# One last decision, taken before the test set is used. The network trained on
-# mirrored images half of the time, so it has learned that a mirrored sneaker is
-# still a sneaker. That can serve once more when it predicts: ask the network
-# about each image *and* about its mirror image, and average the two sets of
-# probabilities. Where the network hesitates on one view, the other can tip the
-# balance. This is called **test-time augmentation**; it costs a second
-# prediction, and no training at all.
+# One last choice before the test set is used. The network trained on
+# mirrored images half of the time, so it has learned that a mirrored garment is
+# still the same garment. Ask it about each image *and* its mirror image, and
+# average the two sets of probabilities: where it hesitates on one view, the
+# other can tip the balance. This is **test-time augmentation**; it costs a
+# second prediction and no training. The images have the axes (image, row,
+# column, channel), so `x_test[:, :, ::-1]` reverses the columns: it mirrors
+# them all.
 #
-# Mirroring reverses the order of an image's columns. The images have the axes
-# (image, row, column, channel), so `x_test[:, :, ::-1]` mirrors them all.
-#
-# The moment of truth, once: the test set, asked both ways.
+# The test set, once, asked both ways:
 
 # %%
 probs = improved.predict(x_test, batch_size=250, verbose=0)
@@ -987,58 +860,47 @@ mirror_accuracy = float(np.mean(((probs + probs_mirror) / 2).argmax(axis=1) == y
 }
 
 # %% [markdown]
-# `mirror_average(network)`, from `fmnist_utils.improved`, builds the same two-view average into one
-# Keras model: the shipped improved CNN is measured that way, and lesson 10 uses
-# it so.
+# `mirror_average(network)`, from `fmnist_utils.improved`, builds the same
+# two-view average into one Keras model; the shipped improved CNN's record is
+# measured that way, and lesson 10 uses it.
 #
-# Loaded, the model scores the shipped weights' two records. Trained yourself on
-# all the data, it should score close to them (a different machine can give
-# slightly different numbers, even with the same seed); trained in the fast
-# setting, its
-# numbers mean nothing: 500 images and 2 epochs are far too few. Lesson 10 uses
-# whichever shipped model has the higher recorded test accuracy, the way it was
-# measured.
+# Loaded, the model scores the shipped weights' two records; trained yourself on
+# all the data, close to them; after a quick run, its numbers mean nothing.
 #
 # ## Summary
 #
-# - Overfitting shows on the curves: training keeps improving while validation
-#   stalls or gets worse; the best epoch and the train–validation gap measure it.
-#   Compare variants on a validation set, and look at the test set once.
-# - Dropout zeroes random units in training so that no unit relies on another;
-#   batch normalization standardises each channel over the batch, which allows
-#   faster, more stable training. Both behave differently at inference.
-# - Augmentation must produce images the test set could contain: for clothing,
-#   horizontal flips and small shifts, not upside-down images or lighting changes.
-#   Keras preprocessing layers do it inside the model, only in training.
-# - A warm-up followed by a cosine decay takes big steps early and small steps at
-#   the end.
-# - Change one thing at a time, with the same seed and budget, and make sure a
-#   short budget does not distort what you measure (batch normalization's
-#   running averages need enough steps, or a smaller momentum).
-# - A network trained with flips can be asked about each test image and its
-#   mirror image, the answers averaged (test-time augmentation): a little more
-#   accuracy for a second prediction, with no more training.
+# - Overfitting shows on the curves; the best epoch and the train–validation gap
+#   measure it. Compare variants fairly, one change at a time, on a validation
+#   set, and look at the test set once.
+# - Batch normalization standardises each channel over the batch, which makes
+#   training faster and more stable; at inference it uses running averages.
+# - Augmentation should produce images the test set could contain: small shifts,
+#   not upside-down images or lighting changes; for shoes, the horizontal flip is
+#   a borderline case. Keras preprocessing layers do it inside the model, only in
+#   training.
+# - A warm-up, then a cosine decay: small steps while the network is still
+#   random, big steps next, small steps at the end.
+# - Test-time augmentation averages the answers for each test image and its
+#   mirror image: a second prediction, no more training.
 #
 # ## Further exercises
 #
-# These are optional; each brings one more idea.
-#
-# 1. **Weight decay (AdamW).** `keras.optimizers.AdamW` is Adam that also pulls
-#    every weight a little towards 0 at each step (its `weight_decay`, e.g.
-#    `IMPROVED.weight_decay`), which discourages large weights that fit
-#    single training images. Add it as a fifth variant of the experiment, with
-#    your schedule (`make_schedule`) as its learning rate. Does it help in this
-#    budget?
-# 2. **Label smoothing.** `keras.losses.CategoricalCrossentropy(label_smoothing=0.1)`
-#    trains towards 90% confidence for the right class and spreads the other 10%
-#    over all ten classes, instead of demanding 100%: an over-confident network
-#    is penalised, and a few mislabelled training images do less harm. It needs
-#    one-hot labels (`keras.utils.to_categorical(y, 10)`, or
-#    `pipeline.batches(..., num_classes=10)`). Add it on top of exercise 1.
-# 3. Repeat the small experiment with seeds 1 and 2: which differences survive?
-#    Then with the default `momentum=0.99` in the batch normalizations: what
-#    happens to the validation accuracy, and why?
-# 4. Add `keras.layers.RandomZoom(0.1)` to the augmentation. Does it make sense
-#    for Fashion-MNIST (think of how the images were cropped)? Measure it.
+# 1. **One change at a time.** Train the variants of `improved_cnn` (from
+#    `fmnist_utils.improved`) with `convs_per_block=1, filters=(32, 64)`, each
+#    with the same seed, the same 10,000 training images and 4 epochs: first
+#    `batch_norm=False, dropout=False, augment=False`, then switch on batch
+#    normalization (which also drops the biases before it), then dropout, then
+#    augmentation; compare validation accuracies. In so few steps, batch
+#    normalization's running averages lag behind with the default
+#    `bn_momentum=0.99`: use 0.5. Repeat with seeds 1 and 2: which differences
+#    survive?
+# 2. **The flip, measured.** Compare your augmentation with the same one without
+#    its `RandomFlip`, everything else equal. Does the validation accuracy on
+#    sneakers, sandals and ankle boots change?
+# 3. **Weight decay.** `keras.optimizers.AdamW` also pulls every weight a little
+#    towards 0 at each step (`weight_decay=IMPROVED.weight_decay`). Does it help?
+# 4. **Label smoothing.** `keras.losses.CategoricalCrossentropy(label_smoothing=0.1)`
+#    trains towards 90% confidence for the right class instead of 100% (it needs
+#    one-hot labels: `keras.utils.to_categorical(y, 10)`). Does it help?
 # 5. Replace `Flatten` with `GlobalAveragePooling2D`: the model loses almost all
 #    its parameters. What happens to the accuracy, and to the overfitting gap?

@@ -34,7 +34,15 @@
 # - export a model as a `.keras` file and as a TensorFlow SavedModel, and use the
 #   export from a fresh Python process.
 #
-# Estimated time: about 65 minutes (23 reading, 30 on the exercises, 10 running the examples).
+# ## New ideas
+#
+# - **top-k**: the k most probable classes of a prediction, with their probabilities.
+# - **ink**: how far each pixel's grey level is from the background's, so the garment is bright and the background 0.
+# - **distribution shift**: inputs that differ systematically from the training images, where a model often fails.
+# - **standard error**: how much an accuracy measured on $n$ images wobbles by chance.
+# - **SavedModel**: TensorFlow's export of a model as a function any TensorFlow program can run, without Keras.
+#
+# Estimated time: about 65 minutes (25 reading, 30 on the exercises, 10 running the examples).
 
 # %%
 import json
@@ -94,7 +102,8 @@ probs_test.shape, round(test_accuracy, 4)
 # ## One prediction, read properly
 #
 # The highest probability is the prediction, but the runners-up say how sure the
-# model is, and what it hesitates between. Here is one test image:
+# model is, and what it hesitates between: read the **top-k**, the `k` most
+# probable classes. Here is one test image:
 
 # %%
 index = 12
@@ -229,7 +238,9 @@ float(np.mean(np.maximum(height, width) == 28))
 # estimate as the median of the border pixels. The background becomes 0, the
 # garment bright, whatever its colour. Faint ink (shadows, grain, uneven light)
 # would spoil the crop, so pixels below 20% of the strongest ink count as
-# background. The steps, with the helpers of `fmnist_utils.photo`:
+# background. Resizing can overshoot a little below 0 next to sharp edges, so the
+# resized square is clipped back to 0. The steps, with the helpers of
+# `fmnist_utils.photo`:
 
 # %%
 gray = photo.to_gray(sneaker)
@@ -237,7 +248,7 @@ strength = photo.ink(gray)
 kept = np.where(strength >= 0.2 * strength.max(), strength, 0.0)
 top, bottom, left, right = photo.bounding_box(kept > 0)
 crop = kept[top:bottom, left:right]
-square = photo.fit_in_square(crop)
+square = np.clip(photo.fit_in_square(crop), 0, None)
 plots.preprocessing_steps(
     {
         "photo": np.asarray(sneaker),
@@ -706,7 +717,8 @@ np.testing.assert_array_equal(shift_images(rect, 2, 1)[:, 1:, 2:], rect[:, :-1, 
 
 # %%
 x_eval, y_eval = x_test01[:2000], y_test[:2000]
-half_size = np.stack([np.pad(photo.fit_in_square(img, 14), 7) for img in x_eval])
+# resizing can overshoot a little past 0 and 1 next to sharp edges: clip back to [0, 1]
+half_size = np.stack([np.pad(np.clip(photo.fit_in_square(img, 14), 0, 1), 7) for img in x_eval])
 conditions = {
     "original": x_eval,
     "3 px right": shift_images(x_eval, 3, 0),
