@@ -17,7 +17,7 @@ export PATH := $(BIN):$(PATH)
 # TensorFlow's start-up chatter hides what matters to a learner.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help venv data lab test test-quick lessons check lint format bench clean \
+.PHONY: help venv data lab test test-quick lessons check lint format bench site clean \
   hub hub-proxy hub-learners hub-instructor
 
 help: ## list the commands
@@ -74,10 +74,13 @@ format: venv ## ruff: fix what can be fixed, format
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+site: venv data ## build the website into _build/site, offline (lessons run once, quickly)
+	$(BIN)/python -m fmnist_utils.tooling site
+
 bench: venv data ## measure speed and memory (prints a table and JSON)
 	$(BIN)/python -m benchmarks.run
 
-# --- the class on JupyterHub (hub/, INSTRUCTORS.md "A class on JupyterHub"); as root ---
+# --- the class on JupyterHub (hub/, docs/instructors/hub.md); as root ---
 HUB_PROXY ?= hub/proxy
 # configurable-http-proxy: the hub's front door (npm warns EBADENGINE on node 20: harmless)
 HUB_PROXY_VERSION := 5.3.0
@@ -97,5 +100,5 @@ hub-instructor: venv ## as root: add an instructor with a private copy of the co
 	$(BIN)/python hub/fmnist_hub.py add-instructor "$(NAME)"
 
 clean: ## remove caches (keeps .venv and your work)
-	rm -rf .pytest_cache .ruff_cache build *.egg-info
+	rm -rf .pytest_cache .ruff_cache build _build *.egg-info
 	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +

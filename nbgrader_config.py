@@ -8,7 +8,7 @@ The course directory is this repository:
   gradebook (``instructor/submitted/<student>/<lesson>/<lesson>.ipynb`` and so on).
 
 Maintainers regenerate ``lessons/`` with ``make lessons``; instructors follow
-INSTRUCTORS.md. JupyterLab's nbgrader extension loads this file too: it must not
+docs/instructors/. JupyterLab's nbgrader extension loads this file too: it must not
 change the environment of the process that loads it (learners' kernels inherit it).
 """
 

@@ -4,7 +4,7 @@ Run ``python -m benchmarks.run --only recipes [--recipes NAME,...] [--seeds N]``
 candidate below is trained once per seed by :func:`fmnist_utils.models.train_and_evaluate`
 (exactly as the lesson's recipe is), in a fresh process, and its test accuracy,
 training time and peak memory become the record ``recipes.NAME`` of
-``benchmarks/results.json``. The README lists every candidate tried, with what it gave.
+``benchmarks/results.json``. The measurements page lists every candidate tried, with what it gave.
 
 The budget: at least 93.5 % test accuracy in at most 10 minutes of
 training on 2 CPU cores. An epoch of the improved CNN costs 0.8-2.4 ms an image on the

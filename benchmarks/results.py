@@ -10,7 +10,7 @@ The background load is what other work put on the machine: the 1-minute load ave
 before the measurement, or the one after less the cores the measurement itself kept
 busy on average, whichever is higher (the load average counts our own threads too).
 A record whose background load exceeds :data:`LOAD_LIMIT_PER_CORE` per core (1.5 on
-2 cores) is *loaded*: ``python -m benchmarks.run --readme`` refuses it, or marks it
+2 cores) is *loaded*: ``python -m benchmarks.run --page`` refuses it, or marks it
 with ``--mark-loaded``.
 
 Records are stored by key (``"models.classic_cnn"``, ``"container.01_pixels_and_labels"``);

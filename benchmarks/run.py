@@ -6,7 +6,7 @@
     python -m benchmarks.run --only notebooks,container --lessons 01,06
     python -m benchmarks.run --only hub_sizing        # as root: the class hub, 3 learners
     python -m benchmarks.run --only recipes --recipes improved_e12   # lesson 9's search
-    python -m benchmarks.run --readme [--mark-loaded] # README's tables from results.json
+    python -m benchmarks.run --page [--mark-loaded]   # the measurements page from results.json
 
 Sections (each measurement becomes one record of ``benchmarks/results.json``, with its
 date, machine, commit, command and load: see ``benchmarks.results``):
@@ -32,7 +32,7 @@ date, machine, commit, command and load: see ``benchmarks.results``):
 
 Each measurement runs in a fresh process so that peak-memory figures are its own.
 After each one the results file is updated, so an interrupted run keeps what it measured.
-Nothing here asserts: ``--readme`` renders the figures with their targets, and refuses
+Nothing here asserts: ``--page`` renders the figures with their targets, and refuses
 figures measured under a background load over 1.5 on 2 cores (``--mark-loaded`` marks them).
 """
 
@@ -242,7 +242,7 @@ def units(section: str, args: argparse.Namespace) -> list[Unit]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the chosen sections, updating the results file; or render the README."""
+    """Run the chosen sections, updating the results file; or render the measurements page."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
@@ -256,20 +256,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recipes", default="", help="recipes: which (default: all)")
     parser.add_argument("--lessons", default="", help="notebooks, container: lesson id prefixes")
     parser.add_argument("--results", type=Path, default=store.RESULTS, help="the results file")
-    parser.add_argument("--readme", action="store_true", help="rewrite README's measured block")
     parser.add_argument(
-        "--mark-loaded", action="store_true", help="with --readme: mark loaded rows, not refuse"
+        "--page", action="store_true", help="rewrite docs/maintainers/measurements.md's block"
+    )
+    parser.add_argument(
+        "--mark-loaded", action="store_true", help="with --page: mark loaded rows, not refuse"
     )
     args = parser.parse_args(argv)
-    if args.readme:
-        from benchmarks.readme import LoadedError, update_readme
+    if args.page:
+        from benchmarks.page import LoadedError, update_page
 
         try:
-            changed = update_readme(store.read(args.results), mark_loaded=args.mark_loaded)
+            changed = update_page(store.read(args.results), mark_loaded=args.mark_loaded)
         except LoadedError as error:
-            print(f"benchmarks.run --readme: {error}", file=sys.stderr)
+            print(f"benchmarks.run --page: {error}", file=sys.stderr)
             return 1
-        print("README.md updated" if changed else "README.md already up to date")
+        state = "updated" if changed else "already up to date"
+        print(f"docs/maintainers/measurements.md {state}")
         return 0
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]

@@ -68,7 +68,7 @@ class Settings:
         and configuration, the hub's database and secrets.
     ip, port : str, int
         ``FMNIST_HUB_IP`` (``127.0.0.1``) and ``FMNIST_HUB_PORT`` (8000): where
-        learners connect. Put HTTPS in front with a reverse proxy (INSTRUCTORS.md).
+        learners connect. Put HTTPS in front with a reverse proxy (docs/instructors/hub.md).
     hub_port, proxy_api_port : int
         ``FMNIST_HUB_API_PORT`` (8081) and ``FMNIST_HUB_PROXY_API_PORT`` (8001): internal,
         always on 127.0.0.1.

@@ -5,7 +5,7 @@ run as themselves in the course's environment, with the lessons copied into
 ``~/lessons`` on first start. Learners fetch and submit lessons through nbgrader's
 exchange; instructors (the ``fmnist-instructors`` group) also get nbgrader's
 formgrader and course tools. Settings come from ``FMNIST_HUB_*`` variables
-(hub/fmnist_hub.py); local changes go in ``<state>/config.d/*.py`` (INSTRUCTORS.md).
+(hub/fmnist_hub.py); local changes go in ``<state>/config.d/*.py`` (docs/instructors/hub.md).
 """
 
 import sys

@@ -38,7 +38,7 @@ from .support import free_port, in_ci
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "browser"  # every step's screenshot (gitignored)
-README_SHOTS = ROOT / "tests" / "screenshots"  # the few the README shows (committed)
+README_SHOTS = ROOT / "docs" / "_static" / "screenshots"  # the few the docs show (committed)
 README_SHOTS_ENV = "FMNIST_README_SCREENSHOTS"  # set to 1 to rewrite them
 
 CHROMIUM_ENV = "FMNIST_CHROMIUM"  # where Chromium is, if not on PATH as `chromium`
@@ -409,7 +409,7 @@ class Learner:
         """Save a screenshot of the page (or of ``locator``) as ``NN_name.png``.
 
         With ``readme="file.png"`` and ``FMNIST_README_SCREENSHOTS=1``, also
-        write a small copy to ``tests/screenshots/file.png`` for the README.
+        write a small copy to ``docs/_static/screenshots/file.png`` for the docs.
         """
         self._shots += 1
         path = self.artifacts / f"{self._shots:02d}_{name}.png"

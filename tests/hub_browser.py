@@ -4,7 +4,7 @@
 login form, their JupyterLab, nbgrader's **Assignments** panel (Fetch, the lesson's
 notebook, Submit, Fetch Feedback). Every step's screenshot goes to
 ``tests/artifacts/browser/hub/``; with ``FMNIST_README_SCREENSHOTS=1`` the few that
-INSTRUCTORS.md section 9 shows are also written, small, to ``tests/screenshots/``.
+the hub page of the website shows are also written, small, to ``docs/_static/screenshots/``.
 The browser helpers themselves (Chromium, its arguments, small PNGs) are
 ``tests/browser.py``'s.
 """

@@ -57,15 +57,30 @@ def copy_repository(dest: Path) -> Path:
     return dest
 
 
+GUIDE = ROOT / "docs" / "instructors"
+
+
+def guide_pages() -> list[Path]:
+    """The instructors' pages of the website, in the order of their table of contents."""
+    index = (GUIDE / "index.md").read_text(encoding="utf-8")
+    toc = index.split("```{toctree}", 1)[1].split("```", 1)[0]
+    names = [line.strip() for line in toc.splitlines() if line.strip() and ":" not in line]
+    return [GUIDE / f"{name}.md" for name in names]
+
+
+def guide_text() -> str:
+    """The instructors' guide: its pages, one after another."""
+    return "\n".join(p.read_text(encoding="utf-8") for p in [GUIDE / "index.md", *guide_pages()])
+
+
 def guide_blocks(kind: str = "bash") -> list[str]:
-    """The instructor's guide's fenced blocks of one kind, in order."""
-    text = (ROOT / "INSTRUCTORS.md").read_text(encoding="utf-8")
-    return re.findall(rf"^```{kind}\n(.*?)^```", text, flags=re.M | re.S)
+    """The instructors' guide's fenced blocks of one kind, in order."""
+    return re.findall(rf"^```{kind}\n(.*?)^```", guide_text(), flags=re.M | re.S)
 
 
 def sizing_table() -> dict[str, str]:
-    """INSTRUCTORS.md's sizing table: {first column: second column}."""
-    text = (ROOT / "INSTRUCTORS.md").read_text(encoding="utf-8").split("### Sizing", 1)[1]
+    """The Kubernetes page's sizing table: {first column: second column}."""
+    text = (GUIDE / "kubernetes.md").read_text(encoding="utf-8").split("### Sizing", 1)[1]
     return dict(re.findall(r"^\| ([^|]+?) \| ([^|]+?) \| [^|]+ \|$", text, flags=re.M))
 
 

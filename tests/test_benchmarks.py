@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import readme, recipe_search, results
+from benchmarks import page, recipe_search, results
 from benchmarks import run as bench
 from fmnist_utils import models
 
@@ -116,18 +116,18 @@ def _data(background: float = 0.4) -> dict:
     }  # fmt: skip
 
 
-def test_the_readme_shows_the_figures_the_mean_and_spread_and_the_peers() -> None:
-    text = readme.render(_data())
+def test_the_page_shows_the_figures_the_mean_and_spread_and_the_peers() -> None:
+    text = page.render(_data())
     assert "**91.64 %** test accuracy, 179 s training" in text
     assert "**93.25 %** ± 0.15 test accuracy (3 seeds, 93.10 %–93.40 %)" in text
     row = next(line for line in text.splitlines() if "TensorFlow tutorial's MLP" in line)
     assert "87.12 %" in row and "44 s" in row and "-4.52 points, 0.25× the time" in row
     assert "101,770" in row
     assert re.search(r"\(load \d", text) is None, "no row is marked at a low load"
-    assert readme.NOT_MEASURED in text, "sections not in the file are said to be missing"
+    assert page.NOT_MEASURED in text, "sections not in the file are said to be missing"
 
 
-def test_the_readme_shows_the_grading_class_against_one_worker() -> None:
+def test_the_page_shows_the_grading_class_against_one_worker() -> None:
     data = _data()
     data["records"]["grading"] = _record("grading", "grading", {
         "per_lesson_s": {"01_pixels_and_labels": 12.0, "02_learning_one_weight": 14.5},
@@ -135,37 +135,37 @@ def test_the_readme_shows_the_grading_class_against_one_worker() -> None:
         "workers": 2, "class_sequential_s": 150.0, "class_parallel_s": 80.0, "speedup": 1.88,
         "class_one_worker_s": 148.0, "speedup_vs_one_worker": 1.85,
     })  # fmt: skip
-    text = readme.render(data)
+    text = page.render(data)
     assert "| 2 | 14.5 s |" in text or "| 2 | 14 s |" in text
     line = next(line for line in text.splitlines() if line.startswith("A class of 10"))
     assert "1.88× faster" in line and "2 workers are 1.85× faster than 1" in line
     del data["records"]["grading"]["result"]["class_one_worker_s"]
-    assert "faster than 1" not in readme.render(data), "no one-worker sentence without it"
+    assert "faster than 1" not in page.render(data), "no one-worker sentence without it"
     assert "with the parallel grader" not in text, "no parallel figure without its measure"
     data["records"]["grading"]["result"]["all_lessons_parallel_s"] = 17.25
     first = next(
-        line for line in readme.render(data).splitlines() if line.startswith("Autograding one")
+        line for line in page.render(data).splitlines() if line.startswith("Autograding one")
     )
     assert "**17 s** with the parallel grader's 2 workers" in first, first
     assert "26 s with one `nbgrader autograde` after another" in first, first
 
 
-def test_the_readme_refuses_loaded_figures_unless_asked_to_mark_them() -> None:
-    with pytest.raises(readme.LoadedError, match=r"models.classic_cnn \(load 2.7\)"):
-        readme.render(_data(background=2.7))
-    text = readme.render(_data(background=2.7), mark_loaded=True)
+def test_the_page_refuses_loaded_figures_unless_asked_to_mark_them() -> None:
+    with pytest.raises(page.LoadedError, match=r"models.classic_cnn \(load 2.7\)"):
+        page.render(_data(background=2.7))
+    text = page.render(_data(background=2.7), mark_loaded=True)
     marked = [line for line in text.splitlines() if "(load 2.7)" in line]
     assert len(marked) == 2, marked  # the model's row and its row in the peers' table
     assert all("lesson 7's CNN" in line for line in marked)
 
 
 def test_the_block_goes_between_the_markers_and_only_there() -> None:
-    text = f"before\n{readme.BEGIN}\nold figures\n{readme.END}\nafter\n"
-    new = readme.replace_block(text, "new figures")
-    assert new == f"before\n{readme.BEGIN}\nnew figures\n{readme.END}\nafter\n"
-    assert readme.readme_block(new) == "new figures"
+    text = f"before\n{page.BEGIN}\nold figures\n{page.END}\nafter\n"
+    new = page.replace_block(text, "new figures")
+    assert new == f"before\n{page.BEGIN}\nnew figures\n{page.END}\nafter\n"
+    assert page.page_block(new) == "new figures"
     with pytest.raises(ValueError, match="markers"):
-        readme.replace_block("no markers here", "x")
+        page.replace_block("no markers here", "x")
 
 
 def test_the_command_line_refuses_unknown_sections_and_models() -> None:
@@ -204,9 +204,9 @@ def test_the_peers_are_the_documented_architectures(name: str, params: int, laye
     assert (peer.epochs, peer.batch_size, peer.validation_split) == documented[name]
 
 
-def test_the_readme_lists_every_recipe_tried_with_what_it_gave() -> None:
+def test_the_page_lists_every_recipe_tried_with_what_it_gave() -> None:
     data = _data()
-    assert "search for lesson 9" not in readme.render(data), "no table before a candidate is tried"
+    assert "search for lesson 9" not in page.render(data), "no table before a candidate is tried"
     for name, accuracy, loaded in (
         ("improved_e12", 0.9331, 0.4),
         ("improved_b256_e12", 0.936, 2.5),
@@ -214,9 +214,9 @@ def test_the_readme_lists_every_recipe_tried_with_what_it_gave() -> None:
         result = dict(_model([accuracy], [590.0]), what=recipe_search.CANDIDATES[name].what)
         key = f"recipes.{name}"
         data["records"][key] = _record("recipes", key, result, loaded)
-    with pytest.raises(readme.LoadedError, match="recipes.improved_b256_e12"):
-        readme.render(data)
-    text = readme.render(data, mark_loaded=True)
+    with pytest.raises(page.LoadedError, match="recipes.improved_b256_e12"):
+        page.render(data)
+    text = page.render(data, mark_loaded=True)
     rows = [line for line in text.splitlines() if line.startswith("| `")]
     assert len(rows) == 2, rows
     assert "`improved_e12`" in rows[0] and "**93.31 %** test accuracy, 590 s" in rows[0]
@@ -225,9 +225,7 @@ def test_the_readme_lists_every_recipe_tried_with_what_it_gave() -> None:
     assert rows[0].count("(") == 1, "no note unless the record has one"
     note = "before abc123: each epoch could wait"
     data["records"]["recipes.improved_e12"]["result"]["note"] = note
-    row = next(
-        r for r in readme.render(data, mark_loaded=True).splitlines() if "`improved_e12`" in r
-    )
+    row = next(r for r in page.render(data, mark_loaded=True).splitlines() if "`improved_e12`" in r)
     assert f"590 s training, 1.20 GiB peak ({note})" in row, row
 
 
@@ -242,7 +240,7 @@ def test_a_mirror_averaged_accuracy_is_shown_with_the_networks_own() -> None:
     data["records"]["recipes.f16_48_e11_mirror"] = _record(
         "recipes", "recipes.f16_48_e11_mirror", result
     )
-    row = next(r for r in readme.render(data).splitlines() if "`f16_48_e11_mirror`" in r)
+    row = next(r for r in page.render(data).splitlines() if "`f16_48_e11_mirror`" in r)
     assert (
         "**93.62 %** test accuracy with each image's mirror image averaged in "
         "(93.33 % without), 428 s training" in row
@@ -262,12 +260,12 @@ def test_every_recipe_candidate_builds_a_network_for_the_lessons_data() -> None:
         assert convs == [wanted[0]] * 2 + [wanted[1]] * 2, (name, convs)
 
 
-def test_the_readme_says_which_sections_each_machine_measured() -> None:
+def test_the_page_says_which_sections_each_machine_measured() -> None:
     data = _data()
-    assert "Measured on Test CPU, 2 cores, 8.0 GiB; Python 3.11.2" in readme.render(data)
+    assert "Measured on Test CPU, 2 cores, 8.0 GiB; Python 3.11.2" in page.render(data)
     other = dict(MACHINE, cpu="Other CPU")
     data["records"]["peers.tutorial_mlp"]["machine"] = other
-    header = readme.render(data).splitlines()[0]
+    header = page.render(data).splitlines()[0]
     assert (
         "Test CPU, 2 cores, 8.0 GiB; Python 3.11.2, TensorFlow 2.21.0, Keras 3.15.1 (models)"
         in header

@@ -6,7 +6,7 @@ Screenshots of every step land in ``tests/artifacts/browser/<test>/``.
 Without Chromium or Playwright the tests skip, saying why; under ``CI=true``
 they fail instead. The helpers are in ``tests/browser.py``.
 
-The README's screenshots in ``tests/screenshots/`` come from these tests;
+The screenshots the README and website show (``docs/_static/screenshots/``) come from these tests;
 to retake them after a lesson or widget changed::
 
     FMNIST_README_SCREENSHOTS=1 .venv/bin/python -m pytest tests/test_browser.py

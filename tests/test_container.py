@@ -554,12 +554,12 @@ def test_the_network_probe_does_reach_the_host_from_the_lab(lab: Lab, listener: 
     assert listener.peers, "the lab could not reach the host: the grader test would prove nothing"
 
 
-def test_readme_gives_the_commands_these_tests_run() -> None:
-    """The README's launch instructions are the compose services the tests bring up."""
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Three ways to start", 1)[1].split("\n## ", 1)[0]
+def test_the_start_page_gives_the_commands_these_tests_run() -> None:
+    """The website's launch instructions are the compose services the tests bring up."""
+    section = (ROOT / "docs" / "learners" / "start.md").read_text()
+    grading = (ROOT / "docs" / "instructors" / "grade-and-review.md").read_text()
     assert "docker compose up -d lab" in section  # the lab fixture: podman-compose up -d lab
-    assert "docker compose --profile instructor run --rm grader" in section
+    assert "docker compose --profile instructor run --rm grader" in grading
     assert "JUPYTER_TOKEN" in section and "127.0.0.1" in section
     assert "/home/learner/work" in section and "down --volumes" in section
     assert "conda env create -f environment.yml" in section

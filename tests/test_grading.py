@@ -1,6 +1,6 @@
 """Every lesson grades through the real nbgrader: solutions get full marks, blanks zero.
 
-Graded as instructors grade (INSTRUCTORS.md): the course's nbgrader_config.py, the
+Graded as instructors grade (docs/instructors/): the course's nbgrader_config.py, the
 sandboxed grading kernel, submissions in instructor/submitted/. The parent process never
 has FMNIST_FAST: the grading kernel sets it itself. The awkward cases are in
 test_grading_cases.py.

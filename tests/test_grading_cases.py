@@ -487,7 +487,7 @@ def test_interrupted_run_is_completed_by_the_next(tmp_path: Path) -> None:
 
 
 def test_stock_nbgrader_leaves_a_deleted_test_out(tmp_path: Path) -> None:
-    """What INSTRUCTORS.md says nbgrader does without OverwriteCells.add_missing_cells."""
+    """What the instructors' guide says nbgrader does without OverwriteCells.add_missing_cells."""
     with pytest.MonkeyPatch.context() as patch:
         grading_env_or_skip(patch, trusted=False)
         root, db = make_course(tmp_path / "course", [], tiny=True)

@@ -1,4 +1,4 @@
-"""A class on JupyterHub (hub/, INSTRUCTORS.md section 9), offline checks and the whole term.
+"""A class on JupyterHub (hub/, docs/instructors/hub.md), offline checks and the whole term.
 
 The end-to-end test runs as root: it creates an instructor and five learners (explicit,
 unused uids) with the guide's own commands, starts the hub on free loopback ports,

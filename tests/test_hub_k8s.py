@@ -1,8 +1,8 @@
 """Kubernetes (Zero to JupyterHub, hub/k8s/): what can be checked without a cluster.
 
-Nothing here installs or runs the chart (INSTRUCTORS.md section 10 says so): the values
-parse, run the course image, mount the exchange where the learners' nbgrader
-configuration looks, and set the memory of INSTRUCTORS.md's sizing table.
+Nothing here installs or runs the chart (docs/instructors/kubernetes.md says so): the
+values parse, run the course image, mount the exchange where the learners' nbgrader
+configuration looks, and set the memory of that page's sizing table.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import json
 import re
 import sys
 from pathlib import Path
+
+from benchmarks import results
 
 from .conftest import LESSON_IDS, ROOT
 from .support import gib, sizing_table
@@ -82,13 +84,11 @@ def test_k8s_limits_are_the_sizing_tables() -> None:
         sizing["memory guarantee (`singleuser.memory.guarantee`)"]
     )
     assert gib(memory["limit"]) == gib(sizing["memory limit (`singleuser.memory.limit`)"])
-    # the table's kernel peaks are the README's measured ones
-    readme = (ROOT / "README.md").read_text()
+    # the table's kernel peaks are the measured ones (benchmarks/results.json)
+    records = results.section_records(results.read(), "notebooks")
     peaks = {
-        int(n): float(p)
-        for n, p in re.findall(
-            r"^\| (\d+)[^|]* \| [^|]+ \| [^|]+ \| \**([0-9.]+) GiB\** \|", readme, re.M
-        )
+        int(lesson[:2]): round(max(r["result"][mode]["peak_gib"] for mode in ("fast", "full")), 2)
+        for lesson, r in records.items()
     }
     assert len(peaks) == len(LESSON_IDS), peaks
     for lesson in (1, 7, 9):

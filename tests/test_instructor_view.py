@@ -644,7 +644,7 @@ def test_the_formgrader_lists_shows_and_overrides(
         assert blocked == [], f"the policy blocked nbgrader's own code: {blocked}"
         page.goto(lab.url(f"formgrader/submissions/{notebook_id}/"))
         score.wait_for()
-        # override a score and add a comment, as INSTRUCTORS.md shows
+        # override a score and add a comment, as the instructors' guide shows
         score.fill("1")
         score.press("Tab")
         comment = page.locator("textarea#double-comment")

@@ -1,4 +1,5 @@
-"""INSTRUCTORS.md works as written: its bash blocks, run in order in a fresh copy."""
+"""The instructors' guide (docs/instructors/) works as written: its bash blocks, run in order
+in a fresh copy."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from .conftest import LESSON_IDS, ROOT
 from .grading_helpers import Submissions, grading_env_or_skip
 from .support import copy_repository, guide_blocks
 
-GUIDE = ROOT / "INSTRUCTORS.md"
+DEFENCES = ROOT / "docs" / "instructors" / "grading-defends.md"
 LESSON = "01_pixels_and_labels"
 
 
@@ -40,7 +41,7 @@ def test_guide_has_the_key_commands() -> None:
         "fmnist_utils.grading.exports.CanvasExport",
         "fmnist_utils.grading.exports.MoodleExport",
     ):
-        assert command in script, f"INSTRUCTORS.md runs no `{command}`"
+        assert command in script, f"the instructors' guide runs no `{command}`"
 
 
 def _fresh_copy(dest: Path) -> Path:
@@ -133,16 +134,18 @@ def test_guide_commands_work_as_written(tmp_path: Path) -> None:
 
 
 def test_every_defence_names_a_test_that_exists() -> None:
-    """Section 11's claims each name the test that proves them; those tests exist."""
-    text = GUIDE.read_text()
-    section = text[text.index("## 11. ") : text.index("## 12. ")]
+    """What grading defends: each claim names the test that proves it; those tests exist."""
+    text = DEFENCES.read_text()
+    section = text[text.index("## What grading defends") :]
     named = set(re.findall(r"`(?:tests/\w+\.py::)?(test_\w+)`", section))
-    assert len(named) >= 8, f"section 11 names too few tests: {sorted(named)}"
+    assert len(named) >= 8, f"the defences page names too few tests: {sorted(named)}"
     defined = {
         match
         for path in (ROOT / "tests").glob("test_*.py")
         for match in re.findall(r"^def (test_\w+)", path.read_text(), flags=re.M)
     }
-    assert named <= defined, f"section 11 names tests that do not exist: {sorted(named - defined)}"
+    assert named <= defined, (
+        f"the defences page names tests that do not exist: {sorted(named - defined)}"
+    )
     for path in re.findall(r"`(tests/\w+\.py)(?:::\w+)?`", section):
         assert (ROOT / path).is_file(), path

@@ -16,7 +16,9 @@ from .support import repository_files
 PACKAGE = ROOT / "fmnist_utils"
 MAX_LINES = 600  # CONTRIBUTING.md: no module over about 600 lines
 # Where commands and modules are named for people: a stale name there is a broken command.
-DOCS = ("README.md", "CONTRIBUTING.md", "INSTRUCTORS.md", "Makefile", ".pre-commit-config.yaml")
+DOCS = ("README.md", "CONTRIBUTING.md", "Makefile", ".pre-commit-config.yaml") + tuple(
+    str(p.relative_to(ROOT)) for p in sorted((ROOT / "docs").rglob("*.md"))
+)
 
 
 def _top_level() -> list[str]:

@@ -47,3 +47,30 @@ def test_a_module_said_to_be_a_lessons_is_used_there(doc: str, module: str, numb
     assert used or f"fmnist_utils.{module}" in source, (
         f"{doc} says {module} is lesson {number}'s, but that lesson uses none of {names}"
     )
+
+
+GLOSSARY = ROOT / "docs" / "learners" / "glossary.md"
+ROW = re.compile(
+    r"^\| ([^|]+?) \| [^|]+ \| \[lesson (\d+)[^\]]*\]\(\.\./lessons/(\w+)\.ipynb\) \|$", re.M
+)
+
+
+def test_the_glossary_sends_each_term_to_the_lesson_that_explains_it() -> None:
+    from fmnist_utils.tooling.lessons import source_notebook
+
+    lessons = {lesson.lesson_id: lesson for lesson in find_lessons(ROOT)}
+    rows = ROW.findall(GLOSSARY.read_text(encoding="utf-8"))
+    assert len(rows) >= 20, "the glossary's rows are not read: is the table's layout changed?"
+    wrong = []
+    for term, number, lesson_id in rows:
+        lesson = lessons.get(lesson_id)
+        if lesson is None or int(lesson_id[:2]) != int(number):
+            wrong.append(f"{term}: lesson {number} links to {lesson_id}")
+            continue
+        prose = " ".join(
+            c.source for c in source_notebook(lesson).cells if c.cell_type == "markdown"
+        ).lower()
+        first = re.split(r"[,(]", term)[0].strip().lower()
+        if first not in prose:
+            wrong.append(f"{term}: lesson {number} never says {first!r}")
+    assert not wrong, "glossary rows that point to the wrong place:\n" + "\n".join(wrong)

@@ -1,6 +1,6 @@
 """Measured figures have one source: ``benchmarks/results.json``.
 
-The README's measured block is exactly what ``python -m benchmarks.run --readme``
+The measurements page's block (docs/maintainers/measurements.md) is exactly what ``python -m benchmarks.run --page``
 renders from the results file, and no lesson's text states a measured figure (an
 accuracy with decimals, a time in seconds, a peak in GiB): a lesson that shows one
 prints it in a code cell from a JSON record (the results file, or the shipped
@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from benchmarks import readme, results
+from benchmarks import page, results
 from fmnist_utils.tooling.lessons import find_lessons, source_notebook
 
 from .conftest import ROOT
@@ -51,13 +51,13 @@ def test_the_patterns_find_measured_figures_and_leave_other_numbers() -> None:
     assert measured_figures(plain) == []
 
 
-def test_the_readme_block_is_what_the_results_file_renders() -> None:
+def test_the_page_block_is_what_the_results_file_renders() -> None:
     data = results.read()
-    shown = readme.readme_block(readme.README.read_text(encoding="utf-8"))
-    expected = readme.render(data, mark_loaded=True)
+    shown = page.page_block(page.PAGE.read_text(encoding="utf-8"))
+    expected = page.render(data, mark_loaded=True)
     assert shown == expected, (
-        "README.md's measured block differs from benchmarks/results.json: run "
-        "`python -m benchmarks.run --readme` (add --mark-loaded for figures measured under load)"
+        "docs/maintainers/measurements.md's block differs from benchmarks/results.json: run "
+        "`python -m benchmarks.run --page` (add --mark-loaded for figures measured under load)"
     )
 
 

@@ -9,9 +9,9 @@ from fmnist_utils.settings import SETTINGS, markdown
 from .conftest import ROOT
 
 # where the course reads or sets a variable, or tells someone to
-PLACES = ["fmnist_utils", "tests", "benchmarks", "hub", "binder", ".ci"]
+PLACES = ["fmnist_utils", "tests", "benchmarks", "hub", "binder", ".ci", "docs"]
 FILES = ["Makefile", "Dockerfile", "compose.yaml", "nbgrader_config.py", "README.md",
-         "INSTRUCTORS.md", "CONTRIBUTING.md"]  # fmt: skip
+         "CONTRIBUTING.md"]  # fmt: skip
 NAME = re.compile(r"\bFMNIST_[A-Z0-9_]*[A-Z0-9]\b")
 
 

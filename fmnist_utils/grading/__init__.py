@@ -51,5 +51,5 @@ Around it:
   :mod:`~fmnist_utils.grading.csp` -- a Jupyter server extension: the formgrader's
   Content-Security-Policy.
 
-INSTRUCTORS.md explains the workflow.
+The instructors' guide (docs/instructors/) explains the workflow.
 """

@@ -18,7 +18,8 @@ reported ("input transformer installed"), so the grader can flag the submission;
 
 This is a best effort inside a process the student controls: code that rewrites this
 module, the kernel's message handling or the interpreter's memory can still lie.
-INSTRUCTORS.md says which cheats remain possible. Importing this module runs nothing.
+docs/instructors/grading-defends.md says which cheats remain possible. Importing this module
+runs nothing.
 """
 
 from __future__ import annotations

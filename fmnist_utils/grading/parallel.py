@@ -267,7 +267,8 @@ def grade(
                 gb.find_assignment(lesson)
             except MissingEntry:
                 print(f"No lesson {lesson!r} in the gradebook: run `nbgrader "
-                      f"generate_assignment {lesson} ...` first (see INSTRUCTORS.md).",
+                      f"generate_assignment {lesson} ...` first "
+                      "(see docs/instructors/release-and-collect.md).",
                       file=sys.stderr)  # fmt: skip
                 return 2
     # every submission is read once, into private copies of its regular files

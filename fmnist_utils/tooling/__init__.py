@@ -7,7 +7,11 @@
 - :mod:`~fmnist_utils.tooling.profiler` -- run a notebook in a fresh kernel and
   measure its wall time and peak memory.
 - :mod:`~fmnist_utils.tooling.cli` -- the command line,
-  ``python -m fmnist_utils.tooling build|check|data|readme-figure|samples|times|profile``.
+  ``python -m fmnist_utils.tooling build|check|data|readme-figure|samples|times|profile|site``.
+- :mod:`~fmnist_utils.tooling.site` -- build the website (``make site``): each lesson in
+  the learner's view, with its figures, and the docs by audience.
+- :mod:`~fmnist_utils.tooling.sitemath` -- a Sphinx extension that writes the website's
+  formulas as MathML when it is built.
 - :mod:`~fmnist_utils.tooling.timing` -- how long a lesson takes a newcomer, by one
   documented rule (``python -m fmnist_utils.tooling times``).
 - :mod:`~fmnist_utils.tooling.deps` -- derive environment.yml and

@@ -9,13 +9,15 @@ Commands::
     python -m fmnist_utils.tooling samples
     python -m fmnist_utils.tooling times [--write]                 # newcomer time estimates
     python -m fmnist_utils.tooling profile [--full] NOTEBOOK ...
+    python -m fmnist_utils.tooling site                           # make site
 
 ``build`` regenerates the lessons' derived files, ``check`` fails when one is
 missing or stale (only for the lessons the named files belong to, if any), ``data``
 makes sure the Fashion-MNIST files are present and verified, ``readme-figure``
 draws the README's grid of real images, ``samples`` draws lesson 10's sample photos
 (``fmnist_utils/samples/``, the same bytes every time), and ``profile`` runs notebooks in fresh
-kernels and prints each one's wall time and kernel peak memory, with the load. The
+kernels and prints each one's wall time and kernel peak memory, with the load;
+``site`` builds the website into ``_build/site`` (:mod:`~fmnist_utils.tooling.site`). The
 dependency files and the shipped weights have commands of their own
 (``python -m fmnist_utils.tooling.deps``, ``python -m fmnist_utils.tooling.train_reference``).
 """
@@ -29,7 +31,7 @@ from pathlib import Path
 from .build import build, stale_files
 from .lessons import CourseError, find_lessons, find_root, lessons_of, select_lessons
 
-README_FIGURE = ".github/readme/fashion_mnist_grid.png"
+README_FIGURE = "docs/_static/fashion_mnist_grid.png"
 
 
 def readme_figure(out: Path) -> Path:
@@ -125,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     p_prof.add_argument("notebooks", nargs="+", type=Path, help=".ipynb files to run")
     p_prof.add_argument("--full", action="store_true", help="without FMNIST_FAST=1")
     p_prof.add_argument("--timeout", type=int, default=600, help="seconds a cell may take")
+    sub.add_parser("site", help="build the website into _build/site (offline)")
     args = parser.parse_args(argv)
 
     try:
@@ -153,6 +156,19 @@ def main(argv: list[str] | None = None) -> int:
                 sentence = timing.estimate(lesson).sentence()
                 changed = args.write and timing.write_sentence(lesson, sentence)
                 print(f"{lesson.lesson_id}: {sentence}{' (written)' if changed else ''}")
+            return 0
+        if args.command == "site":
+            from subprocess import CalledProcessError
+
+            from fmnist_utils.tooling.site import build_site
+
+            try:
+                site = build_site(root)
+            except CalledProcessError:
+                print("error: Sphinx reported the problems above; the site was not built.")
+                return 1
+            where = site.relative_to(root)
+            print(f"The website is in {where}/: open {where}/index.html")
             return 0
         if args.command == "build":
             written = build(root, select_lessons(root, args.lessons), force=args.force)

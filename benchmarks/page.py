@@ -1,8 +1,9 @@
-"""The README's measured tables, rendered from ``benchmarks/results.json`` only.
+"""The website's measurements page, rendered from ``benchmarks/results.json`` only.
 
-``python -m benchmarks.run --readme`` replaces what lies between :data:`BEGIN` and
-:data:`END` in README.md with :func:`render`'s text, so the README cannot quote a
-figure the results file does not hold (``tests/test_measured.py`` checks they agree).
+``python -m benchmarks.run --page`` replaces what lies between :data:`BEGIN` and
+:data:`END` in ``docs/maintainers/measurements.md`` with :func:`render`'s text, so the
+page cannot quote a figure the results file does not hold (``tests/test_measured.py``
+checks they agree).
 A record measured under too much background load (``benchmarks.results``) is refused
 with :class:`LoadedError`, or, with ``mark_loaded``, shown with "(load X)".
 """
@@ -14,8 +15,8 @@ from typing import Any
 
 from benchmarks.results import ROOT, section_records
 
-README = ROOT / "README.md"
-BEGIN = "<!-- measured:begin (python -m benchmarks.run --readme writes this block) -->"
+PAGE = ROOT / "docs" / "maintainers" / "measurements.md"
+BEGIN = "<!-- measured:begin (python -m benchmarks.run --page writes this block) -->"
 END = "<!-- measured:end -->"
 TARGETS = {
     "data": "≤ 0.5 s",
@@ -383,20 +384,20 @@ def replace_block(text: str, block: str) -> str:
     """Put ``block`` between the markers in ``text``; raise if they are missing."""
     start, end = text.find(BEGIN), text.find(END)
     if start < 0 or end < start:
-        raise ValueError(f"README.md lacks the markers {BEGIN!r} ... {END!r}")
+        raise ValueError(f"the page lacks the markers {BEGIN!r} ... {END!r}")
     return text[: start + len(BEGIN)] + "\n" + block + "\n" + text[end:]
 
 
-def readme_block(text: str) -> str:
+def page_block(text: str) -> str:
     """The text between the markers (what :func:`render` wrote)."""
     start, end = text.find(BEGIN), text.find(END)
     if start < 0 or end < start:
-        raise ValueError(f"README.md lacks the markers {BEGIN!r} ... {END!r}")
+        raise ValueError(f"the page lacks the markers {BEGIN!r} ... {END!r}")
     return text[start + len(BEGIN) : end].strip("\n")
 
 
-def update_readme(data: dict[str, Any], *, mark_loaded: bool = False, path: Path = README) -> bool:
-    """Rewrite the README's measured block; return whether the file changed."""
+def update_page(data: dict[str, Any], *, mark_loaded: bool = False, path: Path = PAGE) -> bool:
+    """Rewrite the measurements page's block; return whether the file changed."""
     text = path.read_text(encoding="utf-8")
     new = replace_block(text, render(data, mark_loaded=mark_loaded))
     if new != text:
