@@ -34,6 +34,7 @@ HERE = Path(__file__).resolve().parent
 COURSE = HERE.parent
 #: The nbgrader course id: the course's own nbgrader_config.py sets the same.
 COURSE_ID = "fmnist-cnn"
+PRIVATE_SUBMIT = "fmnist_utils.grading.exchange.PrivateSubmit"
 #: What a Unix login name may be here (Debian's default NAME_REGEX, no dollar).
 USER_NAME = re.compile(r"^[a-z][-a-z0-9_]{0,31}$")
 EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
@@ -121,6 +122,11 @@ class Settings:
         return self.state / "etc" / "instructor"
 
     @property
+    def terminal_config(self) -> Path:
+        """Jupyter configuration of everyone's terminals: the course's tools on ``PATH``."""
+        return self.state / "etc" / "terminal"
+
+    @property
     def private(self) -> Path:
         """Root-only: the hub's database, cookie secret, API token, initial passwords."""
         return self.state / "private"
@@ -155,7 +161,7 @@ class Settings:
         name : str
             The user's login name.
         """
-        config = [self.learner_config]
+        config = [self.learner_config, self.terminal_config]
         if self.is_instructor(name):
             config.insert(0, self.instructor_config)
         return {
@@ -208,14 +214,61 @@ def learner_nbgrader_config(settings: Settings) -> str:
         "# A submission's folder in the exchange ends in a random string: with inbound/\n"
         "# unlistable, nobody can find another learner's submission.\n"
         "c.ExchangeSubmit.add_random_string = True\n"
+        "# A submission readable by its learner and the instructors only (not 777).\n"
+        f"c.ExchangeFactory.submit = {PRIVATE_SUBMIT!r}\n"
     )
 
 
-def check_environment(settings: Settings) -> None:
-    """Fail unless other users can run the course's environment (its Python, its jupyter).
+def terminal_rc(settings: Settings) -> str:
+    """Return the start-up file of every JupyterLab terminal on the hub.
 
-    A virtual environment made from a Python under ``/root`` (pyenv, say) cannot be
-    run by learners: every spawn would fail with a PermissionError.
+    JupyterLab's terminal would start a login shell, and Debian's ``/etc/profile``
+    resets ``PATH``: the course's ``nbgrader`` and ``python`` would be missing. This
+    interactive (not login) shell reads the system's and the user's usual files, then
+    puts the course's environment first.
+    """
+    return (
+        "# Written by hub/fmnist_hub.py: every JupyterLab terminal on the course's hub.\n"
+        "[ -f /etc/bash.bashrc ] && . /etc/bash.bashrc\n"
+        '[ -f "$HOME/.bashrc" ] && . "$HOME/.bashrc"\n'
+        f'export PATH="{settings.env / "bin"}:$PATH"\n'
+    )
+
+
+def _terminal_config(settings: Settings) -> str:
+    rc = settings.terminal_config / "bashrc"
+    shell = {"shell_command": ["/bin/bash", "--rcfile", str(rc), "-i"]}
+    return json.dumps({"ServerApp": {"terminado_settings": shell}}, indent=2)
+
+
+def closed_folders(path: Path) -> list[str]:
+    """List the folders on the way to ``path`` that other users cannot pass, with their modes.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        A file every user must reach (the course's Python, its package).
+
+    Returns
+    -------
+    list of str
+        ``"/root (mode 0700)"`` for each folder, from the top, that lacks the
+        execute right for other users.
+    """
+    closed = []
+    for folder in reversed(path.resolve().parents):
+        mode = folder.stat().st_mode & 0o7777
+        if not mode & 0o001:
+            closed.append(f"{folder} (mode {mode:04o})")
+    return closed
+
+
+def check_environment(settings: Settings) -> None:
+    """Fail unless other users can run the course's environment and import the course.
+
+    A virtual environment made from a Python under ``/root`` (pyenv, say), or a course
+    folder under a private home, cannot be used by learners: every server would fail
+    with a bare "500 Internal Server Error". This names the folder in the way.
     """
     python = settings.env / "bin" / "python"
     singleuser = settings.env / "bin" / "jupyterhub-singleuser"
@@ -225,18 +278,45 @@ def check_environment(settings: Settings) -> None:
             "(`make venv` installs them with the course)."
         )
     probe = subprocess.run(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(python), "-c", ""],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(python), "-c",
+         "import fmnist_utils.grading.exchange"],
+        capture_output=True, text=True, check=False, cwd="/",
+    )  # fmt: skip
     if probe.returncode != 0:
-        raise HubError(
-            f"Other users cannot run the course's Python {python} (it resolves to "
-            f"{python.resolve()}): {probe.stderr.strip()[-300:]}\n"
-            "Build the environment from a Python every user can run, in a folder every "
-            "user can read: rm -rf .venv && make venv PYTHON=/usr/bin/python3"
+        closed = closed_folders(python) + closed_folders(COURSE / "fmnist_utils" / "__init__.py")
+        where = (
+            f"these folders are closed to them: {', '.join(dict.fromkeys(closed))}. "
+            if closed
+            else ""
         )
+        raise HubError(
+            f"Learners cannot run the course's Python {python} (it resolves to "
+            f"{python.resolve()}) and import the course: {where}"
+            f"{probe.stderr.strip()[-300:]}\n"
+            "Put the course in a folder every user can read (for example /opt/fmnist-course) "
+            "and build its environment from a Python every user can run: "
+            "rm -rf .venv && make venv PYTHON=/usr/bin/python3"
+        )
+
+
+def check_ports(settings: Settings) -> None:
+    """Fail, naming the setting, when a port the hub needs is taken."""
+    import socket
+
+    for ip, port, name in (
+        (settings.ip, settings.port, "FMNIST_HUB_PORT"),
+        ("127.0.0.1", settings.hub_port, "FMNIST_HUB_API_PORT"),
+        ("127.0.0.1", settings.proxy_api_port, "FMNIST_HUB_PROXY_API_PORT"),
+    ):
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((ip, port))
+            except OSError as error:
+                raise HubError(
+                    f"Port {port} on {ip} is taken ({error.strerror}): is a hub already "
+                    f"running? Stop it, or choose another port with {name}=..."
+                ) from None
 
 
 def write_user_config(settings: Settings) -> None:
@@ -249,8 +329,13 @@ def write_user_config(settings: Settings) -> None:
         settings.instructor_config / "nbgrader_config.py",
         "# The formgrader's course: the instructor's own copy (make hub-instructor).\n"
         "import os\n\nc = get_config()  # noqa: F821\n"
-        'c.CourseDirectory.root = os.path.expanduser("~/course")\n',
+        'c.CourseDirectory.root = os.path.expanduser("~/course")\n'
+        "# The exchange's course folders belong to root and the instructors' group (setup):\n"
+        "# every instructor may release and collect, and files they make stay shared.\n"
+        "c.CourseDirectory.groupshared = True\n",
     )
+    _write(settings.terminal_config / "bashrc", terminal_rc(settings))
+    _write(settings.terminal_config / "jupyter_server_config.json", _terminal_config(settings))
     _write(settings.instructor_config / "labconfig" / "page_config.json", _lab_config(False))
     _write(
         settings.state / "bin" / "start_singleuser.py", (HERE / "start_singleuser.py").read_text()
@@ -276,11 +361,7 @@ def setup(settings: Settings) -> None:
     settings.state.chmod(0o755)
     settings.private.mkdir(exist_ok=True)
     settings.private.chmod(0o700)
-    # 1777: everyone may create (learners their submissions), nobody may rename or
-    # delete what another made. nbgrader makes inbound/ unlistable itself.
-    settings.exchange.mkdir(exist_ok=True)
-    os.chown(settings.exchange, 0, 0)
-    settings.exchange.chmod(0o1777)
+    ensure_exchange(settings)
     # The learners' copies of the lessons: refreshed from lessons/ at every start.
     staged = settings.state / "lessons.new"
     shutil.rmtree(staged, ignore_errors=True)
@@ -294,6 +375,67 @@ def setup(settings: Settings) -> None:
     if not token.exists():
         _write(token, secrets.token_hex(32), 0o600)
     (settings.state / "config.d").mkdir(exist_ok=True)
+
+
+EXCHANGE_FOLDERS = {
+    # the course's folder and the released lessons: instructors write, everyone reads
+    "": 0o2775,
+    "outbound": 0o2775,
+    # submissions: learners may create, not list; instructors list and collect
+    "inbound": 0o2773,
+    # feedback, under names only its learner knows: learners may not list it
+    "feedback": 0o2771,
+}
+
+
+def ensure_exchange(settings: Settings) -> None:
+    """Make the course's exchange folders before any learner can: root's, instructors' group.
+
+    The exchange itself is 1777 (sticky: nobody renames or deletes what another made).
+    Its course folders belong to root and the instructors' group, set-group-id, with
+    the modes of :data:`EXCHANGE_FOLDERS`: a learner cannot make them first, plant a
+    lesson in ``outbound``, or list ``inbound``. A folder found there that someone
+    else made is refused, not removed.
+
+    Raises
+    ------
+    HubError
+        If a course folder is a link, a file, or belongs to someone who is neither root
+        nor an instructor.
+    """
+    settings.exchange.mkdir(exist_ok=True)
+    os.chown(settings.exchange, 0, 0)
+    settings.exchange.chmod(0o1777)
+    group = grp.getgrnam(settings.instructors_group)
+    instructors = group_members(settings.instructors_group)
+    course = settings.exchange / COURSE_ID
+    for name, mode in EXCHANGE_FOLDERS.items():
+        path = course / name if name else course
+        try:
+            info = os.lstat(path)
+        except FileNotFoundError:
+            path.mkdir()
+        else:
+            owner = _user_name(info.st_uid)
+            if not path.is_dir() or path.is_symlink():
+                raise HubError(
+                    f"{path} is not a folder: remove it (sudo rm {path}), then start again."
+                )
+            if info.st_uid != 0 and owner not in instructors:
+                raise HubError(
+                    f"{path} belongs to {owner}, who is not an instructor: someone made it "
+                    "before the hub did. Look inside and keep what you need, remove it "
+                    f"(sudo rm -r {path}), then start the hub again."
+                )
+        os.chown(path, 0, group.gr_gid, follow_symlinks=False)
+        path.chmod(mode)
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
 
 
 def _known(lookup: Callable[[Any], object], key: object) -> bool:
@@ -506,6 +648,7 @@ def start(settings: Settings, extra: list[str]) -> None:
     """Set up, check, then replace this process with the hub."""
     check_environment(settings)
     check_proxy(settings)
+    check_ports(settings)
     setup(settings)
     jupyterhub = settings.env / "bin" / "jupyterhub"
     args = [str(jupyterhub), "-f", str(HERE / "jupyterhub_config.py"), *extra]

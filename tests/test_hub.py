@@ -498,8 +498,10 @@ def test_a_term_on_the_hub(hub_env, browser_learner: HubLearner) -> None:
         ],
     )
     assert set(seen.values()) == {"PermissionError"}, seen
-    # the one way in would be the full name of a submission's folder, random part included
-    assert _probe(ada, [("read", bruno_submission)])[str(bruno_submission)] == "allowed"
+    # not even with the full name of a submission's folder, random part included
+    # (fmnist_utils.grading.exchange.PrivateSubmit); the instructors read it
+    assert _probe(ada, [("read", bruno_submission)])[str(bruno_submission)] == "PermissionError"
+    assert _probe("teacher", [("read", bruno_submission)])[str(bruno_submission)] == "allowed"
     # a learner's token opens only their own server
     assert hub.call("GET", f"/user/{bruno}/api/contents", hub.token(ada))[0] == 403
     assert hub.call("GET", f"/user/{ada}/api/contents", hub.token(ada))[0] == 200
@@ -652,4 +654,7 @@ def test_instructors_get_their_tools_learners_do_not(tmp_path: Path) -> None:
         name = f"nbgrader.server_extensions.{extension}"
         assert seen["learner"][1][name] is True and seen["instructor"][1][name] is True
     learner_env = settings.server_environment("nobody-in-particular")
-    assert learner_env["JUPYTER_CONFIG_PATH"] == str(settings.learner_config)
+    assert learner_env["JUPYTER_CONFIG_PATH"].split(os.pathsep) == [
+        str(settings.learner_config),
+        str(settings.terminal_config),
+    ]

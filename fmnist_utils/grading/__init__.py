@@ -49,7 +49,8 @@ Around it:
 - :mod:`~fmnist_utils.grading.exports` -- course, Canvas and Moodle CSVs;
   :mod:`~fmnist_utils.grading.formgrader` -- the formgrader without an exchange;
   :mod:`~fmnist_utils.grading.csp` -- a Jupyter server extension: the formgrader's
-  Content-Security-Policy.
+  Content-Security-Policy; :mod:`~fmnist_utils.grading.exchange` -- the class hub's
+  submit step, which leaves a submission readable by its learner and the instructors only.
 
 The instructors' guide (docs/instructors/) explains the workflow.
 """

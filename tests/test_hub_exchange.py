@@ -1,0 +1,223 @@
+"""The class hub's exchange, terminals and pre-flight checks, tried by real users.
+
+As root, these make an instructor and two learners (Unix users, removed afterwards),
+set the hub up as ``make hub`` does, and then act as a learner would to squat the
+course's exchange folders, plant a lesson, list the submissions and read another
+learner's submission: each must fail, while the instructor can still read it.
+"""
+
+from __future__ import annotations
+
+import grp
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fmnist_utils.grading import exchange
+
+from .conftest import ROOT
+from .hub_support import COURSE_GROUPS, free_uid_block, new_test_state, remove_user
+from .support import free_port
+
+sys.path.insert(0, str(ROOT / "hub"))
+import fmnist_hub
+
+NAMES = {"ada": "fxlearnada", "bob": "fxlearnbob", "teacher": "fxteacher"}
+
+
+def _skip_unless_root() -> None:
+    if os.geteuid() != 0:
+        reason = "these tests create users and set up the hub: run them as root"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+def _as(name: str, code: str, *args: str) -> dict:
+    """Run Python code as a user with no privileges; return what it prints (JSON)."""
+    done = subprocess.run(
+        ["setpriv", f"--reuid={name}", f"--regid={name}", "--init-groups", sys.executable,
+         "-c", code, *args],
+        capture_output=True, text=True, check=False, cwd="/",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+TRY = """
+import json, os, sys
+kind, path = sys.argv[1], sys.argv[2]
+try:
+    if kind == "mkdir":
+        os.mkdir(path)
+    elif kind == "list":
+        os.listdir(path)
+    elif kind == "read":
+        open(path, "rb").read()
+    elif kind == "write":
+        open(path, "w").write("planted")
+    result = "allowed"
+except OSError as error:
+    result = type(error).__name__
+print(json.dumps(result))
+"""
+
+
+def _try(name: str, kind: str, path: Path) -> str:
+    return _as(name, TRY, kind, str(path))
+
+
+@pytest.fixture
+def hub_class() -> Iterator[fmnist_hub.Settings]:
+    """A hub's state, set up, with an instructor and two learners; all removed afterwards."""
+    _skip_unless_root()
+    existing = [n for n in NAMES.values() if fmnist_hub._known(fmnist_hub.pwd.getpwnam, n)]
+    if existing:
+        pytest.skip(f"users {existing} already exist here; the test will not touch them")
+    groups_before = {g.gr_name for g in grp.getgrall()}
+    state = new_test_state()
+    settings = fmnist_hub.Settings(state=state, homes=state / "home", first_uid=free_uid_block())
+    try:
+        try:
+            fmnist_hub.check_environment(settings)
+        except fmnist_hub.HubError as error:
+            pytest.skip(str(error))
+        (state / "home").mkdir()
+        fmnist_hub.setup(settings)
+        for who in ("ada", "bob"):
+            fmnist_hub._create_user(settings, NAMES[who], who, settings.learners_group)
+        fmnist_hub._create_user(settings, NAMES["teacher"], "t", settings.instructors_group)
+        yield settings
+    finally:
+        for name in NAMES.values():
+            remove_user(name)
+        for group in set(COURSE_GROUPS) - groups_before:
+            subprocess.run(["groupdel", group], capture_output=True, check=False)
+        subprocess.run(["rm", "-rf", str(state)], check=False)
+
+
+@pytest.mark.slow
+def test_no_learner_can_squat_plant_list_or_read_a_submission(hub_class) -> None:
+    course = hub_class.exchange / fmnist_hub.COURSE_ID
+    ada, bob, teacher = NAMES["ada"], NAMES["bob"], NAMES["teacher"]
+    for name, mode in fmnist_hub.EXCHANGE_FOLDERS.items():
+        info = (course / name).stat()
+        assert (info.st_uid, info.st_mode & 0o7777) == (0, mode), name
+        assert grp.getgrgid(info.st_gid).gr_name == hub_class.instructors_group
+    assert _try(ada, "mkdir", course) == "FileExistsError"
+    assert _try(ada, "mkdir", course / "outbound" / "09_free_answers") == "PermissionError"
+    assert _try(ada, "write", course / "outbound" / "planted.ipynb") == "PermissionError"
+    assert _try(ada, "list", course / "inbound") == "PermissionError"
+    assert _try(ada, "list", course / "feedback") == "PermissionError"
+    assert _try(ada, "list", course / "outbound") == "allowed", "learners fetch released lessons"
+    # ada submits (as nbgrader's submit lays a submission out), then the hub's submit step
+    submission = course / "inbound" / f"{ada}+01_pixels_and_labels+2026-12-06+abc123"
+    assert _try(ada, "mkdir", submission) == "allowed", "learners may submit"
+    assert _try(ada, "write", submission / "01_pixels_and_labels.ipynb") == "allowed"
+    _as(ada, f"from fmnist_utils.grading.exchange import make_private; "
+             f"make_private({str(submission)!r}); print(1)")  # fmt: skip
+    notebook = submission / "01_pixels_and_labels.ipynb"
+    assert _try(bob, "read", notebook) == "PermissionError", "another learner reads nothing"
+    assert _try(bob, "list", submission) == "PermissionError"
+    assert _try(teacher, "read", notebook) == "allowed", "instructors collect it"
+    assert _try(ada, "read", notebook) == "allowed"
+
+
+@pytest.mark.slow
+def test_a_squatted_exchange_folder_stops_the_hub_and_is_kept(hub_class) -> None:
+    course = hub_class.exchange / fmnist_hub.COURSE_ID
+    subprocess.run(["rm", "-rf", str(course)], check=True)
+    assert _try(NAMES["ada"], "mkdir", course) == "allowed", "before setup, the exchange is open"
+    with pytest.raises(fmnist_hub.HubError, match=rf"{course} belongs to {NAMES['ada']}"):
+        fmnist_hub.ensure_exchange(hub_class)
+    assert course.is_dir(), "what the learner made is refused, not removed"
+
+
+@pytest.mark.slow
+def test_every_terminal_has_the_course_on_its_path(hub_class) -> None:
+    config = json.loads((hub_class.terminal_config / "jupyter_server_config.json").read_text())
+    shell = config["ServerApp"]["terminado_settings"]["shell_command"]
+    assert "--login" not in shell and "-l" not in shell, "a login shell resets PATH on Debian"
+    for who in ("ada", "teacher"):
+        name = NAMES[who]
+        env = {"HOME": str(Path(fmnist_hub.pwd.getpwnam(name).pw_dir)), "PATH": "/usr/bin:/bin"}
+        done = subprocess.run(
+            ["setpriv", f"--reuid={name}", f"--regid={name}", "--init-groups", "env", "-i",
+             *(f"{k}={v}" for k, v in env.items()), *shell, "-c", "command -v nbgrader python"],
+            capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split() == [
+            str(hub_class.env / "bin" / "nbgrader"),
+            str(hub_class.env / "bin" / "python"),
+        ]
+    paths = hub_class.server_environment(NAMES["ada"])["JUPYTER_CONFIG_PATH"].split(os.pathsep)
+    assert str(hub_class.terminal_config) in paths
+
+
+def test_the_hub_submits_through_the_private_step(tmp_path: Path) -> None:
+    text = fmnist_hub.learner_nbgrader_config(fmnist_hub.Settings(state=tmp_path))
+    assert f"c.ExchangeFactory.submit = {fmnist_hub.PRIVATE_SUBMIT!r}" in text
+    module, _, name = fmnist_hub.PRIVATE_SUBMIT.rpartition(".")
+    assert module == exchange.__name__ and getattr(exchange, name) is exchange.PrivateSubmit
+
+
+def test_make_private_closes_a_submission_and_follows_no_link(tmp_path: Path) -> None:
+    folder = tmp_path / "sub"
+    (folder / "inner").mkdir(parents=True)
+    (folder / "a.ipynb").write_text("{}")
+    (folder / "inner" / "b.txt").write_text("b")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("x")
+    outside.chmod(0o644)
+    (folder / "link").symlink_to(outside)
+    exchange.make_private(str(folder))
+    assert folder.stat().st_mode & 0o7777 == exchange.FOLDER_MODE
+    assert (folder / "inner").stat().st_mode & 0o7777 == exchange.FOLDER_MODE
+    assert (folder / "a.ipynb").stat().st_mode & 0o777 == exchange.FILE_MODE
+    assert (folder / "inner" / "b.txt").stat().st_mode & 0o777 == exchange.FILE_MODE
+    assert outside.stat().st_mode & 0o777 == 0o644, "a link's target is never changed"
+
+
+def test_a_taken_port_is_named_before_the_hub_starts(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = fmnist_hub.Settings(
+            state=tmp_path, port=port, hub_port=free_port(), proxy_api_port=free_port()
+        )
+        with pytest.raises(fmnist_hub.HubError, match=rf"Port {port} .*FMNIST_HUB_PORT="):
+            fmnist_hub.check_ports(settings)
+
+
+def test_a_closed_folder_on_the_way_is_named_with_its_mode(tmp_path: Path) -> None:
+    private = tmp_path / "private"
+    (private / "course").mkdir(parents=True)
+    private.chmod(0o700)
+    target = private / "course" / "python"
+    target.write_text("")
+    assert f"{private} (mode 0700)" in fmnist_hub.closed_folders(target)
+
+
+def test_a_submission_is_copied_without_what_nbgrader_ignores(tmp_path: Path) -> None:
+    src = tmp_path / "lesson"
+    (src / ".ipynb_checkpoints").mkdir(parents=True)
+    (src / "data").mkdir()
+    (src / "lesson.ipynb").write_text("{}")
+    (src / "data" / "x.csv").write_text("1")
+    (src / ".ipynb_checkpoints" / "lesson-checkpoint.ipynb").write_text("{}")
+    exchange.copy_into_group_folder(
+        str(src), str(tmp_path / "sub"), shutil.ignore_patterns(".ipynb_checkpoints")
+    )
+    copied = sorted(
+        p.relative_to(tmp_path / "sub").as_posix() for p in (tmp_path / "sub").rglob("*")
+    )
+    assert copied == ["data", "data/x.csv", "lesson.ipynb"]
