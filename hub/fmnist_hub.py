@@ -548,6 +548,68 @@ def _record_passwords(settings: Settings, rows: list[tuple[str, str]]) -> Path:
     return out
 
 
+ROSTER_COLUMNS = ["id", "first_name", "last_name", "email"]
+
+
+def gradebook_roster(settings: Settings) -> Path:
+    """Return the class list in nbgrader's import format (root and instructors only)."""
+    return settings.state / "roster.csv"
+
+
+def record_roster(settings: Settings, learners: list[Learner]) -> Path:
+    """Merge learners' names and emails into :func:`gradebook_roster`; return its path.
+
+    A learner already listed gets the name and email of the newer roster.
+    """
+    out = gradebook_roster(settings)
+    rows: dict[str, dict[str, str]] = {}
+    if out.exists():
+        with out.open(newline="", encoding="utf-8") as handle:
+            rows = {row["id"]: row for row in csv.DictReader(handle)}
+    for entry in learners:
+        first, _, last = entry.name.strip().partition(" ")
+        rows[entry.id] = {"id": entry.id, "first_name": first, "last_name": last.strip(),
+                          "email": entry.email}  # fmt: skip
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, ROSTER_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows[key] for key in sorted(rows))
+    os.chown(out, 0, grp.getgrnam(settings.instructors_group).gr_gid)
+    out.chmod(0o640)
+    return out
+
+
+def sync_gradebook(settings: Settings, instructor: str) -> bool:
+    """Import the class list into an instructor's gradebook, as that instructor.
+
+    Returns whether there was a course folder and a class list to import. Names and
+    emails then reach the grade exports (the Moodle CSV matches learners by email).
+
+    Raises
+    ------
+    HubError
+        If nbgrader refuses the import; its message is shown.
+    """
+    entry = pwd.getpwnam(instructor)
+    course = Path(entry.pw_dir) / "course"
+    roster = gradebook_roster(settings)
+    if not course.is_dir() or not roster.exists():
+        return False
+    env = {"HOME": entry.pw_dir, "USER": instructor, "LANG": "C.UTF-8",
+           **settings.server_environment(instructor)}  # fmt: skip
+    done = subprocess.run(
+        ["setpriv", f"--reuid={instructor}", f"--regid={instructor}", "--init-groups",
+         "env", "-i", *(f"{k}={v}" for k, v in env.items()),
+         str(settings.env / "bin" / "nbgrader"), "db", "student", "import", str(roster)],
+        cwd=course, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise HubError(
+            f"{instructor}'s gradebook did not take the class list: {done.stderr[-600:]}"
+        )
+    return True
+
+
 def add_learners(settings: Settings, roster: Path) -> list[str]:
     """Create a Unix user for each learner of a roster who has none; return who was added.
 
@@ -581,6 +643,10 @@ def add_learners(settings: Settings, roster: Path) -> list[str]:
     skipped = len(learners) - len(new)
     if skipped:
         print(f"{skipped} learner(s) of {roster} were already here: left as they are.")
+    record_roster(settings, learners)
+    for instructor in sorted(settings.instructors_group_members()):
+        if sync_gradebook(settings, instructor):
+            print(f"Names and emails are in {instructor}'s gradebook.")
     return [name for name, _ in passwords]
 
 
@@ -622,6 +688,7 @@ def add_instructor(settings: Settings, name: str) -> Path:
     course = Path(entry.pw_dir) / "course"
     if course.exists():
         print(f"{course} is already there: left as it is.")
+        sync_gradebook(settings, name)
         return course
     for rel in _course_files(COURSE):
         (course / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -629,6 +696,8 @@ def add_instructor(settings: Settings, name: str) -> Path:
     for path in [course, *course.rglob("*")]:
         os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
     print(f"{name}'s course folder: {course}")
+    if sync_gradebook(settings, name):
+        print(f"The class list is in {name}'s gradebook.")
     return course
 
 

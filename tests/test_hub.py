@@ -522,6 +522,11 @@ def test_a_term_on_the_hub(hub_env, browser_learner: HubLearner) -> None:
     for name in learners:
         assert float(rows[name]["score"]) == expected[name], (name, rows[name], expected[name])
         assert float(rows[name]["max_score"]) == subs.total
+    roster = {r["id"]: r for r in csv.DictReader(io.StringIO(guide_blocks("csv")[0]))}
+    for name in learners:  # the roster's names and emails reached the gradebook
+        first, _, last = roster[name]["name"].partition(" ")
+        seen_row = (rows[name]["first_name"], rows[name]["last_name"], rows[name]["email"])
+        assert seen_row == (first, last, roster[name]["email"]), seen_row
     assert rows[chen]["timestamp"] > rows[chen]["duedate"], "chen handed in late"
     for name in (ada, bruno, eve):
         assert rows[name]["timestamp"] < rows[name]["duedate"], f"{name} handed in on time"

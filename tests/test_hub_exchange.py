@@ -162,6 +162,34 @@ def test_every_terminal_has_the_course_on_its_path(hub_class) -> None:
     assert str(hub_class.terminal_config) in paths
 
 
+@pytest.mark.slow
+def test_the_roster_reaches_the_gradebook_with_names_and_emails(hub_class) -> None:
+    from nbgrader.api import Gradebook
+
+    roster = hub_class.state / "in.csv"
+    roster.write_text(
+        "id,name,email\n"
+        f"{NAMES['ada']},Ada King Lovelace,ada@example.org\n"
+        f"{NAMES['bob']},Bob,bob@example.org\n"
+        "fxlearncyd,Cyd Charisse,cyd@example.org\n"
+    )
+    try:
+        course = fmnist_hub.add_instructor(hub_class, NAMES["teacher"])
+        fmnist_hub.add_learners(hub_class, roster)  # two are there already: names still go in
+        listed = fmnist_hub.gradebook_roster(hub_class)
+        assert listed.stat().st_mode & 0o777 == 0o640, "names and emails: not for learners"
+        assert _try(NAMES["ada"], "read", listed) == "PermissionError"
+        with Gradebook(f"sqlite:///{course / 'instructor' / 'gradebook.db'}") as gradebook:
+            students = {s.id: (s.first_name, s.last_name, s.email) for s in gradebook.students}
+        assert students == {
+            NAMES["ada"]: ("Ada", "King Lovelace", "ada@example.org"),
+            NAMES["bob"]: ("Bob", None, "bob@example.org"),
+            "fxlearncyd": ("Cyd", "Charisse", "cyd@example.org"),
+        }
+    finally:
+        remove_user("fxlearncyd")
+
+
 def test_the_hub_submits_through_the_private_step(tmp_path: Path) -> None:
     text = fmnist_hub.learner_nbgrader_config(fmnist_hub.Settings(state=tmp_path))
     assert f"c.ExchangeFactory.submit = {fmnist_hub.PRIVATE_SUBMIT!r}" in text
