@@ -43,7 +43,7 @@
 # - **scaling**: turning pixels 0 to 255 into floats in $[0, 1]$ for a network.
 # - **mean image**: a class's pixel-by-pixel average.
 #
-# Estimated time: about 65 minutes (23 reading, 30 on the exercises, 12 running the examples).
+# Estimated time: about 65 minutes (24 reading, 30 on the exercises, 12 running the examples).
 
 # %% [markdown]
 # ## Setup
@@ -413,7 +413,9 @@ x_train_f.dtype, float(x_train_f.min()), float(x_train_f.max()), f"{x_train_f.nb
 # ### Exercise 3 — the mean image of a class (3 points)
 #
 # Write `mean_image`. Select the images whose label is `label` with a
-# boolean mask, then average over the image axis. If no image has that
+# boolean mask: `y == 3` is an array of `True`/`False`, one per image, and
+# `x[y == 3]` keeps only the images where it is `True`. Then average over
+# the image axis. If no image has that
 # label, raise a `ValueError` whose message names the label: averaging
 # nothing would silently give `nan`.
 

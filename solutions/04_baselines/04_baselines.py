@@ -642,7 +642,9 @@ softmax_regression.summary()
 
 # %% [markdown]
 # $784 \times 10$ weights plus 10 biases: 7,850 parameters. Train it as in
-# lesson 3: Adam, the cross-entropy, five epochs of mini-batches of 128.
+# lesson 3 (the cross-entropy, five epochs of mini-batches of 128), but with
+# the Adam optimizer, which lesson 3 names as the common alternative to plain
+# gradient descent.
 # The course's `pipeline.batches` feeds `fit`: every epoch it shuffles the
 # training images, cuts them into mini-batches, and scales each batch to
 # `float32` in $[0, 1]$ only when the model asks for it, so no scaled copy of
@@ -702,8 +704,10 @@ plots.class_images(
 # in order: `keras.Input(shape=(28, 28))`, a `Flatten` layer, a `Dense` layer
 # of `hidden_units` units with ReLU activation, and a `Dense` layer of
 # `num_classes` units with **no** activation (it outputs logits, like the
-# softmax regression above). Do not compile it. How many parameters do you
-# expect with the defaults? Work it out before you run the check.
+# softmax regression above). In Keras, `keras.layers.Dense(n, activation="relu")`
+# is a `Dense` layer of `n` units whose outputs go through the ReLU. Do not
+# compile it. How many parameters do you expect with the defaults? Work it out
+# before you run the check.
 
 
 # %% nbgrader={"grade": false, "grade_id": "build_dense_model", "locked": false, "schema_version": 3, "solution": true, "task": false}

@@ -671,7 +671,8 @@ plots.learning_curves(history)
 # - When the training loss keeps falling while the validation loss flattens out or
 #   rises, the network is learning details of its own training images that do not
 #   carry over: **overfitting**. The gap between the curves measures it; dropout
-#   and the shrinking learning rate help keep it small.
+#   and the shrinking learning rate are meant to keep it small (further
+#   exercise 2 lets you check dropout's share).
 # - If both curves were still falling at the last epoch, training stopped too early
 #   (**underfitting**): more epochs would help.
 # - The validation accuracy can be *higher* than the training accuracy: dropout is

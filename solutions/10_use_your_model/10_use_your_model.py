@@ -462,8 +462,7 @@ for name, path in photo.sample_paths().items():
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# Your function on the four samples: the top row is what you photographed, the
-# bottom row what the network will see.
+# Your function on the four samples: the 28×28 images the network will see.
 
 # %%
 processed = {name: preprocess_photo(photo.load_image(path)) for name, path in samples.items()}
