@@ -46,6 +46,10 @@ def test_solutions_get_full_marks_and_blanks_zero(course: tuple[Path, str], less
     assert maximum >= 3, f"{lesson_id} should have graded exercises worth points"
     assert perfect == maximum, f"{lesson_id}: the solutions scored {perfect} of {maximum}"
     assert blank == 0, f"{lesson_id}: the untouched student copy scored {blank}"
+    said = done.stdout + done.stderr
+    false_notes = [line for line in said.splitlines() if f"perfect/{lesson_id}" in line
+                   and ("Note on" in line or "FLAGGED" in line)]  # fmt: skip
+    assert not false_notes, f"{lesson_id}: the solution's grading says {false_notes}"
     graded = root / "instructor" / "autograded" / "perfect" / lesson_id / f"{lesson_id}.ipynb"
     assert graded.is_file()
     noisy = [

@@ -193,12 +193,23 @@ def _changes() -> list[str]:
         bad = sorted(k for k, v in clean.items() if space.get(k) is not v)
         if bad:
             found.append(f"{name} helpers replaced: {', '.join(bad[:5])}")
-    extra = [t for t in threading.enumerate() if t.ident not in s["threads"] and t.is_alive()]
+    extra = [
+        t
+        for t in threading.enumerate()
+        if t.ident not in s["threads"]
+        and t.is_alive()
+        and not type(t).__module__.startswith(_KERNEL_THREADS)
+    ]
     if extra:
         found.append(f"note: {len(extra)} background thread(s) started by the notebook")
     found += _notes
     _notes.clear()
     return sorted(set(found))
+
+
+_KERNEL_THREADS = ("zmq.", "ipykernel.")
+"""Modules whose threads the kernel's own machinery starts on demand, not the notebook:
+pyzmq's garbage collector thread appears the first time a large output is sent."""
 
 
 def _report(nonce: str, found: list[str]) -> str:
