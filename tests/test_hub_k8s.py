@@ -31,13 +31,40 @@ def _values() -> dict:
     return yaml.safe_load((K8S / "values.yaml").read_text())
 
 
+def _init_containers(values: dict, image: str) -> list[dict]:
+    """Run the chart's extra hub configuration against a spawner of ``image``."""
+
+    class Config(dict):
+        def __getattr__(self, name: str):
+            return self.setdefault(name, Config())
+
+    class Spawner:
+        init_containers: list = []
+
+    spawner = Spawner()
+    spawner.image = image
+    c = Config()
+    for code in values["hub"]["extraConfig"].values():
+        exec(code, {"c": c})  # the chart runs these snippets in jupyterhub_config.py
+    c.KubeSpawner.pre_spawn_hook(spawner)
+    return spawner.init_containers
+
+
 def test_k8s_values_run_the_course_image() -> None:
     values = _values()
     compose = (ROOT / "compose.yaml").read_text()
     default_image = re.search(r"image: \$\{FMNIST_IMAGE:-([^}]+)\}", compose).group(1)
     image = values["singleuser"]["image"]
     assert f"{image['name']}:{image['tag']}" == default_image
-    assert values["singleuser"]["initContainers"][0]["image"] == default_image
+    assert "initContainers" not in values["singleuser"], "the image is set in one place"
+    assert _init_containers(values, "registry.example.org/course:v2")[0]["image"] == (
+        "registry.example.org/course:v2"
+    ), "--set singleuser.image.name=... reaches the init container too"
+    config = values["hub"]["config"]
+    assert "allowed_users" not in config.get("Authenticator", {}), (
+        "a user list under Authenticator would outlive a change of authenticator_class"
+    )
+    assert config["DummyAuthenticator"]["allowed_users"]
     assert values["singleuser"]["cmd"] == "jupyterhub-singleuser"
     # the image carries JupyterHub's single-user server: the Dockerfile installs the hub extra
     dockerfile = (ROOT / "Dockerfile").read_text()
@@ -74,7 +101,11 @@ def test_k8s_exchange_is_where_learners_nbgrader_looks() -> None:
     assert lab == json.loads(fmnist_hub._lab_config(True))
     server = json.loads(files[config_dir / "jupyter_server_config.json"])
     assert server == json.loads(fmnist_hub._server_config(False))
-    assert f"chmod 1777 {exchange}" in " ".join(single["initContainers"][0]["command"])
+    (init,) = _init_containers(_values(), "fmnist-course:latest")
+    assert f"chmod 1777 {exchange}" in " ".join(init["command"])
+    assert {m["name"]: m["mountPath"] for m in init["volumeMounts"]} == {
+        "nbgrader-exchange": str(exchange)
+    }
 
 
 def test_k8s_limits_are_the_sizing_tables() -> None:
