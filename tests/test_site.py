@@ -93,7 +93,9 @@ def test_the_site_holds_no_solution_and_no_hidden_test(site: Path) -> None:
 def test_a_cell_that_needs_an_answer_gets_only_the_solved_figure() -> None:
     view = nbformat.v4.new_notebook()
     solved = nbformat.v4.new_notebook()
-    text = nbformat.v4.new_markdown_cell("The means of every class. They look like clothes.")
+    text = nbformat.v4.new_markdown_cell(
+        "Each class has a mean. The means of all ten, side by side:"
+    )
     answer = {"nbgrader": {"solution": True, "grade": False, "grade_id": "mean_image"}}
     cells = [
         (text, text),
@@ -119,7 +121,7 @@ def test_a_cell_that_needs_an_answer_gets_only_the_solved_figure() -> None:
         "only the figure comes across: no printed value"
     )
     assert view.cells[2].metadata["mystnb"]["image"]["alt"] == (
-        "Figure for: The means of every class."
+        "Figure for: Each class has a mean. The means of all ten, side by side:"
     )
 
 

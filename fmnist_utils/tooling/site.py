@@ -114,13 +114,21 @@ def _run(nb, folder: Path, timeout: int) -> None:
 
 
 def _alt_text(cells: list, index: int) -> str:
-    """Describe a figure by the first sentence of the text that introduces its cell."""
+    """Describe a figure by what introduces it: the code's comment, or the paragraph before."""
+    comments = [
+        line.lstrip("# ").strip()
+        for line in cells[index].source.splitlines()
+        if line.startswith("# ") and len(line) > 12
+    ]
+    if comments:
+        return f"Figure: {comments[0]}"[:300]
     for cell in reversed(cells[:index]):
         if cell.cell_type == "markdown":
-            text = re.sub(r"[#*`_$\\]|\[([^]]*)\]\([^)]*\)", r"\1", cell.source)
-            text = " ".join(text.split())
-            sentence = re.split(r"(?<=[.:!?])\s", text, maxsplit=1)[0]
-            return f"Figure for: {sentence}"[:300]
+            paragraph = [p for p in cell.source.split("\n\n") if p.strip()][-1]
+            text = " ".join(re.sub(r"[#*`_$\\]|\[([^]]*)\]\([^)]*\)", r"\1", paragraph).split())
+            if len(text) > 250:
+                text = text[:250].rsplit(" ", 1)[0] + " ..."
+            return f"Figure for: {text}"
     return "A figure drawn by the code above"
 
 
@@ -220,7 +228,15 @@ def lesson_summary(lesson: Lesson) -> dict[str, object]:
         if heading not in first:
             return []
         part = first.split(heading, 1)[1].split("\n## ", 1)[0]
-        return [line[2:].strip() for line in part.splitlines() if line.startswith("- ")]
+        items: list[str] = []
+        for line in part.splitlines():
+            if line.startswith("- "):
+                items.append(line[2:].strip())
+            elif items and line.startswith("  ") and line.strip():
+                items[-1] += " " + line.strip()  # a bullet's continuation line
+            elif not line.strip() and items:
+                break
+        return items
 
     time = re.search(r"Estimated time: about \d+ minutes", first)
     return {
@@ -265,9 +281,11 @@ def lesson_header(lesson: Lesson, repo: str) -> str:
         f"- [open it on Binder]({BINDER.format(repo=repo, lid=lid)}), in your browser, "
         "nothing to install;\n"
         "- or on your machine: clone the course and run `make lab`"
-        " ([the three ways to start](../learners/start.md)).\n\n"
-        "The outputs below come from a quick run on less data, so accuracies on your "
-        "own run will be higher. Exercises are shown as you get them: still to be written.\n"
+        " ([every way to start](../learners/start.md)).\n\n"
+        "The notebook uses the course's own package, `fmnist_utils`: open it inside the "
+        "course, as above. The outputs below come from a quick run, which trains on less "
+        "data for fewer epochs, so numbers from your own run will differ. Exercises are "
+        "shown as you get them: still to be written.\n"
         "```\n"
     )
 
