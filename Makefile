@@ -18,7 +18,7 @@ export PATH := $(BIN):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: help venv data lab test test-quick lessons check lint format bench site clean \
-  hub hub-proxy hub-learners hub-instructor
+  hub hub-proxy hub-learners hub-instructor hub-backup hub-restore
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -98,6 +98,14 @@ hub-learners: venv ## as root: add learners from a CSV (id,name,email): make hub
 hub-instructor: venv ## as root: add an instructor with a private copy of the course: make hub-instructor NAME=ada
 	@test -n "$(NAME)" || { echo "Name the instructor: make hub-instructor NAME=login"; exit 2; }
 	$(BIN)/python hub/fmnist_hub.py add-instructor "$(NAME)"
+
+hub-backup: venv ## as root: the whole class (users, homes, gradebooks, exchange) in one archive: make hub-backup OUT=class.tar.gz
+	@test -n "$(OUT)" || { echo "Name the archive: make hub-backup OUT=class.tar.gz"; exit 2; }
+	$(BIN)/python hub/fmnist_hub.py backup "$(OUT)"
+
+hub-restore: venv ## as root, on a fresh hub: recreate the class from an archive: make hub-restore IN=class.tar.gz
+	@test -n "$(IN)" || { echo "Name the archive: make hub-restore IN=class.tar.gz"; exit 2; }
+	$(BIN)/python hub/fmnist_hub.py restore "$(IN)"
 
 clean: ## remove caches (keeps .venv and your work)
 	rm -rf .pytest_cache .ruff_cache build _build *.egg-info

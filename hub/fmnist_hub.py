@@ -749,7 +749,7 @@ def start(settings: Settings, extra: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: ``start``, ``setup``, ``add-learners``, ``add-instructor``."""
+    """Command line: ``start``, ``setup``, ``add-learners``, ``add-instructor``, and the rest."""
     parser = argparse.ArgumentParser(prog="fmnist_hub", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("start", help="set up, then run the hub (as root)")
@@ -759,6 +759,10 @@ def main(argv: list[str] | None = None) -> int:
     learners.add_argument("roster", type=Path)
     instructor = sub.add_parser("add-instructor", help="add an instructor, with ~/course")
     instructor.add_argument("name")
+    saved = sub.add_parser("backup", help="the whole class in one archive (hub/backup.py)")
+    saved.add_argument("archive", type=Path)
+    restored = sub.add_parser("restore", help="recreate a class from its archive, on a fresh hub")
+    restored.add_argument("archive", type=Path)
     args = parser.parse_args(argv)
     settings = Settings()
     try:
@@ -770,6 +774,15 @@ def main(argv: list[str] | None = None) -> int:
             setup(settings)
         elif args.command == "add-learners":
             add_learners(settings, args.roster)
+        elif args.command == "backup":
+            from backup import backup
+
+            print(f"The class is in {backup(settings, args.archive)} (root only).")
+        elif args.command == "restore":
+            from backup import restore
+
+            made = restore(settings, args.archive)
+            print(f"Restored {len(made)} user(s), their homes and the hub's state.")
         else:
             add_instructor(settings, args.name)
     except HubError as error:

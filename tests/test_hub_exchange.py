@@ -249,3 +249,41 @@ def test_a_submission_is_copied_without_what_nbgrader_ignores(tmp_path: Path) ->
         p.relative_to(tmp_path / "sub").as_posix() for p in (tmp_path / "sub").rglob("*")
     )
     assert copied == ["data", "data/x.csv", "lesson.ipynb"]
+
+
+@pytest.mark.slow
+def test_a_class_backed_up_comes_back_whole_on_a_fresh_hub(hub_class) -> None:
+    import backup
+
+    ada = NAMES["ada"]
+    home = Path(fmnist_hub.pwd.getpwnam(ada).pw_dir)
+    _as(ada, f"open({str(home / 'work.txt')!r}, 'w').write('my answers'); print(1)")
+    (home / "elsewhere").symlink_to("/etc")  # a learner's link: kept, never followed
+    submission = hub_class.exchange / fmnist_hub.COURSE_ID / "inbound" / f"{ada}+L+t+r"
+    _as(ada, f"import os; os.mkdir({str(submission)!r}); print(1)")
+    before = {n: backup._password_hash(n) for n in NAMES.values()}
+    archive = hub_class.state / "class.tar.gz"
+    backup.backup(hub_class, archive)
+    assert archive.stat().st_mode & 0o777 == 0o600
+    with pytest.raises(fmnist_hub.HubError, match="already there"):
+        backup.backup(hub_class, archive)
+    saved = Path(new_test_state()) / "class.tar.gz"
+    os.replace(archive, saved)
+    for name in NAMES.values():
+        remove_user(name)
+    fresh = fmnist_hub.Settings(state=saved.parent, homes=saved.parent / "home")
+    try:
+        made = backup.restore(fresh, saved)
+        assert sorted(made) == sorted(NAMES.values())
+        assert {n: backup._password_hash(n) for n in NAMES.values()} == before
+        restored = Path(fmnist_hub.pwd.getpwnam(ada).pw_dir)
+        assert (restored / "work.txt").read_text() == "my answers"
+        assert (restored / "work.txt").owner() == ada and restored.stat().st_mode & 0o777 == 0o700
+        assert os.readlink(restored / "elsewhere") == "/etc"
+        moved = fresh.exchange / fmnist_hub.COURSE_ID / "inbound" / submission.name
+        assert moved.owner() == ada
+        assert _try(NAMES["bob"], "list", moved.parent) == "PermissionError"
+        with pytest.raises(fmnist_hub.HubError, match="already exist"):
+            backup.restore(fresh, saved)
+    finally:
+        subprocess.run(["rm", "-rf", str(saved.parent)], check=False)
