@@ -49,6 +49,9 @@ class Candidate:
     mirror_test : bool
         As :class:`fmnist_utils.models.Recipe`'s: tested through
         :func:`fmnist_utils.models.mirror_average`.
+    flip : bool
+        Train with the augmentation's horizontal flip (every footwear class of
+        Fashion-MNIST faces one way: does the flip still help as a regulariser?).
     """
 
     what: str
@@ -57,6 +60,7 @@ class Candidate:
     label_smoothing: float = 0.0
     filters: tuple[int, int] = (24, 48)
     mirror_test: bool = False
+    flip: bool = True
 
 
 CANDIDATES: dict[str, Candidate] = {
@@ -73,6 +77,12 @@ CANDIDATES: dict[str, Candidate] = {
         11,
         filters=(16, 48),
         mirror_test=True,
+    ),
+    "f16_48_e12_noflip": Candidate(
+        "lesson 9's network and 12 epochs, trained without the horizontal flip",
+        12,
+        filters=(16, 48),
+        flip=False,
     ),
 }
 """The candidates, by record name (``recipes.NAME``)."""
@@ -96,7 +106,7 @@ def recipe(name: str) -> Recipe:
     candidate = CANDIDATES[name]
     return replace(
         RECIPES["improved_cnn"],
-        build=partial(improved_cnn, filters=candidate.filters),
+        build=partial(improved_cnn, filters=candidate.filters, flip=candidate.flip),
         epochs=candidate.epochs,
         batch_size=candidate.batch_size,
         label_smoothing=candidate.label_smoothing,

@@ -103,6 +103,7 @@ def augmentation(shift: float = IMPROVED.shift, *, flip: bool = True) -> keras.S
 def improved_cnn(
     *,
     augment: bool = True,
+    flip: bool = True,
     dropout: bool = True,
     batch_norm: bool = True,
     filters: tuple[int, int] = (16, 48),
@@ -130,6 +131,8 @@ def improved_cnn(
     ----------
     augment : bool, optional
         Start with :func:`augmentation` (active only in training).
+    flip : bool, optional
+        Include the augmentation's horizontal flip.
     dropout : bool, optional
         Include the three dropout layers.
     batch_norm : bool, optional
@@ -166,7 +169,7 @@ def improved_cnn(
     model = keras.Sequential(name="improved_cnn")
     model.add(keras.Input((28, 28, 1), name="image"))
     if augment:
-        model.add(augmentation(shift))
+        model.add(augmentation(shift, flip=flip))
     for block, width in enumerate(filters, start=1):
         for conv in range(1, convs_per_block + 1):
             model.add(
