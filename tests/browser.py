@@ -4,7 +4,8 @@ Everything the browser tests share lives here, so ``tests/test_browser.py``
 reads as what a learner does and sees:
 
 - :func:`require_browser` -- skip (or, under ``CI=true``, fail) with a clear
-  reason when Playwright or Chromium is missing;
+  reason when Playwright or Chromium is missing; :func:`launched_chromium` -- the
+  browser itself, headless (the website's tests use it too);
 - :class:`LabServer` -- one JupyterLab on 127.0.0.1, a free port and a token,
   in a temporary copy of the course, stopped at the end;
 - :class:`Learner` -- a Playwright page in that JupyterLab that opens files
@@ -29,8 +30,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -94,6 +98,22 @@ def require_browser() -> str:
             pytest.fail(f"{reason}. CI must run them: .ci/run installs what they need.")
         pytest.skip(reason)
     return path
+
+
+@contextmanager
+def launched_chromium() -> Iterator[Any]:
+    """Launch Debian's Chromium, headless, through Playwright; close it afterwards."""
+    path = require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=path, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 # --- A private JupyterLab ---------------------------------------------------------

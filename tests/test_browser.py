@@ -24,7 +24,6 @@ import pytest
 from . import browser
 from .browser import (
     ARTIFACTS,
-    CHROMIUM_ARGS,
     ROOT,
     UI_S,
     VIEWPORT,
@@ -33,7 +32,7 @@ from .browser import (
     Learner,
     copy_course,
     dump_cells,
-    require_browser,
+    launched_chromium,
 )
 
 
@@ -55,15 +54,8 @@ def test_without_a_browser_the_tests_skip_locally_and_fail_in_ci(monkeypatch) ->
 @pytest.fixture(scope="module")
 def chromium():
     """Debian's Chromium, headless, launched once for the module."""
-    path = require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=path, headless=True, args=CHROMIUM_ARGS
-        )
+    with launched_chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture

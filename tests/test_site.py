@@ -19,7 +19,7 @@ import pytest
 from fmnist_utils.tooling.lessons import HIDDEN_MARKERS, SOLUTION_MARKERS, find_lessons
 from fmnist_utils.tooling.site import add_figures, learner_view
 
-from .browser import CHROMIUM_ARGS, require_browser
+from .browser import launched_chromium
 from .conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -142,15 +142,8 @@ def served(site: Path):
 
 @pytest.fixture(scope="module")
 def browser():
-    path = require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=path, headless=True, args=CHROMIUM_ARGS
-        )
+    with launched_chromium() as launched:
         yield launched
-        launched.close()
 
 
 def _visit(browser, base: str, page_path: str) -> dict:
