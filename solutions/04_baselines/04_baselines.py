@@ -609,8 +609,8 @@ plots.confusion_matrix(y_val, val_pred, title="Nearest centroid, validation set"
 
 # %% [markdown]
 # The prediction holds up: *Shirt* is the worst row by far, its images
-# spread over *T-shirt/top*, *Pullover* and *Coat*, and *Pullover* and
-# *Coat* swap often. A few of the errors:
+# spread over the other tops, and even *Sandal* (faint images, below), and
+# *Pullover* and *Coat* swap often. A few of the errors:
 
 # %%
 wrong = np.flatnonzero(val_pred != y_val)[:12]

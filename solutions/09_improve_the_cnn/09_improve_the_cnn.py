@@ -683,7 +683,7 @@ def build_improved_cnn(augmentation: keras.Layer | None = None) -> keras.Sequent
 
 # %% nbgrader={"grade": true, "grade_id": "build_improved_cnn_tests", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 """Check build_improved_cnn: a Sequential; its layers by type and in order; shapes after each block; parameters; dropout rates; the augmentation given is in the model."""
-IMPROVED = "reread 'The improved CNN'"
+SEE_SPEC = "reread 'The improved CNN'"
 net = build_improved_cnn()
 assert isinstance(net, keras.Sequential), f"expected a keras.Sequential, got {type(net).__name__}"
 kinds = [type(layer).__name__ for layer in net.layers]
@@ -698,7 +698,7 @@ for kind, count in [
 ]:
     assert kinds.count(kind) == count, (
         f"expected {count} {kind} layer(s), found {kinds.count(kind)}: {kinds}. Write each ReLU "
-        f"as its own Activation layer, after the batch normalization; {IMPROVED}"
+        f"as its own Activation layer, after the batch normalization; {SEE_SPEC}"
     )
 expected = (
     ["Conv2D", "BatchNormalization", "Activation"] * 2 + ["MaxPooling2D", "Dropout"]
@@ -707,7 +707,7 @@ expected = (
 )  # fmt: skip
 assert kinds == expected, (
     f"the layers are all there but not in the table's order: expected {expected}, got {kinds}; "
-    + IMPROVED
+    + SEE_SPEC
 )
 out_shape = tuple(net.compute_output_shape((None, 28, 28, 1)))
 assert out_shape == (None, 10), f"expected output shape (None, 10), got {out_shape}"
@@ -715,16 +715,16 @@ pools = [layer for layer in net.layers if isinstance(layer, keras.layers.MaxPool
 shapes = [tuple(layer.output.shape) for layer in pools]
 assert shapes == [(None, 14, 14, 16), (None, 7, 7, 48)], (
     f"after the two pooling layers expected 14x14x16 and 7x7x48, got {shapes}: 'same' padding; "
-    + IMPROVED
+    + SEE_SPEC
 )
 n_params = net.count_params()
 assert n_params == 333_466, (
     f"expected 333,466 parameters, got {n_params:,}. Check use_bias=False before each "
-    f"BatchNormalization, 'same' padding, and 128 units in the hidden Dense layer; {IMPROVED}"
+    f"BatchNormalization, 'same' padding, and 128 units in the hidden Dense layer; {SEE_SPEC}"
 )
 rates = [float(lyr.rate) for lyr in net.layers if isinstance(lyr, keras.layers.Dropout)]
 assert np.allclose(rates, [0.1, 0.1, 0.3]), (
-    f"the dropout rates should be 0.1, 0.1 and 0.3, as in the table, got {rates}; {IMPROVED}"
+    f"the dropout rates should be 0.1, 0.1 and 0.3, as in the table, got {rates}; {SEE_SPEC}"
 )
 given = make_augmentation()
 with_aug = build_improved_cnn(given)
@@ -737,24 +737,24 @@ assert isinstance(with_aug, keras.Sequential) and (
 ), (
     "build_improved_cnn(augmentation) should put the augmentation it is given right after "
     f"keras.Input, as the first layer; its first layers are "
-    f"{[type(lyr).__name__ for lyr in with_aug.layers[:2]]}; {IMPROVED}"
+    f"{[type(lyr).__name__ for lyr in with_aug.layers[:2]]}; {SEE_SPEC}"
 )
 print("build_improved_cnn: all visible checks passed")
 ### BEGIN HIDDEN TESTS
 convs = [lyr for lyr in net.layers if isinstance(lyr, keras.layers.Conv2D)]
 assert [c.filters for c in convs] == [16, 16, 48, 48], (
-    f"the four convolutions should have 16, 16, 48 and 48 filters; {IMPROVED}"
+    f"the four convolutions should have 16, 16, 48 and 48 filters; {SEE_SPEC}"
 )
 assert all(
     tuple(c.kernel_size) == (3, 3) and c.padding == "same" and not c.use_bias for c in convs
-), f"every convolution is 3x3, 'same' padding, no bias; {IMPROVED}"
+), f"every convolution is 3x3, 'same' padding, no bias; {SEE_SPEC}"
 acts = [
     lyr.get_config()["activation"] for lyr in net.layers if isinstance(lyr, keras.layers.Activation)
 ]
-assert acts == ["relu"] * 5, f"every Activation layer should be a ReLU; {IMPROVED}"
+assert acts == ["relu"] * 5, f"every Activation layer should be a ReLU; {SEE_SPEC}"
 dense = [lyr for lyr in net.layers if isinstance(lyr, keras.layers.Dense)]
 assert dense[0].units == 128 and not dense[0].use_bias and dense[1].units == 10, (
-    f"the hidden Dense layer has 128 units and no bias, the last one 10 units; {IMPROVED}"
+    f"the hidden Dense layer has 128 units and no bias, the last one 10 units; {SEE_SPEC}"
 )
 assert dense[1].get_config()["activation"] == "softmax", "the last layer uses softmax"
 p = np.asarray(net(x_test[:4], training=False))

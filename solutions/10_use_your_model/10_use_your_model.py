@@ -240,7 +240,9 @@ float(np.mean(np.maximum(height, width) == 28))
 # would spoil the crop, so pixels below 20% of the strongest ink count as
 # background. Resizing can overshoot a little below 0 next to sharp edges, so the
 # resized square is clipped back to 0. The steps, with the helpers of
-# `fmnist_utils.photo`:
+# `fmnist_utils.photo` (the figures draw larger values darker, so the "grey"
+# panel looks like a negative: the light paper is drawn dark; nothing is
+# inverted yet):
 
 # %%
 gray = photo.to_gray(sneaker)
