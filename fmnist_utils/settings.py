@@ -67,6 +67,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FMNIST_HUB_PROXY_API_PORT", "8001", "the proxy's internal API port", "instructor"),
     Setting("FMNIST_HUB_HOMES", "`/home`", "where new learners' home folders go", "instructor"),
     Setting("FMNIST_HUB_FIRST_UID", "unset (`useradd` chooses)", "the first user id given to new learners", "instructor"),
+    Setting("FMNIST_HUB_SSL_CERT", "unset", "a PEM certificate: with `FMNIST_HUB_SSL_KEY`, the hub serves HTTPS itself", "instructor"),
+    Setting("FMNIST_HUB_SSL_KEY", "unset", "the certificate's PEM key", "instructor"),
     Setting("FMNIST_HUB_MEM_LIMIT", "`2G`", "memory of each learner's server, kernels and terminals together (a cgroup)", "instructor"),
     Setting("FMNIST_HUB_CPU_LIMIT", "1", "cores' worth of CPU time for each learner (a cgroup)", "instructor"),
     Setting("FMNIST_HUB_IDLE_TIMEOUT", "3600", "seconds after which an idle learner's server is stopped", "instructor"),

@@ -58,6 +58,11 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(f"FMNIST_HUB_{name}", "") or default
 
 
+def _path_or_none(name: str) -> Path | None:
+    value = _env(name, "")
+    return Path(value) if value else None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the hub keeps its things and where it listens, from ``FMNIST_HUB_*`` variables.
@@ -86,6 +91,10 @@ class Settings:
     first_uid : int or None
         ``FMNIST_HUB_FIRST_UID`` (unset: ``useradd`` chooses): new users get the first
         free uids from this one.
+    ssl_cert, ssl_key : pathlib.Path or None
+        ``FMNIST_HUB_SSL_CERT`` and ``FMNIST_HUB_SSL_KEY`` (unset): a certificate and
+        its key, in PEM files; with both, the hub serves HTTPS itself (JupyterHub's own
+        TLS settings), no reverse proxy needed.
     mem_limit, cpu_limit : str, float
         ``FMNIST_HUB_MEM_LIMIT`` (``2G``) and ``FMNIST_HUB_CPU_LIMIT`` (1): what each
         learner's server, kernels and terminals may use together (``hub/limits.py``).
@@ -102,6 +111,8 @@ class Settings:
     env: Path = field(default_factory=lambda: Path(_env("ENV", sys.prefix)))
     idle_timeout: int = field(default_factory=lambda: int(_env("IDLE_TIMEOUT", "3600")))
     first_uid: int | None = field(default_factory=lambda: int(_env("FIRST_UID", "0")) or None)
+    ssl_cert: Path | None = field(default_factory=lambda: _path_or_none("SSL_CERT"))
+    ssl_key: Path | None = field(default_factory=lambda: _path_or_none("SSL_KEY"))
     mem_limit: str = field(default_factory=lambda: _env("MEM_LIMIT", "2G"))
     cpu_limit: float = field(default_factory=lambda: float(_env("CPU_LIMIT", "1")))
     learners_group: str = "fmnist-learners"
@@ -145,7 +156,8 @@ class Settings:
     @property
     def url(self) -> str:
         """Where learners connect (before any reverse proxy)."""
-        return f"http://{self.ip}:{self.port}"
+        scheme = "https" if self.ssl_cert else "http"
+        return f"{scheme}://{self.ip}:{self.port}"
 
     def instructors_group_members(self) -> set[str]:
         """Return the instructors: the members of their Unix group."""
@@ -314,6 +326,15 @@ def check_limits(settings: Settings) -> None:
             folder.rmdir()
     except (LimitError, OSError) as error:
         raise HubError(f"Learners' limits: {error}") from None
+
+
+def check_tls(settings: Settings) -> None:
+    """Fail unless HTTPS is off, or both its files are there (``FMNIST_HUB_SSL_*``)."""
+    if bool(settings.ssl_cert) != bool(settings.ssl_key):
+        raise HubError("HTTPS needs both FMNIST_HUB_SSL_CERT and FMNIST_HUB_SSL_KEY, or neither.")
+    for path in filter(None, (settings.ssl_cert, settings.ssl_key)):
+        if not path.is_file():
+            raise HubError(f"HTTPS: {path} is not a file (FMNIST_HUB_SSL_CERT/KEY).")
 
 
 def check_ports(settings: Settings) -> None:
@@ -734,6 +755,7 @@ def start(settings: Settings, extra: list[str]) -> None:
     """Set up, check, then replace this process with the hub."""
     check_environment(settings)
     check_proxy(settings)
+    check_tls(settings)
     check_ports(settings)
     check_limits(settings)
     setup(settings)

@@ -20,7 +20,11 @@ c = get_config()  # noqa: F821 -- provided by traitlets when it loads this file
 settings = Settings()
 
 # --- where it listens: loopback only, unless FMNIST_HUB_IP says otherwise ---------------
-c.JupyterHub.bind_url = f"http://{settings.ip}:{settings.port}"
+c.JupyterHub.bind_url = settings.url
+if settings.ssl_cert and settings.ssl_key:
+    # HTTPS from the hub itself (the proxy terminates it); FMNIST_HUB_SSL_CERT and _KEY
+    c.JupyterHub.ssl_cert = str(settings.ssl_cert)
+    c.JupyterHub.ssl_key = str(settings.ssl_key)
 c.JupyterHub.hub_ip = "127.0.0.1"
 c.JupyterHub.hub_port = settings.hub_port
 c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{settings.proxy_api_port}"

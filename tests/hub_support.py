@@ -77,7 +77,16 @@ class Hub:
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.settings.port}"
+        scheme = "https" if self.settings.ssl_cert else "http"
+        return f"{scheme}://127.0.0.1:{self.settings.port}"
+
+    def tls(self) -> Any:
+        """An SSL context that trusts the hub's own certificate (None over HTTP)."""
+        import ssl
+
+        if not self.settings.ssl_cert:
+            return None
+        return ssl.create_default_context(cafile=str(self.settings.ssl_cert))
 
     def call(
         self, method: str, path: str, token: str | None = None, body: Any = None
@@ -89,7 +98,9 @@ class Hub:
             request.add_header("Authorization", f"token {token}")
         if data is not None:
             request.add_header("Content-Type", "application/json")
-        opener = urllib.request.build_opener(NoRedirect)
+        opener = urllib.request.build_opener(
+            NoRedirect, urllib.request.HTTPSHandler(context=self.tls())
+        )
         try:
             with opener.open(request, timeout=120) as response:
                 status, raw = response.status, response.read()
@@ -114,7 +125,9 @@ class Hub:
         while time.monotonic() < deadline:
             assert self.process.poll() is None, "the hub stopped:\n" + self.log.read_text()[-4000:]
             with suppress(OSError):
-                with urllib.request.urlopen(self.base + "/hub/api", timeout=5) as response:
+                with urllib.request.urlopen(
+                    self.base + "/hub/api", timeout=5, context=self.tls()
+                ) as response:
                     if response.status == 200:
                         return
             time.sleep(1)
