@@ -655,8 +655,7 @@ def add_learners(settings: Settings, roster: Path) -> list[str]:
     to ``<state>/private/initial-passwords.csv`` (root only), one row per new learner.
     """
     learners = read_roster(roster)
-    if not _known(grp.getgrnam, settings.learners_group):
-        setup(settings)
+    setup(settings)  # groups, state and exchange first, whatever is there already
     members = group_members(settings.learners_group)
     problems = [
         f"line {entry.line}: `{entry.id}` is already a user of this machine but not a learner"
@@ -713,8 +712,7 @@ def add_instructor(settings: Settings, name: str) -> Path:
     """
     if not USER_NAME.match(name):
         raise HubError(f"`{name}` is not a valid login name.")
-    if not _known(grp.getgrnam, settings.instructors_group):
-        setup(settings)
+    setup(settings)  # groups, state and exchange first, whatever is there already
     if _known(pwd.getpwnam, name):
         subprocess.run(["usermod", "--append", "--groups", settings.instructors_group, name],
                        check=True)  # fmt: skip

@@ -32,6 +32,9 @@ c.ConfigurableHTTPProxy.command = [str(settings.proxy_command)]
 c.ConfigurableHTTPProxy.pid_file = str(settings.private / "proxy.pid")
 
 # --- the hub's own state: root only --------------------------------------------------
+# Restarting the hub (an upgrade, a new setting) leaves learners' servers running: it
+# finds them again from its database when it comes back.
+c.JupyterHub.cleanup_servers = False
 c.JupyterHub.db_url = f"sqlite:///{settings.private / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = str(settings.private / "jupyterhub_cookie_secret")
 c.JupyterHub.pid_file = str(settings.private / "jupyterhub.pid")
