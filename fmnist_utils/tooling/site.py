@@ -28,6 +28,7 @@ from pathlib import Path
 
 import nbformat
 
+from fmnist_utils.grading.cells import strip_ansi
 from fmnist_utils.tooling.lessons import Lesson, find_lessons, source_notebook
 
 DOCS_DIR = "docs"
@@ -37,16 +38,21 @@ STAGE_DIR = BUILD_DIR / "site-source"
 CACHE_DIR = BUILD_DIR / "site-cache"
 BINDER = "https://mybinder.org/v2/gh/{repo}/HEAD?urlpath=lab%2Ftree%2Flessons%2F{lid}%2F{lid}.ipynb"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def _package_digest(root: Path) -> str:
+def package_digest(root: Path) -> str:
     """Digest fmnist_utils' Python sources: what a lesson's outputs also depend on."""
     digest = hashlib.sha256()
     for path in sorted((root / "fmnist_utils").rglob("*.py")):
         if "tooling" not in path.parts:
             digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def _exercise_or_check(cell) -> bool:
+    """Tell whether a cell is an exercise's answer or a graded check (nbgrader's markers)."""
+    graded = cell.metadata.get("nbgrader", {})
+    return bool(graded.get("solution") or graded.get("grade"))
 
 
 def learner_view(nb):
@@ -70,9 +76,8 @@ def learner_view(nb):
         if cell.cell_type != "code":
             continue
         cell.execution_count = None
-        graded = cell.metadata.get("nbgrader", {})
         failed = any(o.get("output_type") == "error" for o in cell.outputs)
-        if failed or graded.get("solution") or graded.get("grade"):
+        if failed or _exercise_or_check(cell):
             cell.outputs = []
             continue
         kept = []
@@ -85,9 +90,9 @@ def learner_view(nb):
             if "text/plain" in data and str(data.get("text/html", "")).startswith("<pre style="):
                 del data["text/html"]
             if "text/plain" in data:
-                data["text/plain"] = ANSI_COLOUR.sub("", data["text/plain"])
+                data["text/plain"] = strip_ansi(data["text/plain"])
             if "text" in output:
-                output["text"] = ANSI_COLOUR.sub("", output["text"])
+                output["text"] = strip_ansi(output["text"])
             if output.get("output_type") == "stream" and output.get("name") == "stderr":
                 continue
             kept.append(output)
@@ -148,13 +153,8 @@ def add_figures(view, solved) -> None:
     for index, cell in enumerate(view.cells):
         if cell.cell_type != "code":
             continue
-        graded = cell.metadata.get("nbgrader", {})
         twin = solved_cells.get(cell.id)
-        if (
-            not cell.outputs
-            and twin is not None
-            and not (graded.get("solution") or graded.get("grade"))
-        ):
+        if not cell.outputs and twin is not None and not _exercise_or_check(cell):
             cell.outputs = [
                 nbformat.v4.new_output("display_data", data={"image/png": o["data"]["image/png"]})
                 for o in twin.outputs
@@ -165,7 +165,7 @@ def add_figures(view, solved) -> None:
             cell.metadata["mystnb"] = {"image": {"alt": _alt_text(view.cells, index)}}
 
 
-def execute_lesson(lesson: Lesson, cache: Path, *, timeout: int = 900):
+def execute_lesson(lesson: Lesson, cache: Path, package: str, *, timeout: int = 900):
     """Run a lesson's student copy and solution quickly, once per change; give the learner's view.
 
     Parameters
@@ -174,6 +174,8 @@ def execute_lesson(lesson: Lesson, cache: Path, *, timeout: int = 900):
         The lesson to run.
     cache : pathlib.Path
         Where the executed notebooks are kept, keyed by what they depend on.
+    package : str
+        :func:`package_digest` of the course: its code is what the runs also depend on.
     timeout : int, optional
         Seconds any one cell may take.
 
@@ -185,7 +187,7 @@ def execute_lesson(lesson: Lesson, cache: Path, *, timeout: int = 900):
     """
     student = lesson.release_ipynb.read_bytes()
     solution = lesson.source_ipynb.read_bytes()
-    key = hashlib.sha256(student + solution + _package_digest(lesson.root).encode())
+    key = hashlib.sha256(student + solution + package.encode())
     runs = {
         name: cache / f"{lesson.lesson_id}-{key.hexdigest()[:16]}-{name}.ipynb"
         for name in ("student", "solved")
@@ -203,10 +205,6 @@ def execute_lesson(lesson: Lesson, cache: Path, *, timeout: int = 900):
     return view
 
 
-def _first_cell(lesson: Lesson) -> str:
-    return source_notebook(lesson).cells[0].source
-
-
 def lesson_summary(lesson: Lesson) -> dict[str, object]:
     """Read what a lesson teaches from its first cell.
 
@@ -218,32 +216,26 @@ def lesson_summary(lesson: Lesson) -> dict[str, object]:
     Returns
     -------
     dict
-        ``title``, ``time`` (the estimate's sentence), ``objectives`` and ``ideas``
-        (lists of markdown lines).
+        ``title``, ``time`` (the estimate's sentence) and ``ideas`` (the bullets of
+        ``## New ideas``, each as one line of markdown).
     """
-    first = _first_cell(lesson)
-    title = first.splitlines()[0].removeprefix("# ").strip()
-
-    def bullets(heading: str) -> list[str]:
-        if heading not in first:
-            return []
-        part = first.split(heading, 1)[1].split("\n## ", 1)[0]
-        items: list[str] = []
-        for line in part.splitlines():
-            if line.startswith("- "):
-                items.append(line[2:].strip())
-            elif items and line.startswith("  ") and line.strip():
-                items[-1] += " " + line.strip()  # a bullet's continuation line
-            elif not line.strip() and items:
-                break
-        return items
-
+    first = source_notebook(lesson).cells[0].source
+    ideas: list[str] = []
+    listed = (
+        first.split("## New ideas", 1)[1].split("\n## ", 1)[0] if "## New ideas" in first else ""
+    )
+    for line in listed.splitlines():
+        if line.startswith("- "):
+            ideas.append(line[2:].strip())
+        elif ideas and line.startswith("  ") and line.strip():
+            ideas[-1] += " " + line.strip()  # a bullet's continuation line
+        elif ideas and not line.strip():
+            break
     time = re.search(r"Estimated time: about \d+ minutes", first)
     return {
-        "title": title,
+        "title": first.splitlines()[0].removeprefix("# ").strip(),
         "time": time.group(0) if time else "",
-        "objectives": bullets("## Learning objectives"),
-        "ideas": bullets("## New ideas"),
+        "ideas": ideas,
     }
 
 
@@ -308,11 +300,12 @@ def stage(root: Path, out: Path, cache: Path, repo: str) -> None:
     shutil.copytree(root / DOCS_DIR, out / DOCS_DIR)
     shutil.copy2(root / "CONTRIBUTING.md", out / "CONTRIBUTING.md")  # included by a page
     lessons = find_lessons(root)
+    package = package_digest(root)
     target = out / DOCS_DIR / "lessons"
     (target / "_notebooks").mkdir(parents=True, exist_ok=True)
     for lesson in lessons:
         shutil.copy2(lesson.release_ipynb, target / "_notebooks" / f"{lesson.lesson_id}.ipynb")
-        nb = execute_lesson(lesson, cache)
+        nb = execute_lesson(lesson, cache, package)
         header = nbformat.v4.new_markdown_cell(lesson_header(lesson, repo))
         header.metadata["tags"] = ["site-header"]
         nb.cells.insert(1, header)
