@@ -23,29 +23,28 @@ import subprocess
 import tarfile
 from pathlib import Path, PurePosixPath
 
-from fmnist_hub import HubError, Settings, group_members, setup
+from fmnist_hub import HubError, Settings, group_members, known, setup
 
 STATE_PARTS = ("private", "exchange", "roster.csv", "config.d")
 MANIFEST = "manifest.json"
 
 
-def _password_hash(name: str) -> str:
-    for line in Path("/etc/shadow").read_text().splitlines():
-        fields = line.split(":")
-        if fields[0] == name:
-            return fields[1]
-    return "!"
+def password_hashes() -> dict[str, str]:
+    """Read every user's password hash from ``/etc/shadow`` (root only)."""
+    rows = (line.split(":") for line in Path("/etc/shadow").read_text().splitlines())
+    return {fields[0]: fields[1] for fields in rows if len(fields) > 1}
 
 
 def _users(settings: Settings) -> list[dict[str, object]]:
     instructors = group_members(settings.instructors_group)
     learners = group_members(settings.learners_group)
+    hashes = password_hashes()
     users = []
     for name in sorted(instructors | learners):
         entry = pwd.getpwnam(name)
         users.append({
             "name": name, "uid": entry.pw_uid, "gecos": entry.pw_gecos,
-            "home": entry.pw_dir, "password": _password_hash(name),
+            "home": entry.pw_dir, "password": hashes.get(name, "!"),
             "group": settings.instructors_group if name in instructors else settings.learners_group,
         })  # fmt: skip
     return users
@@ -99,7 +98,7 @@ def restore(settings: Settings, archive: Path) -> list[str]:
         bad = [m.name for m in members if not _safe(m, links)]
         if bad:
             raise HubError(f"{archive}: entries outside their folder, nothing restored: {bad[:5]}")
-        here = [u["name"] for u in manifest["users"] if _exists(u["name"])]
+        here = [u["name"] for u in manifest["users"] if known(pwd.getpwnam, u["name"])]
         if here:
             raise HubError(f"users {here} already exist here: nothing was restored.")
         setup(settings)
@@ -110,7 +109,7 @@ def restore(settings: Settings, archive: Path) -> list[str]:
             command = ["useradd", "--no-create-home", "--home-dir", str(home), "--user-group",
                        "--groups", user["group"], "--shell", "/bin/bash",
                        "--comment", user["gecos"], "--password", user["password"]]  # fmt: skip
-            if not _uid_taken(int(user["uid"])):
+            if not known(pwd.getpwuid, int(user["uid"])):
                 command += ["--uid", str(user["uid"])]
             subprocess.run([*command, user["name"]], check=True, capture_output=True, text=True)
             made.append(user["name"])
@@ -124,19 +123,3 @@ def restore(settings: Settings, archive: Path) -> list[str]:
                 tar.extract(member, settings.homes, numeric_owner=False)
     setup(settings)  # the exchange's folders, the configuration: as the hub wants them
     return made
-
-
-def _exists(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
-
-
-def _uid_taken(uid: int) -> bool:
-    try:
-        pwd.getpwuid(uid)
-    except KeyError:
-        return False
-    return True

@@ -393,7 +393,7 @@ def setup(settings: Settings) -> None:
     if os.geteuid() != 0:
         raise HubError("The hub runs as root (it starts each learner's server as that learner).")
     for group in (settings.learners_group, settings.instructors_group):
-        if not _known(grp.getgrnam, group):
+        if not known(grp.getgrnam, group):
             subprocess.run(["groupadd", "--system", group], check=True)
     settings.state.mkdir(parents=True, exist_ok=True)
     settings.state.chmod(0o755)
@@ -476,7 +476,7 @@ def _user_name(uid: int) -> str:
         return f"uid {uid}"
 
 
-def _known(lookup: Callable[[Any], object], key: object) -> bool:
+def known(lookup: Callable[[Any], object], key: object) -> bool:
     """Tell whether the system's user or group database has ``key`` (``pwd``/``grp``)."""
     try:
         lookup(key)
@@ -551,7 +551,7 @@ def read_roster(path: Path) -> list[Learner]:
 def _free_uid(start: int) -> int:
     """Return the first uid from ``start`` that is neither a user's nor a group's id."""
     uid = start
-    while _known(pwd.getpwuid, uid) or _known(grp.getgrgid, uid):
+    while known(pwd.getpwuid, uid) or known(grp.getgrgid, uid):
         uid += 1
     return uid
 
@@ -660,9 +660,9 @@ def add_learners(settings: Settings, roster: Path) -> list[str]:
     problems = [
         f"line {entry.line}: `{entry.id}` is already a user of this machine but not a learner"
         for entry in learners
-        if _known(pwd.getpwnam, entry.id) and entry.id not in members
+        if known(pwd.getpwnam, entry.id) and entry.id not in members
     ]
-    new = [entry for entry in learners if not _known(pwd.getpwnam, entry.id)]
+    new = [entry for entry in learners if not known(pwd.getpwnam, entry.id)]
     if problems:
         raise HubError(f"{roster}: nothing was changed:\n  " + "\n  ".join(problems))
     passwords = []
@@ -713,7 +713,7 @@ def add_instructor(settings: Settings, name: str) -> Path:
     if not USER_NAME.match(name):
         raise HubError(f"`{name}` is not a valid login name.")
     setup(settings)  # groups, state and exchange first, whatever is there already
-    if _known(pwd.getpwnam, name):
+    if known(pwd.getpwnam, name):
         subprocess.run(["usermod", "--append", "--groups", settings.instructors_group, name],
                        check=True)  # fmt: skip
     else:

@@ -36,6 +36,16 @@ def _v2(root: Path) -> bool:
     return (root / "cgroup.controllers").exists()
 
 
+CONTROLLERS = ("memory", "cpu", "pids")
+
+
+def cgroup_folders(name: str, root: Path = CGROUP_ROOT) -> list[Path]:
+    """Where a learner's cgroups live: one folder under cgroup v2, one per v1 controller."""
+    if _v2(root):
+        return [root / PARENT / name]
+    return [root / controller / PARENT / name for controller in CONTROLLERS]
+
+
 def learner_cgroups(
     name: str, memory: int, cpus: float, pids: int, root: Path = CGROUP_ROOT
 ) -> list[Path]:
@@ -65,33 +75,24 @@ def learner_cgroups(
         If the folders cannot be made or the limits written (not root, no controllers).
     """
     quota = int(cpus * CPU_PERIOD_US)
+    folders = cgroup_folders(name, root)
     try:
         if _v2(root):
-            parent = root / PARENT
-            parent.mkdir(exist_ok=True)
             (root / "cgroup.subtree_control").write_text("+memory +cpu +pids")
-            (parent / "cgroup.subtree_control").write_text("+memory +cpu +pids")
-            folder = parent / name
-            folder.mkdir(exist_ok=True)
-            limits = {"memory.max": memory, "memory.swap.max": 0,
-                      "cpu.max": f"{quota} {CPU_PERIOD_US}", "pids.max": pids}  # fmt: skip
-            for key, value in limits.items():
-                _write(folder, key, value)
-            return [folder]
-        folders = []
-        for controller, limits in (
-            (
-                "memory",
-                [("memory.limit_in_bytes", memory), ("memory.memsw.limit_in_bytes", memory)],
-            ),  # fmt: skip
-            ("cpu", [("cpu.cfs_period_us", CPU_PERIOD_US), ("cpu.cfs_quota_us", quota)]),
-            ("pids", [("pids.max", pids)]),
-        ):
-            folder = root / controller / PARENT / name
+            (root / PARENT).mkdir(exist_ok=True)
+            (root / PARENT / "cgroup.subtree_control").write_text("+memory +cpu +pids")
+            limits = [{"memory.max": memory, "memory.swap.max": 0,
+                       "cpu.max": f"{quota} {CPU_PERIOD_US}", "pids.max": pids}]  # fmt: skip
+        else:
+            limits = [  # in the order of CONTROLLERS
+                {"memory.limit_in_bytes": memory, "memory.memsw.limit_in_bytes": memory},
+                {"cpu.cfs_period_us": CPU_PERIOD_US, "cpu.cfs_quota_us": quota},
+                {"pids.max": pids},
+            ]
+        for folder, values in zip(folders, limits, strict=True):
             folder.mkdir(parents=True, exist_ok=True)
-            for key, value in limits:
+            for key, value in values.items():
                 _write(folder, key, value)
-            folders.append(folder)
         return folders
     except OSError as error:
         raise LimitError(

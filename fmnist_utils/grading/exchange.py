@@ -72,9 +72,13 @@ def copy_into_group_folder(
 class PrivateSubmit(ExchangeSubmit):
     """nbgrader's submit, copying into ``inbound/`` without losing its group, then private."""
 
+    def _is_submission(self, dest: str) -> bool:
+        """Tell whether ``dest`` is a new submission's folder, right in ``inbound/``."""
+        return os.path.dirname(os.path.abspath(dest)) == os.path.abspath(self.inbound_path)
+
     def do_copy(self, src: str, dest: str, log: object = None) -> None:
         """Copy as nbgrader does, but into ``inbound/`` without changing folder modes."""
-        if os.path.dirname(os.path.abspath(dest)) != os.path.abspath(self.inbound_path):
+        if not self._is_submission(dest):
             return super().do_copy(src, dest, log)
         size = self.get_size(src)
         if size > 1000 * self.coursedir.max_dir_size:
@@ -94,7 +98,7 @@ class PrivateSubmit(ExchangeSubmit):
 
     def set_perms(self, dest: str, fileperms: int, dirperms: int) -> None:
         """Leave ``inbound/``'s modes alone until :meth:`copy_files` closes the submission."""
-        if os.path.dirname(os.path.abspath(dest)) != os.path.abspath(self.inbound_path):
+        if not self._is_submission(dest):
             super().set_perms(dest, fileperms, dirperms)
 
     def copy_files(self) -> None:
