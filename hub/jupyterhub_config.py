@@ -13,8 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fmnist_hub import Settings
+from fmnist_hub import USER_NAME, Settings
 from limits import LimitedSpawner
+from panel import CourseAuthenticator
 
 c = get_config()  # noqa: F821 -- provided by traitlets when it loads this file
 settings = Settings()
@@ -40,17 +41,28 @@ c.JupyterHub.cookie_secret_file = str(settings.private / "jupyterhub_cookie_secr
 c.JupyterHub.pid_file = str(settings.private / "jupyterhub.pid")
 
 # --- who may log in: the learners' and instructors' Unix groups, with their password --
-c.JupyterHub.authenticator_class = "pam"
-c.LocalAuthenticator.allowed_groups = {settings.learners_group, settings.instructors_group}
+# (PAM); a user an instructor adds in the admin panel becomes a learner (hub/panel.py).
+c.JupyterHub.authenticator_class = CourseAuthenticator
+c.LocalAuthenticator.allowed_groups = settings.groups
+c.LocalAuthenticator.create_system_users = True
+c.Authenticator.username_pattern = USER_NAME.pattern
 c.JupyterHub.load_groups = {
     "instructors": {"users": sorted(settings.instructors_group_members())},
 }
-# Instructors see who is active and may start or stop a learner's server; they cannot
-# open a learner's server (no access:servers).
+# Instructors see who is active in the admin panel, may start or stop a learner's
+# server and add learners there; they cannot open a learner's server (no
+# access:servers), nor make anyone an admin (JupyterHub keeps that to admins).
 c.JupyterHub.load_roles = [
     {
         "name": "instructor",
-        "scopes": ["list:users", "read:users:activity", "read:servers", "servers"],
+        "scopes": [
+            "admin-ui",
+            "list:users",
+            "read:users:activity",
+            "read:servers",
+            "servers",
+            "admin:users",
+        ],
         "groups": ["instructors"],
     },
     {
@@ -93,7 +105,7 @@ c.JupyterHub.spawner_class = LimitedSpawner
 c.Spawner.mem_limit = settings.mem_limit
 c.Spawner.cpu_limit = settings.cpu_limit
 c.Spawner.cmd = [
-    str(settings.env / "bin" / "python"),
+    str(settings.runtime / "bin" / "python"),
     str(settings.state / "bin" / "start_singleuser.py"),
 ]
 c.Spawner.default_url = "/lab"
@@ -103,7 +115,12 @@ c.Spawner.start_timeout = 120
 
 
 def pre_spawn_hook(spawner) -> None:
-    """Give the user the course's environment; instructors also their nbgrader tools."""
+    """Give the user the course's environment; instructors also their nbgrader tools.
+
+    Only the course's learners and instructors get a server, whoever asks for it.
+    """
+    if not settings.is_member(spawner.user.name):
+        raise RuntimeError(f"{spawner.user.name} is not a learner or instructor of the course")
     spawner.environment = {
         **spawner.environment,
         **settings.server_environment(spawner.user.name),

@@ -116,6 +116,34 @@ def members(folders: list[Path]) -> set[int]:
     return found
 
 
+def memory_peak(folders: list[Path], reset: bool = False) -> int | None:
+    """Return the most memory (bytes) a learner's cgroup has held; None where not recorded.
+
+    ``reset``: start a new peak from now (cgroup v1 only; v2's ``memory.peak`` cannot be
+    reset before Linux 6.12, so there it is the peak since the cgroup was made).
+    """
+    for folder in folders:
+        for name in ("memory.max_usage_in_bytes", "memory.peak"):
+            path = folder / name
+            if path.exists():
+                if reset and name == "memory.max_usage_in_bytes":
+                    path.write_text("0")
+                return int(path.read_text())
+    return None
+
+
+def memory_failures(folders: list[Path]) -> int:
+    """Return how often a learner's cgroup hit its memory limit (v1 ``failcnt``, v2 ``max``)."""
+    for folder in folders:
+        if (folder / "memory.failcnt").exists():
+            return int((folder / "memory.failcnt").read_text())
+        if (folder / "memory.events").exists():
+            lines = (folder / "memory.events").read_text().splitlines()
+            events = dict(line.split() for line in lines)
+            return int(events.get("max", 0))
+    return 0
+
+
 class LimitedSpawner(LocalProcessSpawner):
     """``LocalProcessSpawner`` whose servers run inside their learner's cgroups.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,23 @@ def pytest_terminal_summary(terminalreporter) -> None:
     for name, seconds in sorted(_durations.items(), key=lambda kv: -kv[1]):
         terminalreporter.write_line(f"{seconds:8.1f} s  {name}")
     terminalreporter.write_line(f"{sum(_durations.values()):8.1f} s  in all")
+
+
+@pytest.fixture(scope="session")
+def _course_mode() -> int:
+    return ROOT.stat().st_mode & 0o7777
+
+
+@pytest.fixture(autouse=True)
+def _course_folder_reopened(_course_mode: int) -> Iterator[None]:
+    """Give the course folder its mode back after a test whose hub closed it to learners.
+
+    The hub's set-up removes other users' rights on the course folder (its solutions
+    are private); tests that later run the course as an unprivileged user need them.
+    """
+    yield
+    if ROOT.stat().st_mode & 0o7777 != _course_mode:
+        ROOT.chmod(_course_mode)
 
 
 @pytest.fixture(scope="session")

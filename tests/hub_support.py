@@ -361,17 +361,130 @@ def hub_settings_env(state: Path) -> dict[str, str]:
     }
 
 
+def login(hub: Hub, name: str, password: str) -> tuple[int, set[str]]:
+    """Sign in with the form, as a browser would; return the status and cookies set."""
+    import http.cookiejar
+    import re
+    import urllib.parse
+
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
+    with opener.open(hub.base + "/hub/login", timeout=30) as response:
+        page = response.read().decode()
+    xsrf = re.search(r'name="_xsrf"[^>]*?value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode({"username": name, "password": password, "_xsrf": xsrf})
+    try:
+        with opener.open(hub.base + "/hub/login", data=form.encode(), timeout=60) as response:
+            status = response.status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    return status, {cookie.name for cookie in jar}
+
+
+def run_in_terminal(hub: Hub, name: str, script: str, timeout: float = 1200) -> tuple[int, str]:
+    """Run a bash script in a real JupyterLab terminal of ``name``'s server, through the hub.
+
+    Opens a terminal as JupyterLab's *New → Terminal* does (the server's terminals API,
+    then its websocket through the proxy, with the user's token), types the command that
+    runs the script into it, and waits for its exit status. Returns the status and what
+    the script printed (kept in a file in the user's home, apart from the screen).
+    """
+    import asyncio
+    import re
+
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    from fmnist_utils.grading.cells import strip_ansi
+
+    entry = pwd.getpwnam(name)
+    home = Path(entry.pw_dir)
+    path, log = home / ".fmnist-term-script.sh", home / ".fmnist-term.log"
+    for file, text in ((path, "PS4='+ ${EPOCHREALTIME} '\nset -euxo pipefail\n" + script),
+                       (log, "")):  # fmt: skip
+        file.unlink(missing_ok=True)
+        file.write_text(text)
+        os.chown(file, entry.pw_uid, entry.pw_gid)
+        file.chmod(0o600)
+    status, term = hub.user_call(name, "POST", "/api/terminals")
+    assert status == 200, (status, term)
+    url = hub.base.replace("http", "ws", 1) + f"/user/{name}/terminals/websocket/{term['name']}"
+    marker = "FMNIST-TERM-DONE"
+
+    async def talk() -> int:
+        request = HTTPRequest(url, headers={"Authorization": f"token {hub.token(name)}"})
+        socket = await websocket_connect(request)
+        command = f"bash {path} >{log} 2>&1; echo {marker}=$?\r"
+        await socket.write_message(json.dumps(["stdin", command]))
+        screen = ""
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                message = await asyncio.wait_for(
+                    socket.read_message(), timeout=max(1.0, deadline - time.monotonic())
+                )
+                assert message is not None, "the terminal closed:\n" + screen[-2000:]
+                kind, *rest = json.loads(message)
+                if kind == "stdout":
+                    screen += strip_ansi(rest[0])
+                    if found := re.search(rf"{marker}=(\d+)", screen):
+                        return int(found.group(1))
+        finally:
+            socket.close()
+
+    try:  # in a thread of its own: the browser tests' event loop may be running here
+        with ThreadPoolExecutor(1) as pool:
+            code = pool.submit(lambda: asyncio.run(talk())).result()
+    finally:
+        hub.user_call(name, "DELETE", f"/api/terminals/{term['name']}")
+    return code, log.read_text(errors="replace")
+
+
+def unit_start(text: str) -> tuple[str, dict[str, str], Path]:
+    """Read a systemd unit's start: its ``ExecStart`` command, environment and folder."""
+    import shlex
+
+    env: dict[str, str] = {}
+    command, folder = "", Path("/")
+    for line in text.splitlines():
+        key, _, value = line.partition("=")
+        if key == "Environment":
+            for assignment in shlex.split(value.replace("%%", "%")):
+                name, _, setting = assignment.partition("=")
+                env[name] = setting
+        elif key == "ExecStart":
+            command = value
+        elif key == "WorkingDirectory":
+            folder = Path(value)
+    return command, env, folder
+
+
+def start_as_the_unit_would(hub: Hub) -> None:
+    """Start a test hub with the command, settings and folder of its systemd unit."""
+    import service
+
+    text = service.unit_text(ROOT, hub.settings.env / "bin" / "python", hub.env)
+    command, env, folder = unit_start(text)
+    assert folder == ROOT
+    assert env == {k: v for k, v in hub.env.items() if k.startswith("FMNIST_HUB_") and v}
+    hub.start(f"exec {command}")
+
+
 @contextmanager
-def running_test_hub(learners: list[str]) -> Iterator[Hub]:
+def running_test_hub(
+    learners: list[str], instructors: tuple[str, ...] = (), others: tuple[str, ...] = ()
+) -> Iterator[Hub]:
     """Run the course's hub, as ``make hub`` does, with these new learners; yield it.
 
-    Root only. Refuses names that are users already. The learners, their processes, the
-    hub and its state folder are removed afterwards, pass or fail.
+    Root only. Refuses names that are users already. The learners, the instructors
+    (each with ``~/course``), users the test makes under the ``others`` names, their
+    processes, the hub and its state folder are removed afterwards, pass or fail.
     """
     import grp
 
-    clear_killed_tests(learners)
-    existing = [n for n in learners if fmnist_hub.known(pwd.getpwnam, n)]
+    everyone = [*learners, *instructors, *others]
+    clear_killed_tests(everyone)
+    existing = [n for n in everyone if fmnist_hub.known(pwd.getpwnam, n)]
     if existing:
         raise RuntimeError(f"users {existing} already exist on this machine: not touching them")
     groups_before = {g.gr_name for g in grp.getgrall()}
@@ -388,10 +501,12 @@ def running_test_hub(learners: list[str]) -> Iterator[Hub]:
             "id,name,email\n" + "".join(f"{n},{n},{n}@example.org\n" for n in learners)
         )
         fmnist_hub.add_learners(hub.settings, roster)
-        hub.start(f"exec {sys.executable} hub/fmnist_hub.py start")
+        for name in instructors:
+            fmnist_hub.add_instructor(hub.settings, name)
+        start_as_the_unit_would(hub)
         yield hub
     finally:
-        tear_down(hub, learners, groups_before, state)
+        tear_down(hub, everyone, groups_before, state)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

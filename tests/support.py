@@ -78,12 +78,6 @@ def guide_blocks(kind: str = "bash") -> list[str]:
     return re.findall(rf"^```{kind}\n(.*?)^```", guide_text(), flags=re.M | re.S)
 
 
-def sizing_table() -> dict[str, str]:
-    """The Kubernetes page's sizing table: {first column: second column}."""
-    text = (GUIDE / "kubernetes.md").read_text(encoding="utf-8").split("### Sizing", 1)[1]
-    return dict(re.findall(r"^\| ([^|]+?) \| ([^|]+?) \| [^|]+ \|$", text, flags=re.M))
-
-
 def gib(size: str) -> float:
     """A size such as ``1.5 GiB`` or ``2G`` in GiB (the chart's G is GiB, as KubeSpawner's)."""
     match = re.fullmatch(r"([0-9.]+) ?(GiB|G)", size.strip())

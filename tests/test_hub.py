@@ -13,7 +13,6 @@ and each instructor command's start time to the hub's log (tests/artifacts/hub.l
 from __future__ import annotations
 
 import csv
-import http.cookiejar
 import io
 import json
 import os
@@ -25,9 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from contextlib import suppress
 from datetime import UTC, datetime
@@ -37,6 +33,9 @@ from typing import Any
 import nbformat
 import pytest
 
+from benchmarks import page, results
+from benchmarks.hub_sizing import user_memory
+
 from .conftest import ROOT
 from .grading_helpers import Submissions, sandbox_or_skip
 from .hub_browser import HubLearner, hub_learner
@@ -45,14 +44,15 @@ from .hub_support import (
     LESSON,
     OWNER_FILE,
     Hub,
-    NoRedirect,
     clear_killed_tests,
     hub_settings_env,
+    login,
     new_test_state,
     remove_user,
+    run_in_terminal,
     tear_down,
 )
-from .support import gib, guide_blocks, sizing_table
+from .support import guide_blocks
 
 sys.path.insert(0, str(ROOT / "hub"))
 import fmnist_hub
@@ -137,7 +137,8 @@ def test_hub_config_listens_on_loopback_with_the_course(
     assert config.ConfigurableHTTPProxy.command == [
         str(ROOT / "hub" / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy")
     ]
-    assert config.JupyterHub.authenticator_class == "pam"
+    assert config.JupyterHub.authenticator_class.__name__ == "CourseAuthenticator"
+    assert config.LocalAuthenticator.create_system_users is True
     assert config.Spawner.cmd[-1] == str(tmp_path / "bin" / "start_singleuser.py")
     services = {s["name"]: s for s in config.JupyterHub.services}
     assert services["fmnist-admin"]["api_token"] == "t0ken"
@@ -188,7 +189,7 @@ def test_lessons_are_copied_without_replacing_anything(tmp_path: Path) -> None:
 def _as_user(name: str, code: str) -> Any:
     """Run Python code as a user (no privileges); returns what it prints as JSON."""
     done = subprocess.run(
-        ["setpriv", f"--reuid={name}", f"--regid={name}", "--init-groups", sys.executable,
+        ["setpriv", f"--reuid={name}", f"--regid={name}", "--init-groups", sys._base_executable,
          "-c", code],
         capture_output=True, text=True, check=False, cwd="/",
     )  # fmt: skip
@@ -217,40 +218,13 @@ def _probe(name: str, checks: list[tuple[str, Path]]) -> dict[str, str]:
     return _as_user(name, f"import sys\nsys.argv = {argv!r}\n" + PROBE)
 
 
-def _instructor(hub: Hub, name: str, script: str) -> subprocess.CompletedProcess:
-    """Run a script as the instructor, in the environment of their JupyterLab's terminal."""
-    entry = pwd.getpwnam(name)
-    env = {
-        "HOME": entry.pw_dir, "USER": name, "LOGNAME": name, "LANG": "C.UTF-8",
-        "SHELL": "/bin/bash", **hub.settings.server_environment(name),
-    }  # fmt: skip
-    done = subprocess.run(
-        ["setpriv", f"--reuid={name}", f"--regid={name}", "--init-groups", "env", "-i",
-         *(f"{k}={v}" for k, v in env.items()), "bash", "-c",
-         # each command's start time in the log (PS4): where a slow term spends its time
-         "PS4='+ ${EPOCHREALTIME} '\nset -euxo pipefail\n" + script],
-        cwd=entry.pw_dir, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+def _instructor(hub: Hub, name: str, script: str) -> str:
+    """Run a script as the instructor, in a real terminal of their JupyterLab; its output."""
+    code, output = run_in_terminal(hub, name, script)
     with open(hub.log, "a") as handle:
-        handle.write(f"\n--- as {name}:\n{script}\n{done.stdout}\n{done.stderr}\n")
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-6000:]
-    return done
-
-
-def _login(hub: Hub, name: str, password: str) -> tuple[int, set[str]]:
-    """Sign in with the form, as a browser would; return the status and cookies set."""
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
-    with opener.open(hub.base + "/hub/login", timeout=30) as response:
-        page = response.read().decode()
-    xsrf = re.search(r'name="_xsrf"[^>]*?value="([^"]+)"', page).group(1)
-    form = urllib.parse.urlencode({"username": name, "password": password, "_xsrf": xsrf})
-    try:
-        with opener.open(hub.base + "/hub/login", data=form.encode(), timeout=60) as response:
-            status = response.status
-    except urllib.error.HTTPError as error:
-        status = error.code
-    return status, {cookie.name for cookie in jar}
+        handle.write(f"\n--- in {name}'s terminal:\n{script}\n{output}\n")
+    assert code == 0, output[-6000:]
+    return output
 
 
 @pytest.fixture
@@ -369,12 +343,12 @@ def test_a_term_on_the_hub(hub_env, browser_learner: HubLearner) -> None:
     assert {c.laddr.ip for c in listening} <= {"127.0.0.1"}, listening
 
     # a learner signs in with the initial password; a wrong one is refused
-    status, cookies = _login(hub, ada, passwords[ada])
+    status, cookies = login(hub, ada, passwords[ada])
     assert status == 302 and "jupyterhub-hub-login" in cookies, (status, cookies)
-    assert _login(hub, ada, passwords[ada] + "x")[0] == 403
+    assert login(hub, ada, passwords[ada] + "x")[0] == 403
 
     began = time.monotonic()
-    hub.spawn(*learners)
+    hub.spawn("teacher", *learners)  # the instructor works in a terminal of theirs
     lap("spawn 4 servers", began)
     # every learner's server runs inside their own cgroups, at the hub's limits
     import psutil
@@ -383,18 +357,12 @@ def test_a_term_on_the_hub(hub_env, browser_learner: HubLearner) -> None:
         uid = pwd.getpwnam(name).pw_uid
         theirs = {p.pid for p in psutil.process_iter(["uids"]) if p.info["uids"].real == uid}
         assert theirs and theirs <= limits.members(limits.cgroup_folders(name)), (name, theirs)
-    # each learner's JupyterLab server, just started, no kernel: the sizing table's figure
-    rss = {}
-    for name in learners:
-        uid = pwd.getpwnam(name).pw_uid
-        procs = [
-            p for p in psutil.process_iter(["uids", "memory_info"]) if p.info["uids"][0] == uid
-        ]
-        rss[name] = sum(p.info["memory_info"].rss for p in procs) / 2**30
-    timings["server memory GiB (max)"] = round(max(rss.values()), 3)
-    table = gib(sizing_table()["JupyterLab server (no kernel)"])
-    assert max(rss.values()) <= table + 0.05, (
-        f"a server takes more than the sizing table says: {rss}"
+    # each learner's JupyterLab server, just started, no kernel: within the measured sizing
+    pss = {name: user_memory(pwd.getpwnam(name).pw_uid)["pss"] for name in learners}
+    timings["server memory GiB (max)"] = round(max(pss.values()), 3)
+    sizing = page.sizing_figures(results.read()["records"]["hub_sizing"]["result"])
+    assert max(pss.values()) <= sizing["server_pss"] + 0.05, (
+        f"a server takes more than the measured sizing (docs/instructors/hub.md) says: {pss}"
     )
     # learners have the lessons, and no instructor tools (test_instructors_get_their_tools)
     status, listing = hub.user_call(ada, "GET", f"/api/contents/lessons/{LESSON}")
@@ -503,6 +471,9 @@ def test_a_term_on_the_hub(hub_env, browser_learner: HubLearner) -> None:
             ("read", course / "instructor" / "gradebook.db"),
             ("read", course / "solutions" / LESSON / f"{LESSON}.py"),
             ("list", settings.private),
+            # the course folder the hub runs from: its solutions and hidden tests
+            ("read", ROOT / "solutions" / LESSON / f"{LESSON}.py"),
+            ("list", ROOT),
         ],
     )
     assert set(seen.values()) == {"PermissionError"}, seen

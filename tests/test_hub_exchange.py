@@ -40,11 +40,14 @@ def _skip_unless_root() -> None:
         pytest.skip(reason)
 
 
-def _as(name: str, code: str, *args: str) -> dict:
-    """Run Python code as a user with no privileges; return what it prints (JSON)."""
+def _as(name: str, code: str, *args: str, python: str = sys._base_executable) -> dict:
+    """Run Python code as a user with no privileges; return what it prints (JSON).
+
+    ``python``: the system's by default; a hub's runtime for code that needs the course.
+    """
     done = subprocess.run(
-        ["setpriv", f"--reuid={name}", f"--regid={name}", "--init-groups", sys.executable,
-         "-c", code, *args],
+        ["setpriv", f"--reuid={name}", f"--regid={name}", "--init-groups",
+         python, "-c", code, *args],
         capture_output=True, text=True, check=False, cwd="/",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -122,7 +125,8 @@ def test_no_learner_can_squat_plant_list_or_read_a_submission(hub_class) -> None
     assert _try(ada, "mkdir", submission) == "allowed", "learners may submit"
     assert _try(ada, "write", submission / "01_pixels_and_labels.ipynb") == "allowed"
     _as(ada, f"from fmnist_utils.grading.exchange import make_private; "
-             f"make_private({str(submission)!r}); print(1)")  # fmt: skip
+             f"make_private({str(submission)!r}); print(1)",
+        python=str(hub_class.runtime / "bin" / "python"))  # fmt: skip
     notebook = submission / "01_pixels_and_labels.ipynb"
     assert _try(bob, "read", notebook) == "PermissionError", "another learner reads nothing"
     assert _try(bob, "list", submission) == "PermissionError"
@@ -141,6 +145,36 @@ def test_a_squatted_exchange_folder_stops_the_hub_and_is_kept(hub_class) -> None
 
 
 @pytest.mark.slow
+def test_learners_run_the_course_without_reaching_its_solutions(hub_class) -> None:
+    ada, teacher = NAMES["ada"], NAMES["teacher"]
+    solution = next((ROOT / "solutions").glob("01_*/01_*.py"))
+    # the learner's runtime works, and imports the package from itself, not the course
+    done = subprocess.run(
+        ["setpriv", f"--reuid={ada}", f"--regid={ada}", "--init-groups",
+         str(hub_class.runtime / "bin" / "python"), "-c",
+         "import fmnist_utils, nbgrader; print(fmnist_utils.__file__)"],
+        capture_output=True, text=True, check=False, cwd="/",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert Path(done.stdout.strip()).is_relative_to(hub_class.runtime)
+    # nothing in the runtime leads back into the course folder
+    for path in hub_class.runtime.rglob("*"):
+        if path.is_symlink():
+            assert not path.resolve().is_relative_to(ROOT), path
+        elif path.suffix == ".pth" or path.parent.name == "bin":
+            assert str(ROOT) not in path.read_text(errors="replace"), path
+    # the solutions, the course folder and an instructor's copy are closed to learners
+    assert _try(ada, "read", solution) == "PermissionError"
+    assert _try(ada, "list", ROOT) == "PermissionError"
+    course = fmnist_hub.add_instructor(hub_class, teacher)
+    assert course.stat().st_mode & 0o777 == 0o700
+    copy = course / solution.relative_to(ROOT)
+    assert _try(ada, "read", copy) == "PermissionError"
+    assert _try(ada, "list", course) == "PermissionError"
+    assert _try(teacher, "read", copy) == "allowed"
+
+
+@pytest.mark.slow
 def test_every_terminal_has_the_course_on_its_path(hub_class) -> None:
     config = json.loads((hub_class.terminal_config / "jupyter_server_config.json").read_text())
     shell = config["ServerApp"]["terminado_settings"]["shell_command"]
@@ -155,8 +189,8 @@ def test_every_terminal_has_the_course_on_its_path(hub_class) -> None:
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
         assert done.stdout.split() == [
-            str(hub_class.env / "bin" / "nbgrader"),
-            str(hub_class.env / "bin" / "python"),
+            str(hub_class.runtime / "bin" / "nbgrader"),
+            str(hub_class.runtime / "bin" / "python"),
         ]
     paths = hub_class.server_environment(NAMES["ada"])["JUPYTER_CONFIG_PATH"].split(os.pathsep)
     assert str(hub_class.terminal_config) in paths
@@ -289,3 +323,70 @@ def test_a_class_backed_up_comes_back_whole_on_a_fresh_hub(hub_class) -> None:
             backup.restore(fresh, saved)
     finally:
         subprocess.run(["rm", "-rf", str(saved.parent)], check=False)
+
+
+def test_courses_are_read_from_the_setting_and_bad_ones_named() -> None:
+    two = fmnist_hub.parse_courses("one:one-l:one-i two")
+    assert [c.id for c in two] == ["one", "two"]
+    assert (two[1].learners_group, two[1].instructors_group) == ("two-learners", "two-instructors")
+    assert fmnist_hub.parse_courses(fmnist_hub.DEFAULT_COURSES)[0].id == fmnist_hub.COURSE_ID
+    for bad in ("one:l", "One", "one one", "a:g:g", ""):
+        with pytest.raises(fmnist_hub.HubError, match="FMNIST_HUB_COURSES"):
+            fmnist_hub.parse_courses(bad)
+    with pytest.raises(fmnist_hub.HubError, match="No course `nope`"):
+        fmnist_hub.Settings(courses=two).course("nope")
+
+
+@pytest.mark.slow
+def test_two_courses_share_one_hub_each_with_its_id_groups_and_exchange() -> None:
+    _skip_unless_root()
+    ada, bob, teach, other = "fxcrsada", "fxcrsbob", "fxcrsteach", "fxcrsother"
+    names = [ada, bob, teach, other]
+    if any(fmnist_hub.known(fmnist_hub.pwd.getpwnam, n) for n in names):
+        pytest.skip(f"one of {names} already exists here; the test will not touch them")
+    groups_before = {g.gr_name for g in grp.getgrall()}
+    state = new_test_state()
+    courses = fmnist_hub.parse_courses("fxcrs-one:fxcrs1-l:fxcrs1-i fxcrs-two:fxcrs2-l:fxcrs2-i")
+    one, two = courses
+    settings = fmnist_hub.Settings(
+        state=state, homes=state / "home", first_uid=free_uid_block(), courses=courses
+    )
+    try:
+        (state / "home").mkdir()
+        for name, course in ((ada, one), (bob, two)):
+            roster = state / f"{name}.csv"
+            roster.write_text(f"id,name,email\n{name},{name},{name}@example.org\n")
+            fmnist_hub.add_learners(settings, roster, course.id)
+        first = fmnist_hub.add_instructor(settings, teach, one.id)
+        second = fmnist_hub.add_instructor(settings, other, two.id)
+        # each user's server reads their own course's id; instructors' copies say theirs
+        for name, course in ((ada, one), (bob, two), (teach, one), (other, two)):
+            paths = settings.server_environment(name)["JUPYTER_CONFIG_PATH"].split(os.pathsep)
+            config = settings.learner_config_of(course) / "nbgrader_config.py"
+            assert (
+                str(config.parent) in paths
+                and str(settings.learner_config_of(two if course == one else one)) not in paths
+            ), name
+            assert f"c.CourseDirectory.course_id = {course.id!r}" in config.read_text()
+        assert 'course_id = "fxcrs-one"' in (first / "nbgrader_config.py").read_text()
+        assert 'course_id = "fxcrs-two"' in (second / "nbgrader_config.py").read_text()
+        # each course's exchange folders belong to its own instructors
+        for course, instructor, stranger in ((one, teach, other), (two, other, teach)):
+            top = settings.exchange / course.id
+            assert grp.getgrgid(top.stat().st_gid).gr_name == course.instructors_group
+            planted = top / "outbound" / "planted.ipynb"
+            assert _try(stranger, "write", planted) == "PermissionError", course.id
+            assert _try(instructor, "write", planted) == "allowed", course.id
+        # class lists apart; one course per learner
+        assert ada in fmnist_hub.gradebook_roster(settings, one).read_text()
+        assert bob not in fmnist_hub.gradebook_roster(settings, one).read_text()
+        with pytest.raises(fmnist_hub.HubError, match=f"not a learner of {two.id}"):
+            fmnist_hub.add_learners(settings, state / f"{ada}.csv", two.id)
+        with pytest.raises(fmnist_hub.HubError, match="one course per user"):
+            fmnist_hub.add_instructor(settings, teach, two.id)
+    finally:
+        for name in names:
+            remove_user(name)
+        for group in settings.groups - groups_before:
+            subprocess.run(["groupdel", group], capture_output=True, check=False)
+        subprocess.run(["rm", "-rf", str(state)], check=False)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import ROOT
-from .hub_support import Hub, hub_settings_env, new_test_state
+from .hub_support import Hub, hub_settings_env, new_test_state, start_as_the_unit_would
 
 sys.path.insert(0, str(ROOT / "hub"))
 import fmnist_hub
@@ -63,7 +63,7 @@ def test_the_hub_serves_its_login_page_over_https() -> None:
                 fmnist_hub.check_proxy(hub.settings)
             except fmnist_hub.HubError as error:
                 pytest.skip(str(error))
-            hub.start(f"exec {sys.executable} hub/fmnist_hub.py start")
+            start_as_the_unit_would(hub)
             try:
                 assert hub.base.startswith("https://")
                 status, page = hub.call("GET", "/hub/login")

@@ -61,6 +61,17 @@ def test_the_page_block_is_what_the_results_file_renders() -> None:
     )
 
 
+def test_the_hub_pages_sizing_is_what_the_results_file_renders() -> None:
+    data = results.read()
+    text = page.HUB_PAGE.read_text(encoding="utf-8")
+    shown = page.page_block(text, page.SIZING_BEGIN, page.SIZING_END)
+    assert shown == page.render_sizing(data, mark_loaded=True), (
+        "docs/instructors/hub.md's sizing differs from benchmarks/results.json: run "
+        "`python -m benchmarks.run --page` (add --mark-loaded for figures measured under load)"
+    )
+    assert "hub_sizing" in data["records"], "the hub's sizing has not been measured"
+
+
 def test_every_record_says_where_and_how_it_was_measured() -> None:
     records = results.read()["records"]
     for key, record in records.items():
