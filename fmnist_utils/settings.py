@@ -73,7 +73,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FMNIST_HUB_CPU_LIMIT", "1", "cores' worth of CPU time for each learner (a cgroup)", "instructor"),
     Setting("FMNIST_HUB_IDLE_TIMEOUT", "3600", "seconds after which an idle learner's server is stopped", "instructor"),
     Setting("FMNIST_HUB_PROXY", "`hub/proxy`", "where `make hub-proxy` installed configurable-http-proxy", "instructor"),
-    Setting("FMNIST_HUB_ENV", "the Python running the hub", "the course's Python environment for learners' servers", "instructor"),
+    Setting("FMNIST_HUB_ENV", "the Python running the hub", "the course's Python environment, which the hub installs for learners in `<state>/env`", "instructor"),
+    Setting("FMNIST_HUB_COURSES", "`fmnist-cnn:fmnist-learners:fmnist-instructors`", "the courses the hub serves: `id:learners-group:instructors-group`, space-separated", "instructor"),
     # maintainers
     Setting("FMNIST_CHROMIUM", "`chromium` on PATH", "the Chromium the browser tests drive", "maintainer"),
     Setting("FMNIST_README_SCREENSHOTS", "unset", "`1`: the browser tests rewrite the README's screenshots", "maintainer"),

@@ -361,6 +361,18 @@ def hub_settings_env(state: Path) -> dict[str, str]:
     }
 
 
+def make_certificate(folder: Path) -> tuple[Path, Path]:
+    """Make a self-signed certificate for 127.0.0.1 and its key in ``folder``; return both."""
+    cert, key = folder / "hub.crt", folder / "hub.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
 def login(hub: Hub, name: str, password: str) -> tuple[int, set[str]]:
     """Sign in with the form, as a browser would; return the status and cookies set."""
     import http.cookiejar
@@ -368,7 +380,11 @@ def login(hub: Hub, name: str, password: str) -> tuple[int, set[str]]:
     import urllib.parse
 
     jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(jar),
+        NoRedirect,
+        urllib.request.HTTPSHandler(context=hub.tls()),
+    )
     with opener.open(hub.base + "/hub/login", timeout=30) as response:
         page = response.read().decode()
     xsrf = re.search(r'name="_xsrf"[^>]*?value="([^"]+)"', page).group(1)

@@ -13,6 +13,7 @@ and each instructor command's start time to the hub's log (tests/artifacts/hub.l
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -47,6 +48,7 @@ from .hub_support import (
     clear_killed_tests,
     hub_settings_env,
     login,
+    make_certificate,
     new_test_state,
     remove_user,
     run_in_terminal,
@@ -364,6 +366,22 @@ def test_a_term_on_the_hub(hub_env, browser_learner: HubLearner) -> None:
     assert max(pss.values()) <= sizing["server_pss"] + 0.05, (
         f"a server takes more than the measured sizing (docs/instructors/hub.md) says: {pss}"
     )
+    # --- one learner's runaway allocation stops at their limit; the others keep running ----
+    began = time.monotonic()
+    status, session = hub.user_call(bruno, "POST", "/api/sessions", {
+        "path": f"lessons/{LESSON}/{LESSON}.ipynb", "type": "notebook",
+        "kernel": {"name": "python3"},
+    })  # fmt: skip
+    assert status == 201, session
+    kernel = session["kernel"]["id"]
+    code, output = run_in_terminal(hub, ada, "python -c \"b = b'x' * (3 * 2**30)\"")
+    assert code == 137, (code, output[-1000:])  # SIGKILL: her limit is FMNIST_HUB_MEM_LIMIT
+    status, state = hub.user_call(bruno, "GET", f"/api/kernels/{kernel}")
+    assert status == 200 and state["execution_state"] != "dead", state
+    assert hub.user_call(ada, "GET", "/api/status")[0] == 200, "her own server survives too"
+    hub.user_call(bruno, "DELETE", f"/api/sessions/{session['id']}")
+    lap("one runaway learner stopped at the memory limit", began)
+
     # learners have the lessons, and no instructor tools (test_instructors_get_their_tools)
     status, listing = hub.user_call(ada, "GET", f"/api/contents/lessons/{LESSON}")
     assert status == 200 and f"{LESSON}.ipynb" in {x["name"] for x in listing["content"]}
@@ -572,6 +590,51 @@ def test_a_term_on_the_hub(hub_env, browser_learner: HubLearner) -> None:
     hub.start(start_block)
     ada_still_has_her_work()  # the same server, found again: no new spawn
     lap("start the hub, find the servers again", began)
+
+    # --- HTTPS from the hub itself: restarted with a certificate ---------------------------
+    began = time.monotonic()
+    hub.stop()
+    cert, key = make_certificate(hub.root_home)
+    hub.env.update(FMNIST_HUB_SSL_CERT=str(cert), FMNIST_HUB_SSL_KEY=str(key))
+    hub.settings = dataclasses.replace(settings, ssl_cert=cert, ssl_key=key)
+    hub.start(start_block)
+    status, login_page = hub.call("GET", "/hub/login")
+    assert hub.base.startswith("https://") and status == 200 and 'name="password"' in login_page
+    ada_still_has_her_work()
+    lap("restart with HTTPS", began)
+
+    # --- the class backed up, lost, and restored -------------------------------------------
+    began = time.monotonic()
+    hub.stop()
+    archive = hub.root_home / "class.tar.gz"
+    hub_command = [sys.executable, "hub/fmnist_hub.py"]
+    done = subprocess.run([*hub_command, "backup", str(archive)], cwd=ROOT, env=hub.env,
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    uids = {name: pwd.getpwnam(name).pw_uid for name in ["teacher", *learners]}
+    for name in uids:
+        remove_user(name)
+    shutil.rmtree(settings.state)
+    settings.state.mkdir(mode=0o755)
+    (settings.state / OWNER_FILE).write_text(str(os.getpid()))
+    done = subprocess.run([*hub_command, "restore", str(archive)], cwd=ROOT, env=hub.env,
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert {name: pwd.getpwnam(name).pw_uid for name in uids} == uids
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'instructor' / 'gradebook.db'}") as gradebook:
+        restored = {  # as the export counts it: the late penalty taken off
+            s.student.id: max(0.0, s.score - s.late_submission_penalty)
+            for s in gradebook.assignment_submissions(LESSON)
+        }
+    assert restored == expected, restored
+    hub.start(start_block)
+    status, cookies = login(hub, ada, passwords[ada])
+    assert status == 302 and "jupyterhub-hub-login" in cookies, "her password came back"
+    hub.spawn(ada)
+    ada_still_has_her_work()
+    lap("back up, lose and restore the class", began)
     print(f"\nhub term timings: {timings}")
 
 

@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 
 from .conftest import ROOT
-from .hub_support import Hub, hub_settings_env, new_test_state, start_as_the_unit_would
+from .hub_support import (
+    Hub,
+    hub_settings_env,
+    make_certificate,
+    new_test_state,
+    start_as_the_unit_would,
+)
 
 sys.path.insert(0, str(ROOT / "hub"))
 import fmnist_hub
@@ -42,13 +48,7 @@ def test_the_hub_serves_its_login_page_over_https() -> None:
         pytest.skip("the HTTPS test starts the hub: run it as root")
     state = new_test_state()
     try:
-        cert, key = state / "hub.crt", state / "hub.key"
-        subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-             "-keyout", str(key), "-out", str(cert)],
-            check=True, capture_output=True,
-        )  # fmt: skip
+        cert, key = make_certificate(state)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "FMNIST_"))}
         env.update(
             hub_settings_env(state), FMNIST_HUB_SSL_CERT=str(cert), FMNIST_HUB_SSL_KEY=str(key)
