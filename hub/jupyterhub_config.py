@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fmnist_hub import USER_NAME, Settings
 from limits import LimitedSpawner
-from panel import CourseAuthenticator
+from panel import CourseAuthenticator, keep_renames_to_admins
 
 c = get_config()  # noqa: F821 -- provided by traitlets when it loads this file
 settings = Settings()
@@ -43,6 +43,7 @@ c.JupyterHub.pid_file = str(settings.private / "jupyterhub.pid")
 # --- who may log in: the learners' and instructors' Unix groups, with their password --
 # (PAM); a user an instructor adds in the admin panel becomes a learner (hub/panel.py).
 c.JupyterHub.authenticator_class = CourseAuthenticator
+keep_renames_to_admins()  # adding learners must not let an instructor become one
 c.LocalAuthenticator.allowed_groups = settings.groups
 c.LocalAuthenticator.create_system_users = True
 c.Authenticator.username_pattern = USER_NAME.pattern
@@ -51,7 +52,8 @@ c.JupyterHub.load_groups = {
 }
 # Instructors see who is active in the admin panel, may start or stop a learner's
 # server and add learners there; they cannot open a learner's server (no
-# access:servers), nor make anyone an admin (JupyterHub keeps that to admins).
+# access:servers), make anyone an admin (JupyterHub keeps that to admins), or rename a
+# user (keep_renames_to_admins above).
 c.JupyterHub.load_roles = [
     {
         "name": "instructor",

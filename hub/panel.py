@@ -5,7 +5,9 @@ password and no group: such a user could neither log in nor see the course. Here
 instructor's *Add Users* in the admin panel makes a learner as ``make hub-learners``
 does (``fmnist_hub.add_learner_from_panel``). A name that is already a user of the
 machine but not of the course is refused, so the panel cannot put a system account
-(root, say) on the hub.
+(root, say) on the hub. Adding users needs JupyterHub's ``admin:users`` scope, which
+would also let an instructor rename users, and a user renamed to another's login name
+becomes that person: :func:`keep_renames_to_admins` closes that.
 """
 
 from __future__ import annotations
@@ -14,6 +16,27 @@ import datetime
 
 import fmnist_hub
 from jupyterhub.auth import PAMAuthenticator
+
+
+def keep_renames_to_admins() -> None:
+    """Let only the hub's admins rename a user (the panel's *Edit User*, ``PATCH /users``)."""
+    from jupyterhub.apihandlers.users import UserAPIHandler
+    from tornado import web
+
+    original = UserAPIHandler.patch
+    if getattr(original, "keeps_renames_to_admins", False):
+        return
+
+    async def patch(self, user_name):
+        data = self.get_json_body() or {}
+        asker = self.current_user
+        if data.get("name", user_name) != user_name and not getattr(asker, "admin", False):
+            raise web.HTTPError(403, "Only the hub's admins can rename a user.")
+        return await original(self, user_name)
+
+    patch.keeps_renames_to_admins = True
+    UserAPIHandler.patch = patch
+
 
 #: How recent a hub user must be for its Unix account to be made (seconds).
 NEW_USER_S = 300

@@ -86,7 +86,9 @@ def build(env: Path, package: Path, dest: Path) -> None:
     site = site_packages(staged)
     for path in site.glob(EDITABLE):
         path.unlink()
-    shutil.copytree(package, site / package.name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        package, site / package.name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__")
+    )
     compileall.compile_dir(site / package.name, quiet=1)
     for path in (staged / "bin").iterdir():
         if path.is_file() and not path.is_symlink():
@@ -95,9 +97,10 @@ def build(env: Path, package: Path, dest: Path) -> None:
     for path in [staged, *staged.rglob("*")]:
         if not path.is_symlink():
             mode = path.stat().st_mode & 0o7777
-            wanted = mode | (0o555 if path.is_dir() or mode & 0o100 else 0o444)
+            readable = mode | (0o555 if path.is_dir() or mode & 0o100 else 0o444)
+            wanted = readable & ~0o022  # everyone reads it, only root writes it
             if wanted != mode:
-                path.chmod(wanted)  # every user reads it (a hard link shares the course's mode)
+                path.chmod(wanted)  # a hard link shares the mode with the course's copy
     staged.chmod(0o755)
     old = dest.with_name(dest.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
@@ -107,19 +110,25 @@ def build(env: Path, package: Path, dest: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def ensure_runtime(env: Path, package: Path, dest: Path) -> bool:
+def ensure_runtime(env: Path, package: Path, dest: Path, lock: Path) -> bool:
     """Build the runtime unless the one at ``dest`` is of this environment and package.
+
+    ``lock``: a file only root writes; two set-ups at once take turns on it.
 
     Returns
     -------
     bool
         True when it was (re)built.
     """
-    want = _digest(env, package)
-    stamp = dest / STAMP
-    if stamp.is_file() and stamp.read_text() == want:
-        return False
-    build(env, package, dest)
-    stamp.write_text(want)
-    stamp.chmod(0o644)
-    return True
+    import fcntl
+
+    with open(lock, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        want = _digest(env, package)
+        stamp = dest / STAMP
+        if stamp.is_file() and stamp.read_text() == want:
+            return False
+        build(env, package, dest)
+        stamp.write_text(want)
+        stamp.chmod(0o644)
+        return True

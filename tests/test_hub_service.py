@@ -19,6 +19,7 @@ import pytest
 
 from .conftest import ROOT
 from .hub_support import COURSE_GROUPS, unit_start
+from .support import free_port
 
 sys.path.insert(0, str(ROOT / "hub"))
 import fmnist_hub
@@ -105,3 +106,52 @@ def test_an_upgrade_brings_an_older_database_to_this_jupyterhub(tmp_path: Path) 
     finally:
         for group in set(COURSE_GROUPS) - groups_before:
             subprocess.run(["groupdel", group], capture_output=True, check=False)
+
+
+def test_the_unit_escapes_what_systemd_would_expand(tmp_path: Path) -> None:
+    text = service.unit_text(
+        tmp_path / "100%", tmp_path / "$HOME" / "python", {"FMNIST_HUB_STATE": "/srv/50%"}
+    )
+    assert "WorkingDirectory=" + str(tmp_path / "100%%") in text
+    assert "$$HOME" in text and 'Environment="FMNIST_HUB_STATE=/srv/50%%"' in text
+    with pytest.raises(ValueError, match="control character"):
+        service.unit_text(tmp_path, tmp_path / "python", {"FMNIST_HUB_IP": "x\nExecStartPre=/x"})
+
+
+def test_a_crashed_hubs_proxy_does_not_block_the_restart(tmp_path: Path) -> None:
+    port = free_port()
+    settings = fmnist_hub.Settings(
+        state=tmp_path, port=port, hub_port=free_port(), proxy_api_port=free_port()
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import socket, sys, time; s = socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1])));"
+         " s.listen(); print(1, flush=True); time.sleep(60)", str(port), "configurable-http-proxy"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        holder.stdout.readline()
+        with pytest.raises(fmnist_hub.HubError, match=f"Port {port} "):
+            fmnist_hub.check_ports(settings)  # someone else's process on the port
+        settings.private.mkdir()
+        (settings.private / "proxy.pid").write_text(str(holder.pid))
+        fmnist_hub.check_ports(settings)  # the hub's own proxy: JupyterHub replaces it
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_the_hub_refuses_a_course_folder_others_can_change(tmp_path: Path) -> None:
+    env = tmp_path / "env"
+    (env / "bin").mkdir(parents=True)
+    (env / "bin").chmod(0o777)
+    with pytest.raises(fmnist_hub.HubError, match=rf"{env / 'bin'} \(owner uid \d+, mode 0777\)"):
+        fmnist_hub.check_course_owner(fmnist_hub.Settings(state=tmp_path, env=env))
+
+
+def test_a_course_group_that_is_a_users_name_is_refused(tmp_path: Path) -> None:
+    _root_or_skip()
+    courses = fmnist_hub.parse_courses("fxrefused:root:fxrefused-i")
+    with pytest.raises(fmnist_hub.HubError, match="root is also a user's name"):
+        fmnist_hub.setup(fmnist_hub.Settings(state=tmp_path / "s", courses=courses))
+    assert not fmnist_hub.known(grp.getgrnam, "fxrefused-i"), "nothing was made"
