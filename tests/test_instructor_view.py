@@ -644,6 +644,9 @@ def test_the_formgrader_lists_shows_and_overrides(
         assert blocked == [], f"the policy blocked nbgrader's own code: {blocked}"
         page.goto(lab.url(f"formgrader/submissions/{notebook_id}/"))
         score.wait_for()
+        # the page's scripts have bound their handlers once they filled the placeholder:
+        # a change typed before that is never saved (a busy machine is slow to get there)
+        assert _poll(lambda: score.get_attribute("placeholder") == "0", UI_S), "not ready"
         # override a score and add a comment, as the instructors' guide shows
         score.fill("1")
         score.press("Tab")
