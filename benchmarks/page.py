@@ -359,7 +359,11 @@ def _span(values: list[float], unit: str, digits: int = 2) -> str:
 
 
 def _limit_gib(value: str) -> float:
-    """A spawner memory limit such as ``2G`` or ``1536M`` in GiB (JupyterHub's units: 1024)."""
+    """A spawner memory limit such as ``2G`` or ``1536M`` in GiB (JupyterHub's units: 1024).
+
+    Read here rather than with JupyterHub's own parser, which the page's readers (the
+    quick tests, the site) do not install.
+    """
     units = {"K": 2**-20, "M": 2**-10, "G": 1.0, "T": 2**10}
     value = value.strip().upper()
     return float(value[:-1]) * units[value[-1]] if value[-1] in units else float(value) / 2**30

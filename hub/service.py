@@ -98,17 +98,6 @@ def write_unit(folder: Path, course: Path, python: Path) -> Path:
     return path
 
 
-def hub_running(private: Path) -> int | None:
-    """Return the pid of the hub that runs from this state, or None."""
-    pid_file = private / "jupyterhub.pid"
-    try:
-        pid = int(pid_file.read_text().strip())
-        os.kill(pid, 0)
-    except (OSError, ValueError):
-        return None
-    return pid
-
-
 def upgrade_database(config: Path, private: Path, env: Path) -> str:
     """Bring JupyterHub's database to this JupyterHub's version (it keeps a dated backup).
 

@@ -23,6 +23,7 @@ import pytest
 
 from .conftest import ROOT
 from .hub_support import login, running_test_hub
+from .support import skip_or_fail
 
 sys.path.insert(0, str(ROOT / "hub"))
 import fmnist_hub
@@ -40,9 +41,7 @@ def _read_as(name: str, path: str) -> subprocess.CompletedProcess:
 @pytest.mark.slow
 def test_an_instructor_adds_a_learner_from_the_admin_panel() -> None:
     if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("this test starts the hub and makes users: run it as root")
-        pytest.skip("this test starts the hub and makes users: run it as root")
+        skip_or_fail("this test starts the hub and makes users: run it as root")
     with running_test_hub([LEARNER], instructors=(TEACHER,), others=(ADDED,)) as hub:
         settings = hub.settings
         token = hub.token(TEACHER)

@@ -19,7 +19,7 @@ import pytest
 
 from .conftest import ROOT
 from .hub_support import COURSE_GROUPS, unit_start
-from .support import free_port
+from .support import free_port, skip_or_fail
 
 sys.path.insert(0, str(ROOT / "hub"))
 import fmnist_hub
@@ -28,9 +28,7 @@ import service
 
 def _root_or_skip() -> None:
     if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("this test sets the hub up: run it as root")
-        pytest.skip("this test sets the hub up: run it as root")
+        skip_or_fail("this test sets the hub up: run it as root")
 
 
 def test_the_unit_keeps_the_settings_and_passes_systemds_check(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from .hub_support import (
     new_test_state,
     start_as_the_unit_would,
 )
+from .support import skip_or_fail
 
 sys.path.insert(0, str(ROOT / "hub"))
 import fmnist_hub
@@ -43,9 +44,7 @@ def test_https_needs_both_files(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_the_hub_serves_its_login_page_over_https() -> None:
     if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("the HTTPS test starts the hub: run it as root")
-        pytest.skip("the HTTPS test starts the hub: run it as root")
+        skip_or_fail("the HTTPS test starts the hub: run it as root")
     state = new_test_state()
     try:
         cert, key = make_certificate(state)
