@@ -41,7 +41,8 @@ from fmnist_utils.tooling.lessons import Lesson, find_lessons, run_nbgrader, sou
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _course(tmp: Path, lessons: list[Lesson]) -> tuple[Path, str]:
+def make_course(tmp: Path, lessons: list[Lesson]) -> tuple[Path, str]:
+    """Make a course under ``tmp`` with ``lessons`` released; return its root and gradebook."""
     root = tmp / "course"
     root.mkdir()
     shutil.copy2(ROOT / "nbgrader_config.py", root)
@@ -58,7 +59,8 @@ def _course(tmp: Path, lessons: list[Lesson]) -> tuple[Path, str]:
     return root, db
 
 
-def _submit(root: Path, lesson: Lesson, student: str) -> None:
+def submit(root: Path, lesson: Lesson, student: str) -> None:
+    """Hand in ``student``'s perfect submission of ``lesson`` (its solution)."""
     import nbformat
 
     folder = root / "instructor" / "submitted" / student / lesson.lesson_id
@@ -129,10 +131,10 @@ def measure(
     extra: dict[str, Any] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="fmnist-grading-bench-") as tmp:
-            root, db = _course(Path(tmp), lessons if every_lesson else [chosen])
+            root, db = make_course(Path(tmp), lessons if every_lesson else [chosen])
             per_lesson, per_lesson_cpu = {}, {}
             for item in lessons if every_lesson else []:
-                _submit(root, item, "perfect")
+                submit(root, item, "perfect")
                 wall, cpu = _timed(["autograde", item.lesson_id], root, db)
                 per_lesson[item.lesson_id] = round(wall, 1)
                 per_lesson_cpu[item.lesson_id] = round(cpu, 1)
@@ -143,7 +145,7 @@ def measure(
                              all_lessons_parallel_cpu_s=round(cpu, 1))  # fmt: skip
             names = [f"student{i:02d}" for i in range(students)]
             for name in names:
-                _submit(root, chosen, name)
+                submit(root, chosen, name)
             # nbgrader's --student takes one id: grade the class by leaving "perfect" out
             args = ["autograde", chosen.lesson_id, "--force",
                     "--CourseDirectory.student_id_exclude=perfect"]  # fmt: skip

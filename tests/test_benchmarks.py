@@ -127,6 +127,33 @@ def test_the_page_shows_the_figures_the_mean_and_spread_and_the_peers() -> None:
     assert page.NOT_MEASURED in text, "sections not in the file are said to be missing"
 
 
+def test_a_time_measured_on_another_machine_is_not_compared() -> None:
+    """Accuracy compares across machines; a training time only on the same one."""
+    data = _data()
+    data["records"]["peers.tutorial_mlp"]["machine"] = dict(MACHINE, cpu="Other CPU")
+    row = next(line for line in page.render(data).splitlines() if "TensorFlow tutorial" in line)
+    assert "-4.52 points; time measured on Other CPU" in row and "× the time" not in row
+
+
+def test_the_page_shows_where_grading_spends_its_cpu_time() -> None:
+    data = _data()
+    assert "Where grading one learner" not in page.render(data), "nothing before it is measured"
+    figures = {
+        "workers": 2, "wall_s": 102.3, "cpu_s": 177.3, "nbgrader_cpu_s": 14.0,
+        "learner_kernels_cpu_s": 117.3, "tests_kernels_cpu_s": 46.0, "kernel_start_cpu_s": 0.55,
+        "import_keras_cpu_s": 2.92, "keras_lessons": 9, "lesson_cells_cpu_s": 85.5,
+    }  # fmt: skip
+    data["records"]["grading_breakdown"] = _record(
+        "grading_breakdown", "grading_breakdown", figures
+    )
+    text = page.render(data)
+    assert "2 workers, 102 s, 177 CPU s in all" in text
+    rows = [line for line in text.splitlines() if line.startswith("| the ")]
+    assert any("learners' kernels" in r and "| 117 |" in r for r in rows), rows
+    assert any("tests kernels" in r and "| 46 |" in r for r in rows), rows
+    assert "`import keras` 2.9 CPU s" in text and "about 86 CPU s" in text
+
+
 def test_the_page_shows_the_grading_class_against_one_worker() -> None:
     data = _data()
     data["records"]["grading"] = _record("grading", "grading", {
@@ -206,7 +233,7 @@ def test_the_peers_are_the_documented_architectures(name: str, params: int, laye
 
 def test_the_page_lists_every_recipe_tried_with_what_it_gave() -> None:
     data = _data()
-    assert "search for lesson 9" not in page.render(data), "no table before a candidate is tried"
+    assert "search for lessons 7" not in page.render(data), "no table before a candidate is tried"
     for name, accuracy, loaded in (
         ("improved_e12", 0.9331, 0.4),
         ("improved_b256_e12", 0.936, 2.5),
@@ -248,16 +275,26 @@ def test_a_mirror_averaged_accuracy_is_shown_with_the_networks_own() -> None:
 
 
 def test_every_recipe_candidate_builds_a_network_for_the_lessons_data() -> None:
-    for name in recipe_search.CANDIDATES:
+    for name, candidate in recipe_search.CANDIDATES.items():
         recipe = recipe_search.recipe(name)
         model = recipe.build()
         assert model.output_shape == (None, 10), name
-        assert recipe.epochs == recipe_search.CANDIDATES[name].epochs
-        assert recipe.optimizer is models.RECIPES["improved_cnn"].optimizer
-        assert recipe.mirror_test is recipe_search.CANDIDATES[name].mirror_test
-        wanted = recipe_search.CANDIDATES[name].filters
+        assert (recipe.epochs, recipe.batch_size) == (candidate.epochs, candidate.batch_size)
+        assert recipe.label_smoothing == candidate.label_smoothing
         convs = [layer.filters for layer in model.layers if hasattr(layer, "filters")]
-        assert convs == [wanted[0]] * 2 + [wanted[1]] * 2, (name, convs)
+        if candidate.base == "classic_cnn":  # lesson 7's table, with the candidate's widths
+            assert convs == list(candidate.filters), (name, convs)
+            dropouts = [lyr.rate for lyr in model.layers if type(lyr).__name__ == "Dropout"]
+            pooled = [candidate.pool_dropout] * 2 if candidate.pool_dropout else []
+            assert dropouts == [*pooled, candidate.dropout], (name, dropouts)
+            optimizer = recipe.optimizer(100, candidate.epochs)
+            start = float(optimizer.learning_rate)  # the schedule's first step
+            assert start == pytest.approx(candidate.learning_rate), name
+            assert not recipe.mirror_test
+            continue
+        assert recipe.optimizer is models.RECIPES["improved_cnn"].optimizer
+        assert recipe.mirror_test is candidate.mirror_test
+        assert convs == [candidate.filters[0]] * 2 + [candidate.filters[1]] * 2, (name, convs)
 
 
 def test_the_page_says_which_sections_each_machine_measured() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -57,7 +58,7 @@ def test_classic_cnn_matches_its_specification() -> None:
         (None, 10),
     ]
     assert model.layers[-1].activation.__name__ == "softmax"
-    assert model.layers[6].rate == pytest.approx(0.3)
+    assert model.layers[6].rate == pytest.approx(0.4)
     assert models.classic_cnn() is not model, "every call builds a new model"
 
 
@@ -76,7 +77,9 @@ def test_recipes_are_named_and_unknown_names_are_refused() -> None:
     recipe = models.RECIPES["classic_cnn"]
     assert isinstance(recipe, models.Recipe)
     assert recipe.build is models.classic_cnn
-    assert (recipe.batch_size, recipe.epochs, recipe.seed) == (128, 15, 0)
+    assert (recipe.batch_size, recipe.epochs, recipe.seed) == (256, 13, 0)
+    optimizer = recipe.optimizer(100, recipe.epochs)
+    assert float(optimizer.learning_rate) == pytest.approx(3e-3), "the schedule's first step"
     with pytest.raises(KeyError, match="unknown recipe 'no_such_model'"):
         models.train_and_evaluate("no_such_model")
 
@@ -89,6 +92,11 @@ def test_shipped_weights_are_small_and_documented() -> None:
         assert key in info, f"{models.REFERENCE_INFO.name} lacks {key!r}"
     assert info["fast"] is False, "the shipped weights must come from the full training data"
     assert info["params"] == 225_034
+    recipe = models.RECIPES["classic_cnn"]
+    assert (info["epochs"], info["batch_size"]) == (recipe.epochs, recipe.batch_size), (
+        "the shipped weights were trained with another recipe: retrain them"
+    )
+    assert info["description"] == recipe.description
     assert 0.9 <= info["test_accuracy"] <= 1.0
     assert models.reference_info() == info
 
@@ -173,3 +181,16 @@ def test_shipped_improved_model_scores_its_recorded_accuracy() -> None:
             f"the shipped improved CNN (mirror={mirror}) scores {measured:.4f}, "
             f"its record's {key} says {info[key]}"
         )
+
+
+def test_lesson_7_trains_with_the_recipe() -> None:
+    """The lesson's training cell uses the recipe's epochs, batch and starting rate."""
+    source = (
+        ROOT / "solutions" / "07_build_and_train_cnn" / "07_build_and_train_cnn.py"
+    ).read_text()
+    recipe = models.RECIPES["classic_cnn"]
+    assert f"EPOCHS = fast.epochs({recipe.epochs})" in source
+    assert f"BATCH_SIZE = {recipe.batch_size}\n" in source
+    start = float(recipe.optimizer(100, recipe.epochs).learning_rate)
+    found = re.search(r"CosineDecay\(\s*([0-9.e-]+),", source)
+    assert found and float(found.group(1)) == pytest.approx(start), "the schedule's start"
