@@ -9,18 +9,23 @@ accounting is on, then sorts every process the grader started by what it was:
 - **nbgrader's own steps**: the grader, its fork server and one job process a lesson
   (nbgrader's configuration, sanitising, the gradebook, writing the graded copy), and
   the ``alembic`` check of the gradebook;
-- **the learner's kernel** of each lesson (the learner's cells, and any process they
-  start), and
+- **the learner's kernel** of each lesson (the learner's cells, any process they
+  start, and the learner's functions the tests call there), and
 - **the tests kernel** of each lesson (the hidden tests),
 
-each kernel being the first and second kernel a job starts. Two figures measured on
-their own, in fresh processes of the course's Python, say what part of a kernel is fixed
-cost: an IPython kernel's start (``ipykernel`` and its inline figures, nothing else)
-and ``import keras`` (TensorFlow with it). A lesson's own cells in the fast setting are
-then its learner's kernel less one start, less the import where the lesson imports
-Keras or TensorFlow. The CPU seconds are user + system, all threads, as the kernel
-accounts them at each process's exit. ``measure()`` returns the figures; the last line
-printed is the same figures as JSON.
+each kernel being the first and second kernel a job starts (a job grades one learner
+here). Two figures measured on their own, in fresh processes of the course's Python,
+say what part of a kernel is fixed cost: an IPython kernel's start (``ipykernel`` and
+its inline figures, nothing else) and ``import keras`` (TensorFlow with it). A lesson's
+own cells in the fast setting (with the functions the tests call) are then about its
+learner's kernel less one start, less the import where the lesson imports Keras or
+TensorFlow. The CPU seconds are user + system, all threads, as the kernel accounts them
+at each process's exit.
+
+The grading runs as root, like the benchmark. Accounting goes to a file of the
+benchmark's own while it runs, then back to :data:`SYSTEM_ACCOUNTS` where Debian's
+``acct`` keeps the machine's accounts, else off. ``measure()`` returns the figures; the
+last line printed is the same figures as JSON.
 """
 
 from __future__ import annotations
@@ -28,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import statistics
 import struct
@@ -43,8 +47,8 @@ from typing import Any
 from benchmarks.grading_speed import ROOT, make_course, submit
 from fmnist_utils.tooling.lessons import find_lessons
 
-_ACCT_V3 = struct.Struct("<BBHIIIIIIfHHHHHHHH16s")
-"""``struct acct_v3`` of ``<linux/acct.h>``: 64 bytes a process."""
+ACCT_V3 = struct.Struct("=BBHIIIIIIfHHHHHHHH16s")
+"""``struct acct_v3`` of ``<linux/acct.h>``: 64 bytes a process, in this machine's byte order."""
 
 _TICKS = 100.0
 """``AHZ``: the unit of the times in an accounting record."""
@@ -90,8 +94,8 @@ def read_accounting(path: Path) -> list[Exited]:
     """
     data = path.read_bytes()
     out = []
-    for offset in range(0, len(data) - _ACCT_V3.size + 1, _ACCT_V3.size):
-        fields = _ACCT_V3.unpack_from(data, offset)
+    for offset in range(0, len(data) - ACCT_V3.size + 1, ACCT_V3.size):
+        fields = ACCT_V3.unpack_from(data, offset)
         if fields[1] & 0x0F != 3:
             continue
         pid, ppid, utime, stime = fields[6], fields[7], fields[10], fields[11]
@@ -124,7 +128,7 @@ def sort_processes(records: list[Exited], grader: int) -> dict[str, Any]:
     dict
         ``cpu_s`` (everything), ``nbgrader_cpu_s``, ``learner_kernels_cpu_s`` and
         ``tests_kernels_cpu_s`` (its parts),
-        ``jobs`` (one dict a job, in the order they started: ``nbgrader_cpu_s``,
+        ``jobs`` (one dict a job, by process id: ``nbgrader_cpu_s``,
         ``learner_cpu_s``, ``tests_cpu_s``) and ``other_cpu_s`` (what no job started).
     """
     by_pid = {r.pid: r for r in records}
@@ -138,12 +142,14 @@ def sort_processes(records: list[Exited], grader: int) -> dict[str, Any]:
         kids = [by_pid[c].comm for c in children.get(pid, []) if c in by_pid]
         return by_pid[pid].comm != "bwrap" and bool(kids) and set(kids) == {"bwrap"}
 
-    # a job (one lesson) starts two kernel wrappers: the learner's, then the tests'
+    # a job (one lesson of one learner) is forked by the grader's fork server, and
+    # starts two kernel wrappers: the learner's, then the tests'
     jobs: dict[int, dict[str, Any]] = {}
-    for pid in sorted(mine):
-        wrappers = sorted(c for c in children.get(pid, []) if c in by_pid and is_wrapper(c))
-        if pid in by_pid and wrappers:
-            jobs[pid] = {"kernels": wrappers[:2]}
+    for server in children.get(grader, []):
+        for pid in sorted(children.get(server, [])):
+            wrappers = sorted(c for c in children.get(pid, []) if c in by_pid and is_wrapper(c))
+            if pid in by_pid and wrappers:
+                jobs[pid] = {"kernels": wrappers[:2]}
     in_kernel: set[int] = set()
     for job, info in jobs.items():
         for rank, kernel in enumerate(info["kernels"]):
@@ -182,6 +188,9 @@ def _cpu_of(code: str, repeat: int = 3) -> float:
     return round(statistics.median(times), 2)
 
 
+SYSTEM_ACCOUNTS = Path("/var/log/account/pacct")
+"""Where Debian's ``acct`` service keeps the machine's accounts: switched back to after."""
+
 KERNEL_START = (
     "import ipykernel.kernelapp, ipykernel.ipkernel, matplotlib_inline.backend_inline\n"
     "app = ipykernel.kernelapp.IPKernelApp.instance()"
@@ -191,6 +200,11 @@ KERNEL_START = (
 
 def measure(workers: int = 2) -> dict[str, Any]:
     """Grade every lesson of one learner with process accounting on; sort the CPU time.
+
+    Parameters
+    ----------
+    workers : int, optional
+        The parallel grader's workers.
 
     Returns
     -------
@@ -239,8 +253,9 @@ def measure(workers: int = 2) -> dict[str, Any]:
                 )  # fmt: skip
                 output, _ = grader.communicate()
                 wall = time.perf_counter() - start
-            finally:
-                subprocess.run([accton, "off"], check=True, capture_output=True)
+            finally:  # back to the system's own accounting (Debian's acct), else off
+                system = [str(SYSTEM_ACCOUNTS)] if SYSTEM_ACCOUNTS.is_file() else ["off"]
+                subprocess.run([accton, *system], check=True, capture_output=True)
             if grader.returncode != 0:
                 raise RuntimeError(output)
             records = read_accounting(log)
@@ -248,10 +263,6 @@ def measure(workers: int = 2) -> dict[str, Any]:
         if env_before is not None:
             os.environ["FMNIST_FAST"] = env_before
     figures = sort_processes(records, grader.pid)
-    started = re.findall(r"^job \d+: (\S+): ", output, re.MULTILINE)  # in start order
-    if len(started) == len(figures["jobs"]):
-        for lesson_id, row in zip(started, figures["jobs"], strict=True):
-            row["lesson"] = lesson_id
     keras_cpu = _cpu_of("import keras")
     start_cpu = _cpu_of(KERNEL_START)
     cells = figures["learner_kernels_cpu_s"] - len(lessons) * start_cpu
@@ -271,6 +282,7 @@ def measure(workers: int = 2) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Measure, print the parts, then the figures as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2, help="parallel workers (default 2)")
     args = parser.parse_args(argv)

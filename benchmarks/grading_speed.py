@@ -7,7 +7,7 @@ it times
 1. ``nbgrader autograde LESSON`` for one student's perfect submission of every lesson,
    lesson after lesson, then the same submissions graded by one
    ``python -m fmnist_utils.grading.parallel LESSON... --workers N`` (the target: at
-   most 90 s for the whole course on 2 idle CPU cores). It starts the lessons that took
+   most 60 s for the whole course on 2 idle CPU cores). It starts the lessons that took
    longest first, as recorded by the sequential runs just before (every autograde run
    in a course records them), as it would for an instructor who graded before;
 2. a class of ``--students`` perfect submissions of one lesson, graded by
@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     if r["per_lesson_s"]:
         print(f"  {'all lessons':<30} {r['all_lessons_s']:6.1f} s   (one nbgrader run a lesson)")
         print(f"  {'all lessons, parallel grader':<30} {r['all_lessons_parallel_s']:6.1f} s   "
-              f"({r['workers']} workers; target <= 90 s on 2 idle cores)")  # fmt: skip
+              f"({r['workers']} workers; target <= 60 s on 2 idle cores)")  # fmt: skip
     print(f"A class of {r['class_students']} on {r['class_lesson']}: sequential "
           f"{r['class_sequential_s']:.1f} s, {r['workers']} workers {r['class_parallel_s']:.1f} s, "
           f"speed-up {r['speedup']:.2f}x")  # fmt: skip

@@ -331,13 +331,15 @@ def _breakdown_lines(data: dict[str, Any], mark: _Marks) -> list[str]:
         "| part | CPU s |",
         "|---|---|",
         f"| nbgrader's own steps (the grader and one job a lesson) | {r['nbgrader_cpu_s']:.0f} |",
-        f"| the learners' kernels (the lessons' cells) | {r['learner_kernels_cpu_s']:.0f} |",
+        f"| the learners' kernels (the lessons' cells, and the learner's functions the tests "
+        f"call) | {r['learner_kernels_cpu_s']:.0f} |",
         f"| the tests kernels (the hidden tests) | {r['tests_kernels_cpu_s']:.0f} |",
         "",
         f"A kernel's start alone costs {r['kernel_start_cpu_s']:.1f} CPU s and `import keras` "
         f"{r['import_keras_cpu_s']:.1f} CPU s, in every learner's kernel of the "
         f"{r['keras_lessons']} lessons that use Keras and in every tests kernel that checks a "
-        f"model; the lessons' own cells take about {r['lesson_cells_cpu_s']:.0f} CPU s.",
+        f"model; the rest of the learners' kernels, about {r['lesson_cells_cpu_s']:.0f} CPU s, "
+        "is the lessons' own cells in their fast setting and the functions the tests call.",
     ]
 
 

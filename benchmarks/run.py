@@ -31,7 +31,8 @@ date, machine, commit, command and load: see ``benchmarks.results``):
                not in the default run)
 ``recipes``    the search for lessons 7's and 9's recipes: each candidate of
                ``benchmarks.recipe_search`` trained on the full data (``--recipes``;
-               about 10 minutes each on 2 cores, not in the default run)
+               about 2 minutes each for lesson 7's, 10 for lesson 9's, on 2
+               cores; not in the default run)
 
 Each measurement runs in a fresh process so that peak-memory figures are its own.
 After each one the results file is updated, so an interrupted run keeps what it measured.
@@ -116,7 +117,7 @@ def bench_model(name: str, seeds: list[int]) -> dict:
 
 
 def bench_recipe(name: str, seeds: list[int]) -> dict:
-    """Train one candidate of lesson 9's recipe search (``benchmarks.recipe_search``)."""
+    """Train one candidate of the recipe search (``benchmarks.recipe_search``)."""
     from benchmarks.recipe_search import CANDIDATES
 
     setup = (

@@ -151,7 +151,7 @@ def test_the_page_shows_where_grading_spends_its_cpu_time() -> None:
     rows = [line for line in text.splitlines() if line.startswith("| the ")]
     assert any("learners' kernels" in r and "| 117 |" in r for r in rows), rows
     assert any("tests kernels" in r and "| 46 |" in r for r in rows), rows
-    assert "`import keras` 2.9 CPU s" in text and "about 86 CPU s" in text
+    assert "`import keras` 2.9 CPU s" in text and "about 86 CPU s, is the lessons' own" in text
 
 
 def test_the_page_shows_the_grading_class_against_one_worker() -> None:

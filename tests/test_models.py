@@ -191,6 +191,8 @@ def test_lesson_7_trains_with_the_recipe() -> None:
     recipe = models.RECIPES["classic_cnn"]
     assert f"EPOCHS = fast.epochs({recipe.epochs})" in source
     assert f"BATCH_SIZE = {recipe.batch_size}\n" in source
+    dropout = next(lyr.rate for lyr in recipe.build().layers if type(lyr).__name__ == "Dropout")
+    assert f"    dropout: float = {dropout:g},\n" in source, "build_cnn's default is the table's"
     start = float(recipe.optimizer(100, recipe.epochs).learning_rate)
     found = re.search(r"CosineDecay\(\s*([0-9.e-]+),", source)
     assert found and float(found.group(1)) == pytest.approx(start), "the schedule's start"

@@ -731,8 +731,8 @@ dict(zip(CLASS_NAMES, probabilities.round(3).tolist(), strict=True)), CLASS_NAME
 #
 # ## Further exercises
 #
-# 1. Train with a fixed learning rate (`compile_cnn(build_cnn())`) instead of the
-#    schedule. How do the learning curves and the test accuracy change?
+# 1. Train with a fixed learning rate (`compile_cnn(build_cnn(), learning_rate=3e-3)`)
+#    instead of the schedule. How do the learning curves and the test accuracy change?
 # 2. Remove the `Dropout` layer (`build_cnn(dropout=0.0)`) and train again. What
 #    happens to the gap between the training and validation curves?
 # 3. Halve and double the filters (`build_cnn(filters=(16, 32))`,

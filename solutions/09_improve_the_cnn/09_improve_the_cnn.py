@@ -248,7 +248,7 @@ assert abs(g - 0.1) < 1e-9, "the gap uses the last epoch"
 # **fair comparison**: two runs that differ in one thing only. The same seed, the
 # same images, the same 20 epochs and batch size; what changes is dropout,
 # here a `Dropout(0.25)` after each pooling layer and a `Dropout(0.5)` before the
-# last layer (lesson 7 had a single `Dropout(0.3)`). One side effect cannot be
+# last layer (lesson 7 had a single `Dropout(0.4)`). One side effect cannot be
 # avoided: the new layers use up random numbers, so the layers after them start
 # from other random weights than in the first run.
 
