@@ -151,6 +151,7 @@ def sort_processes(records: list[Exited], grader: int) -> dict[str, Any]:
             if pid in by_pid and wrappers:
                 jobs[pid] = {"kernels": wrappers[:2]}
     in_kernel: set[int] = set()
+    in_jobs: set[int] = set()
     for job, info in jobs.items():
         for rank, kernel in enumerate(info["kernels"]):
             tree = [p for p in _descendants(kernel, children) if p in by_pid]
@@ -158,10 +159,11 @@ def sort_processes(records: list[Exited], grader: int) -> dict[str, Any]:
                 sum(by_pid[p].cpu_s for p in tree), 2
             )
             in_kernel.update(tree)
-        own = [p for p in _descendants(job, children) if p in by_pid and p not in in_kernel]
+        job_tree = _descendants(job, children)
+        in_jobs.update(job_tree)
+        own = [p for p in job_tree if p in by_pid and p not in in_kernel]
         info["nbgrader_cpu_s"] = round(sum(by_pid[p].cpu_s for p in own), 2)
         info.setdefault("tests_cpu_s", 0.0)
-    in_jobs = {p for job in jobs for p in _descendants(job, children)}
     other = round(sum(by_pid[p].cpu_s for p in mine if p in by_pid and p not in in_jobs), 2)
     rows = [{k: v for k, v in jobs[j].items() if k != "kernels"} for j in sorted(jobs)]
     return {
@@ -186,6 +188,16 @@ def _cpu_of(code: str, repeat: int = 3) -> float:
         )  # fmt: skip
         times.append(float(done.stdout.strip().splitlines()[-1]))
     return round(statistics.median(times), 2)
+
+
+def _imports_keras(notebook: Path) -> bool:
+    """Tell whether a lesson imports Keras or TensorFlow (as the tests kernel reads it)."""
+    import nbformat
+
+    from fmnist_utils.grading.trusted import lesson_imports
+
+    imports = lesson_imports(nbformat.read(notebook, as_version=4).cells).values()
+    return any(code.split()[1].split(".")[0] in {"keras", "tensorflow"} for code in imports)
 
 
 SYSTEM_ACCOUNTS = Path("/var/log/account/pacct")
@@ -224,14 +236,7 @@ def measure(workers: int = 2) -> dict[str, Any]:
     if os.geteuid() != 0 or accton is None:
         raise RuntimeError("run as root, with Debian's acct package (accton) installed")
     lessons = find_lessons(ROOT)
-    keras_lessons = [
-        x.lesson_id
-        for x in lessons
-        if any(
-            line.startswith(("import keras", "import tensorflow", "from keras", "from tensorflow"))
-            for line in x.source_py.read_text().splitlines()
-        )
-    ]
+    keras_lessons = [x.lesson_id for x in lessons if _imports_keras(x.source_ipynb)]
     env_before = os.environ.pop("FMNIST_FAST", None)
     load_before = [round(v, 2) for v in os.getloadavg()]
     try:
