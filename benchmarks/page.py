@@ -44,6 +44,18 @@ MODEL_NAMES = {
 NOT_MEASURED = "not measured yet"
 
 
+def cpu_name(machine: dict[str, Any]) -> str:
+    """Name a record's CPU with its vector extension: ``"AMD EPYC (AVX2)"``.
+
+    Times compare only between records whose names agree: one model name can hide
+    machines twice as fast as each other. Records older than the ``vector`` field give
+    the model name alone, so they compare with none of the newer ones.
+    """
+    cpu = str(machine.get("cpu", "?"))
+    vector = machine.get("vector")
+    return f"{cpu} ({vector})" if vector else cpu
+
+
 class LoadedError(RuntimeError):
     """Figures measured under a background load over the limit, and not allowed to be shown."""
 
@@ -113,7 +125,7 @@ def _header(data: dict[str, Any]) -> list[str]:
     for r in records:
         m = r["machine"]
         text = (
-            f"{m.get('cpu')}, {m.get('cores')} cores, {m.get('memory_gib')} GiB; "
+            f"{cpu_name(m)}, {m.get('cores')} cores, {m.get('memory_gib')} GiB; "
             f"Python {m.get('python')}, TensorFlow {m.get('tensorflow')}, Keras {m.get('keras')}"
         )
         sections = machines.setdefault(text, [])
@@ -203,7 +215,7 @@ def _peers_table(data: dict[str, Any], mark: _Marks) -> list[str]:
     if not peers:
         return [f"Peers (`--only peers`): {NOT_MEASURED}."]
     base = course.get("classic_cnn", {}).get("result", {})
-    base_cpu = course.get("classic_cnn", {}).get("machine", {}).get("cpu")
+    base_cpu = cpu_name(course.get("classic_cnn", {}).get("machine", {}))
     lines = [
         "| model | weights | epochs | test accuracy | training time "
         "| vs lesson 7's CNN: accuracy, time |",
@@ -226,8 +238,8 @@ def _peers_table(data: dict[str, Any], mark: _Marks) -> list[str]:
             points = 100 * (acc - base["test_accuracy"]["mean"])
             ratio = secs / base["train_seconds"]["mean"]
             versus = f"{points:+.2f} points, {ratio:.2f}× the time"
-            if record["machine"].get("cpu") != base_cpu:  # a time ratio across machines
-                versus = f"{points:+.2f} points; time measured on {record['machine'].get('cpu')}"
+            if cpu_name(record["machine"]) != base_cpu:  # a time ratio across machines
+                versus = f"{points:+.2f} points; time measured on {cpu_name(record['machine'])}"
         lines.append(
             f"| {MODEL_NAMES[key]}{mark(record)} | {r['params']:,} | {r['epochs']} "
             f"| {_pct(acc)} | {_seconds(secs)} | {versus} |"
@@ -359,7 +371,7 @@ def _recipes_lines(data: dict[str, Any], mark: _Marks) -> list[str]:
     ]
     for key, record in sorted(records.items(), key=lambda item: item[1].get("date", "")):
         r = record["result"]
-        cpu = record["machine"].get("cpu", "?")
+        cpu = cpu_name(record["machine"])
         lines.append(f"| `{key}`{mark(record)} | {r.get('what', '')} | {_model_cell(r)} ({cpu}) |")
     return lines
 
@@ -453,7 +465,7 @@ def render_sizing(data: dict[str, Any], *, mark_loaded: bool = False) -> str:
     lines = [
         f"Measured on the class hub at its default limits ({r['mem_limit']} of memory and "
         f"{r['cpu_limit']:g} core per learner), {r['learners']} learners running a lesson's "
-        f"solution in their own kernel at the same moment, on {m.get('cpu')}, {m.get('cores')} "
+        f"solution in their own kernel at the same moment, on {cpu_name(m)}, {m.get('cores')} "
         f"cores, {m.get('memory_gib')} GiB ({record['date'][:10]}; load average "
         f"{r['load_average_start']} at the start, {r['load_average_end']} at the end{loaded}), "
         "with `sudo .venv/bin/python -m benchmarks.run --only hub_sizing`:",

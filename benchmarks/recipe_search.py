@@ -152,6 +152,23 @@ CANDIDATES: dict[str, Candidate] = {
         learning_rate=4e-3,
         dropout=0.4,
     ),
+    "classic_b256_e13_lr3e3_d04": _classic(
+        "lesson 7's recipe as the lesson trains it (13 epochs): a baseline on the machine "
+        "of the candidates measured beside it",
+        13,
+        batch_size=256,
+        learning_rate=3e-3,
+        dropout=0.4,
+    ),
+    "classic_b256_e13_lr3e3_d04_smooth": _classic(
+        "lesson 7's recipe (batch 256, learning rate 3e-3, dropout 0.4, 13 epochs) with "
+        "label smoothing 0.1",
+        13,
+        batch_size=256,
+        learning_rate=3e-3,
+        dropout=0.4,
+        label_smoothing=0.1,
+    ),
 }
 """The candidates, by record name (``recipes.NAME``)."""
 

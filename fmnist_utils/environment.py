@@ -108,6 +108,43 @@ def set_random_seed(seed: int) -> None:
         sys.modules["tensorflow"].random.set_seed(seed)
 
 
+#: CPU flags of ``/proc/cpuinfo`` that set how fast TensorFlow's kernels run, widest first,
+#: with the name a record gives them. Two machines with the same model name can differ
+#: here (and train twice as fast or slow): a time compares only where both agree.
+VECTOR_EXTENSIONS: tuple[tuple[str, str], ...] = (
+    ("avx512f", "AVX-512"),
+    ("avx2", "AVX2"),
+    ("avx", "AVX"),
+    ("asimd", "NEON"),
+)
+
+
+def describe_cpu(cpuinfo: str) -> tuple[str, str]:
+    """Read a CPU's model name and its widest vector extension from ``/proc/cpuinfo``'s text.
+
+    Parameters
+    ----------
+    cpuinfo : str
+        The text of ``/proc/cpuinfo`` (its first processor is read).
+
+    Returns
+    -------
+    tuple of str
+        The model name (``"unknown"`` if absent) and the widest of
+        :data:`VECTOR_EXTENSIONS` the flags list (``"none"`` if none of them).
+    """
+    name, flags = "unknown", set()
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "model name" and name == "unknown":
+            name = value.strip()
+        elif key in ("flags", "Features") and not flags:
+            flags = set(value.split())
+    vector = next((label for flag, label in VECTOR_EXTENSIONS if flag in flags), "none")
+    return name, vector
+
+
 def describe_machine() -> dict[str, Any]:
     """Describe this machine and its load, for a measured figure's record.
 
@@ -117,7 +154,8 @@ def describe_machine() -> dict[str, Any]:
     Returns
     -------
     dict
-        ``cpu`` (model name), ``cores`` (usable by this process), ``memory_gib``,
+        ``cpu`` (model name), ``vector`` (its widest vector extension,
+        :func:`describe_cpu`), ``cores`` (usable by this process), ``memory_gib``,
         ``load_average`` (1, 5 and 15 minutes, now), ``python``, ``numpy``, ``keras``,
         ``tensorflow`` and ``date``.
     """
@@ -125,20 +163,17 @@ def describe_machine() -> dict[str, Any]:
     import numpy as np
     import tensorflow as tf
 
-    cpu = "unknown"
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+        cpu, vector = describe_cpu(Path("/proc/cpuinfo").read_text())
     except OSError:
-        pass
+        cpu, vector = "unknown", "unknown"
     try:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError):
         memory = 0
     return {
         "cpu": cpu,
+        "vector": vector,
         "cores": len(os.sched_getaffinity(0))
         if hasattr(os, "sched_getaffinity")
         else os.cpu_count(),

@@ -135,6 +135,20 @@ def test_a_time_measured_on_another_machine_is_not_compared() -> None:
     assert "-4.52 points; time measured on Other CPU" in row and "× the time" not in row
 
 
+def test_the_same_cpu_name_with_other_vector_units_is_another_machine() -> None:
+    """Two 'AMD EPYC's, one with AVX-512 and one without, train at different speeds."""
+    data = _data()
+    for key in ("models.classic_cnn", "peers.tutorial_mlp"):
+        data["records"][key]["machine"] = dict(MACHINE, vector="AVX-512")
+    row = next(line for line in page.render(data).splitlines() if "TensorFlow tutorial" in line)
+    assert "× the time" in row, "the same CPU and vector unit: the time ratio is shown"
+    data["records"]["peers.tutorial_mlp"]["machine"] = dict(MACHINE, vector="AVX2")
+    text = page.render(data)
+    row = next(line for line in text.splitlines() if "TensorFlow tutorial" in line)
+    assert "time measured on Test CPU (AVX2)" in row and "× the time" not in row
+    assert "Test CPU (AVX-512), 2 cores" in text.splitlines()[0]
+
+
 def test_the_page_shows_where_grading_spends_its_cpu_time() -> None:
     data = _data()
     assert "Where grading one learner" not in page.render(data), "nothing before it is measured"

@@ -56,3 +56,16 @@ def test_lesson_1_setup_imports_no_tensorflow() -> None:
         + "\nprint(json.dumps(sorted(m for m in ('keras', 'tensorflow') if m in sys.modules)))"
     )
     assert _python(code) == [], "lesson 1's setup cell imports TensorFlow, which it does not use"
+
+
+def test_describe_cpu_reads_the_model_and_the_widest_vector_unit() -> None:
+    """A record names the CPU and its vector unit: the same model name can differ there."""
+    from fmnist_utils.environment import describe_cpu
+
+    flags = "fpu sse sse2 avx fma avx2 bmi2"
+    text = f"processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: {flags}\n"
+    second = "processor\t: 1\nmodel name\t: Other\nflags\t\t: avx512f\n"
+    assert describe_cpu(text + "\n" + second) == ("AMD EPYC", "AVX2"), "the first processor"
+    assert describe_cpu(text.replace("avx2", "avx2 avx512f avx512bw")) == ("AMD EPYC", "AVX-512")
+    assert describe_cpu("Features\t: fp asimd evtstrm\n") == ("unknown", "NEON")
+    assert describe_cpu("model name\t: Old\nflags\t: fpu sse2\n") == ("Old", "none")
