@@ -197,13 +197,15 @@ def _improved_line() -> list[str]:
     info = reference_info("improved_cnn")
     load = max(info["load_average_before"][0], info["load_average_after"][0])
     accuracy = _pct(info["test_accuracy"])
+    machine = f"on {cpu_name(info)} " if "cpu" in info else ""  # older records lack it
     if info.get("mirror_test"):
         accuracy = _with_mirror(accuracy, info["test_accuracy_plain"])
     return [
         "",
         f"Lesson 9's improved CNN ships too: {accuracy} on the test images "
         f"after {info['epochs']} epochs, {_seconds(info['train_seconds'])} of training "
-        f"({_seconds(info['train_cpu_seconds'])} of CPU; load up to {load:.1f} during the run, "
+        f"{machine}({_seconds(info['train_cpu_seconds'])} of CPU; load up to {load:.1f} during "
+        "the run, "
         f"so the time is an upper bound; `{path.relative_to(ROOT).as_posix()}`, written by "
         f"`{info['command']}`).",
     ]

@@ -141,9 +141,10 @@ def improved_cnn(
     filters : tuple of int, optional
         Filters of the convolutions in the first and second block. The first
         block works at full resolution, where each filter costs 4 times as much
-        as in the second: 16 there and 48 after the pooling train 12 epochs in
-        about 60 % of the time of 24 and 48 (457 s against 792 s, measured on 2
-        cores; ``benchmarks/results.json``).
+        as in the second: 16 there and 48 after the pooling train an epoch in
+        about 60 % of the time of 24 and 48 (39 s against 62 s on 2 Intel cores:
+        the recipe search's ``f16_48_e11_mirror`` and ``improved_e12_smooth`` in
+        ``benchmarks/results.json``).
     dense : int, optional
         Units of the hidden dense layer.
     shift : float, optional

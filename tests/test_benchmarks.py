@@ -191,6 +191,21 @@ def test_the_page_shows_the_grading_class_against_one_worker() -> None:
     assert "26 s with one `nbgrader autograde` after another" in first, first
 
 
+def test_the_shipped_improved_cnn_is_shown_with_the_machine_it_trained_on(monkeypatch) -> None:
+    info = {
+        "test_accuracy": 0.9421, "test_accuracy_plain": 0.9396, "mirror_test": True,
+        "epochs": 15, "train_seconds": 982.0, "train_cpu_seconds": 1800.0,
+        "load_average_before": [0.7, 1.2, 1.3], "load_average_after": [2.6, 2.4, 2.0],
+        "cpu": "AMD EPYC", "vector": "AVX2",
+        "command": "python -m fmnist_utils.tooling.train_reference --model improved_cnn",
+    }  # fmt: skip
+    monkeypatch.setattr(models, "reference_info", lambda name="classic_cnn": dict(info))
+    text = page.render(_data())
+    assert "after 15 epochs, 982 s of training on AMD EPYC (AVX2) (" in text
+    del info["cpu"], info["vector"]  # a record from before the machine was written
+    assert "after 15 epochs, 982 s of training (" in page.render(_data())
+
+
 def test_the_page_refuses_loaded_figures_unless_asked_to_mark_them() -> None:
     with pytest.raises(page.LoadedError, match=r"models.classic_cnn \(load 2.7\)"):
         page.render(_data(background=2.7))

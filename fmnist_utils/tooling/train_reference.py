@@ -6,7 +6,7 @@
 
 Writes ``MODEL.weights.h5`` (the weights without the optimizer's state) and
 ``MODEL.json`` (the measured test accuracy, seed, epochs, training time, machine
-load before and after, library versions, date and the command) into
+load before and after, the CPU, library versions, date and the command) into
 ``fmnist_utils/weights/`` or ``--out``. Training ignores ``FMNIST_FAST``: the
 shipped weights always come from the full data.
 """
@@ -59,7 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_before": [round(v, 2) for v in load_before],
         "load_average_after": after["load_average"],
         "cpu_cores": after["cores"],
-        **{key: after[key] for key in ("python", "keras", "tensorflow", "numpy", "date")},
+        **{
+            key: after[key]
+            for key in ("cpu", "vector", "python", "keras", "tensorflow", "numpy", "date")
+        },
         "command": "python -m fmnist_utils.tooling.train_reference "
         + " ".join(argv if argv is not None else sys.argv[1:]),
     }
