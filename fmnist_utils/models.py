@@ -238,12 +238,12 @@ RECIPES["improved_cnn"] = Recipe(
     build=improved_cnn,
     optimizer=adam_warmup_cosine,
     batch_size=128,
-    epochs=12,
+    epochs=15,
     seed=0,
     description=(
         "improved CNN (16-48 filters, 2 conv/block, batch norm, dropout 0.1/0.3, flip + "
         "2-pixel shift augmentation), Adam 3e-3 with 1-epoch warm-up and cosine decay, "
-        "batch 128, 12 epochs; tested on each image and its mirror image, averaged"
+        "batch 128, 15 epochs; tested on each image and its mirror image, averaged"
     ),
     mirror_test=True,
 )

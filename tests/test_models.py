@@ -158,6 +158,11 @@ def test_improved_weights_are_small_and_documented() -> None:
     assert info["fast"] is False and info["params"] == 333_466
     assert info["mirror_test"] is True and 0.0 < info["test_accuracy_plain"] <= 1.0
     assert info["recipe"] == "improved_cnn" in models.SHIPPED
+    recipe = models.RECIPES["improved_cnn"]
+    assert (info["epochs"], info["batch_size"]) == (recipe.epochs, recipe.batch_size), (
+        "the shipped weights were trained with another recipe: retrain them"
+    )
+    assert info["description"] == recipe.description
     assert models.best_reference() == max(
         models.SHIPPED, key=lambda name: models.reference_info(name)["test_accuracy"]
     )
