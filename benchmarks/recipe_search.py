@@ -113,6 +113,14 @@ CANDIDATES: dict[str, Candidate] = {
         filters=(16, 48),
         mirror_test=True,
     ),
+    "f16_48_e15_smooth": Candidate(
+        "lesson 9's network and schedule, 15 epochs, label smoothing 0.1, tested with the "
+        "mirror images",
+        15,
+        filters=(16, 48),
+        mirror_test=True,
+        label_smoothing=0.1,
+    ),
     "f16_48_e12_noflip": Candidate(
         "lesson 9's network and 12 epochs, trained without the horizontal flip",
         12,
