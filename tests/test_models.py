@@ -84,6 +84,15 @@ def test_recipes_are_named_and_unknown_names_are_refused() -> None:
         models.train_and_evaluate("no_such_model")
 
 
+def _assert_trained_with_its_recipe(info: dict, name: str) -> None:
+    """A shipped network's record matches the recipe the course trains it with now."""
+    recipe = models.RECIPES[name]
+    assert (info["epochs"], info["batch_size"]) == (recipe.epochs, recipe.batch_size), (
+        f"the shipped {name} weights were trained with another recipe: retrain them"
+    )
+    assert info["description"] == recipe.description
+
+
 def test_shipped_weights_are_small_and_documented() -> None:
     assert models.REFERENCE_WEIGHTS.is_file(), "run python -m fmnist_utils.tooling.train_reference"
     assert models.REFERENCE_WEIGHTS.stat().st_size < 5 * 2**20
@@ -92,11 +101,7 @@ def test_shipped_weights_are_small_and_documented() -> None:
         assert key in info, f"{models.REFERENCE_INFO.name} lacks {key!r}"
     assert info["fast"] is False, "the shipped weights must come from the full training data"
     assert info["params"] == 225_034
-    recipe = models.RECIPES["classic_cnn"]
-    assert (info["epochs"], info["batch_size"]) == (recipe.epochs, recipe.batch_size), (
-        "the shipped weights were trained with another recipe: retrain them"
-    )
-    assert info["description"] == recipe.description
+    _assert_trained_with_its_recipe(info, "classic_cnn")
     assert 0.9 <= info["test_accuracy"] <= 1.0
     assert models.reference_info() == info
 
@@ -158,11 +163,7 @@ def test_improved_weights_are_small_and_documented() -> None:
     assert info["fast"] is False and info["params"] == 333_466
     assert info["mirror_test"] is True and 0.0 < info["test_accuracy_plain"] <= 1.0
     assert info["recipe"] == "improved_cnn" in models.SHIPPED
-    recipe = models.RECIPES["improved_cnn"]
-    assert (info["epochs"], info["batch_size"]) == (recipe.epochs, recipe.batch_size), (
-        "the shipped weights were trained with another recipe: retrain them"
-    )
-    assert info["description"] == recipe.description
+    _assert_trained_with_its_recipe(info, "improved_cnn")
     assert models.best_reference() == max(
         models.SHIPPED, key=lambda name: models.reference_info(name)["test_accuracy"]
     )
