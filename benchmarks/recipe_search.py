@@ -61,6 +61,9 @@ class Candidate:
     flip : bool
         Train with the augmentation's horizontal flip (every footwear class of
         Fashion-MNIST faces one way: does the flip still help as a regulariser?).
+    shift : float
+        The augmentation's largest shift (:func:`fmnist_utils.improved.improved_cnn`'s
+        ``shift``, a fraction of the image's side).
     base : str
         The recipe changed: ``"improved_cnn"`` (lesson 9) or ``"classic_cnn"`` (lesson
         7, whose network takes ``filters`` and ``dropout``; ``flip`` does not apply).
@@ -80,6 +83,7 @@ class Candidate:
     filters: tuple[int, int] = (24, 48)
     mirror_test: bool = False
     flip: bool = True
+    shift: float = 0.07
     base: str = "improved_cnn"
     learning_rate: float = 1e-3
     dropout: float = 0.3
@@ -120,6 +124,15 @@ CANDIDATES: dict[str, Candidate] = {
         filters=(16, 48),
         mirror_test=True,
         label_smoothing=0.1,
+    ),
+    "f16_48_e15_shift1": Candidate(
+        "lesson 9's recipe (15 epochs, tested with the mirror images) with shifts of up to "
+        "1 pixel instead of 2: the trained network scores 95.4 % on its own training "
+        "images, so the training may be held back more than it needs",
+        15,
+        filters=(16, 48),
+        mirror_test=True,
+        shift=0.04,
     ),
     "f16_48_e12_noflip": Candidate(
         "lesson 9's network and 12 epochs, trained without the horizontal flip",
@@ -221,7 +234,9 @@ def recipe(name: str) -> Recipe:
         )
     return replace(
         RECIPES["improved_cnn"],
-        build=partial(improved_cnn, filters=candidate.filters, flip=candidate.flip),
+        build=partial(
+            improved_cnn, filters=candidate.filters, flip=candidate.flip, shift=candidate.shift
+        ),
         epochs=candidate.epochs,
         batch_size=candidate.batch_size,
         label_smoothing=candidate.label_smoothing,
