@@ -242,7 +242,7 @@ RECIPES["improved_cnn"] = Recipe(
     seed=0,
     description=(
         "improved CNN (16-48 filters, 2 conv/block, batch norm, dropout 0.1/0.3, flip + "
-        "2-pixel shift augmentation), Adam 3e-3 with 1-epoch warm-up and cosine decay, "
+        "1-pixel shift augmentation), Adam 3e-3 with 1-epoch warm-up and cosine decay, "
         "batch 128, 15 epochs; tested on each image and its mirror image, averaged"
     ),
     mirror_test=True,

@@ -59,7 +59,7 @@ def test_augmentation_is_a_flip_and_a_small_shift() -> None:
     assert _kinds(aug) == ["RandomFlip", "RandomTranslation"]
     assert aug.layers[0].get_config()["mode"] == "horizontal"
     config = aug.layers[1].get_config()
-    assert config["height_factor"] == config["width_factor"] == pytest.approx(0.07)
+    assert config["height_factor"] == config["width_factor"] == pytest.approx(0.04)
     assert config["fill_mode"] == "constant" and config["interpolation"] == "nearest"
     assert _kinds(improved.augmentation(0, flip=False)) == []
 

@@ -343,8 +343,8 @@ one = models.prepare(x_train_all[y_train_all == 9][:1])[0]  # an ankle boot
 batch = np.repeat(one[None], 6, axis=0)
 examples = {
     "horizontal flip": keras.layers.RandomFlip("horizontal")(batch, training=True),
-    "shift up to 2 px": keras.layers.RandomTranslation(
-        0.07, 0.07, fill_mode="constant", interpolation="nearest"
+    "shift up to 1 px": keras.layers.RandomTranslation(
+        0.04, 0.04, fill_mode="constant", interpolation="nearest"
     )(batch, training=True),
     "vertical flip": keras.layers.RandomFlip("vertical")(batch, training=True),
     "rotation up to 90°": keras.layers.RandomRotation(0.25, fill_mode="constant")(
@@ -353,7 +353,7 @@ examples = {
     "brightness": keras.layers.RandomBrightness(0.5, value_range=(0, 1))(batch, training=True),
     "contrast": keras.layers.RandomContrast(0.8)(batch, training=True),
 }
-sensible = {name: name == "shift up to 2 px" for name in examples if name != "horizontal flip"}
+sensible = {name: name == "shift up to 1 px" for name in examples if name != "horizontal flip"}
 plots.augmentation_gallery(
     {name: np.asarray(images) for name, images in examples.items()}, sensible=sensible
 )
@@ -361,16 +361,16 @@ plots.augmentation_gallery(
 # %% [markdown]
 # ### Exercise 2 — `make_augmentation` (2 points)
 #
-# Write `make_augmentation(shift=0.07)`: a `keras.Sequential` of two
+# Write `make_augmentation(shift=0.04)`: a `keras.Sequential` of two
 # preprocessing layers, a horizontal `RandomFlip` and a `RandomTranslation` by up
-# to `shift` of the height and of the width (0.07 of 28 pixels is about 2
-# pixels), filling the uncovered pixels with the background (`fill_mode="constant"`,
+# to `shift` of the height and of the width (0.04 of 28 pixels is about 1
+# pixel), filling the uncovered pixels with the background (`fill_mode="constant"`,
 # which fills with 0) and moving by whole pixels (`interpolation="nearest"`, so
 # the image is not blurred).
 
 
 # %% nbgrader={"grade": false, "grade_id": "make_augmentation", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def make_augmentation(shift: float = 0.07) -> keras.Sequential:
+def make_augmentation(shift: float = 0.04) -> keras.Sequential:
     """Return the augmentation for clothing images: a random horizontal flip, then a random shift.
 
     Parameters
@@ -420,7 +420,7 @@ config = moves[0].get_config()
 for key in ("height_factor", "width_factor"):
     factor = np.abs(np.asarray(config[key], dtype=float))
     assert factor.size and 0 < factor.max() <= 0.15, (
-        f"{key} should be a small shift, a fraction of the size (0.07), not pixels; got "
+        f"{key} should be a small shift, a fraction of the size (0.04), not pixels; got "
         f"{config[key]}; {AUGMENT}"
     )
 assert config["fill_mode"] == "constant", (
@@ -439,7 +439,7 @@ wider_factors = [
 ]
 assert len(wider_factors) == 2 and np.allclose(wider_factors, 0.12), (
     f"make_augmentation(0.12) should shift by up to 0.12 both ways, got {wider_factors}: use the "
-    f"argument `shift`, not the number 0.07; {AUGMENT}"
+    f"argument `shift`, not the number 0.04; {AUGMENT}"
 )
 images = models.prepare(x_train_all[:8])
 np.testing.assert_allclose(
