@@ -316,6 +316,8 @@ def test_every_recipe_candidate_builds_a_network_for_the_lessons_data() -> None:
             dropouts = [lyr.rate for lyr in model.layers if type(lyr).__name__ == "Dropout"]
             pooled = [candidate.pool_dropout] * 2 if candidate.pool_dropout else []
             assert dropouts == [*pooled, candidate.dropout], (name, dropouts)
+            hidden = model.get_layer("dense").units
+            assert hidden == candidate.dense_units, (name, hidden)
             optimizer = recipe.optimizer(100, candidate.epochs)
             start = float(optimizer.learning_rate)  # the schedule's first step
             assert start == pytest.approx(candidate.learning_rate), name

@@ -49,12 +49,12 @@ def _index(net, kind: str, nth: int) -> int:
     return found[nth - 1]
 
 
-def test_lesson_6_compares_its_weights_with_the_dense_network_honestly() -> None:
+def test_lesson_7_compares_its_weights_with_the_dense_network_honestly() -> None:
     from fmnist_utils import models
 
     cnn = models.classic_cnn().count_params()
     dense = 784 * 128 + 128 + 128 * 10 + 10  # lesson 4's dense network
     text = _text("07_build_and_train_cnn")
     assert "fraction of the weights" not in text
-    assert "about twice the dense network's weights" in text
-    assert 1.5 < cnn / dense < 2.5, cnn / dense
+    assert "about four times the dense network's weights" in text
+    assert 3.5 < cnn / dense < 4.5, cnn / dense
