@@ -49,7 +49,7 @@
 # - **overfitting**: learning details of the training images that do not carry
 #   over to new ones (and its opposite, underfitting).
 #
-# Estimated time: about 60 minutes (20 reading, 30 on the exercises, 8 running the examples, 2 waiting for the computer).
+# Estimated time: about 60 minutes (20 reading, 30 on the exercises, 8 running the examples, 4 waiting for the computer).
 
 # %%
 import tempfile
