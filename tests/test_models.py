@@ -136,7 +136,7 @@ def test_train_and_evaluate_in_fast_mode(monkeypatch: pytest.MonkeyPatch) -> Non
     assert result["epochs"] == 2 and result["train_examples"] == 2000 and result["fast"] is True
     assert result["params"] == 431_242
     assert result["train_seconds"] > 0
-    # 2 epochs on 2,000 images: far from the full 92 %, but clearly learning (measured: 65 %)
+    # 2 epochs on 2,000 images: far from the full 92 %, but clearly learning (measured: 70 %)
     assert result["test_accuracy"] > 0.5, result
     json.dumps(result)  # the benchmark prints it as JSON
 
